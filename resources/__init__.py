@@ -1,0 +1,64 @@
+"""Data the app ships, and the small loaders that read it.
+
+Everything here is read-only at run time; nothing is written next to the code.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from risk.rules import rules_for
+from risk.types import MarginTier, TierBasis, cumulative_amounts
+
+ROOT = Path(__file__).resolve().parent
+
+
+def resource_path(*parts: str) -> Path:
+    return ROOT.joinpath(*parts)
+
+
+@cache
+def load_json(*parts: str) -> Any:
+    with resource_path(*parts).open(encoding="utf-8") as f:
+        return json.load(f)
+
+
+def base_asset(symbol: str) -> str:
+    """'BTC/USDT:USDT' -> 'BTC'; 'BTCUSDT' -> 'BTC'; 'BTC' -> 'BTC'."""
+    s = symbol.split("/")[0].split(":")[0].upper()
+    for quote in ("USDT", "USDC", "USD"):
+        if s.endswith(quote) and len(s) > len(quote):
+            return s[: -len(quote)]
+    return s
+
+
+def default_tiers(exchange: str, symbol: str) -> tuple[MarginTier, ...]:
+    """The built-in maintenance tiers for an exchange and symbol (resources/tiers.json).
+
+    The connectors always read live tiers from the exchange; these serve the offline calculator
+    and the local exchange. Raises ValueError when the symbol has no built-in table.
+    """
+    rules_for(exchange)
+    table = load_json("tiers.json")["exchanges"][exchange]
+    asset = base_asset(symbol)
+    rows = table["symbols"].get(asset)
+    if rows is None:
+        raise ValueError(
+            f"no built-in maintenance tiers for {symbol} on {exchange} "
+            f"(built in: {', '.join(sorted(table['symbols']))}); give 'tiers' in the file"
+        )
+    if exchange == "hyperliquid":
+        return rules_for(exchange).tiers_from_max_leverage(float(rows["max_leverage"]))
+    basis = TierBasis(table.get("basis", "notional"))
+    tiers = cumulative_amounts([(float(lo), float(hi), float(rate)) for lo, hi, rate, _ in rows])
+    if basis is TierBasis.SIZE:
+        # OKX applies the tier's rate to the whole position: there is no deduction.
+        tiers = tuple(MarginTier(t.min_bound, t.max_bound, t.maintenance_margin_rate) for t in tiers)
+    return tuple(
+        MarginTier(t.min_bound, t.max_bound, t.maintenance_margin_rate, t.maintenance_amount,
+                   float(row[3]), basis)
+        for t, row in zip(tiers, rows, strict=True)
+    )
