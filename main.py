@@ -19,7 +19,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only the chosen command's module is imported (the desktop app's Qt
+    and ccxt are not loaded to run the offline calculator)."""
     parser = argparse.ArgumentParser(
         prog="cascade-watch",
         description="Warns before a cascade-prone move liquidates your cross-margin account.",
@@ -28,23 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
         cmd.set_defaults(_module=module)
-        try:
+        if name == command:
             importlib.import_module(module).add_arguments(cmd)
-        except ImportError:
-            cmd.set_defaults(_missing=True)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
         argv = ["app", *argv]
-    args = build_parser().parse_args(argv)
-    if args.command is None:
-        args = build_parser().parse_args(["app"])
-    if getattr(args, "_missing", False):
-        print(f"cascade-watch: the '{args.command}' command is not available in this build")
-        return 2
+    command = argv[0] if argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
     module = importlib.import_module(args._module)
     return int(module.run(args) or 0)
 

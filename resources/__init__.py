@@ -56,9 +56,17 @@ def default_tiers(exchange: str, symbol: str) -> tuple[MarginTier, ...]:
     tiers = cumulative_amounts([(float(lo), float(hi), float(rate)) for lo, hi, rate, _ in rows])
     if basis is TierBasis.SIZE:
         # OKX applies the tier's rate to the whole position: there is no deduction.
-        tiers = tuple(MarginTier(t.min_bound, t.max_bound, t.maintenance_margin_rate) for t in tiers)
+        tiers = tuple(
+            MarginTier(t.min_bound, t.max_bound, t.maintenance_margin_rate) for t in tiers
+        )
     return tuple(
-        MarginTier(t.min_bound, t.max_bound, t.maintenance_margin_rate, t.maintenance_amount,
-                   float(row[3]), basis)
+        MarginTier(
+            t.min_bound,
+            t.max_bound,
+            t.maintenance_margin_rate,
+            t.maintenance_amount,
+            float(row[3]),
+            basis,
+        )
         for t, row in zip(tiers, rows, strict=True)
     )

@@ -66,49 +66,23 @@ def account_totals(account: Account, rules: RuleSet) -> AccountTotals:
     return AccountTotals(account.wallet_balance, upnl, mm)
 
 
-def _segment_coefficients(
-    movers: Sequence[_Mover], rules: RuleSet, t: float
-) -> tuple[float, float]:
-    """(alpha, beta) of the movers' share of f on the tier segment holding t: f_m = alpha + beta·t."""
-    alpha = 0.0
-    beta = 0.0
-    fee = rules.closing_fee_rate
-    for m in movers:
-        pos = m.position
-        q = pos.size
-        s = pos.sign
-        alpha += s * q * (m.mark - pos.entry_price)
-        beta += s * q * m.slope
-        if m.with_maintenance:
-            price = m.mark + m.slope * t
-            basis = pos.contracts if pos.tiers[0].basis is TierBasis.SIZE else q * price
-            tier = pos.tiers[tier_index(pos.tiers, basis)]
-            rate = tier.maintenance_margin_rate + fee
-            alpha -= q * m.mark * rate - tier.maintenance_amount
-            beta -= q * m.slope * rate
-    return alpha, beta
+def _tier_of(m: _Mover, direction: int) -> int:
+    """The mover's tier just past t = 0 in the given direction."""
+    pos = m.position
+    if pos.tiers[0].basis is TierBasis.SIZE:
+        return tier_index(pos.tiers, pos.contracts)
+    value = pos.size * m.mark
+    if m.slope * direction < 0:  # price falling: a mark exactly on a bound is in the tier below
+        value *= 1 - 1e-12
+    return tier_index(pos.tiers, value)
 
 
-def _breakpoints(movers: Sequence[_Mover], direction: int) -> tuple[list[float], float]:
-    """Kinks of f along the path in one direction, nearest first, and where the path ends
-    (the first price to reach zero; +inf when none does)."""
-    end = math.inf
-    points: list[float] = []
-    for m in movers:
-        if m.slope == 0:
-            continue
-        zero_at = -m.mark / m.slope
-        if zero_at * direction > 0:
-            end = min(end, abs(zero_at))
-        if not m.with_maintenance or m.position.tiers[0].basis is TierBasis.SIZE:
-            continue
-        q = m.position.size
-        for tier in m.position.tiers[:-1]:
-            t = (tier.max_bound / q - m.mark) / m.slope
-            if t * direction > 0:
-                points.append(abs(t))
-    points = sorted(p for p in points if p < end)
-    return points, end
+def _maintenance_terms(m: _Mover, tier: int, fee: float) -> tuple[float, float]:
+    """The mover's −maintenance on a segment as (constant, slope in t)."""
+    t = m.position.tiers[tier]
+    rate = t.maintenance_margin_rate + fee
+    q = m.position.size
+    return -(q * m.mark * rate - t.maintenance_amount), -q * m.slope * rate
 
 
 def _first_root(
@@ -116,24 +90,89 @@ def _first_root(
 ) -> float | None:
     """Smallest |t| in the given direction where f(t) = constant + f_movers(t) reaches zero.
 
+    f is linear between tier kinks; walking the kinks nearest first, only the mover whose
+    notional crosses a bound changes its terms, so each kink costs O(1).
     Returns the signed t, or None when the path reaches a zero price (or infinity) first.
     """
-    points, end = _breakpoints(movers, direction)
+    if all(m.slope * direction * m.position.sign >= 0 for m in movers):
+        # Every leg gains along this path, and each gains faster than its maintenance grows
+        # (rates are below 1): f only rises, so only an account already under water is hit.
+        return 0.0 if _surplus_at_marks(constant, movers, rules) <= 0 else None
+    fee = rules.closing_fee_rate
+    alpha = constant
+    beta = 0.0
+    end = math.inf
+    tiers: list[int] = []
+    events: list[tuple[float, int, int]] = []  # (|t|, mover, tier index beyond the kink)
+    for i, m in enumerate(movers):
+        pos = m.position
+        alpha += pos.sign * pos.size * (m.mark - pos.entry_price)
+        beta += pos.sign * pos.size * m.slope
+        if m.slope != 0:
+            zero_at = -m.mark / m.slope
+            if zero_at * direction > 0:
+                end = min(end, abs(zero_at))
+        k = _tier_of(m, direction) if m.with_maintenance else -1
+        tiers.append(k)
+        if k < 0:
+            continue
+        a, b = _maintenance_terms(m, k, fee)
+        alpha += a
+        beta += b
+        if m.slope == 0 or pos.tiers[0].basis is TierBasis.SIZE:
+            continue
+        rising = m.slope * direction > 0
+        q = pos.size
+        for j, tier in enumerate(pos.tiers[:-1]):
+            t = (tier.max_bound / q - m.mark) / m.slope
+            if t * direction > 0:
+                events.append((abs(t), i, j + 1 if rising else j))
+    events.sort()
+
     start = 0.0
-    for stop in [*points, end]:
-        mid = start + 1.0 if math.isinf(stop) else (start + stop) / 2
-        alpha, beta = _segment_coefficients(movers, rules, direction * mid)
-        alpha += constant
+    for stop, i, new_tier in [*events, (end, -1, -1)]:
+        if stop > end:
+            stop, i = end, -1
         slope = beta * direction  # df/d|t|
         f_start = alpha + beta * direction * start
         if f_start <= 0:
             return direction * start
         if slope < 0:
-            root = -f_start / slope + start
-            if root < stop:
+            root = start - f_start / slope
+            # A root at the path's end is a zero price (up to rounding): no liquidation.
+            limit = stop * (1 - 1e-9) if i < 0 else stop
+            if root < limit:
                 return direction * root
+        if i < 0:
+            return None
+        m = movers[i]
+        a, b = _maintenance_terms(m, tiers[i], fee)
+        alpha -= a
+        beta -= b
+        tiers[i] = new_tier
+        a, b = _maintenance_terms(m, new_tier, fee)
+        alpha += a
+        beta += b
         start = stop
     return None
+
+
+def _surplus_at_marks(constant: float, movers: Sequence[_Mover], rules: RuleSet) -> float:
+    f = constant
+    for m in movers:
+        f += m.position.unrealized_pnl(m.mark)
+        if m.with_maintenance:
+            f -= rules.maintenance(m.position, m.mark)
+    return f
+
+
+def cross_legs(account: Account) -> dict[str, tuple[Position, ...]]:
+    """The account's cross positions grouped by symbol (hedge mode puts two legs in one)."""
+    groups: dict[str, list[Position]] = {}
+    for p in account.positions:
+        if p.margin_mode is MarginMode.CROSS:
+            groups.setdefault(p.symbol, []).append(p)
+    return {k: tuple(v) for k, v in groups.items()}
 
 
 def liquidation_price(
@@ -141,6 +180,7 @@ def liquidation_price(
     rules: RuleSet,
     position: Position,
     totals: AccountTotals | None = None,
+    legs: Mapping[str, tuple[Position, ...]] | None = None,
 ) -> float | None:
     """The mark of ``position``'s symbol at which it is liquidated, all other marks held.
 
@@ -152,14 +192,14 @@ def liquidation_price(
     if position.margin_mode is MarginMode.ISOLATED:
         return _isolated_liquidation_price(rules, position)
     totals = totals or account_totals(account, rules)
+    legs = legs if legs is not None else cross_legs(account)
     movers: list[_Mover] = []
     moving_upnl = 0.0
     moving_mm = 0.0
-    for p in account.cross_positions:
-        if p.symbol == position.symbol:
-            movers.append(_Mover(p, p.mark_price, 1.0))
-            moving_upnl += p.unrealized_pnl()
-            moving_mm += rules.maintenance(p, p.mark_price)
+    for p in legs.get(position.symbol, ()):
+        movers.append(_Mover(p, p.mark_price, 1.0))
+        moving_upnl += p.unrealized_pnl()
+        moving_mm += rules.maintenance(p, p.mark_price)
     constant = totals.wallet_balance + (totals.unrealized_pnl - moving_upnl)
     constant -= totals.maintenance - moving_mm
     t = _nearest_root(constant, movers, rules)

@@ -6,12 +6,11 @@ and volatilities) it returns every figure with its source and the account's time
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from risk.distance import distance_pct, distance_sigma, touch_probability
-from risk.liquidation import JointMove, account_totals, joint_move, liquidation_price
+from risk.liquidation import JointMove, account_totals, cross_legs, joint_move, liquidation_price
 from risk.rules import RuleSet, rules_for
 from risk.types import Account, Figure, MarginMode, Position, Side, Source
 
@@ -94,9 +93,10 @@ def build_report(
     betas = betas or {}
     sigma_daily = sigma_daily or {}
     totals = account_totals(account, rules)
+    legs = cross_legs(account)
     reports = []
     for pos in account.positions:
-        lp = liquidation_price(account, rules, pos, totals)
+        lp = liquidation_price(account, rules, pos, totals, legs)
         reports.append(_position_report(pos, lp, rules, account, sigma_daily, horizon_days))
     chosen_leader = leader or default_leader(account)
     jm = joint_move(account, rules, chosen_leader, betas, totals) if chosen_leader else None
@@ -149,7 +149,3 @@ def default_leader(account: Account) -> str | None:
         if pos.symbol.upper().startswith("BTC"):
             return pos.symbol
     return max(account.positions, key=lambda p: p.notional()).symbol
-
-
-def is_finite(x: float | None) -> bool:
-    return x is not None and math.isfinite(x)
