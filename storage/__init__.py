@@ -1,0 +1,14 @@
+"""Storage: the SQLite database (schema, migrations, retention, export) and the secret store.
+
+- ``storage.paths``: ``resolve_data_dir(cli_value)``, ``ensure_data_dir``, ``database_path``,
+  ``secrets_path``, ``move_aside(path)`` (rename a damaged file aside; never delete).
+- ``storage.database.Database``: the repository API (see its module docstring).
+- ``storage.records``: the immutable records it takes and returns.
+- ``storage.schema``: the ordered migrations; ``storage.retention``: prune policy;
+  ``storage.blocks``: compressed snapshot blocks; ``storage.export``: CSV.
+- ``storage.secrets.SecretStore``: credentials in the OS keychain or an encrypted file.
+- ``storage.errors``: DatabaseUnreadable, DatabaseCorrupt, SchemaTooNew, WrongPassphrase, ...
+- ``storage.sample``: synthetic reports for tests and benchmarks (not used by the app).
+
+Nothing here touches the file system at import time.
+"""

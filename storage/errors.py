@@ -1,0 +1,64 @@
+"""The storage layer's exceptions: each names the file and says what the user can do.
+
+None of them ever carries a secret: messages are built from paths and version numbers only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class StorageError(Exception):
+    """Base of every error the storage layer raises on purpose."""
+
+
+class DatabaseUnreadable(StorageError):
+    """The database file cannot be opened: a directory in its place, permission denied, or
+    an I/O error. ``path`` is the file; the UI offers ``move_aside(path)`` and a fresh start."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(
+            f"cannot open the database at {self.path}: {reason}. Fix the file's permissions, "
+            f"choose another data directory (--data-dir or CASCADE_DATA_DIR), or move the file "
+            f"aside and start fresh (storage.move_aside)"
+        )
+
+
+class DatabaseCorrupt(DatabaseUnreadable):
+    """The file is not a (whole) SQLite database of ours: random bytes, truncated, malformed."""
+
+
+class SchemaTooNew(StorageError):
+    """The file was written by a newer Cascade Watch; opening it could damage it."""
+
+    def __init__(self, path: Path, found: int, supported: int) -> None:
+        self.path = Path(path)
+        self.found = found
+        self.supported = supported
+        super().__init__(
+            f"the database at {self.path} has schema version {found}, but this version of "
+            f"Cascade Watch understands schema versions up to {supported}; update Cascade Watch, "
+            f"or choose another data directory (--data-dir or CASCADE_DATA_DIR). "
+            f"The file was not modified"
+        )
+
+
+class SecretStoreError(StorageError):
+    """The secret store cannot be used."""
+
+
+class WrongPassphrase(SecretStoreError):
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        super().__init__(f"the passphrase does not open the secret store at {self.path}; try again")
+
+
+class SecretStoreCorrupt(SecretStoreError):
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = Path(path)
+        super().__init__(
+            f"the secret store at {self.path} is unreadable ({reason}); move it aside "
+            f"(storage.move_aside) and enter the API keys again"
+        )

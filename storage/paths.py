@@ -1,0 +1,69 @@
+"""Where the data lives: the data directory, the database file, the encrypted secret file.
+
+Nothing here runs at import time; ``ensure_data_dir`` is the only function that creates
+directories, and callers invoke it once at start-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+APP_NAME = "CascadeWatch"
+DATA_DIR_ENV = "CASCADE_DATA_DIR"
+DATABASE_NAME = "cascade.db"
+SECRETS_NAME = "secrets.enc"
+
+
+def resolve_data_dir(cli_value: str | None) -> Path:
+    """The data directory: ``--data-dir`` wins, then $CASCADE_DATA_DIR, then the platform's
+    user data directory. Not created here."""
+    chosen = cli_value or os.environ.get(DATA_DIR_ENV) or user_data_dir(APP_NAME, appauthor=False)
+    return Path(chosen).expanduser().resolve()
+
+
+def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir DIR`` for any command; pass its value to ``resolve_data_dir``."""
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help=f"where the database and secrets live (default: ${DATA_DIR_ENV}, else the "
+        f"platform's user data directory)",
+    )
+
+
+def ensure_data_dir(data_dir: Path) -> Path:
+    """Create the data directory (private to the user) if it does not exist."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return data_dir
+
+
+def database_path(data_dir: Path) -> Path:
+    return data_dir / DATABASE_NAME
+
+
+def secrets_path(data_dir: Path) -> Path:
+    return data_dir / SECRETS_NAME
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged file (and its -wal/-shm companions) to ``NAME.corrupt-YYYYmmdd-HHMMSS``
+    so the app can start fresh; never deletes anything. Returns the new path."""
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+        n += 1
+    os.replace(path, target)
+    for suffix in ("-wal", "-shm"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            os.replace(companion, target.with_name(target.name + suffix))
+    return target

@@ -1,0 +1,133 @@
+"""Immutable records the database takes and returns.
+
+Snapshots come back as columns (``SnapshotSeries``): one NumPy array per figure, aligned on
+``ts_ms``, which is what a chart wants. Positions are keyed by (symbol, side); a position not
+held at some time has NaN there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+
+import numpy as np
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRecord:
+    """An exchange account. ``secret_name`` is the NAME of its entry in the secret store;
+    the secret itself never reaches the database."""
+
+    exchange: str
+    label: str
+    base_url: str | None = None
+    enabled: bool = True
+    is_demo: bool = False
+    secret_name: str | None = None
+    id: int | None = None
+
+
+class WarningState(Enum):
+    ACTIVE = "active"
+    ACKNOWLEDGED = "acknowledged"
+    SNOOZED = "snoozed"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True, slots=True)
+class WarningRecord:
+    """A warning's persisted state. ``key`` is its identity (rule + account + symbols); the
+    monitor builds it with ``warning_key``. ``severity_history`` is kept by the database:
+    (ts_ms, severity) each time the severity changed, oldest first; it is ignored on input."""
+
+    key: str
+    rule: str
+    severity: str
+    message: str
+    account_id: int | None
+    symbols: tuple[str, ...]
+    first_seen_ms: int
+    last_seen_ms: int
+    state: WarningState = WarningState.ACTIVE
+    snoozed_until_ms: int | None = None
+    resolved_ms: int | None = None
+    acknowledged_ms: int | None = None
+    severity_history: tuple[tuple[int, str], ...] = ()
+
+
+def warning_key(rule: str, account_id: int | None, symbols: tuple[str, ...]) -> str:
+    """The unique identity of a warning: the same rule on the same account and symbols."""
+    account = "-" if account_id is None else str(account_id)
+    return f"{rule}|{account}|{','.join(sorted(symbols))}"
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A scheduled market event (built-in calendar or the user's own). ``typical_move`` is the
+    usual absolute move as a fraction (0.02 = 2 %), when known."""
+
+    ts_ms: int
+    name: str
+    kind: str
+    typical_move: float | None = None
+    source: str = "builtin"
+    user_defined: bool = False
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LevelRecord:
+    """A support (or resistance) zone computed for a symbol at ``ts_ms``."""
+
+    symbol: str
+    ts_ms: int
+    low: float
+    high: float
+    score: float
+    reasons: str = ""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class PositionSeries:
+    """One position's figures over time, aligned on the owning SnapshotSeries' ``ts_ms``.
+    ``side`` is "long" or "short". ``liquidation`` is our computed price, ``exchange_liquidation``
+    the exchange's; ``distance`` is liquidation / mark − 1."""
+
+    symbol: str
+    side: str
+    size: np.ndarray
+    mark: np.ndarray
+    liquidation: np.ndarray
+    exchange_liquidation: np.ndarray
+    distance: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class SnapshotSeries:
+    """An account's risk history as columns, oldest first. Missing figures are NaN;
+    ``joint_leader`` is an object array of the leader symbol per row ("" when none)."""
+
+    account_id: int
+    ts_ms: np.ndarray
+    equity: np.ndarray
+    maintenance: np.ndarray
+    margin_ratio: np.ndarray
+    joint_down: np.ndarray
+    joint_up: np.ndarray
+    joint_leader: np.ndarray
+    positions: Mapping[tuple[str, str], PositionSeries] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.ts_ms.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class PruneResult:
+    """What one ``prune`` call did; ``done`` is False when it stopped on its time budget and
+    should be called again."""
+
+    steps: int
+    rows_compacted: int
+    rows_removed: int
+    done: bool

@@ -1,0 +1,45 @@
+"""Child process for the crash-safety test: writes snapshots (and prunes) in a loop and prints
+the timestamp of each snapshot once its transaction has committed. The parent kills it.
+
+    python tests/storage_crash_writer.py DB_PATH START_TS SEED
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage.database import Database
+from storage.records import AccountRecord
+from storage.sample import ReportWalk
+
+
+def main() -> None:
+    path, start, seed = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    rng = random.Random(seed)
+    db = Database.open(path)
+    account_id = (
+        db.accounts()[0].id if db.accounts() else db.add_account(AccountRecord("bybit", "crash")).id
+    )
+    assert account_id is not None
+    walk = ReportWalk(8, seed=seed)
+    out = sys.stdout
+    out.write("ready\n")
+    out.flush()
+    ts = start
+    while True:
+        batch = rng.choice((1, 1, 1, 5))
+        stamps = [ts + 2000 * i for i in range(batch)]
+        db.save_snapshots((account_id, walk.next(), t) for t in stamps)
+        out.write("".join(f"{t}\n" for t in stamps))
+        out.flush()
+        ts = stamps[-1] + 2000
+        if rng.random() < 0.02:
+            db.prune(ts, budget_ms=50)
+
+
+if __name__ == "__main__":
+    main()

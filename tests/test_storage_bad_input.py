@@ -1,0 +1,126 @@
+"""Unreadable or damaged database files give a clear exception and a way out."""
+
+from __future__ import annotations
+
+import os
+import re
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from storage.database import Database
+from storage.errors import DatabaseCorrupt, DatabaseUnreadable
+from storage.paths import move_aside
+from storage.records import AccountRecord
+from storage.sample import ReportWalk
+
+
+def good_file(path: Path, snapshots: int = 400) -> None:
+    with Database.open(path) as db:
+        a = db.add_account(AccountRecord("bybit", "main"))
+        walk = ReportWalk(10)
+        db.save_snapshots((a.id, walk.next(), 1_767_225_600_000 + i) for i in range(snapshots))
+        db.checkpoint()
+
+
+def assert_way_out(path: Path, error: DatabaseUnreadable) -> None:
+    text = str(error)
+    assert str(path) in text and "move the file aside" in text
+    assert error.path == path
+
+
+def test_random_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    path.write_bytes(os.urandom(8192))
+    with pytest.raises(DatabaseCorrupt, match="not a SQLite database") as info:
+        Database.open(path)
+    assert_way_out(path, info.value)
+
+
+def test_truncated_file(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    good_file(path)
+    data = path.read_bytes()
+    assert len(data) > 40_000
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(DatabaseCorrupt, match="truncated") as info:
+        Database.open(path)
+    assert_way_out(path, info.value)
+
+
+def test_damaged_pages_are_reported(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    good_file(path)
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[page : page * 3] = os.urandom(page * 2)
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseCorrupt) as info, Database.open(path) as db:
+        db.snapshots(1)
+        db.check_integrity()
+    assert_way_out(path, info.value)
+
+
+def test_directory_in_its_place(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    path.mkdir()
+    with pytest.raises(DatabaseUnreadable, match="a directory is in its place") as info:
+        Database.open(path)
+    assert_way_out(path, info.value)
+
+
+def test_permission_denied(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "cascade.db"
+    good_file(path)
+    if os.geteuid() == 0:
+        import builtins
+
+        real_open = builtins.open
+
+        def deny(file, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if Path(file) == path:
+                raise PermissionError(13, "Permission denied", str(file))
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", deny)
+    else:
+        path.chmod(0)
+    try:
+        with pytest.raises(DatabaseUnreadable, match="permission denied") as info:
+            Database.open(path)
+        assert_way_out(path, info.value)
+    finally:
+        path.chmod(0o600)
+
+
+def test_move_aside_then_start_fresh(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    garbage = os.urandom(4096)
+    path.write_bytes(garbage)
+    (tmp_path / "cascade.db-wal").write_bytes(b"wal")
+    with pytest.raises(DatabaseCorrupt) as info:
+        Database.open(path)
+    moved = move_aside(info.value.path)
+    assert re.fullmatch(r"cascade\.db\.corrupt-\d{8}-\d{6}", moved.name)
+    assert moved.read_bytes() == garbage
+    assert (tmp_path / f"{moved.name}-wal").read_bytes() == b"wal"
+    assert not path.exists()
+    second = tmp_path / "cascade.db"
+    second.write_bytes(b"again")
+    assert move_aside(second) != moved
+    with Database.open(path) as db:
+        assert db.accounts() == []
+
+
+def test_sqlite_errors_during_open_are_wrapped(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    good_file(path, snapshots=10)
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    data[100:page] = b"\xff" * (page - 100)
+    path.write_bytes(bytes(data))
+    with pytest.raises(DatabaseUnreadable) as info:
+        Database.open(path)
+    assert_way_out(path, info.value)
+    assert not isinstance(info.value.__cause__, sqlite3.Error) or info.value.__suppress_context__
