@@ -1,0 +1,644 @@
+"""Binance USDⓈ-M futures (binanceusdm in ccxt): /fapi and the one /sapi call ccxt makes.
+
+Formats follow Binance's documentation and the bodies recorded in ccxt's static tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import unquote
+
+from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
+from connectors.localexchange.market import price_decimals
+from connectors.localexchange.protocol import (
+    ApiError,
+    Request,
+    Response,
+    fmt,
+    int_param,
+    json_response,
+    short,
+)
+from connectors.localexchange.signing import binance_payload, hmac_hex, same
+from connectors.localexchange.timeframes import timeframe_ms
+from resources import base_asset
+
+EXCHANGE = "binanceusdm"
+ONBOARD_MS = {"BTC": 1569398400000, "ETH": 1569398400000}
+DEFAULT_RECV_WINDOW = 5000
+
+
+def error(status: int, code: int, msg: str) -> ApiError:
+    return ApiError(json_response({"code": code, "msg": msg}, status))
+
+
+def error_body(kind: str) -> tuple[int, dict[str, object]]:
+    """Status and body of an injected fault, as Binance sends them."""
+    if kind == "429":
+        return 429, {
+            "code": -1003,
+            "msg": "Too many requests; current limit of IP is 2400 "
+            "requests per minute. Please use the websocket for live updates.",
+        }
+    if kind == "418":
+        return 418, {
+            "code": -1003,
+            "msg": "Way too many requests; IP(127.0.0.1) banned until "
+            "1700000000000. Please use the websocket for live updates to avoid bans.",
+        }
+    return 503, {"code": 1, "msg": "System is under maintenance."}
+
+
+def _symbol(base: str) -> str:
+    return f"{base}USDT"
+
+
+def _base(req: Request, *, required: bool = True) -> str | None:
+    symbol = req.query.get("symbol")
+    if not symbol:
+        if required:
+            raise error(
+                400,
+                -1102,
+                "Mandatory parameter 'symbol' was not sent, was empty/null, or malformed.",
+            )
+        return None
+    base = base_asset(symbol)
+    if symbol != _symbol(base) or base not in req.lx.market.bases:
+        raise error(400, -1121, "Invalid symbol.")
+    return base
+
+
+def _authenticate(req: Request) -> LocalAccount:
+    key = req.headers.get("X-MBX-APIKEY", "")
+    if not key or not key.isalnum():
+        raise error(401, -2014, "API-key format invalid.")
+    account = req.lx.store.get(EXCHANGE, key)
+    if account is None:
+        raise error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    signed, signature = binance_payload(req.raw_query, req.body)
+    params = dict(pair.partition("=")[::2] for pair in signed.split("&") if pair)
+    if "timestamp" not in params:
+        raise error(
+            400,
+            -1102,
+            "Mandatory parameter 'timestamp' was not sent, was empty/null, or malformed.",
+        )
+    try:
+        timestamp = int(params["timestamp"])
+        recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW))
+    except ValueError:
+        raise error(400, -1100, "Illegal characters found in parameter 'timestamp'.") from None
+    if timestamp >= req.server_ms + 1000 or req.server_ms - timestamp > recv_window:
+        raise error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
+    if signature is None or not same(
+        hmac_hex(account.credentials.secret, signed), unquote(signature)
+    ):
+        raise error(400, -1022, "Signature for this request is not valid.")
+    return account
+
+
+# -- public -------------------------------------------------------------------------------
+
+
+def ping(req: Request) -> Response:
+    return json_response({})
+
+
+def server_time(req: Request) -> Response:
+    return json_response({"serverTime": req.server_ms})
+
+
+def exchange_info(req: Request) -> Response:
+    symbols = []
+    for base in req.lx.market.bases:
+        d = price_decimals(base)
+        tick = short(10.0**-d, d)
+        symbols.append(
+            {
+                "symbol": _symbol(base),
+                "pair": _symbol(base),
+                "contractType": "PERPETUAL",
+                "deliveryDate": 4133404800000,
+                "onboardDate": ONBOARD_MS.get(base, 1569398400000),
+                "status": "TRADING",
+                "maintMarginPercent": "2.5000",
+                "requiredMarginPercent": "5.0000",
+                "baseAsset": base,
+                "quoteAsset": "USDT",
+                "marginAsset": "USDT",
+                "pricePrecision": d,
+                "quantityPrecision": 3,
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "underlyingType": "COIN",
+                "underlyingSubType": ["PoW"],
+                "settlePlan": 0,
+                "triggerProtect": "0.0500",
+                "liquidationFee": "0.012500",
+                "marketTakeBound": "0.05",
+                "maxMoveOrderLimit": 10000,
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": tick,
+                        "maxPrice": "4529764",
+                        "tickSize": tick,
+                    },
+                    {
+                        "filterType": "LOT_SIZE",
+                        "stepSize": "0.001",
+                        "maxQty": "1000",
+                        "minQty": "0.001",
+                    },
+                    {
+                        "filterType": "MARKET_LOT_SIZE",
+                        "stepSize": "0.001",
+                        "maxQty": "120",
+                        "minQty": "0.001",
+                    },
+                    {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                    {"filterType": "MAX_NUM_ALGO_ORDERS", "limit": 10},
+                    {"filterType": "MIN_NOTIONAL", "notional": "100"},
+                    {
+                        "filterType": "PERCENT_PRICE",
+                        "multiplierUp": "1.0500",
+                        "multiplierDown": "0.9500",
+                        "multiplierDecimal": "4",
+                    },
+                ],
+                "orderTypes": [
+                    "LIMIT",
+                    "MARKET",
+                    "STOP",
+                    "STOP_MARKET",
+                    "TAKE_PROFIT",
+                    "TAKE_PROFIT_MARKET",
+                    "TRAILING_STOP_MARKET",
+                ],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                "permissionSets": ["GRID", "COPY"],
+            }
+        )
+    return json_response(
+        {
+            "timezone": "UTC",
+            "serverTime": req.server_ms,
+            "futuresType": "U_MARGINED",
+            "rateLimits": [
+                {
+                    "rateLimitType": "REQUEST_WEIGHT",
+                    "interval": "MINUTE",
+                    "intervalNum": 1,
+                    "limit": 2400,
+                },
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            ],
+            "exchangeFilters": [],
+            "assets": [
+                {"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"},
+                {"asset": "USDC", "marginAvailable": True, "autoAssetExchange": "-10000"},
+            ],
+            "symbols": symbols,
+        }
+    )
+
+
+def _premium(req: Request, base: str) -> dict[str, object]:
+    m, t = req.lx.market, req.scenario_ms
+    d = price_decimals(base) + 7
+    return {
+        "symbol": _symbol(base),
+        "markPrice": fmt(m.mark(base, t), d),
+        "indexPrice": fmt(m.index_price(base, t), d),
+        "estimatedSettlePrice": fmt(m.mark(base, t), d),
+        "lastFundingRate": fmt(m.funding_rate(base, t), 8),
+        "interestRate": "0.00010000",
+        "nextFundingTime": m.next_funding_ms(t),
+        "time": t,
+    }
+
+
+def premium_index(req: Request) -> Response:
+    base = _base(req, required=False)
+    if base is not None:
+        return json_response(_premium(req, base))
+    return json_response([_premium(req, b) for b in req.lx.market.bases])
+
+
+def _ticker(req: Request, base: str) -> dict[str, object]:
+    m, t = req.lx.market, req.scenario_ms
+    d = price_decimals(base)
+    st = m.stats_24h(base, t)
+    last = m.last_price(base, t)
+    return {
+        "symbol": _symbol(base),
+        "priceChange": fmt(last - st.open, d),
+        "priceChangePercent": fmt((last / st.open - 1) * 100, 3),
+        "weightedAvgPrice": fmt(st.quote_volume / st.volume if st.volume else last, d),
+        "lastPrice": fmt(last, d),
+        "lastQty": "0.010",
+        "openPrice": fmt(st.open, d),
+        "highPrice": fmt(st.high, d),
+        "lowPrice": fmt(st.low, d),
+        "volume": fmt(st.volume, 3),
+        "quoteVolume": fmt(st.quote_volume, 2),
+        "openTime": t - 86_400_000,
+        "closeTime": t,
+        "firstId": 1,
+        "lastId": 2,
+        "count": 2,
+    }
+
+
+def ticker_24hr(req: Request) -> Response:
+    base = _base(req, required=False)
+    if base is not None:
+        return json_response(_ticker(req, base))
+    return json_response([_ticker(req, b) for b in req.lx.market.bases])
+
+
+def ticker_price(req: Request) -> Response:
+    m, t = req.lx.market, req.scenario_ms
+
+    def row(b: str) -> dict[str, object]:
+        return {
+            "symbol": _symbol(b),
+            "price": fmt(m.last_price(b, t), price_decimals(b)),
+            "time": t,
+        }
+
+    base = _base(req, required=False)
+    return json_response(row(base) if base else [row(b) for b in m.bases])
+
+
+def book_ticker(req: Request) -> Response:
+    m, t = req.lx.market, req.scenario_ms
+
+    def row(b: str) -> dict[str, object]:
+        bids, asks = m.order_book(b, t, 1)
+        d = price_decimals(b)
+        return {
+            "symbol": _symbol(b),
+            "bidPrice": fmt(bids[0, 0], d),
+            "bidQty": fmt(bids[0, 1], 3),
+            "askPrice": fmt(asks[0, 0], d),
+            "askQty": fmt(asks[0, 1], 3),
+            "time": t,
+        }
+
+    base = _base(req, required=False)
+    return json_response(row(base) if base else [row(b) for b in m.bases])
+
+
+def klines(req: Request) -> Response:
+    base = _base(req)
+    assert base is not None
+    tf = timeframe_ms(req.query.get("interval", ""))
+    if tf is None:
+        raise error(400, -1120, "Invalid interval.")
+    limit = min(int_param(req.query, "limit", 500) or 500, 1500)
+    bars = req.lx.market.bars(
+        base,
+        tf,
+        req.scenario_ms,
+        since_ms=int_param(req.query, "startTime"),
+        until_ms=int_param(req.query, "endTime"),
+        limit=limit,
+    )
+    d = price_decimals(base)
+    rows = []
+    for i in range(len(bars)):
+        ts = int(bars.ts[i])
+        v = float(bars.volume[i])
+        close = float(bars.close[i])
+        rows.append(
+            [
+                ts,
+                fmt(bars.open[i], d),
+                fmt(bars.high[i], d),
+                fmt(bars.low[i], d),
+                fmt(close, d),
+                fmt(v, 3),
+                ts + tf - 1,
+                fmt(v * close, 5),
+                max(1, int(v * 20)),
+                fmt(v * 0.48, 3),
+                fmt(v * 0.48 * close, 5),
+                "0",
+            ]
+        )
+    return json_response(rows)
+
+
+def depth(req: Request) -> Response:
+    base = _base(req)
+    assert base is not None
+    limit = int_param(req.query, "limit", 500) or 500
+    bids, asks = req.lx.market.order_book(base, req.scenario_ms, limit)
+    d = price_decimals(base)
+    return json_response(
+        {
+            "lastUpdateId": req.scenario_ms,
+            "E": req.scenario_ms,
+            "T": req.scenario_ms,
+            "bids": [[fmt(p, d), fmt(q, 3)] for p, q in bids],
+            "asks": [[fmt(p, d), fmt(q, 3)] for p, q in asks],
+        }
+    )
+
+
+def open_interest(req: Request) -> Response:
+    base = _base(req)
+    assert base is not None
+    oi = req.lx.market.open_interest(base, req.scenario_ms)
+    return json_response(
+        {"symbol": _symbol(base), "openInterest": fmt(oi, 3), "time": req.scenario_ms}
+    )
+
+
+def funding_rate_history(req: Request) -> Response:
+    base = _base(req, required=False) or "BTC"
+    limit = min(int_param(req.query, "limit", 100) or 100, 1000)
+    rows = req.lx.market.funding_history(
+        base, req.scenario_ms, int_param(req.query, "startTime"), limit
+    )
+    d = price_decimals(base) + 7
+    return json_response(
+        [
+            {
+                "symbol": _symbol(base),
+                "fundingTime": t,
+                "fundingRate": fmt(r, 8),
+                "markPrice": fmt(p, d),
+            }
+            for t, r, p in rows
+        ]
+    )
+
+
+def funding_info(req: Request) -> Response:
+    return json_response(
+        [
+            {
+                "symbol": _symbol(b),
+                "adjustedFundingRateCap": "0.03000000",
+                "adjustedFundingRateFloor": "-0.03000000",
+                "fundingIntervalHours": 8,
+                "disclaimer": False,
+            }
+            for b in req.lx.market.bases
+        ]
+    )
+
+
+# -- signed -------------------------------------------------------------------------------
+
+
+def leverage_bracket(req: Request) -> Response:
+    account = _authenticate(req)
+    base = _base(req, required=False)
+    out = []
+    for b in [base] if base else list(req.lx.market.bases):
+        brackets = [
+            {
+                "bracket": i + 1,
+                "initialLeverage": int(t.max_leverage or 1),
+                "notionalCap": int(t.max_bound),
+                "notionalFloor": int(t.min_bound),
+                "maintMarginRatio": t.maintenance_margin_rate,
+                "cum": t.maintenance_amount,
+            }
+            for i, t in enumerate(tiers_for(account.exchange, b))
+        ]
+        out.append({"symbol": _symbol(b), "notionalCoef": 1.0, "brackets": brackets})
+    return json_response(out[0] if base else out)
+
+
+def _position_rows(req: Request, view: AccountView, version: int) -> list[dict[str, object]]:
+    rows = []
+    held = {p.base: p for p in view.positions}
+    symbol_filter = _base(req, required=False)
+    bases = [symbol_filter] if symbol_filter else list(req.lx.market.bases)
+    for base in bases:
+        p = held.get(base)
+        if p is None and version == 3:
+            continue
+        price_decimals(base)
+        amt = 0.0 if p is None else p.side.sign * p.size
+        mark = req.lx.market.mark(base, req.scenario_ms) if p is None else p.mark
+        notional = 0.0 if p is None else p.side.sign * p.notional
+        im = 0.0 if p is None else p.notional / LEVERAGE
+        liq = "0" if p is None or p.liquidation_price is None else fmt(p.liquidation_price, 8)
+        row: dict[str, object] = {
+            "symbol": _symbol(base),
+            "positionSide": "BOTH",
+            "positionAmt": short(amt, 3),
+            "entryPrice": short(0.0 if p is None else p.entry, 8),
+            "breakEvenPrice": short(0.0 if p is None else p.entry * (1 + p.side.sign * 0.0005), 8),
+            "markPrice": fmt(mark, 8),
+            "unRealizedProfit": fmt(0 if p is None else p.unrealized_pnl),
+            "liquidationPrice": liq,
+            "isolatedMargin": "0",
+            "notional": fmt(notional),
+            "marginAsset": "USDT",
+            "isolatedWallet": "0",
+        }
+        if version == 3:
+            row.update(
+                {
+                    "initialMargin": fmt(im),
+                    "maintMargin": fmt(0 if p is None else p.maintenance),
+                    "positionInitialMargin": fmt(im),
+                    "openOrderInitialMargin": "0",
+                    "adl": 2,
+                    "bidNotional": "0",
+                    "askNotional": "0",
+                    "updateTime": 0 if p is None else max(p.opened_ms, 0),
+                }
+            )
+        else:
+            row.update(
+                {
+                    "leverage": str(LEVERAGE),
+                    "maxNotionalValue": "10000000",
+                    "marginType": "cross",
+                    "isAutoAddMargin": "false",
+                    "isolated": False,
+                    "adlQuantile": 2,
+                    "updateTime": 0 if p is None else max(p.opened_ms, 0),
+                }
+            )
+        rows.append(row)
+    return rows
+
+
+def position_risk(version: int) -> Callable[[Request], Response]:
+    def handler(req: Request) -> Response:
+        account = _authenticate(req)
+        view = req.lx.account_view(account, req.scenario_ms)
+        return json_response(_position_rows(req, view, version))
+
+    return handler
+
+
+def _asset_row(asset: str, view: AccountView | None, t: int) -> dict[str, object]:
+    if view is None:
+        wallet = upnl = mm = im = 0.0
+    else:
+        wallet, upnl, mm, im = (
+            view.wallet_balance,
+            view.unrealized_pnl,
+            view.maintenance,
+            view.initial_margin,
+        )
+    available = max(0.0, wallet + upnl - im)
+    return {
+        "asset": asset,
+        "walletBalance": fmt(wallet),
+        "unrealizedProfit": fmt(upnl),
+        "marginBalance": fmt(wallet + upnl),
+        "maintMargin": fmt(mm),
+        "initialMargin": fmt(im),
+        "positionInitialMargin": fmt(im),
+        "openOrderInitialMargin": "0.00000000",
+        "crossWalletBalance": fmt(wallet),
+        "crossUnPnl": fmt(upnl),
+        "availableBalance": fmt(available),
+        "maxWithdrawAmount": fmt(min(wallet, available)),
+        "updateTime": t,
+    }
+
+
+def account_info(version: int) -> Callable[[Request], Response]:
+    def handler(req: Request) -> Response:
+        account = _authenticate(req)
+        v = req.lx.account_view(account, req.scenario_ms)
+        im = v.initial_margin
+        available = max(0.0, v.equity - im)
+        body: dict[str, object] = {
+            "totalInitialMargin": fmt(im),
+            "totalMaintMargin": fmt(v.maintenance),
+            "totalWalletBalance": fmt(v.wallet_balance),
+            "totalUnrealizedProfit": fmt(v.unrealized_pnl),
+            "totalMarginBalance": fmt(v.equity),
+            "totalPositionInitialMargin": fmt(im),
+            "totalOpenOrderInitialMargin": "0.00000000",
+            "totalCrossWalletBalance": fmt(v.wallet_balance),
+            "totalCrossUnPnl": fmt(v.unrealized_pnl),
+            "availableBalance": fmt(available),
+            "maxWithdrawAmount": fmt(min(v.wallet_balance, available)),
+            "assets": [_asset_row("USDT", v, req.scenario_ms), _asset_row("USDC", None, 0)],
+            "positions": [
+                {
+                    "symbol": _symbol(p.base),
+                    "positionSide": "BOTH",
+                    "positionAmt": short(p.side.sign * p.size, 3),
+                    "unrealizedProfit": fmt(p.unrealized_pnl),
+                    "isolatedMargin": "0",
+                    "notional": fmt(p.side.sign * p.notional),
+                    "isolatedWallet": "0",
+                    "initialMargin": fmt(p.notional / LEVERAGE),
+                    "maintMargin": fmt(p.maintenance),
+                    "updateTime": max(p.opened_ms, 0),
+                }
+                for p in v.positions
+            ],
+        }
+        if version == 2:
+            body.update(
+                {
+                    "feeTier": 0,
+                    "canTrade": account.can_trade,
+                    "canDeposit": True,
+                    "canWithdraw": account.can_withdraw,
+                    "updateTime": 0,
+                    "multiAssetsMargin": False,
+                    "tradeGroupId": -1,
+                }
+            )
+        return json_response(body)
+
+    return handler
+
+
+def balance(req: Request) -> Response:
+    account = _authenticate(req)
+    v = req.lx.account_view(account, req.scenario_ms)
+    return json_response(
+        [
+            {
+                "accountAlias": "SgsR",
+                "asset": "USDT",
+                "balance": fmt(v.wallet_balance),
+                "crossWalletBalance": fmt(v.wallet_balance),
+                "crossUnPnl": fmt(v.unrealized_pnl),
+                "availableBalance": fmt(max(0.0, v.equity - v.initial_margin)),
+                "maxWithdrawAmount": fmt(
+                    max(0.0, min(v.wallet_balance, v.equity - v.initial_margin))
+                ),
+                "marginAvailable": True,
+                "updateTime": req.scenario_ms,
+            },
+        ]
+    )
+
+
+def api_restrictions(req: Request) -> Response:
+    account = _authenticate(req)
+    return json_response(
+        {
+            "ipRestrict": False,
+            "createTime": 1698645219000,
+            "enableReading": True,
+            "enableWithdrawals": account.can_withdraw,
+            "enableInternalTransfer": False,
+            "enableMargin": False,
+            "enableFutures": account.can_trade,
+            "permitsUniversalTransfer": False,
+            "enableVanillaOptions": False,
+            "enableFixApiTrade": False,
+            "enableFixReadOnly": False,
+            "enableSpotAndMarginTrading": account.can_trade,
+            "enablePortfolioMarginTrading": False,
+        }
+    )
+
+
+def position_side_dual(req: Request) -> Response:
+    _authenticate(req)
+    return json_response({"dualSidePosition": False})
+
+
+def multi_assets_margin(req: Request) -> Response:
+    _authenticate(req)
+    return json_response({"multiAssetsMargin": False})
+
+
+ROUTES: dict[str, Callable[[Request], Response]] = {
+    "/fapi/v1/ping": ping,
+    "/fapi/v1/time": server_time,
+    "/fapi/v1/exchangeInfo": exchange_info,
+    "/fapi/v1/premiumIndex": premium_index,
+    "/fapi/v1/ticker/24hr": ticker_24hr,
+    "/fapi/v1/ticker/price": ticker_price,
+    "/fapi/v2/ticker/price": ticker_price,
+    "/fapi/v1/ticker/bookTicker": book_ticker,
+    "/fapi/v1/klines": klines,
+    "/fapi/v1/markPriceKlines": klines,
+    "/fapi/v1/indexPriceKlines": klines,
+    "/fapi/v1/depth": depth,
+    "/fapi/v1/openInterest": open_interest,
+    "/fapi/v1/fundingRate": funding_rate_history,
+    "/fapi/v1/fundingInfo": funding_info,
+    "/fapi/v1/leverageBracket": leverage_bracket,
+    "/fapi/v2/positionRisk": position_risk(2),
+    "/fapi/v3/positionRisk": position_risk(3),
+    "/fapi/v2/account": account_info(2),
+    "/fapi/v3/account": account_info(3),
+    "/fapi/v2/balance": balance,
+    "/fapi/v3/balance": balance,
+    "/fapi/v1/positionSide/dual": position_side_dual,
+    "/fapi/v1/multiAssetsMargin": multi_assets_margin,
+    "/sapi/v1/account/apiRestrictions": api_restrictions,
+}

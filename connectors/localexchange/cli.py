@@ -1,0 +1,104 @@
+"""``python main.py localexchange``: run the local exchange alone until Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+from datetime import UTC, datetime
+from types import FrameType
+
+from connectors.localexchange.accounts import EXCHANGES
+from connectors.localexchange.scenario import scenario_names
+from connectors.localexchange.service import LocalExchange
+
+log = logging.getLogger(__name__)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scenario",
+        default="2025-11-04",
+        choices=scenario_names(),
+        help="the scenario to replay (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="scenario seconds per wall second (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
+    )
+    parser.add_argument(
+        "--seek",
+        type=float,
+        default=0.0,
+        metavar="HOURS",
+        help="start this many hours into the scenario (default: %(default)s)",
+    )
+
+
+def describe(lx: LocalExchange) -> str:
+    """The address and the demo credentials, for a person to paste into the app."""
+    lines = [
+        f"Local exchange replaying '{lx.scenario.name}': {lx.scenario.title}",
+        f"  address: {lx.base_url}   speed: x{lx.clock.speed:g}",
+    ]
+    for exchange in EXCHANGES:
+        creds = lx.credentials(exchange)
+        if exchange == "hyperliquid":
+            lines.append(f"  {exchange:<12} wallet {creds.wallet}")
+            continue
+        line = f"  {exchange:<12} key {creds.api_key}  secret {creds.secret}"
+        if creds.password:
+            line += f"  passphrase {creds.password}"
+        lines.append(line)
+    lines.append("These are local demo credentials only. Press Ctrl-C to stop.")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.speed <= 0:
+        print("cascade-watch: --speed must be positive")
+        return 2
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    lx = LocalExchange(scenario=args.scenario, speed=args.speed, port=args.port)
+    try:
+        lx.start()
+    except OSError as e:
+        print(f"cascade-watch: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}")
+        return 1
+    if args.seek:
+        lx.seek(args.seek * 3600)
+    done = threading.Event()
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        done.set()
+
+    previous = signal.signal(signal.SIGINT, stop)
+    previous_term = signal.signal(signal.SIGTERM, stop)
+    print(describe(lx), flush=True)
+    reported = 0
+    try:
+        while not done.wait(0.5):
+            events = lx.liquidations
+            for event in events[reported:]:
+                log.warning(
+                    "%s account #%d liquidated at %s: %s",
+                    event.exchange,
+                    event.account_id,
+                    datetime.fromtimestamp(event.time_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S"),
+                    ", ".join(f"{base} {mark:,.2f}" for base, mark in event.marks.items()),
+                )
+            reported = len(events)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        lx.stop()
+    print("local exchange stopped", flush=True)
+    return 0

@@ -1,0 +1,73 @@
+"""What an exchange handler receives and returns, independent of the HTTP plumbing."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from email.message import Message
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from connectors.localexchange.service import LocalExchange
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    raw_query: str
+    query: dict[str, str]
+    headers: Message
+    body: bytes
+    exchange: str
+    server_ms: int
+    """The exchange's clock (wall time plus any injected skew), in ms."""
+    scenario_ms: int
+    """The scenario time the answer describes (the tick), in ms."""
+    lx: LocalExchange
+    json_body: Any = None
+
+
+@dataclass
+class Response:
+    status: int
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    return Response(status, body, {"Content-Type": "application/json", **(headers or {})})
+
+
+class ApiError(Exception):
+    """An error answer in the exchange's own format; the server sends ``response``."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+def fmt(x: float, decimals: int = 8) -> str:
+    """A decimal string as the exchanges send them ("67445.90000000")."""
+    return f"{x:.{decimals}f}"
+
+
+def short(x: float, decimals: int = 8) -> str:
+    """A decimal string without trailing zeros ("0.005", "110565.3")."""
+    text = f"{x:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def int_param(query: dict[str, str], name: str, default: int | None = None) -> int | None:
+    value = query.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(float(str(value)))
+    except ValueError:
+        return default

@@ -1,0 +1,210 @@
+"""The HTTP side: a threading server on loopback that routes each request to its exchange.
+
+Connections are kept alive (HTTP/1.1 with Content-Length) and Nagle is off, so a poll of a few
+requests over one ccxt session stays well under a millisecond of network time per request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from connectors.localexchange import binance, bybit, hyperliquid, okx
+from connectors.localexchange.faults import Fault
+from connectors.localexchange.protocol import ApiError, Request, Response, json_response
+
+if TYPE_CHECKING:
+    from connectors.localexchange.service import LocalExchange
+
+log = logging.getLogger(__name__)
+
+MODULES = {
+    "binanceusdm": binance,
+    "bybit": bybit,
+    "okx": okx,
+    "hyperliquid": hyperliquid,
+}
+
+
+def exchange_of(path: str) -> str | None:
+    if path.startswith(("/fapi/", "/sapi/")):
+        return "binanceusdm"
+    if path.startswith("/v5/"):
+        return "bybit"
+    if path.startswith("/api/v5/"):
+        return "okx"
+    if path in ("/info", "/exchange"):
+        return "hyperliquid"
+    return None
+
+
+def _not_found(exchange: str | None, path: str) -> Response:
+    if exchange == "binanceusdm":
+        return json_response({"code": -5000, "msg": f"Path {path}, Method GET is invalid"}, 404)
+    if exchange == "okx":
+        return json_response({"msg": "Not Found", "code": "404"}, 404)
+    return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+
+
+def _fault_response(exchange: str, fault: Fault) -> Response:
+    kind = fault.kind
+    module = MODULES[exchange]
+    if kind in ("429", "418", "maintenance"):
+        status, payload = module.error_body(kind)
+        headers = {}
+        if kind != "maintenance":
+            headers["Retry-After"] = str(int(fault.params.get("retry_after", 1)))
+        if isinstance(payload, str):
+            content = "text/html" if payload.startswith("<") else "application/json"
+            return Response(status, payload.encode(), {"Content-Type": content, **headers})
+        return json_response(payload, status, headers)
+    if kind == "5xx":
+        status = int(fault.params.get("status", 502))
+        page = f"<html><head><title>{status}</title></head><body>{status} Bad Gateway</body></html>"
+        return Response(status, page.encode(), {"Content-Type": "text/html"})
+    # malformed: a body cut off in the middle of a JSON object
+    status = int(fault.params.get("status", 200))
+    return Response(
+        status, b'{"code":0,"data":[{"symbol":"BTC', {"Content-Type": "application/json"}
+    )
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: LocalServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def do_PUT(self) -> None:
+        self._serve()
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        response = self.server.lx_dispatch(self.command, self.path, self.headers, body)
+        if response is None:
+            self.close_connection = True
+            return
+        self.send_response(response.status)
+        for name, value in response.headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+
+class LocalServer(ThreadingHTTPServer):
+    """Tracks its open connections so that stopping it also drops the kept-alive ones: a
+    stopped exchange must look down to a client that still holds a connection."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    lx_dispatch: Callable[..., Response | None]
+
+    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler]):
+        super().__init__(address, handler)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        with self._open_lock:
+            sockets = list(self._open)
+            self._open.clear()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+
+def serve(host: str, port: int, dispatch: Callable[..., Response | None]) -> LocalServer:
+    server = LocalServer((host, port), Handler)
+    server.lx_dispatch = dispatch
+    thread = threading.Thread(target=server.serve_forever, name="localexchange", daemon=True)
+    thread.start()
+    return server
+
+
+def dispatch(lx: LocalExchange, method: str, target: str, headers, body: bytes) -> Response | None:  # type: ignore[no-untyped-def]
+    """Answer one request, or None to drop the connection (a hung request)."""
+    url = urlsplit(target)
+    path = url.path
+    exchange = exchange_of(path)
+    lx.request_log.append((method, path))
+    if exchange is None:
+        return _not_found(None, path)
+    json_body = None
+    info_type = None
+    if exchange == "hyperliquid":
+        try:
+            json_body = json.loads(body or b"{}")
+            info_type = json_body.get("type") if isinstance(json_body, dict) else None
+        except ValueError:
+            return Response(
+                422,
+                b"Failed to deserialize the JSON body into the target type",
+                {"Content-Type": "text/plain"},
+            )
+    for fault in lx.faults.take(exchange, path, info_type):
+        if fault.kind == "latency":
+            if lx.stopping.wait(float(fault.params.get("seconds", 0.5))):
+                return None
+        elif fault.kind == "timeout":
+            lx.stopping.wait(float(fault.params.get("seconds", 60.0)))
+            return None
+        else:
+            return _fault_response(exchange, fault)
+    request = Request(
+        method=method,
+        path=path,
+        raw_query=url.query,
+        query=dict(parse_qsl(url.query, keep_blank_values=True)),
+        headers=headers,
+        body=body,
+        exchange=exchange,
+        server_ms=lx.server_time_ms(exchange, path, info_type),
+        scenario_ms=lx.tick_ms(),
+        lx=lx,
+        json_body=json_body,
+    )
+    module = MODULES[exchange]
+    try:
+        if exchange == "hyperliquid":
+            return hyperliquid.handle(request, info_type)
+        handler: Callable[[Request], Response] | None = module.ROUTES.get(path)
+        if handler is None:
+            return _not_found(exchange, path)
+        return handler(request)
+    except ApiError as e:
+        return e.response
+    except Exception:
+        log.exception("local exchange failed on %s %s", method, path)
+        return json_response({"error": "internal error"}, 500)

@@ -1,0 +1,166 @@
+"""`main.py report`: read one live account once and print the same report as `check`.
+
+Credentials come only from the environment (CASCADE_API_KEY, CASCADE_API_SECRET,
+CASCADE_API_PASSWORD for OKX, CASCADE_WALLET for Hyperliquid), never from the command line,
+where they would land in the shell history and the process list.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+from connectors.credentials import Credentials
+from connectors.errors import ConnectorError
+from connectors.exchange import ExchangeConnector, KeyPermissions
+from risk.report import AccountReport, build_report
+from risk.rules import EXCHANGES
+from risk.types import Account
+
+ENV_KEY, ENV_SECRET, ENV_PASSWORD, ENV_WALLET = (
+    "CASCADE_API_KEY",
+    "CASCADE_API_SECRET",
+    "CASCADE_API_PASSWORD",
+    "CASCADE_WALLET",
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--exchange", required=True, choices=EXCHANGES)
+    parser.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="another base URL for the exchange's API (testnet, proxy, the local exchange)",
+    )
+    parser.add_argument("--label", default="", help="a name for the account in the report")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout"
+    )
+    parser.epilog = (
+        f"Credentials are read from {ENV_KEY} and {ENV_SECRET} ({ENV_PASSWORD} too for okx), "
+        f"or {ENV_WALLET} for hyperliquid."
+    )
+
+
+def credentials_from_env(exchange: str, env: dict[str, str]) -> Credentials | str:
+    """Credentials, or one line naming what is missing."""
+    if exchange == "hyperliquid":
+        wallet = env.get(ENV_WALLET, "").strip()
+        return Credentials(wallet=wallet) if wallet else f"set {ENV_WALLET} to the wallet address"
+    needed = [ENV_KEY, ENV_SECRET] + ([ENV_PASSWORD] if exchange == "okx" else [])
+    missing = [name for name in needed if not env.get(name, "").strip()]
+    if missing:
+        return f"set {' and '.join(missing)} in the environment"
+    return Credentials(
+        api_key=env[ENV_KEY].strip(),
+        secret=env[ENV_SECRET].strip(),
+        password=env.get(ENV_PASSWORD, "").strip(),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from risk_cli import format_table, report_to_json
+
+    creds = credentials_from_env(args.exchange, dict(os.environ))
+    if isinstance(creds, str):
+        print(f"cascade-watch report: {creds}", file=sys.stderr)
+        return 2
+    try:
+        conn = ExchangeConnector(
+            args.exchange,
+            creds,
+            api_url=args.api_url,
+            label=args.label,
+            timeout_ms=int(args.timeout * 1000),
+        )
+        try:
+            account = conn.fetch_account()
+            permissions = conn.key_permissions()
+        finally:
+            conn.close()
+    except ConnectorError as err:
+        print(f"cascade-watch report: {err.message}", file=sys.stderr)
+        return 1
+    report = build_report(account)
+    if args.json:
+        data = report_to_json(report)
+        extend_json(data, report, account, permissions)
+        print(json.dumps(data, indent=2))
+    else:
+        print(format_table(report))
+        print(format_extras(report, account, permissions))
+    return 0
+
+
+def _permissions_json(p: KeyPermissions) -> dict[str, Any]:
+    return {
+        "can_read": p.can_read,
+        "can_trade": p.can_trade,
+        "can_withdraw": p.can_withdraw,
+        "known": p.known,
+        "warning": p.warning,
+    }
+
+
+def extend_json(
+    data: dict[str, Any],
+    report: AccountReport,
+    account: Account,
+    permissions: KeyPermissions,
+) -> None:
+    """Add what only a live read knows: the exchange's own figures and the key's rights."""
+    mm, ratio = account.exchange_maintenance_margin, account.exchange_margin_ratio
+    data["account"].update(
+        {
+            "label": report.label,
+            "as_of_ms": report.as_of_ms,
+            "exchange_maintenance_margin": mm.value if mm else None,
+            "exchange_margin_ratio": ratio.value if ratio else None,
+            "notes": list(account.notes),
+        }
+    )
+    data["key_permissions"] = _permissions_json(permissions)
+    for out, p in zip(data["positions"], report.positions, strict=True):
+        exch = p.exchange_liquidation_price
+        out["exchange_liquidation_price"] = exch.value if exch else None
+        out["liquidation_price_mismatch"] = p.mismatch
+
+
+def format_extras(report: AccountReport, account: Account, permissions: KeyPermissions) -> str:
+    """The exchange's own figures beside ours, the key's rights and the notes."""
+    lines = [""]
+    mm, ratio = account.exchange_maintenance_margin, account.exchange_margin_ratio
+    if mm is not None or ratio is not None:
+        parts = []
+        if mm is not None:
+            parts.append(f"maintenance {mm.value:,.2f}")
+        if ratio is not None:
+            parts.append(f"margin ratio {ratio.value * 100:.2f} %")
+        lines.append(f"  the exchange says: {'   '.join(parts)}")
+    for p in report.positions:
+        exch = p.exchange_liquidation_price
+        if exch is None:
+            continue
+        flag = f"   MISMATCH {p.mismatch * 100:.2f} %" if p.mismatch is not None else ""
+        price = f"{exch.value:,.2f}" if exch.value >= 100 else f"{exch.value:.6g}"
+        lines.append(f"  {p.symbol:<16} the exchange's liquidation price {price}{flag}")
+    if not permissions.known:
+        lines.append("  key permissions: the exchange did not say")
+    else:
+        rights = [
+            name
+            for name, on in (
+                ("trade", permissions.can_trade),
+                ("withdraw", permissions.can_withdraw),
+            )
+            if on
+        ]
+        lines.append(f"  key permissions: read{''.join(', ' + r for r in rights)}")
+    if permissions.warning:
+        lines.append(f"  WARNING: {permissions.warning}")
+    lines += [f"  note: {n}" for n in account.notes]
+    return "\n".join(lines)

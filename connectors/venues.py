@@ -1,0 +1,253 @@
+"""What differs per exchange: ccxt configuration, the account requests, tiers, key permissions.
+
+Each ``Venue`` issues the fewest requests its exchange allows for one account poll:
+
+| exchange    | per poll                                                          | requests |
+|-------------|-------------------------------------------------------------------|----------|
+| binanceusdm | GET /fapi/v3/account, GET /fapi/v3/positionRisk (marks, liq price) | 2        |
+| bybit       | GET /v5/account/wallet-balance, GET /v5/position/list × USDT, USDC | 3        |
+| okx         | GET /api/v5/account/balance, GET /api/v5/account/positions         | 2        |
+| hyperliquid | POST /info clearinghouseState (positionValue carries the mark)     | 1        |
+
+Tiers are fetched apart from the poll, once an hour, and cached by the connector: Binance one
+/fapi/v1/leverageBracket for every symbol; Bybit one /v5/market/risk-limit and OKX one
+/api/v5/public/position-tiers per held symbol; Hyperliquid one POST /info meta for every coin
+(its marginTables, else each coin's maxLeverage). ccxt's unified fetch_positions is not used
+for Binance because it fetches leverageBracket again on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+import ccxt
+
+from connectors import parsing
+from connectors.credentials import Credentials
+from connectors.parsing import MarketRef, RawAccount
+from risk.types import MarginTier
+
+
+def point_at(urls: Any, base_url: str) -> Any:
+    """ccxt's ``urls['api']`` with every host replaced by base_url, paths kept
+    (https://fapi.binance.com/fapi/v1 -> BASE/fapi/v1; https://api.{hostname} -> BASE)."""
+    base = base_url.rstrip("/")
+    if isinstance(urls, str):
+        path = urlsplit(urls).path if "://" in urls else ""
+        return base + path
+    if isinstance(urls, Mapping):
+        return {k: point_at(v, base_url) for k, v in urls.items()}
+    return urls
+
+
+class Venue:
+    """One exchange's requests and parsing; stateless, the connector owns the client."""
+
+    exchange: ClassVar[str]
+    ccxt_id: ClassVar[str]
+    needs_key: ClassVar[bool] = True
+
+    def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
+        return {
+            "apiKey": credentials.api_key,
+            "secret": credentials.secret,
+            "password": credentials.password,
+            "timeout": timeout_ms,
+            # Polls are paced by the monitor and rate-limit answers honoured through
+            # ConnectorError.retry_after; ccxt's sync throttle sleeps rateLimit × cost before
+            # every request, which would cost a Binance poll hundreds of milliseconds.
+            "enableRateLimit": False,
+            "has": {"fetchCurrencies": False},
+            "options": {"fetchCurrencies": False, "adjustForTimeDifference": False},
+        }
+
+    def index_markets(self, markets: Mapping[str, Mapping[str, Any]]) -> dict[str, MarketRef]:
+        """Raw position ids -> MarketRef, over the loaded perpetual markets."""
+        out = {}
+        for m in markets.values():
+            if not m.get("swap"):
+                continue
+            out[str(m["id"])] = self._ref(m)
+        return out
+
+    def _ref(self, m: Mapping[str, Any]) -> MarketRef:
+        limits = (m.get("limits") or {}).get("leverage") or {}
+        return MarketRef(
+            symbol=str(m["symbol"]),
+            contract_size=float(m.get("contractSize") or 1.0),
+            max_leverage=parsing.num(limits.get("max")),
+            tier_key=str(m["id"]),
+        )
+
+    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+        raise NotImplementedError
+
+    def fetch_tiers(
+        self, client: Any, refs: Iterable[MarketRef]
+    ) -> dict[str, tuple[MarginTier, ...]]:
+        """Tiers by unified symbol for at least the given markets."""
+        raise NotImplementedError
+
+    def key_permissions(self, client: Any) -> tuple[bool, bool]:
+        """(can_trade, can_withdraw) as the exchange reports them."""
+        raise ccxt.NotSupported("no key-permission endpoint")
+
+
+class BinanceUsdm(Venue):
+    exchange = "binanceusdm"
+    ccxt_id = "binanceusdm"
+
+    def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
+        cfg = super().config(credentials, timeout_ms)
+        cfg["options"]["fetchMarkets"] = {"types": ["linear"]}
+        return cfg
+
+    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+        account = client.fapiPrivateV3GetAccount()
+        risks = client.fapiPrivateV3GetPositionRisk()
+        return parsing.binance_account(account, risks, market)
+
+    def fetch_tiers(
+        self, client: Any, refs: Iterable[MarketRef]
+    ) -> dict[str, tuple[MarginTier, ...]]:
+        by_id = parsing.binance_tiers(client.fapiPrivateGetLeverageBracket())
+        out = {}
+        for market_id, tiers in by_id.items():
+            m = client.markets_by_id.get(market_id)
+            if m:
+                out[m[0]["symbol"]] = tiers
+        return out
+
+    def key_permissions(self, client: Any) -> tuple[bool, bool]:
+        body = client.sapiGetAccountApiRestrictions()
+        can_trade = any(
+            bool(body.get(k))
+            for k in (
+                "enableFutures",
+                "enableSpotAndMarginTrading",
+                "enableMargin",
+                "enableOptions",
+            )
+        )
+        return can_trade, bool(body.get("enableWithdrawals"))
+
+
+class Bybit(Venue):
+    exchange = "bybit"
+    ccxt_id = "bybit"
+    settle_coins: ClassVar[tuple[str, ...]] = ("USDT", "USDC")
+
+    def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
+        cfg = super().config(credentials, timeout_ms)
+        cfg["options"].update(
+            {
+                "fetchMarkets": {"types": ["linear"]},
+                "enableUnifiedAccount": True,
+                "enableUnifiedMargin": False,
+            }
+        )
+        return cfg
+
+    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+        wallet = client.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"})
+        lists = [
+            client.privateGetV5PositionList(
+                {"category": "linear", "settleCoin": coin, "limit": 200}
+            )
+            for coin in self.settle_coins
+        ]
+        return parsing.bybit_account(wallet, lists, market)
+
+    def fetch_tiers(
+        self, client: Any, refs: Iterable[MarketRef]
+    ) -> dict[str, tuple[MarginTier, ...]]:
+        return {
+            ref.symbol: parsing.bybit_tiers(
+                client.publicGetV5MarketRiskLimit({"category": "linear", "symbol": ref.tier_key})
+            )
+            for ref in refs
+        }
+
+    def key_permissions(self, client: Any) -> tuple[bool, bool]:
+        return parsing.bybit_key_permissions(client.privateGetV5UserQueryApi())
+
+
+class Okx(Venue):
+    exchange = "okx"
+    ccxt_id = "okx"
+
+    def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
+        cfg = super().config(credentials, timeout_ms)
+        cfg["options"].update({"fetchMarkets": {"types": ["swap"]}, "defaultType": "swap"})
+        return cfg
+
+    def _ref(self, m: Mapping[str, Any]) -> MarketRef:
+        ref = super()._ref(m)
+        family = str((m.get("info") or {}).get("instFamily") or "")
+        return MarketRef(ref.symbol, ref.contract_size, ref.max_leverage, family)
+
+    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+        balance = client.privateGetAccountBalance()
+        positions = client.privateGetAccountPositions({"instType": "SWAP"})
+        return parsing.okx_account(balance, positions, market)
+
+    def fetch_tiers(
+        self, client: Any, refs: Iterable[MarketRef]
+    ) -> dict[str, tuple[MarginTier, ...]]:
+        return {
+            ref.symbol: parsing.okx_tiers(
+                client.publicGetPublicPositionTiers(
+                    {"instType": "SWAP", "tdMode": "cross", "instFamily": ref.tier_key}
+                )
+            )
+            for ref in refs
+        }
+
+    def key_permissions(self, client: Any) -> tuple[bool, bool]:
+        return parsing.okx_key_permissions(client.privateGetAccountConfig())
+
+
+class Hyperliquid(Venue):
+    exchange = "hyperliquid"
+    ccxt_id = "hyperliquid"
+    needs_key = False
+
+    def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
+        return {
+            "walletAddress": credentials.wallet,
+            "timeout": timeout_ms,
+            "enableRateLimit": False,
+            "has": {"fetchCurrencies": False},
+            "options": {"fetchMarkets": {"types": ["swap"]}, "fetchCurrencies": False},
+        }
+
+    def index_markets(self, markets: Mapping[str, Mapping[str, Any]]) -> dict[str, MarketRef]:
+        """clearinghouseState names a position by its coin ('BTC'), not by the asset index."""
+        out = {}
+        for m in markets.values():
+            if not m.get("swap"):
+                continue
+            info = m.get("info") or {}
+            coin = str(info.get("name") or m.get("baseName") or m["base"])
+            ref = self._ref(m)
+            max_lev = parsing.num(info.get("maxLeverage")) or ref.max_leverage
+            out[coin] = MarketRef(ref.symbol, ref.contract_size, max_lev, coin)
+        return out
+
+    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+        state = client.publicPostInfo({"type": "clearinghouseState", "user": client.walletAddress})
+        return parsing.hyperliquid_account(state, market)
+
+    def fetch_tiers(
+        self, client: Any, refs: Iterable[MarketRef]
+    ) -> dict[str, tuple[MarginTier, ...]]:
+        by_coin = parsing.hyperliquid_meta_tiers(client.publicPostInfo({"type": "meta"}))
+        return {ref.symbol: by_coin[ref.tier_key] for ref in refs if ref.tier_key in by_coin}
+
+
+REQUESTS_PER_POLL = {"binanceusdm": 2, "bybit": 3, "okx": 2, "hyperliquid": 1}
+"""HTTP requests of one steady-state fetch_account (markets and tiers cached)."""
+
+VENUES: dict[str, Venue] = {v.exchange: v for v in (BinanceUsdm(), Bybit(), Okx(), Hyperliquid())}

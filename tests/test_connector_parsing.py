@@ -1,0 +1,268 @@
+"""The connector's parsers on real recorded exchange bodies (no network, no ccxt client)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors import parsing
+from connectors.parsing import MarketRef
+from risk.report import build_report
+from risk.types import MarginMode, MarginTier, Side, Source, TierBasis
+
+RECORDED = Path("/work/shared/reference/exchange-responses")
+
+pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason="recorded bodies not available")
+
+
+def body(name: str, case: int) -> Any:
+    return json.loads((RECORDED / name).read_text())["cases"][case]["httpResponse"]
+
+
+def lookup(contract_size: float = 1.0, max_leverage: float | None = None):
+    def market(market_id: str) -> MarketRef:
+        base = market_id.split(":")[-1].replace("USDT", "").replace("-SWAP", "").split("-")[0]
+        settle = "USDC" if market_id.isalpha() and market_id.isupper() and len(base) < 6 else "USDT"
+        return MarketRef(f"{base}/{settle}:{settle}", contract_size, max_leverage, market_id)
+
+    return market
+
+
+BTC_BRACKETS = [
+    {
+        "bracket": 1,
+        "initialLeverage": 125,
+        "notionalCap": 50000,
+        "notionalFloor": 0,
+        "maintMarginRatio": 0.004,
+        "cum": 0.0,
+    },
+    {
+        "bracket": 2,
+        "initialLeverage": 100,
+        "notionalCap": 250000,
+        "notionalFloor": 50000,
+        "maintMarginRatio": 0.005,
+        "cum": 50.0,
+    },
+]
+
+
+def test_binance_account_matches_the_exchange_liquidation_price() -> None:
+    account = body("binance_fetchPositions.json", 2)
+    risks = body("binance_fetchPositions.json", 0)
+    raw = parsing.binance_account(account, risks, lookup())
+    assert raw.wallet_balance == pytest.approx(25.7261006)
+    assert raw.maintenance_margin == pytest.approx(2.43034303)
+    assert raw.margin_ratio == pytest.approx(2.43034303 / 26.26840422)
+    (pos,) = raw.positions
+    assert (pos.side, pos.contracts, pos.margin_mode) == (Side.LONG, 0.009, MarginMode.CROSS)
+    assert pos.exchange_liquidation_price == pytest.approx(64846.9875379)
+
+    tiers = parsing.binance_tiers([{"symbol": "BTCUSDT", "brackets": BTC_BRACKETS}])["BTCUSDT"]
+    assert tiers[1].maintenance_amount == 50.0
+    acct = parsing.build_account("binanceusdm", raw, lambda s: tiers, as_of_ms=1_000)
+    assert acct.exchange_maintenance_margin is not None
+    assert acct.exchange_maintenance_margin.source is Source.EXCHANGE
+    assert acct.exchange_maintenance_margin.as_of_ms == 1_000
+    report = build_report(acct)
+    (p,) = report.positions
+    assert p.exchange_liquidation_price is not None
+    assert p.liquidation_price is not None
+    assert p.liquidation_price.value == pytest.approx(64846.9875379, rel=1e-5)
+    assert p.mismatch is None
+
+
+def test_bybit_uta_cross_has_no_exchange_liquidation_price_and_drops_flat_rows() -> None:
+    wallet = body("bybit_fetchBalance_unified.json", 0)
+    lists = [body("bybit_fetchPositions.json", 0), body("bybit_fetchPositions.json", 1)]
+    raw = parsing.bybit_account(wallet, lists, lookup())
+    assert raw.maintenance_margin == pytest.approx(7.38826721)
+    assert raw.margin_ratio == 0.0
+    assert raw.wallet_balance == pytest.approx(90042.2788482 + 21.66812467)
+    (pos,) = raw.positions
+    assert pos.contracts == 1.2 and pos.side is Side.LONG
+    assert pos.mark_price == 71.1 and pos.entry_price == pytest.approx(64.59947917)
+    assert pos.exchange_liquidation_price is None
+
+
+def test_bybit_tiers_take_floors_from_the_previous_cap_and_keep_mm_deduction() -> None:
+    risk_limit = {
+        "retCode": 0,
+        "result": {
+            "list": [
+                {
+                    "riskLimitValue": "4000000",
+                    "maintenanceMargin": "0.01",
+                    "mmDeduction": "10000",
+                    "maxLeverage": "50.00",
+                },
+                {
+                    "riskLimitValue": "2000000",
+                    "maintenanceMargin": "0.005",
+                    "mmDeduction": "",
+                    "maxLeverage": "100.00",
+                },
+            ]
+        },
+    }
+    tiers = parsing.bybit_tiers(risk_limit)
+    assert tiers == (
+        MarginTier(0.0, 2e6, 0.005, 0.0, 100.0),
+        MarginTier(2e6, 4e6, 0.01, 10000.0, 50.0),
+    )
+
+
+def test_hyperliquid_mark_comes_from_position_value_and_isolated_margin_excludes_pnl() -> None:
+    raw = parsing.hyperliquid_account(body("hyperliquid_fetchPositions.json", 3), lookup())
+    (pos,) = raw.positions
+    assert pos.margin_mode is MarginMode.ISOLATED and pos.side is Side.SHORT
+    assert pos.mark_price == pytest.approx(192.58 / 4)
+    assert pos.isolated_margin == pytest.approx(18.564417 + 0.6071)
+    tiers = parsing.hyperliquid_tiers(pos.max_leverage or 0)
+    acct = parsing.build_account("hyperliquid", raw, lambda s: tiers, as_of_ms=0)
+    (p,) = build_report(acct).positions
+    assert p.liquidation_price is not None
+    assert p.liquidation_price.value == pytest.approx(50.2724802381, rel=1e-4)
+
+
+def test_hyperliquid_cross_account_figures() -> None:
+    raw = parsing.hyperliquid_account(body("hyperliquid_fetchPositions.json", 1), lookup())
+    assert len(raw.positions) == 2
+    assert all(p.exchange_liquidation_price is None for p in raw.positions)
+    assert raw.maintenance_margin == pytest.approx(141.579994)
+    assert raw.wallet_balance == pytest.approx(19762.483455 - 89.563507 - 9734.04)
+    assert raw.margin_ratio == pytest.approx(141.579994 / 19762.483455)
+
+
+def test_okx_account_inverts_okx_margin_ratio_and_scales_contracts() -> None:
+    balance = {
+        "code": "0",
+        "data": [
+            {
+                "totalEq": "10100",
+                "adjEq": "",
+                "mmr": "",
+                "imr": "",
+                "mgnRatio": "",
+                "details": [
+                    {
+                        "ccy": "USDT",
+                        "eq": "10100",
+                        "cashBal": "10000",
+                        "upl": "100",
+                        "isoEq": "0",
+                        "isoUpl": "0",
+                        "mmr": "40",
+                        "imr": "400",
+                        "mgnRatio": "252.5",
+                    }
+                ],
+            }
+        ],
+    }
+    positions = {
+        "code": "0",
+        "data": [
+            {
+                "instId": "BTC-USDT-SWAP",
+                "pos": "-10",
+                "posSide": "net",
+                "avgPx": "100000",
+                "markPx": "99000",
+                "liqPx": "180000",
+                "mgnMode": "cross",
+                "lever": "10",
+                "upl": "100",
+                "margin": "",
+            },
+            {
+                "instId": "ETH-USDT-SWAP",
+                "pos": "0",
+                "posSide": "net",
+                "avgPx": "",
+                "markPx": "3000",
+                "liqPx": "",
+                "mgnMode": "cross",
+            },
+        ],
+    }
+    raw = parsing.okx_account(balance, positions, lookup(contract_size=0.01))
+    assert raw.wallet_balance == pytest.approx(10000)
+    assert raw.maintenance_margin == pytest.approx(40)
+    assert raw.margin_ratio == pytest.approx(1 / 252.5)
+    (pos,) = raw.positions
+    assert (pos.side, pos.contracts, pos.contract_size) == (Side.SHORT, 10, 0.01)
+    assert pos.exchange_liquidation_price == 180000
+
+
+def test_okx_tiers_are_by_contracts_without_deduction() -> None:
+    tiers = parsing.okx_tiers(
+        {
+            "code": "0",
+            "data": [
+                {"tier": "2", "minSz": "500", "maxSz": "1000", "mmr": "0.005", "maxLever": "75"},
+                {"tier": "1", "minSz": "0", "maxSz": "500", "mmr": "0.004", "maxLever": "100"},
+            ],
+        }
+    )
+    assert [t.min_bound for t in tiers] == [0, 500]
+    assert all(t.basis is TierBasis.SIZE and t.maintenance_amount == 0 for t in tiers)
+
+
+def test_key_permission_parsers() -> None:
+    assert parsing.okx_key_permissions({"data": [{"perm": "read_only,withdraw"}]}) == (
+        False,
+        True,
+    )
+    query_api = {
+        "retCode": 0,
+        "result": {"readOnly": 1, "permissions": {"ContractTrade": [], "Wallet": []}},
+    }
+    assert parsing.bybit_key_permissions(query_api) == (False, False)
+    query_api["result"] = {
+        "readOnly": 0,
+        "permissions": {"ContractTrade": ["Order", "Position"], "Wallet": ["Withdraw"]},
+    }
+    assert parsing.bybit_key_permissions(query_api) == (True, True)
+
+
+def test_unreadable_bodies_raise_value_error() -> None:
+    with pytest.raises((ValueError, AttributeError, TypeError, KeyError)):
+        parsing.binance_account({"totalMaintMargin": "1"}, [], lookup())
+    with pytest.raises((ValueError, AttributeError, TypeError, KeyError)):
+        parsing.bybit_account({"retCode": 0}, [], lookup())
+
+
+def test_hyperliquid_margin_tables_give_tiers_with_deductions() -> None:
+    meta = {
+        "universe": [
+            {"name": "BTC", "maxLeverage": 40, "marginTableId": 56},
+            {"name": "DOGE", "maxLeverage": 10, "marginTableId": 10},
+        ],
+        "marginTables": [
+            [
+                56,
+                {
+                    "description": "tiered 40x",
+                    "marginTiers": [
+                        {"lowerBound": "150000000.0", "maxLeverage": 20},
+                        {"lowerBound": "0.0", "maxLeverage": 40},
+                    ],
+                },
+            ]
+        ],
+    }
+    tiers = parsing.hyperliquid_meta_tiers(meta)
+    btc = tiers["BTC"]
+    assert [t.maintenance_margin_rate for t in btc] == [1 / 80, 1 / 40]
+    assert btc[0].max_bound == btc[1].min_bound == 150e6
+    # continuity: both tiers give the same maintenance at the boundary
+    at = 150e6
+    assert at * btc[0].maintenance_margin_rate == pytest.approx(
+        at * btc[1].maintenance_margin_rate - btc[1].maintenance_amount
+    )
+    assert tiers["DOGE"] == parsing.hyperliquid_tiers(10)
