@@ -1,0 +1,494 @@
+"""The job bodies: poll an account, refresh a symbol's market data, recompute levels, the
+liquidation map and the cascade, evaluate the warnings, prune storage.
+
+Every job runs on a scheduler worker thread, talks to connectors and storage, and reports
+through the callbacks; none of them touches Qt. ``Jobs`` holds what they share; the schedule
+itself lives in ``monitor.service``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from monitor.alerts import AlertManager
+from monitor.calendar import Calendar
+from monitor.events import MarketUpdate, MonitorCallbacks
+from monitor.state import AccountSlot, MarketSlot
+from risk import warnings as rules
+from risk.cascade import assess_account, cascades
+from risk.indicators import atr_last, daily_sigma, daily_volume_notional
+from risk.levels import find_levels
+from risk.liqmap import build_liqmap
+from risk.report import build_report, default_leader
+from risk.rules import rules_for
+from risk.types import Account, Candles
+from risk.warnings import CascadeRisk, Condition, Crowding, Rule, zscore
+from storage.records import LevelRecord
+
+logger = logging.getLogger(__name__)
+
+CANDLE_LIMIT = 1000
+"""1h bars per refresh (about 6 weeks; OKX gives 300 per request, the others 1,000+)."""
+FOUR_HOUR_LIMIT = 500
+DAILY_LIMIT = 400
+"""Daily bars: the 200-day average needs 200; the beta uses the last BETA_DAYS."""
+HIGHER_TIMEFRAMES_EVERY_MS = 15 * 60_000
+BOOK_DEPTH = 100
+BETA_DAYS = 90
+MIN_FUNDING_SAMPLES = 1440
+"""Funding z-scores need at least a day of one-minute samples (or the connector's history)."""
+
+
+class Jobs:
+    """What the jobs share: storage, callbacks, alerts, calendar, the slots and the clock."""
+
+    def __init__(
+        self,
+        db: Any,
+        callbacks: MonitorCallbacks,
+        alerts: AlertManager,
+        calendar: Calendar,
+        clock: Callable[[], float],
+    ) -> None:
+        self.db = db
+        self.callbacks = callbacks
+        self.alerts = alerts
+        self.calendar = calendar
+        self.clock = clock
+        self.accounts: dict[str, AccountSlot] = {}
+        self.markets: dict[str, MarketSlot] = {}
+        self._markets_lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # --- accounts -----------------------------------------------------------------------------
+
+    def poll_account(self, account_id: str, *, force: bool = False) -> None:
+        """Read the account, build its report, store it, evaluate its warnings, report."""
+        slot = self.accounts.get(account_id)
+        if slot is None or self.stopping.is_set():
+            return
+        started = time.perf_counter()
+        now = self.now_ms()
+        with slot.lock:
+            due = force or slot.force_next or now >= slot.next_attempt_ms
+            slot.force_next = False
+        if due:
+            self._fetch(slot)
+        now = self.now_ms()
+        with slot.lock:
+            update = slot.update(now)
+        self.emit(self.callbacks.on_account, update)
+        self.evaluate(slot, now)
+        logger.debug("poll %s took %.0f ms", account_id, (time.perf_counter() - started) * 1000)
+
+    def _fetch(self, slot: AccountSlot) -> None:
+        cfg = slot.config
+        try:
+            account = slot.connector.fetch_account()
+        except Exception as exc:
+            kind, message, retry_after = describe_error(exc)
+            with slot.lock:
+                repeated = slot.error_kind == kind
+                slot.record_failure(self.now_ms(), kind, message, retry_after)
+                failures = slot.failures
+            # The message is the connector's scrubbed sentence; tracebacks are never logged
+            # (a chained ccxt exception may carry a signed URL).
+            logger.log(
+                logging.DEBUG if repeated else logging.WARNING,
+                "poll %s (%s) failed (%d in a row): %s [%s]",
+                cfg.label,
+                cfg.exchange,
+                failures,
+                message,
+                kind,
+            )
+            return
+        report = self.build_report(account)
+        now = self.now_ms()
+        with slot.lock:
+            slot.account = account
+            slot.report = report
+            slot.record_success(now)
+            slot.clock_note = next((n for n in account.notes if "clock" in n.lower()), None)
+        self._ensure_markets(account.symbols)
+        if not slot.permissions_checked:
+            self._check_permissions(slot)
+        try:
+            self.db.save_snapshot(int(cfg.account_id), report, now)
+        except Exception:
+            logger.exception("could not store the snapshot of %s", cfg.label)
+
+    def _check_permissions(self, slot: AccountSlot) -> None:
+        """Read the key's permissions once per connection (one request; none on Hyperliquid)."""
+        slot.permissions_checked = True
+        read = getattr(slot.connector, "key_permissions", None)
+        if read is None:
+            return
+        try:
+            permissions = read()
+        except Exception as exc:
+            logger.info(
+                "key permissions of %s unknown: %s", slot.config.label, describe_error(exc)[1]
+            )
+            return
+        with slot.lock:
+            slot.permissions = permissions
+
+    def build_report(self, account: Account) -> Any:
+        """The risk report with this monitor's betas and volatilities."""
+        leader = default_leader(account)
+        betas: dict[str, float] = {}
+        sigmas: dict[str, float] = {}
+        for sym in account.symbols:
+            m = self.markets.get(sym)
+            if m is None:
+                continue
+            if m.beta is not None:
+                betas[sym] = m.beta
+            if m.sigma_daily:
+                sigmas[sym] = m.sigma_daily
+        return build_report(account, leader=leader, betas=betas, sigma_daily=sigmas)
+
+    def evaluate(self, slot: AccountSlot, now_ms: int) -> list[Any]:
+        """Run the rules for one account and feed the alert manager. Market rules run only on
+        a fresh report: on a failed poll they resolve nothing and fire nothing."""
+        cfg = slot.config
+        with slot.lock:
+            status = slot.connection_status(now_ms)
+            report = slot.report
+            account = slot.account
+            fresh = slot.error_kind is None and report is not None and not slot.is_stale(now_ms)
+        t = cfg.thresholds
+        active = self.alerts.active_keys(cfg.account_id)
+        conds: list[Condition] = rules.connectivity(status, cfg.account_id, cfg.label, t)
+        evaluated: set[str] = set(Rule.CONNECTIVITY_RULES)
+        if fresh and report is not None:
+            evaluated.update(Rule.MARKET_RULES)
+            conds += self.market_conditions(cfg.account_id, report, account, t, active, now_ms)
+        return self.alerts.update(cfg.account_id, conds, evaluated, now_ms)
+
+    def market_conditions(
+        self,
+        account_id: str,
+        report: Any,
+        account: Account | None,
+        t: rules.Thresholds,
+        active: Any,
+        now_ms: int,
+    ) -> list[Condition]:
+        conds = rules.liquidation_distance(report, account_id, t, active)
+        conds += rules.joint_move(report, account_id, t, active)
+        jm = report.joint_move
+        leader = self.markets.get(jm.leader) if jm is not None else None
+        if leader is not None and account is not None:
+            betas = {s: m.beta for s, m in list(self.markets.items()) if m.beta is not None}
+            with leader.lock:
+                atr = leader.atr
+                mark = rules.leader_mark(report) or 1.0
+                band = max(t.support_proximity, (atr or 0.0) / mark) * t.hysteresis
+                risks = account_cascade_risks(account, leader, betas, band)
+            conds += rules.cascade_support(report, account_id, risks, t, atr, active)
+        conds += rules.scheduled_event(report, account_id, self.calendar.near(now_ms), now_ms, t)
+        crowd: dict[str, Crowding] = {}
+        for pos in report.positions:
+            m = self.markets.get(pos.symbol)
+            if m is not None:
+                with m.lock:
+                    crowd[pos.symbol] = crowding_of(m)
+        conds += rules.crowding(report, account_id, crowd, t, active)
+        return conds
+
+    # --- markets ------------------------------------------------------------------------------
+
+    def _ensure_markets(self, symbols: Iterable[str]) -> None:
+        with self._markets_lock:
+            for sym in symbols:
+                if sym not in self.markets:
+                    self.markets[sym] = MarketSlot(sym)
+
+    def held_symbols(self) -> dict[str, AccountSlot]:
+        """Each symbol held by some account, with one account whose exchange can serve it."""
+        out: dict[str, AccountSlot] = {}
+        for slot in list(self.accounts.values()):
+            with slot.lock:
+                account = slot.account
+            if account is None:
+                continue
+            for sym in account.symbols:
+                out.setdefault(sym, slot)
+        return out
+
+    def refresh_markets(self) -> None:
+        """Candles, funding, open interest and the order book for every symbol held; then
+        recompute the symbols that got a new candle."""
+        held = self.held_symbols()
+        self._ensure_markets(held)
+        for sym, slot in held.items():
+            if self.stopping.is_set():
+                return
+            if self.refresh_market(sym, slot):
+                self.recompute(sym)
+
+    def refresh_market(self, symbol: str, slot: AccountSlot) -> bool:
+        """Fetch one symbol's market data; True when a new candle arrived."""
+        m = self.markets[symbol]
+        conn = slot.market_connector or slot.connector
+        try:
+            candles = conn.fetch_candles(symbol, "1h", limit=CANDLE_LIMIT)
+            stats = conn.fetch_market(symbol)
+        except Exception as exc:
+            kind, message, _ = describe_error(exc)
+            logger.warning("market data for %s failed: %s [%s]", symbol, message, kind)
+            return False
+        daily = four_hour = None
+        with m.lock:
+            higher_due = self.now_ms() - m.higher_fetched_ms >= HIGHER_TIMEFRAMES_EVERY_MS
+        if higher_due:
+            try:
+                daily = conn.fetch_candles(symbol, "1d", limit=DAILY_LIMIT)
+                four_hour = conn.fetch_candles(symbol, "4h", limit=FOUR_HOUR_LIMIT)
+            except Exception as exc:
+                logger.debug("4h/1d candles for %s failed: %s", symbol, describe_error(exc)[1])
+        book = None
+        try:
+            book = conn.fetch_order_book(symbol, BOOK_DEPTH)
+        except Exception as exc:
+            logger.debug("order book for %s failed: %s", symbol, describe_error(exc)[1])
+        funding_history: list[float] | None = None
+        fetch_history = getattr(conn, "fetch_funding_history", None)
+        if fetch_history is not None and not m.funding:
+            try:
+                funding_history = [float(x) for x in fetch_history(symbol)]
+            except Exception as exc:
+                logger.debug("funding history for %s failed: %s", symbol, describe_error(exc)[1])
+        with m.lock:
+            m.candles = candles
+            m.stats = stats
+            m.book = book
+            if daily is not None and four_hour is not None and len(daily) and len(four_hour):
+                m.daily, m.four_hour = daily, four_hour
+                m.higher_fetched_ms = self.now_ms()
+            m.as_of_ms = self.now_ms()
+            if funding_history:
+                m.funding.extend(funding_history)
+            if stats is not None and stats.funding_rate is not None:
+                m.funding.append(float(stats.funding_rate.value))
+            if stats is not None and stats.open_interest is not None:
+                m.open_interest.append(float(stats.open_interest.value))
+            last = int(candles.ts_ms[-1]) if len(candles) else None
+            new_candle = last != m.computed_candle_ms
+            m.last_candle_ms = last
+        if new_candle:
+            try:
+                self.db.save_candles(candles)
+            except Exception:
+                logger.exception("could not store the candles of %s", symbol)
+        return new_candle
+
+    def recompute_all(self) -> None:
+        for sym in list(self.markets):
+            if self.stopping.is_set():
+                return
+            self.recompute(sym)
+
+    def recompute(self, symbol: str) -> None:
+        """Volatility, ATR, beta to the leader, support levels, the liquidation map and the
+        cascade for one symbol; then report the market picture."""
+        m = self.markets.get(symbol)
+        if m is None:
+            return
+        with m.lock:
+            candles = m.candles
+            daily = m.daily
+            four_hour = m.four_hour
+            book = m.book
+        if candles is None or len(candles) < 2:
+            return
+        leader = self._leader_daily(symbol)
+        sigma = _finite(daily_sigma(candles))
+        atr = _finite(atr_last(candles))
+        beta: float | None = 1.0
+        if leader is not None and daily is not None:
+            beta = beta_between(daily, leader, bars=BETA_DAYS)
+        levels = liqmap = cascade = None
+        try:
+            levels = find_levels(
+                candles,
+                candles_4h=four_hour,
+                candles_1d=daily,
+                books=(book,) if book is not None else (),
+            )
+        except Exception:
+            logger.exception("levels for %s failed", symbol)
+        try:
+            liqmap = build_liqmap(candles)
+        except Exception:
+            logger.exception("liquidation map for %s failed", symbol)
+        if levels is not None and liqmap is not None:
+            cascade = market_cascades(candles, levels, liqmap, book, sigma)
+        with m.lock:
+            m.sigma_daily = sigma
+            m.atr = atr
+            m.beta = beta
+            m.levels, m.liqmap, m.cascade = levels, liqmap, cascade
+            m.computed_candle_ms = m.last_candle_ms
+            update = MarketUpdate(
+                symbol=symbol,
+                as_of_ms=m.as_of_ms or self.now_ms(),
+                candles=candles,
+                levels=levels,
+                liqmap=liqmap,
+                cascade=cascade,
+                betas={symbol: beta} if beta is not None else {},
+            )
+        if levels is not None:
+            try:
+                self.db.save_levels(symbol, self.now_ms(), level_records(levels))
+            except Exception:
+                logger.debug("could not store the levels of %s", symbol, exc_info=True)
+        self.emit(self.callbacks.on_market, update)
+
+    def _leader_daily(self, symbol: str) -> Candles | None:
+        """The leader's (BTC's) daily candles, for a symbol's beta; None for BTC itself."""
+        if symbol.upper().startswith("BTC"):
+            return None
+        for sym, m in list(self.markets.items()):
+            if sym.upper().startswith("BTC"):
+                with m.lock:
+                    return m.daily
+        return None
+
+    # --- housekeeping -------------------------------------------------------------------------
+
+    def prune(self) -> None:
+        """Storage retention; the database works in time-bounded steps, so call until done."""
+        for _ in range(20):
+            if self.stopping.is_set():
+                return
+            result = self.db.prune(self.now_ms())
+            if getattr(result, "done", True):
+                return
+
+    def emit(self, fn: Callable[[Any], None], value: Any) -> None:
+        try:
+            fn(value)
+        except Exception:
+            logger.exception("monitor callback failed")
+
+
+def level_records(levels: Any) -> list[LevelRecord]:
+    """Support and resistance zones as the database stores them."""
+    zones = (*levels.supports, *levels.resistances)
+    ts = int(levels.as_of_ms or 0)
+    return [LevelRecord(levels.symbol, ts, z.low, z.high, z.score, z.reason) for z in zones]
+
+
+def describe_error(exc: BaseException) -> tuple[str, str, float | None]:
+    """(kind, trader-readable message, retry-after seconds) for any exception a connector
+    raises; ConnectorError carries all three."""
+    kind = getattr(exc, "kind", None)
+    if kind is not None:
+        kind_text = str(getattr(kind, "value", kind))
+        message = str(getattr(exc, "message", "") or exc)
+        retry = getattr(exc, "retry_after", None)
+        return kind_text, message, None if retry is None else float(retry)
+    if isinstance(exc, OSError):
+        return "network", f"network error ({type(exc).__name__})", None
+    logger.debug("unexpected %s from a connector", type(exc).__name__)
+    return "malformed", f"unexpected error ({type(exc).__name__})", None
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is not None and math.isfinite(x) and x > 0 else None
+
+
+def beta_between(candles: Any, leader: Any, bars: int = 90) -> float | None:
+    """OLS beta of a symbol's log returns on the leader's, over shared bar times. Daily bars:
+    hourly returns carry microstructure noise and understate how alts follow BTC in a move."""
+    ts, a_idx, b_idx = np.intersect1d(candles.ts_ms, leader.ts_ms, return_indices=True)
+    if ts.shape[0] < 30:
+        return None
+    a = np.log(np.asarray(candles.close, dtype=float)[a_idx][-bars:])
+    b = np.log(np.asarray(leader.close, dtype=float)[b_idx][-bars:])
+    ra, rb = np.diff(a), np.diff(b)
+    ok = np.isfinite(ra) & np.isfinite(rb)
+    ra, rb = ra[ok], rb[ok]
+    var = float(np.var(rb))
+    if ra.shape[0] < 20 or var <= 0:
+        return None
+    beta = float(np.cov(ra, rb, bias=True)[0, 1] / var)
+    return beta if math.isfinite(beta) else None
+
+
+def crowding_of(m: MarketSlot) -> Crowding:
+    """Funding and open-interest z-scores of a symbol over 30 days (call under its lock)."""
+    funding = m.stats.funding_rate.value if m.stats and m.stats.funding_rate else None
+    fz = zscore(list(m.funding)) if len(m.funding) >= MIN_FUNDING_SAMPLES else None
+    oz = None
+    c = m.candles
+    if c is not None and c.open_interest is not None and len(c) >= 24 * 7:
+        oi = np.asarray(c.open_interest, dtype=float)[-24 * 30 :]
+        oz = zscore(oi)
+    elif len(m.open_interest) >= MIN_FUNDING_SAMPLES:
+        oz = zscore(list(m.open_interest))
+    return Crowding(m.symbol, funding, fz, oz)
+
+
+def market_cascades(candles: Any, levels: Any, liqmap: Any, book: Any, sigma: float | None) -> Any:
+    """The cascades from the nearest supports of a symbol (``risk.cascade.cascades``)."""
+    if sigma is None:
+        return None
+    try:
+        v_daily = daily_volume_notional(candles)
+        return cascades(levels, liqmap, sigma, v_daily, book=book)
+    except Exception:
+        logger.exception("cascade for %s failed", candles.symbol)
+        return None
+
+
+def account_cascade_risks(
+    account: Account, leader: MarketSlot, betas: Mapping[str, float], band: float
+) -> list[CascadeRisk]:
+    """The cascade from the leader's nearest qualifying support with this account's own
+    liquidation as fuel (``risk.cascade.assess_account``), when the leader is within ``band``
+    (a fraction) of that support; [] otherwise. Call under the leader's lock."""
+    levels, candles, sigma = leader.levels, leader.candles, leader.sigma_daily
+    if levels is None or candles is None or not sigma:
+        return []
+    mark = float(candles.close[-1])
+    near = [z for z in levels.supports if z.score >= 1.0 and z.high >= mark * (1 - band)]
+    if not near:
+        return []
+    try:
+        ac = assess_account(
+            levels,
+            leader.liqmap,
+            account,
+            rules_for(account.exchange),
+            leader.symbol,
+            betas,
+            sigma,
+            daily_volume_notional(candles),
+            book=leader.book,
+        )
+    except Exception:
+        logger.exception("account cascade for %s failed", leader.symbol)
+        return []
+    if ac is None:
+        return []
+    cas = ac.cascade
+    return [
+        CascadeRisk(
+            leader.symbol, cas.support.high, cas.domino_ratio, cas.stop_price, -1, ac.sentence
+        )
+    ]

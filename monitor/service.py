@@ -1,0 +1,443 @@
+"""The watch loop: an APScheduler ``BackgroundScheduler`` running the monitor's jobs.
+
+Jobs (all ``max_instances=1, coalesce=True``; a job never runs twice at once and missed runs
+collapse into one):
+
+- ``poll:<account>``  every account's poll interval (default 5 s, per-account setting, never
+  faster than the exchange's rate limit allows); evaluates the warnings after each poll. A
+  failed poll keeps the last report (marked stale once older than three polls) and the next
+  tries wait out an exponential backoff, never shorter than the exchange's Retry-After.
+- ``market``          every minute: candles, funding, open interest and the order book of the
+  symbols held; a symbol with a new candle is recomputed at once.
+- ``recompute``       every minute: volatility, betas, levels, the liquidation map, cascades.
+- ``prune``           hourly: storage retention.
+
+Why not APScheduler's QtScheduler: it only uses the Qt loop to wake up; its jobs still run on
+a thread pool, so it buys nothing for thread safety, and under PySide6 it does not keep its
+QTimer handle (the timer can be collected), which loses wake-ups. The monitor must also run
+without Qt (``python main.py watch``). So: BackgroundScheduler, and callbacks that the UI's
+bridge turns into queued Qt signals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from apscheduler.executors.pool import ThreadPoolExecutor
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from monitor.alerts import AlertManager
+from monitor.calendar import Calendar
+from monitor.events import MonitorCallbacks, WarningEvent
+from monitor.jobs import Jobs
+from monitor.state import DEFAULT_POLL_S, AccountConfig, AccountSlot
+from risk.warnings import Thresholds
+
+logger = logging.getLogger(__name__)
+
+MARKET_INTERVAL_S = 60.0
+RECOMPUTE_INTERVAL_S = 60.0
+PRUNE_INTERVAL_S = 3600.0
+REQUESTS_PER_POLL = 3
+"""HTTP requests one poll may send (balance, positions, occasionally tiers)."""
+FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
+DEMO_EXCHANGES = ("binanceusdm",)
+DEMO_POLL_S = 1.0
+
+ConnectorFactory = Callable[[AccountConfig, Any, Callable[[], float]], Any]
+
+
+def default_connector(config: AccountConfig, credentials: Any, clock: Callable[[], float]) -> Any:
+    from connectors.exchange import ExchangeConnector
+
+    return ExchangeConnector(
+        config.exchange, credentials, api_url=config.base_url, label=config.label, clock=clock
+    )
+
+
+@functools.cache
+def min_poll_interval_s(exchange: str) -> float:
+    """The shortest poll interval the exchange's rate limit allows (ccxt's ``rateLimit``, ms
+    per request, times the requests of one poll)."""
+    rate_ms: float | None = None
+    try:
+        import ccxt
+
+        rate_ms = float(getattr(ccxt, exchange)().rateLimit)
+    except Exception:
+        rate_ms = FALLBACK_RATE_LIMIT_MS.get(exchange, 100)
+    return rate_ms * REQUESTS_PER_POLL / 1000.0
+
+
+class WatchService:
+    """Owns the scheduler, the accounts' connectors and the warning lifecycle.
+
+    ``start()`` loads the accounts and schedules the jobs; ``stop(timeout)`` stops scheduling,
+    waits up to ``timeout`` seconds for the jobs in flight and closes the connectors;
+    ``start()`` after ``stop()`` builds a fresh scheduler (no job runs twice, none is lost:
+    warnings live in storage). ``acknowledge``/``snooze`` may be called from any thread.
+    """
+
+    def __init__(
+        self,
+        db: Any,
+        secrets: Any,
+        callbacks: MonitorCallbacks,
+        *,
+        clock: Callable[[], float] = time.time,
+        demo: bool = False,
+        demo_scenario: str = "2025-11-04",
+        demo_speed: float = 60.0,
+        connector_factory: ConnectorFactory | None = None,
+        poll_interval_s: float | None = None,
+        max_workers: int = 8,
+        calendar: Calendar | None = None,
+        clear_after: int = 2,
+        market_interval_s: float | None = None,
+    ) -> None:
+        self.db = db
+        self.secrets = secrets
+        self.callbacks = callbacks
+        self.clock = clock
+        self.demo = demo
+        self.demo_scenario = demo_scenario
+        self.demo_speed = demo_speed
+        self._factory = connector_factory or default_connector
+        self._poll_override = poll_interval_s
+        self._max_workers = max_workers
+        self._market_interval = market_interval_s
+        self._lock = threading.RLock()
+        self._scheduler: BackgroundScheduler | None = None
+        self._lx: Any = None
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self.alerts = AlertManager(db, self._on_warning, clear_after=clear_after)
+        events = getattr(db, "events", None)
+        self.jobs = Jobs(db, callbacks, self.alerts, calendar or Calendar(events), clock)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    @property
+    def demo_exchange(self) -> Any:
+        """The local exchange the demo plays on (None outside the demo)."""
+        return self._lx
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    def start(self) -> None:
+        with self._lock:
+            if self._scheduler is not None:
+                return
+            self.jobs.stopping.clear()
+            if self.demo and self._lx is None:
+                self._start_demo_exchange()
+            scheduler = BackgroundScheduler(
+                executors={"default": ThreadPoolExecutor(self._max_workers)},
+                job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 30},
+                timezone="UTC",
+            )
+            self._scheduler = scheduler
+            self._load_accounts()
+            market_s = self._market_interval_s()
+            soon = datetime.now().astimezone() + timedelta(seconds=min(2.0, market_s))
+            self._add("market", self.jobs.refresh_markets, market_s, soon)
+            self._add(
+                "recompute",
+                self.jobs.recompute_all,
+                max(market_s, RECOMPUTE_INTERVAL_S),
+                soon + timedelta(seconds=max(market_s, RECOMPUTE_INTERVAL_S) / 2),
+            )
+            self._add("prune", self.jobs.prune, PRUNE_INTERVAL_S)
+            scheduler.start()
+            logger.info("watch loop started: %d account(s)", len(self.jobs.accounts))
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop scheduling, wait up to ``timeout`` s for jobs in flight; True when none was
+        left running."""
+        with self._lock:
+            scheduler, self._scheduler = self._scheduler, None
+            self.jobs.stopping.set()
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + timeout
+        with self._idle:
+            while self._inflight and time.monotonic() < deadline:
+                self._idle.wait(max(0.0, deadline - time.monotonic()))
+            clean = self._inflight == 0
+        if not clean:
+            logger.warning("stopped with %d job(s) still running", self._inflight)
+        with self._lock:
+            for slot in self.jobs.accounts.values():
+                _close(slot.connector)
+                _close(slot.market_connector)
+            self.jobs.accounts.clear()
+            if self._lx is not None:
+                with contextlib.suppress(Exception):
+                    self._lx.stop()
+                self._lx = None
+        logger.info("watch loop stopped")
+        return clean
+
+    def reload_accounts(self) -> None:
+        """Re-read the accounts (added, removed, settings changed) and reschedule their polls."""
+        with self._lock:
+            self._load_accounts()
+
+    def tick(self) -> None:
+        """Poll (and evaluate) every account once on the calling thread, without the
+        scheduler: for tests under a fake clock and for tools that drive time themselves."""
+        with self._lock:
+            if not self.jobs.accounts:
+                self._load_accounts()
+            ids = list(self.jobs.accounts)
+        for account_id in ids:
+            self.jobs.poll_account(account_id)
+
+    def set_demo(self, scenario: str, speed: float) -> None:
+        """Restart the demo on another scenario or at another pace."""
+        with self._lock:
+            was_running = self._scheduler is not None
+            if self._lx is not None and scenario == self.demo_scenario:
+                self.demo_speed = speed
+                self._lx.set_speed(speed)
+                return
+        if was_running:
+            self.stop()
+        self.demo, self.demo_scenario, self.demo_speed = True, scenario, speed
+        if was_running:
+            self.start()
+
+    def poll_now(self, account_id: str) -> None:
+        """Poll an account at once (ignoring its backoff), on a worker thread."""
+        with self._lock:
+            scheduler = self._scheduler
+            slot = self.jobs.accounts.get(account_id)
+        if scheduler is None or slot is None:
+            return
+        with slot.lock:
+            slot.force_next = True
+        job = scheduler.get_job(f"poll:{account_id}")
+        if job is not None:
+            job.modify(next_run_time=datetime.now().astimezone())
+
+    def acknowledge(self, key: str) -> None:
+        self.alerts.acknowledge(key, self.jobs.now_ms())
+
+    def snooze(self, key: str, until_ms: int) -> None:
+        self.alerts.snooze(key, until_ms, self.jobs.now_ms())
+
+    def open_warnings(self) -> tuple[Any, ...]:
+        """Every warning not resolved (for a UI that starts after the loop)."""
+        return self.alerts.open_warnings()
+
+    # --- internals ----------------------------------------------------------------------------
+
+    def _market_interval_s(self) -> float:
+        """Every minute; in a fast demo often enough to see each new hourly candle."""
+        if self._market_interval is not None:
+            return self._market_interval
+        if self.demo and self.demo_speed > 0:
+            return max(5.0, min(MARKET_INTERVAL_S, 3600.0 / self.demo_speed / 2))
+        return MARKET_INTERVAL_S
+
+    def _on_warning(self, event: WarningEvent) -> None:
+        self.callbacks.on_warning(event)
+
+    def _tracked(self, fn: Callable[[], None], name: str) -> Callable[[], None]:
+        def run() -> None:
+            with self._idle:
+                self._inflight += 1
+            try:
+                if not self.jobs.stopping.is_set():
+                    fn()
+            except Exception:
+                logger.exception("job %s failed", name)
+            finally:
+                with self._idle:
+                    self._inflight -= 1
+                    self._idle.notify_all()
+
+        return run
+
+    def _add(
+        self, job_id: str, fn: Callable[[], None], seconds: float, first: datetime | None = None
+    ) -> None:
+        assert self._scheduler is not None
+        self._scheduler.add_job(
+            self._tracked(fn, job_id),
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            name=job_id,
+            replace_existing=True,
+            next_run_time=first or datetime.now().astimezone() + timedelta(seconds=seconds),
+        )
+
+    def _load_accounts(self) -> None:
+        configs = {c.account_id: c for c in self._account_configs()}
+        now = self.jobs.now_ms()
+        for account_id in list(self.jobs.accounts):
+            old = self.jobs.accounts[account_id]
+            new = configs.get(account_id)
+            if (
+                new is None
+                or new.exchange != old.config.exchange
+                or (
+                    new.base_url != old.config.base_url or new.secret_name != old.config.secret_name
+                )
+            ):
+                self._drop(account_id, resolve=new is None, now_ms=now)
+            elif new != old.config:
+                with old.lock:
+                    old.config = new
+                self._schedule_poll(new)
+        for account_id, cfg in configs.items():
+            if account_id in self.jobs.accounts:
+                continue
+            slot = AccountSlot(cfg)
+            try:
+                creds = self._credentials(cfg)
+                slot.connector = self._factory(cfg, creds, self.clock)
+                slot.market_connector = self._factory(cfg, creds, self.clock)
+            except Exception as exc:
+                from monitor.jobs import describe_error
+
+                kind, message, _ = describe_error(exc)
+                slot.record_failure(now, kind, message, None)
+                slot.next_attempt_ms = now + 10**15
+                logger.warning("account %s cannot be watched: %s", cfg.label, message)
+            self.jobs.accounts[account_id] = slot
+            with slot.lock:
+                update = slot.update(now)
+            self.jobs.emit(self.callbacks.on_account, update)
+            self._schedule_poll(cfg)
+
+    def _drop(self, account_id: str, *, resolve: bool, now_ms: int) -> None:
+        slot = self.jobs.accounts.pop(account_id)
+        if self._scheduler is not None:
+            with contextlib.suppress(Exception):
+                self._scheduler.remove_job(f"poll:{account_id}")
+        _close(slot.connector)
+        _close(slot.market_connector)
+        if resolve:
+            self.alerts.resolve_account(account_id, now_ms)
+
+    def _schedule_poll(self, cfg: AccountConfig) -> None:
+        if self._scheduler is None:
+            return
+        account_id = cfg.account_id
+
+        def poll() -> None:
+            self.jobs.poll_account(account_id)
+
+        self._add(
+            f"poll:{account_id}",
+            poll,
+            cfg.poll_interval_s,
+            datetime.now().astimezone(),
+        )
+
+    def _credentials(self, cfg: AccountConfig) -> Any:
+        if cfg.is_demo and self._lx is not None:
+            return self._lx.credentials(cfg.exchange)
+        from connectors.credentials import Credentials
+
+        if cfg.secret_name is None or self.secrets is None:
+            return Credentials()
+        return self.secrets.get(cfg.secret_name) or Credentials()
+
+    def _account_configs(self) -> list[AccountConfig]:
+        out: list[AccountConfig] = []
+        for rec in self.db.accounts():
+            if not getattr(rec, "enabled", True):
+                continue
+            is_demo = bool(getattr(rec, "is_demo", False))
+            if is_demo != self.demo:
+                continue
+            account_id = str(rec.id)
+            base_url = rec.base_url
+            if is_demo and self._lx is not None:
+                base_url = self._lx.base_url
+            out.append(
+                AccountConfig(
+                    account_id=account_id,
+                    label=rec.label or rec.exchange,
+                    exchange=rec.exchange,
+                    is_demo=is_demo,
+                    base_url=base_url,
+                    secret_name=rec.secret_name,
+                    poll_interval_s=self._poll_interval(account_id, rec.exchange, is_demo),
+                    thresholds=self._thresholds(account_id),
+                )
+            )
+        return out
+
+    def _poll_interval(self, account_id: str, exchange: str, is_demo: bool) -> float:
+        if self._poll_override is not None:
+            chosen = self._poll_override
+        else:
+            stored = self._setting(f"monitor.poll_interval_s.{account_id}")
+            default = DEMO_POLL_S if is_demo else DEFAULT_POLL_S
+            try:
+                chosen = float(stored) if stored is not None else default
+            except (TypeError, ValueError):
+                chosen = default
+        return max(chosen, min_poll_interval_s(exchange))
+
+    def _thresholds(self, account_id: str) -> Thresholds:
+        base = Thresholds()
+        for key in ("monitor.thresholds", f"monitor.thresholds.{account_id}"):
+            value = self._setting(key)
+            if isinstance(value, str):
+                try:
+                    value = json.loads(value)
+                except ValueError:
+                    logger.warning("setting %s is not JSON; ignored", key)
+                    continue
+            if isinstance(value, dict):
+                base = base.with_overrides(value)
+        return base
+
+    def _setting(self, key: str) -> Any:
+        getter = getattr(self.db, "get_setting", None)
+        if getter is None:
+            return None
+        try:
+            return getter(key)
+        except Exception:
+            return None
+
+    def _start_demo_exchange(self) -> None:
+        from connectors.localexchange.service import LocalExchange
+
+        lx = LocalExchange(scenario=self.demo_scenario, speed=self.demo_speed, clock=self.clock)
+        lx.start()
+        self._lx = lx
+        ensure_demo_accounts(self.db, DEMO_EXCHANGES)
+        logger.info("demo exchange playing %s at %g×", self.demo_scenario, self.demo_speed)
+
+
+def ensure_demo_accounts(db: Any, exchanges: tuple[str, ...]) -> None:
+    """Make sure the (demo) database holds one demo account per demo exchange."""
+    have = {rec.exchange for rec in db.accounts() if getattr(rec, "is_demo", False)}
+    from storage.records import AccountRecord
+
+    for exchange in exchanges:
+        if exchange not in have:
+            db.add_account(AccountRecord(exchange=exchange, label=f"Demo {exchange}", is_demo=True))
+
+
+def _close(connector: Any) -> None:
+    if connector is not None:
+        with contextlib.suppress(Exception):
+            connector.close()

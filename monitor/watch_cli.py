@@ -1,0 +1,186 @@
+"""``python main.py watch``: the watch loop in a terminal, one line per warning change.
+
+Runs on the stored accounts, or with ``--demo`` on the local exchange replaying a crash (its
+data kept in a separate database file, ``demo.db``, beside the real one). Prints each warning
+as it fires, escalates or resolves, until Ctrl-C; then stops the scheduler and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
+
+logger = logging.getLogger(__name__)
+
+DEMO_DATABASE = "demo.db"
+PRINTED_CHANGES = ("fired", "escalated", "resolved")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="watch the demo account on the local exchange replaying a crash",
+    )
+    parser.add_argument(
+        "--scenario", default="2025-11-04", help="demo scenario (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=60.0,
+        help="demo pace: scenario seconds per wall second (default: %(default)s)",
+    )
+    parser.add_argument("--data-dir", default=None, help="where the database lives")
+    parser.add_argument(
+        "--poll", type=float, default=None, help="poll interval in seconds for every account"
+    )
+    parser.add_argument(
+        "--accounts", action="store_true", help="also print each account's status changes"
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what the loop does")
+
+
+def format_event(
+    event: WarningEvent, account_label: str = "", scenario_ms: int | None = None
+) -> str:
+    """One line: time, severity, change, rule, account and symbols, message."""
+    w = event.warning
+    now = datetime.now(UTC).strftime("%H:%M:%S")
+    scen = ""
+    if scenario_ms is not None:
+        scen = " [" + datetime.fromtimestamp(scenario_ms / 1000, UTC).strftime("%m-%d %H:%M") + "]"
+    who = account_label or (f"account {w.account_id}" if w.account_id is not None else "")
+    symbols = f" {'/'.join(s.split('/')[0] for s in w.symbols)}" if w.symbols else ""
+    text = w.message if event.change != "resolved" else f"resolved: {w.message}"
+    return f"{now}{scen} {w.severity.upper():8} {event.change:9} {w.rule} · {who}{symbols} — {text}"
+
+
+class PrintCallbacks:
+    """Prints warning changes (and, optionally, account status changes) to a stream."""
+
+    def __init__(self, out: TextIO = sys.stdout, accounts: bool = False) -> None:
+        self.out = out
+        self.show_accounts = accounts
+        self.labels: dict[str, str] = {}
+        self.status: dict[str, str] = {}
+        self.scenario_ms: Any = None
+        self._lock = threading.Lock()
+
+    def _print(self, line: str) -> None:
+        with self._lock:
+            print(line, file=self.out, flush=True)
+
+    def on_account(self, u: AccountUpdate) -> None:
+        self.labels[u.account_id] = u.label
+        if self.show_accounts and self.status.get(u.account_id) != u.status:
+            self.status[u.account_id] = u.status
+            detail = f": {u.error}" if u.error else ""
+            self._print(f"{datetime.now(UTC):%H:%M:%S} account {u.label} is {u.status}{detail}")
+
+    def on_market(self, u: MarketUpdate) -> None:
+        return None
+
+    def print_open(self, record: Any) -> None:
+        """A warning still open from an earlier run (shown once, as 'open')."""
+        label = self.labels.get(str(record.account_id), "")
+        self._print(format_event(WarningEvent("open", record), label))
+
+    def on_warning(self, e: WarningEvent) -> None:
+        if e.change not in PRINTED_CHANGES:
+            return
+        label = self.labels.get(str(e.warning.account_id), "")
+        scen = self.scenario_ms() if callable(self.scenario_ms) else None
+        self._print(format_event(e, label, scen))
+
+
+def open_database(data_dir: Path, demo: bool) -> Any:
+    from storage.database import Database
+    from storage.paths import database_path, ensure_data_dir
+
+    ensure_data_dir(data_dir)
+    path = data_dir / DEMO_DATABASE if demo else database_path(data_dir)
+    return Database.open(path)
+
+
+def ask_passphrase(is_new: bool) -> str:
+    """The secret file's passphrase, from the terminal (asked at most once per run)."""
+    import getpass
+
+    prompt = "New passphrase for the secret file: " if is_new else "Secret file passphrase: "
+    return getpass.getpass(prompt)
+
+
+def open_secrets(
+    data_dir: Path, passphrase_provider: Callable[[bool], str] = ask_passphrase
+) -> Any:
+    """The secret store, or None when it cannot be opened (accounts then fail to connect).
+    The passphrase (for the encrypted-file store) is asked through ``passphrase_provider``,
+    by default on the terminal; the app passes its own dialog."""
+    try:
+        from storage.secrets import SecretStore
+
+        return SecretStore.open(data_dir, passphrase_provider)
+    except Exception as exc:
+        logger.warning("secret store unavailable: %s", type(exc).__name__)
+        return None
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.service import WatchService
+    from storage.paths import resolve_data_dir
+
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    data_dir = resolve_data_dir(args.data_dir)
+    db = open_database(data_dir, args.demo)
+    secrets = None if args.demo else open_secrets(data_dir)
+    callbacks = PrintCallbacks(accounts=args.accounts)
+    service = WatchService(
+        db,
+        secrets,
+        callbacks,
+        demo=args.demo,
+        demo_scenario=args.scenario,
+        demo_speed=args.speed,
+        poll_interval_s=args.poll,
+    )
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        service.start()
+        if service.demo_exchange is not None:
+            callbacks.scenario_ms = service.demo_exchange.scenario_time_ms
+        n = len(service.jobs.accounts)
+        where = f"demo {args.scenario} at {args.speed:g}×" if args.demo else str(data_dir)
+        print(f"watching {n} account(s) ({where}); Ctrl-C to stop", flush=True)
+        if n == 0:
+            print("no account is stored: add one in the app, or try --demo", flush=True)
+        for account_id, slot in service.jobs.accounts.items():
+            callbacks.labels[account_id] = slot.config.label
+        for rec in service.open_warnings():
+            callbacks.print_open(rec)
+        while not stop.wait(0.5):
+            pass
+    finally:
+        service.stop(timeout=5.0)
+        db.close()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    print("stopped", flush=True)
+    return 0

@@ -1,0 +1,114 @@
+"""The warning lifecycle against the real database: fire once, escalate, hysteresis by
+consecutive clears, acknowledge, snooze, and a restart that neither repeats nor forgets."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.alerts import AlertManager
+from risk.warnings import Condition, Rule, Severity
+from storage.database import Database
+from storage.records import AccountRecord, WarningState
+
+RULES = (Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE)
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database.open(tmp_path / "w.db")
+    for label in ("Main", "Other"):
+        database.add_account(AccountRecord("binanceusdm", label))
+    yield database
+    database.close()
+
+
+def cond(severity=Severity.WARNING, message="BTC -6.0 % liquidates your ETH long too"):
+    return Condition(Rule.JOINT_MOVE, severity, "1", ("BTC/USDT:USDT", "ETH/USDT:USDT"), message)
+
+
+def manager(db, seen, **kw):
+    return AlertManager(db, seen.append, **kw)
+
+
+def changes(events):
+    return [e.change for e in events]
+
+
+def test_fires_once_escalates_and_resolves_after_consecutive_clears(db):
+    seen = []
+    am = manager(db, seen, clear_after=2)
+    assert changes(am.update("1", [cond()], RULES, 1_000)) == ["fired"]
+    assert am.update("1", [cond()], RULES, 2_000) == []
+    assert changes(am.update("1", [cond(Severity.CRITICAL)], RULES, 3_000)) == ["escalated"]
+    assert am.update("1", [], RULES, 4_000) == []  # one clear: not yet
+    assert am.update("1", [cond(Severity.CRITICAL)], RULES, 5_000) == []  # back: count reset
+    assert am.update("1", [], RULES, 6_000) == []
+    [resolved] = am.update("1", [], RULES, 7_000)
+    assert resolved.change == "resolved"
+    rec = db.warning(resolved.warning.key)
+    assert rec.state is WarningState.RESOLVED and rec.resolved_ms == 7_000
+    assert rec.first_seen_ms == 1_000 and rec.last_seen_ms == 5_000
+    assert [s for _, s in rec.severity_history] == ["warning", "critical"]
+    assert changes(seen) == ["fired", "escalated", "resolved"]
+
+
+def test_rules_not_evaluated_resolve_nothing(db):
+    am = manager(db, [], clear_after=1)
+    am.update("1", [cond()], RULES, 1_000)
+    assert am.update("1", [], (Rule.STALE_DATA,), 2_000) == []
+    assert len(am.open_warnings()) == 1
+
+
+def test_message_updates_are_throttled(db):
+    am = manager(db, [], update_every_ms=30_000)
+    am.update("1", [cond()], RULES, 0)
+    assert am.update("1", [cond(message="BTC -5.9 %")], RULES, 10_000) == []
+    assert changes(am.update("1", [cond(message="BTC -5.8 %")], RULES, 31_000)) == ["updated"]
+
+
+def test_acknowledge_and_snooze(db):
+    seen = []
+    am = manager(db, seen)
+    [fired] = am.update("1", [cond()], RULES, 0)
+    key = fired.warning.key
+    am.acknowledge(key, 1_000)
+    assert db.warning(key).state is WarningState.ACKNOWLEDGED
+    assert am.update("1", [cond()], RULES, 2_000) == []
+    # An escalation ends the acknowledgement: a worse situation is shown again.
+    [esc] = am.update("1", [cond(Severity.CRITICAL)], RULES, 3_000)
+    assert esc.change == "escalated" and esc.warning.state is WarningState.ACTIVE
+    am.snooze(key, 10_000, 4_000)
+    assert db.warning(key).state is WarningState.SNOOZED
+    assert am.update("1", [cond(Severity.CRITICAL)], RULES, 5_000) == []
+    [back] = am.update("1", [cond(Severity.CRITICAL)], RULES, 10_000)
+    assert back.change == "updated" and back.warning.state is WarningState.ACTIVE
+    assert changes(seen) == ["fired", "acknowledged", "escalated", "snoozed", "updated"]
+
+
+def test_restart_neither_repeats_nor_forgets(db, tmp_path):
+    seen = []
+    am = manager(db, seen, clear_after=2)
+    am.update("1", [cond(Severity.CRITICAL)], RULES, 1_000)
+    db.close()
+    db2 = Database.open(tmp_path / "w.db")
+    try:
+        seen2 = []
+        am2 = manager(db2, seen2, clear_after=2)
+        assert [r.rule for r in am2.open_warnings()] == [Rule.JOINT_MOVE]
+        assert am2.update("1", [cond(Severity.CRITICAL)], RULES, 9_000) == []
+        am2.update("1", [], RULES, 10_000)
+        am2.update("1", [], RULES, 11_000)
+        assert changes(seen2) == ["resolved"]
+        assert db2.warning(seen2[0].warning.key).first_seen_ms == 1_000
+    finally:
+        db2.close()
+
+
+def test_active_keys_match_the_rules_format(db):
+    from risk.warnings import warning_key
+
+    am = manager(db, [])
+    c = cond()
+    am.update("1", [c], RULES, 0)
+    assert am.active_keys("1") == {warning_key(c.rule, "1", c.symbols)}
+    assert am.active_keys("2") == frozenset()

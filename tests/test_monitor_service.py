@@ -1,0 +1,215 @@
+"""The watch service with an in-memory connector: scheduled events under a fake clock, stale
+data and backoff, a restart without repeats, and a clean start/stop of the real scheduler."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import datetime
+
+import pytest
+
+from monitor.events import NullCallbacks
+from monitor.service import WatchService
+from risk.warnings import Rule
+from storage.database import Database
+from storage.records import AccountRecord
+from tests.monitor_fakes import FakeClock, FakeConnector
+
+CPI_MS = int(datetime.fromisoformat("2026-01-13T13:30:00+00:00").timestamp() * 1000)
+MIN_S = 60.0
+
+
+class Recorder(NullCallbacks):
+    def __init__(self, clock=time.time):
+        self.clock = clock
+        self.warnings = []
+        self.accounts = []
+        self.lock = threading.Lock()
+
+    def on_warning(self, e):
+        with self.lock:
+            self.warnings.append((int(self.clock() * 1000), e))
+
+    def on_account(self, u):
+        with self.lock:
+            self.accounts.append(u)
+
+    def of(self, rule):
+        return [
+            (t, e.change, e.warning.severity) for t, e in self.warnings if e.warning.rule == rule
+        ]
+
+
+@pytest.fixture
+def db(tmp_path):
+    database = Database.open(tmp_path / "m.db")
+    database.add_account(AccountRecord("binanceusdm", "Main"))
+    yield database
+    database.close()
+
+
+def service(db, clock, fake, rec, **kw):
+    kw.setdefault("poll_interval_s", 5.0)
+    return WatchService(
+        db, None, rec, clock=clock, connector_factory=lambda cfg, creds, clk: fake, **kw
+    )
+
+
+def test_scheduled_event_warns_60_and_15_minutes_ahead_under_a_fake_clock(db):
+    clock = FakeClock(CPI_MS / 1000 - 90 * MIN_S)
+    rec = Recorder(clock)
+    svc = service(db, clock, FakeConnector(wallet=17_800), rec)  # joint move -3.3 % < 4 %
+    while clock() * 1000 < CPI_MS + 40 * 60_000:
+        svc.tick()
+        clock.advance(MIN_S)
+    got = [g for g in rec.of(Rule.SCHEDULED_EVENT) if g[1] != "updated"]
+    assert got[0] == (CPI_MS - 60 * 60_000, "fired", "warning")
+    assert got[1] == (CPI_MS - 15 * 60_000, "escalated", "critical")
+    assert [c for _, c, _ in got] == ["fired", "escalated", "resolved"]
+    resolved_at = next(t for t, c, _ in got if c == "resolved")
+    assert CPI_MS + 30 * 60_000 < resolved_at <= CPI_MS + 33 * 60_000
+
+
+def test_no_event_warning_when_headroom_exceeds_the_typical_move(db):
+    clock = FakeClock(CPI_MS / 1000 - 30 * MIN_S)
+    rec = Recorder(clock)
+    svc = service(db, clock, FakeConnector(wallet=22_000), rec)  # joint move ~-5.6 %
+    svc.tick()
+    assert rec.of(Rule.SCHEDULED_EVENT) == []
+
+
+def test_failed_polls_keep_the_report_mark_it_stale_and_back_off(db):
+    clock = FakeClock(1_800_000_000)
+    rec = Recorder(clock)
+    fake = FakeConnector(wallet=30_000)
+    svc = service(db, clock, fake, rec)
+    svc.tick()
+    good = rec.accounts[-1]
+    assert good.status == "ok" and good.report is not None
+    fake.fail_with("network")
+    calls = fake.calls
+    for _ in range(8):
+        clock.advance(5)
+        svc.tick()
+    last = rec.accounts[-1]
+    assert last.report is good.report, "the last good report is kept"
+    assert last.stale and last.status == "stale" and last.age_ms == 40_000
+    # Backoff 5, 10, 20 s: attempts at 5, 10, 20 and 40 s, not at every 5 s tick.
+    assert fake.calls - calls == 4
+    assert [c for _, c, _ in rec.of(Rule.STALE_DATA)] == ["fired"]
+    assert rec.of(Rule.UNREACHABLE)[0][1] == "fired"
+    fake.fail = None
+    for _ in range(10):  # the next attempt is due at 80 s
+        clock.advance(5)
+        svc.tick()
+    assert rec.accounts[-1].status == "ok"
+    assert rec.of(Rule.STALE_DATA)[-1][1] == "resolved"
+    assert rec.of(Rule.UNREACHABLE)[-1][1] == "resolved"
+
+
+def test_retry_after_is_honoured(db):
+    clock = FakeClock(1_800_000_000)
+    fake = FakeConnector(wallet=30_000)
+    svc = service(db, clock, fake, Recorder(clock))
+    fake.fail_with("rate_limited", retry_after=30)
+    svc.tick()
+    calls = fake.calls
+    for _ in range(5):
+        clock.advance(5)
+        svc.tick()
+    assert fake.calls == calls
+    clock.advance(6)
+    svc.tick()
+    assert fake.calls == calls + 1
+
+
+def test_key_rejected_is_critical(db):
+    clock = FakeClock(1_800_000_000)
+    rec = Recorder(clock)
+    fake = FakeConnector()
+    fake.fail_with("auth")
+    service(db, clock, fake, rec).tick()
+    assert rec.of(Rule.KEY_REJECTED) == [(1_800_000_000_000, "fired", "critical")]
+
+
+def test_warnings_survive_a_restart_without_repeating(db):
+    clock = FakeClock(1_800_000_000)
+    rec1 = Recorder(clock)
+    service(db, clock, FakeConnector(wallet=17_800), rec1).tick()
+    fired = {e.warning.key for _, e in rec1.warnings if e.change == "fired"}
+    assert {Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE} <= {k.split("|")[0] for k in fired}
+    clock.advance(60)
+    rec2 = Recorder(clock)
+    svc2 = service(db, clock, FakeConnector(wallet=17_800), rec2)
+    assert {w.key for w in svc2.open_warnings()} == fired
+    svc2.tick()
+    svc2.tick()
+    assert rec2.warnings == []
+    # Conditions gone after the restart: resolved (after two clear evaluations), not forgotten.
+    svc3 = service(db, clock, FakeConnector(wallet=60_000), rec2)
+    svc3.tick()
+    svc3.tick()
+    assert {e.warning.key for _, e in rec2.warnings if e.change == "resolved"} == fired
+
+
+class CountingConnector(FakeConnector):
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.running = 0
+        self.max_running = 0
+        self.guard = threading.Lock()
+
+    def fetch_account(self):
+        with self.guard:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            time.sleep(0.3)  # slower than the poll interval: runs must not overlap
+            return super().fetch_account()
+        finally:
+            with self.guard:
+                self.running -= 1
+
+
+def test_scheduler_start_stop_restart_is_clean(db):
+    fake = CountingConnector(wallet=30_000)
+    rec = Recorder()
+    svc = WatchService(
+        db, None, rec, connector_factory=lambda cfg, creds, clk: fake, poll_interval_s=0.2
+    )
+    svc.start()
+    svc.start()  # idempotent
+    time.sleep(1.5)
+    assert svc.stop(timeout=2.0)
+    assert fake.max_running == 1
+    first = fake.calls
+    assert first >= 3
+    time.sleep(0.6)
+    assert fake.calls == first, "nothing runs after stop"
+    assert fake.closed
+    svc.start()
+    time.sleep(0.8)
+    assert svc.stop(timeout=2.0)
+    assert fake.calls > first and fake.max_running == 1
+
+
+def test_poll_now_ignores_the_backoff(db):
+    fake = FakeConnector(wallet=30_000)
+    fake.fail_with("rate_limited", retry_after=60)
+    rec = Recorder()
+    svc = WatchService(
+        db, None, rec, connector_factory=lambda cfg, creds, clk: fake, poll_interval_s=0.2
+    )
+    svc.start()
+    try:
+        time.sleep(0.8)
+        assert fake.calls == 1, "the 60 s Retry-After holds the polls back"
+        fake.fail = None
+        svc.poll_now("1")
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline and rec.accounts[-1].status != "ok":
+            time.sleep(0.05)
+        assert fake.calls == 2 and rec.accounts[-1].status == "ok"
+    finally:
+        svc.stop()

@@ -1,0 +1,52 @@
+"""``python main.py watch --demo``: prints warnings, one line each, and exits 0 on Ctrl-C."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.events import WarningEvent
+from monitor.watch_cli import format_event
+from storage.records import WarningRecord
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_format_event_is_one_line():
+    rec = WarningRecord(
+        "joint_move|1|BTC/USDT:USDT,ETH/USDT:USDT",
+        "joint_move",
+        "critical",
+        "BTC −4.1 % liquidates the whole cross account, your ETH long included.",
+        1,
+        ("BTC/USDT:USDT", "ETH/USDT:USDT"),
+        0,
+        0,
+    )
+    line = format_event(WarningEvent("escalated", rec), "Main", 1_762_214_400_000)
+    assert "\n" not in line
+    assert "CRITICAL" in line and "escalated" in line and "Main BTC/ETH" in line
+    assert "[11-04 00:00]" in line
+
+
+@pytest.mark.slow
+def test_watch_demo_prints_warnings_and_exits_cleanly_on_sigint(tmp_path):
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "watch", "--demo", "--speed", "600", "--data-dir", tmp_path],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    time.sleep(8)
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, out
+    assert " fired " in out and "joint_move" in out
+    assert out.rstrip().endswith("stopped")
+    assert (tmp_path / "demo.db").exists() and not (tmp_path / "cascade.db").exists()
