@@ -211,7 +211,7 @@ def translate(
     if isinstance(exc, ccxt.AuthenticationError):
         return err(
             ErrorKind.AUTH,
-            f"{name} rejected the API key or its signature: check the key, secret"
+            f"{name} rejected the API key or its signature: check the key and the secret"
             f"{' and passphrase' if exchange == 'okx' else ''}{detail}",
         )
     if (

@@ -1,0 +1,95 @@
+"""First start on the real monitor: no account stored, so the app plays the local-exchange demo."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from ui.app import App
+from ui.positions_model import COLUMNS
+
+pytest.importorskip("monitor.service")
+
+
+def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbot) -> None:
+    app = App(tmp_path, speed=60.0, crash_dialog=False)
+    try:
+        assert app.backend.kind == "monitor" and app.backend.demo
+        app.start()
+        qtbot.waitUntil(lambda: app.window.proxy.rowCount() >= 1, timeout=30_000)
+        col = [c.title for c in COLUMNS].index("Account")
+        assert str(app.window.proxy.index(0, col).data()).startswith("DEMO")
+        qtbot.waitUntil(lambda: bool(app.window.warnings.active), timeout=60_000)
+        assert app.window.warnings.active_table.rowCount() >= 1
+        assert "DEMO" in app.window.summary.text()
+        qtbot.waitUntil(
+            lambda: any("connected" in lbl.text() for lbl in app.window.status_labels.values()),
+            timeout=30_000,
+        )
+    finally:
+        app.shutdown()
+        app.window.deleteLater()
+
+
+def test_uncaught_thread_exception_reaches_the_reporter(
+    qapp: object, tmp_path: Path, qtbot, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = App(tmp_path, fake=True, crash_dialog=False)
+    try:
+
+        def boom() -> None:
+            raise ValueError("worker exploded")
+
+        with qtbot.waitSignal(app.crash.sigCrash, timeout=10_000) as blocker:
+            t = threading.Thread(target=boom, name="worker-x")
+            t.start()
+            t.join()
+        title, text = blocker.args
+        assert "ValueError in worker-x" in title and "worker exploded" in text
+        qtbot.waitUntil(lambda: app.crash.last is not None, timeout=5_000)
+        assert "uncaught exception in worker-x" in caplog.text
+    finally:
+        app.shutdown()
+        app.window.deleteLater()
+
+
+def test_adding_a_real_account_leaves_the_demo(
+    qapp: object, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connectors.localexchange import LocalExchange
+    from ui.connect_dialog import AccountForm
+    from ui.passphrase import PassphrasePrompt
+
+    monkeypatch.setenv("CASCADE_SECRET_BACKEND", "file")
+    monkeypatch.setattr(PassphrasePrompt, "__call__", lambda self, is_new: "test passphrase")
+    lx = LocalExchange(scenario="2025-11-04", speed=60.0).start()
+    app = App(tmp_path, speed=60.0, crash_dialog=False)
+    try:
+        app.start()
+        qtbot.waitUntil(lambda: app.window.proxy.rowCount() >= 1, timeout=30_000)
+        assert all(r.is_demo for r in app.window.model.rows)
+        form = AccountForm("binanceusdm", "Local real", lx.base_url, lx.credentials("binanceusdm"))
+        app.window._run_command("add account", lambda: app.backend.add_account(form))
+        qtbot.waitUntil(
+            lambda: (
+                bool(app.window.model.rows) and all(not r.is_demo for r in app.window.model.rows)
+            ),
+            timeout=60_000,
+        )
+        assert app.window.model.rows[0].account_label == "Local real"
+        assert not app.backend.demo
+        stored = app.backend.accounts()
+        assert [r.label for r in stored] == ["Local real"]
+        secret = lx.credentials("binanceusdm").secret.encode()
+        assert secret not in (tmp_path / "cascade.db").read_bytes()
+        app.window._run_command("remove", lambda: app.backend.remove_account(stored[0]))
+        qtbot.waitUntil(
+            lambda: bool(app.window.model.rows) and all(r.is_demo for r in app.window.model.rows),
+            timeout=60_000,
+        )
+    finally:
+        app.shutdown()
+        app.window.deleteLater()
+        lx.stop()

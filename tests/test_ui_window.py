@@ -1,0 +1,152 @@
+"""The main window driven by the scripted demo feed (fast, deterministic, no network)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+
+from ui.app import App
+from ui.positions_model import COLUMNS
+
+WAIT_MS = 20_000
+
+
+@pytest.fixture
+def app(qapp: object, tmp_path: Path) -> Iterator[App]:
+    a = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    a.start()
+    yield a
+    a.shutdown()
+    a.window.deleteLater()
+
+
+def cell(app: App, row: int, title: str) -> str:
+    col = [c.title for c in COLUMNS].index(title)
+    return str(app.window.proxy.index(row, col).data())
+
+
+def test_table_fills_with_demo_positions(app: App, qtbot) -> None:
+    qtbot.waitUntil(lambda: app.window.proxy.rowCount() == 3, timeout=WAIT_MS)
+    accounts = {cell(app, r, "Account") for r in range(3)}
+    assert all(a.startswith("DEMO") for a in accounts)
+    symbols = {cell(app, r, "Symbol") for r in range(3)}
+    assert symbols == {"BTC/USDT", "ETH/USDT", "SOL/USDT"}
+    assert all(cell(app, r, "Distance").endswith("%") for r in range(3))
+    assert "DEMO" in app.window.summary.text()
+
+
+def test_sorting_by_distance_puts_the_nearest_first(app: App, qtbot) -> None:
+    qtbot.waitUntil(lambda: app.window.proxy.rowCount() == 3, timeout=WAIT_MS)
+    col = [c.title for c in COLUMNS].index("Distance")
+    app.window.table.sortByColumn(col, Qt.SortOrder.AscendingOrder)
+    values = [abs(float(cell(app, r, "Distance").replace("−", "-").rstrip(" %"))) for r in range(3)]
+    assert values == sorted(values)
+
+
+def test_a_warning_reaches_the_panel_and_the_banner(app: App, qtbot) -> None:
+    with qtbot.waitSignal(app.window.sigWarningShown, timeout=WAIT_MS):
+        pass
+    assert app.window.warnings.active
+    assert app.window.warnings.active_table.rowCount() >= 1
+    assert app.window.banner.isVisible()
+    assert "liquidates" in app.window.banner.text() or "broke" in app.window.banner.text()
+
+
+def test_acknowledge_goes_to_the_service_and_back(app: App, qtbot) -> None:
+    with qtbot.waitSignal(app.window.sigWarningShown, timeout=WAIT_MS):
+        pass
+    key = app.window.warnings.selected_key()
+    assert key
+    app.window.warnings.ack_button.click()
+    qtbot.waitUntil(
+        lambda: any(c == "acknowledged" for _, c, w in app.window.warnings.history), timeout=WAIT_MS
+    )
+
+
+def test_scenario_slider_changes_the_figures(app: App, qtbot) -> None:
+    panel = app.window.scenario
+    qtbot.waitUntil(lambda: bool(panel.accounts), timeout=WAIT_MS)
+    app.backend.stop(3.0)  # freeze the feed so only the slider moves the figures
+    panel.set_move(0.0)
+    before = next(iter(panel.last_reports.values()))
+    panel.set_move(-0.10)
+    after = next(iter(panel.last_reports.values()))
+    assert after.equity < before.equity
+    assert after.margin_ratio > before.margin_ratio
+    assert "−10.0 %" in panel.move_label.text()
+    panel.set_move(-0.30)
+    assert "LIQUIDATED" in panel.summary.text()
+    panel.set_move(+0.05)
+    assert next(iter(panel.last_reports.values())).equity > before.equity
+
+
+def test_beta_edit_moves_the_followers(app: App, qtbot) -> None:
+    panel = app.window.scenario
+    qtbot.waitUntil(
+        lambda: panel.beta_table.rowCount() >= 2 and bool(panel.accounts), timeout=WAIT_MS
+    )
+    app.backend.stop(3.0)
+    panel.set_move(-0.05)
+    eth = next(
+        r for r in range(panel.beta_table.rowCount()) if panel.beta_table.item(r, 0).text() == "ETH"
+    )
+    equity_before = next(iter(panel.last_reports.values())).equity
+    panel.beta_table.item(eth, 1).setText("3.0")
+    assert panel.user_betas["ETH/USDT:USDT"] == 3.0
+    assert next(iter(panel.last_reports.values())).equity < equity_before
+
+
+def test_status_bar_shows_each_account(app: App, qtbot) -> None:
+    qtbot.waitUntil(lambda: bool(app.window.status_labels), timeout=WAIT_MS)
+    qtbot.waitUntil(
+        lambda: "connected" in next(iter(app.window.status_labels.values())).text(),
+        timeout=WAIT_MS,
+    )
+
+
+def test_chart_follows_the_selected_symbol(app: App, qtbot) -> None:
+    qtbot.waitUntil(lambda: app.window.proxy.rowCount() == 3, timeout=WAIT_MS)
+    chart = app.window.chart
+    qtbot.waitUntil(lambda: len(chart.candles.x) > 100, timeout=WAIT_MS)
+    eth_row = next(r for r in range(3) if cell(app, r, "Symbol") == "ETH/USDT")
+    app.window.table.selectRow(eth_row)
+    assert chart.symbol == "ETH/USDT:USDT"
+    qtbot.waitUntil(
+        lambda: any("LIQ" in label for _, label, _c in chart._liq_lines), timeout=WAIT_MS
+    )
+    chart.set_timeframe("15m")
+    qtbot.waitUntil(lambda: chart.bar_seconds == 900, timeout=WAIT_MS)
+
+
+def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Path, qtbot) -> None:
+    first = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    first.start()
+    qtbot.waitUntil(lambda: first.window.proxy.rowCount() == 3, timeout=WAIT_MS)
+    prefs = first.window.prefs
+    prefs.amber_pct, prefs.sound, prefs.account_poll_s = 12.5, False, 30
+    prefs.events = [{"when": "2026-12-10 19:00", "name": "FOMC"}]
+    first.window.apply_preferences(prefs)
+    first.window.chart.set_symbol("SOL/USDT:USDT")
+    first.window.chart.set_timeframe("5m")
+    first.window.resize(700, 520)  # the offscreen screen is small: keep within it
+    first.window.splitters["middle"].setSizes([400, 300])
+    saved_middle = first.window.splitters["middle"].saveState()
+    first.shutdown()
+    first.window.deleteLater()
+
+    second = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    try:
+        p = second.window.prefs
+        assert (p.amber_pct, p.sound, p.account_poll_s) == (12.5, False, 30)
+        assert p.events == [{"when": "2026-12-10 19:00", "name": "FOMC"}]
+        assert second.window.chart.symbol == "SOL/USDT:USDT"
+        assert second.window.chart.timeframe == "5m"
+        assert second.window.size().height() == 520
+        assert second.settings.get_bytes("window/splitter_middle") == saved_middle
+        assert second.window.splitters["middle"].saveState() == saved_middle
+    finally:
+        second.shutdown()
+        second.window.deleteLater()

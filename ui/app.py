@@ -1,0 +1,216 @@
+"""`python main.py` (the `app` command): the desktop app; the demo when no account is stored."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import threading
+import time
+from logging.handlers import RotatingFileHandler
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+NO_DISPLAY_MESSAGE = (
+    "cascade-watch: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
+    "Run headless with QT_QPA_PLATFORM=offscreen, or watch in the terminal: python main.py watch"
+)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where the database, keys and settings live")
+    parser.add_argument(
+        "--demo", action="store_true", help="play the demo even when accounts are stored"
+    )
+    parser.add_argument("--scenario", default=None, help="demo scenario (default 2025-11-04)")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        help="demo replay speed (default 1800: the crash in about a minute)",
+    )
+    parser.add_argument(
+        "--builtin-feed",
+        action="store_true",
+        help="use the scripted feed instead of the monitor (development)",
+    )
+    parser.add_argument(
+        "--screenshot",
+        metavar="PNG",
+        help="save a screenshot of the main window after --after seconds, then quit",
+    )
+    parser.add_argument("--after", type=float, default=20.0, help=argparse.SUPPRESS)
+
+
+def display_missing(env: dict[str, str] | None = None, platform: str | None = None) -> bool:
+    """True on Linux without a display and without an explicit Qt platform."""
+    env = dict(os.environ) if env is None else env
+    platform = sys.platform if platform is None else platform
+    if not platform.startswith("linux"):
+        return False
+    return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
+
+
+def setup_logging(data_dir: Path) -> None:
+    root = logging.getLogger()
+    if any(isinstance(h, RotatingFileHandler) for h in root.handlers):
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handler = RotatingFileHandler(
+        data_dir / "cascade-watch.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def resolve_dir(cli_value: str | None) -> Path:
+    try:
+        from storage.paths import resolve_data_dir
+    except ImportError:
+        from platformdirs import user_data_dir
+
+        return Path(cli_value or user_data_dir("CascadeWatch", appauthor=False)).expanduser()
+    return resolve_data_dir(cli_value)
+
+
+class App:
+    """The assembled application; tests build one directly with their own data dir.
+
+    With ``defer_backend`` the window is shown first and the watch service (database, ccxt,
+    the local exchange: about a second of imports and set-up) is built on a worker thread,
+    then handed to the window through the bridge: the first paint does not wait for it.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        force_demo: bool = False,
+        scenario: str | None = None,
+        speed: float | None = None,
+        fake: bool = False,
+        crash_dialog: bool = True,
+        defer_backend: bool = False,
+    ) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        from ui import theme
+        from ui.bridge import MonitorBridge
+        from ui.crash import CrashReporter
+        from ui.main_window import DEFAULT_SPEED, MainWindow
+        from ui.passphrase import PassphrasePrompt
+        from ui.settings import AppSettings
+
+        self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        self.qapp.setApplicationName("Cascade Watch")
+        data_dir.mkdir(parents=True, exist_ok=True)
+        self.settings = AppSettings(data_dir)
+        prefs = self.settings.load_preferences()
+        theme.apply(self.qapp, prefs.theme)
+        self.crash = CrashReporter(show_dialog=crash_dialog)
+        self.crash.install()
+        self.bridge = MonitorBridge()
+        self.passphrase = PassphrasePrompt()
+        self._backend_args = {
+            "scenario": scenario or str(self.settings.get("demo/scenario", "2025-11-04")),
+            "speed": speed or float(self.settings.get("demo/speed", DEFAULT_SPEED)),
+            "force_demo": force_demo,
+            "fake": fake,
+        }
+        self.data_dir = data_dir
+        self.backend: Any = None
+        self._builder: threading.Thread | None = None
+        if not defer_backend:
+            self.backend = self._build_backend()
+        self.window = MainWindow(self.backend, self.settings, self.bridge)
+        self.bridge.sigBackend.connect(self._on_backend)
+        if self.backend is not None:
+            self._on_backend(self.backend)
+
+    def _build_backend(self) -> Any:
+        from ui.backend import create_backend
+
+        return create_backend(
+            self.data_dir, self.bridge, passphrase=self.passphrase, **self._backend_args
+        )
+
+    def _on_backend(self, backend: Any) -> None:
+        self.backend = backend
+        self.window.set_backend(backend)
+
+    def start(self) -> None:
+        self.window.show()
+        if self.backend is not None:
+            self.backend.start()
+            return
+
+        def build() -> None:
+            backend = self._build_backend()
+            backend.start()
+            self.bridge.sigBackend.emit(backend)
+
+        self._builder = threading.Thread(target=build, name="backend-start", daemon=True)
+        self._builder.start()
+
+    def dispose(self) -> None:
+        """Delete the window while Qt is fully alive: letting the interpreter's final garbage
+        collection tear down pyqtgraph items aborts PySide6 ("none_dealloc")."""
+        import gc
+
+        self.window.deleteLater()
+        self.qapp.processEvents()
+        self.qapp.sendPostedEvents(None, 0)
+        del self.window
+        gc.collect()
+
+    def shutdown(self) -> None:
+        if self.window.isVisible():
+            self.window.close()
+        else:
+            self.window.save_layout()
+        try:
+            if self._builder is not None:
+                self._builder.join(10.0)
+                self.qapp.processEvents()
+            if self.backend is not None:
+                self.backend.stop(3.0)
+        finally:
+            self.crash.uninstall()
+
+
+def run(args: Any) -> int:
+    if display_missing():
+        print(NO_DISPLAY_MESSAGE)
+        return 2
+    t0 = time.perf_counter()
+    data_dir = resolve_dir(getattr(args, "data_dir", None))
+    setup_logging(data_dir)
+    app = App(
+        data_dir,
+        force_demo=bool(getattr(args, "demo", False)),
+        scenario=getattr(args, "scenario", None),
+        speed=getattr(args, "speed", None),
+        fake=bool(getattr(args, "builtin_feed", False)),
+    )
+    app.start()
+    log.info("window shown after %.2f s", time.perf_counter() - t0)
+    shot = getattr(args, "screenshot", None)
+    if shot:
+        from PySide6.QtCore import QTimer
+
+        def take() -> None:
+            app.window.grab().save(shot)
+            app.qapp.quit()
+
+        QTimer.singleShot(int(float(getattr(args, "after", 20.0)) * 1000), take)
+    try:
+        code = int(app.qapp.exec())
+    finally:
+        app.shutdown()
+    app.dispose()
+    return code

@@ -1,0 +1,307 @@
+"""What the window talks to: the watch service plus the account store (database + secrets).
+
+``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database)
+when those packages are present, and falls back to ui.fake_feed otherwise, saying so in the
+log and the window title. Every method here may block (database, keyring, scheduler shutdown),
+so the window calls them off the GUI thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from ui.connect_dialog import AccountForm, default_connector_factory
+from ui.settings import Preferences
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _MemoryAccount:
+    exchange: str
+    label: str
+    base_url: str | None = None
+    enabled: bool = True
+    is_demo: bool = False
+    secret_name: str | None = None
+    id: int | None = None
+
+
+class Backend:
+    """The real monitor. The demo plays on its own database (``demo.db``, as ``main.py watch
+    --demo`` does) so its account never mixes with the user's; adding the first real account
+    stops the demo and starts the watch on the real database, removing the last one goes back.
+    """
+
+    kind = "monitor"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        callbacks: Any,
+        db: Any,
+        secrets: Any,
+        *,
+        demo: bool,
+        scenario: str,
+        speed: float,
+    ) -> None:
+        self.data_dir = data_dir
+        self.callbacks = callbacks
+        self.db = db
+        self.secrets = secrets
+        self.demo = demo
+        self.scenario = scenario
+        self.speed = speed
+        self.connector_factory = default_connector_factory
+        self._demo_db: Any = None
+        self.service = self._make_service()
+
+    def _make_service(self) -> Any:
+        from monitor.service import WatchService
+
+        if self.demo:
+            from monitor.watch_cli import open_database
+
+            self._demo_db = open_database(self.data_dir, True)
+            return WatchService(
+                self._demo_db,
+                None,
+                self.callbacks,
+                demo=True,
+                demo_scenario=self.scenario,
+                demo_speed=self.speed,
+            )
+        return WatchService(self.db, self.secrets, self.callbacks, demo=False)
+
+    def start(self) -> None:
+        self.service.start()
+
+    def stop(self, timeout: float = 3.0) -> None:
+        try:
+            self.service.stop(timeout)
+        finally:
+            for db in (self._demo_db, self.db):
+                if db is not None:
+                    db.close()
+            self._demo_db = None
+
+    def _switch(self, demo: bool) -> None:
+        """Stop the current watch and start the other one (the window clears its rows)."""
+        self.service.stop(3.0)
+        if self._demo_db is not None:
+            self._demo_db.close()
+            self._demo_db = None
+        self.demo = demo
+        reset = getattr(self.callbacks, "on_reset", None)
+        if reset is not None:
+            reset(demo)
+        self.service = self._make_service()
+        self.service.start()
+        log.info("now watching %s", "the demo" if demo else "the stored accounts")
+
+    def set_demo(self, scenario: str, speed: float) -> None:
+        self.scenario, self.speed = scenario, speed
+        if self.demo:
+            self.service.set_demo(scenario, speed)
+
+    def accounts(self) -> list[Any]:
+        """The user's own accounts (the demo's live in demo.db)."""
+        return [r for r in self.db.accounts() if not getattr(r, "is_demo", False)]
+
+    def add_account(self, form: AccountForm) -> None:
+        from storage.records import AccountRecord
+
+        secret_name = None
+        if form.credentials is not None:
+            if self.secrets is None:
+                raise RuntimeError("the secret store is not available: the key cannot be kept")
+            secret_name = f"{form.exchange}-{uuid.uuid4().hex[:12]}"
+            self.secrets.set(secret_name, form.credentials)
+        self.db.add_account(
+            AccountRecord(
+                exchange=form.exchange,
+                label=form.label,
+                base_url=form.base_url,
+                enabled=form.enabled,
+                secret_name=secret_name,
+            )
+        )
+        log.info("account added: %s on %s", form.label, form.exchange)
+        if self.demo and form.enabled:
+            self._switch(demo=False)
+        else:
+            self.service.reload_accounts()
+
+    def update_account(self, record: Any, form: AccountForm) -> None:
+        secret_name = record.secret_name
+        if form.credentials is not None and self.secrets is not None:
+            secret_name = secret_name or f"{form.exchange}-{uuid.uuid4().hex[:12]}"
+            self.secrets.set(secret_name, form.credentials)
+        self.db.update_account(
+            replace(
+                record,
+                label=form.label,
+                base_url=form.base_url,
+                enabled=form.enabled,
+                secret_name=secret_name,
+            )
+        )
+        self._after_change()
+
+    def set_enabled(self, record: Any, enabled: bool) -> None:
+        self.db.update_account(replace(record, enabled=enabled))
+        self._after_change()
+
+    def remove_account(self, record: Any) -> None:
+        self.db.remove_account(record.id)
+        if record.secret_name and self.secrets is not None:
+            try:
+                self.secrets.delete(record.secret_name)
+            except Exception as exc:
+                log.warning("could not delete the stored key: %s", type(exc).__name__)
+        self._after_change()
+
+    def _after_change(self) -> None:
+        any_enabled = any(r.enabled for r in self.accounts())
+        if self.demo and any_enabled:
+            self._switch(demo=False)
+        elif not self.demo and not any_enabled:
+            self._switch(demo=True)
+        else:
+            self.service.reload_accounts()
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Hand the monitor its thresholds and poll intervals (it reads them as settings)."""
+        thresholds = {
+            "distance_warning": prefs.amber_pct / 100,
+            "distance_critical": prefs.red_pct / 100,
+            "joint_move_warning": prefs.joint_warning_pct / 100,
+            "joint_move_critical": prefs.joint_critical_pct / 100,
+        }
+        for db in (self.db, self._demo_db):
+            if db is not None:
+                db.set_setting("monitor.thresholds", thresholds)
+                _sync_user_events(db, prefs.events)
+        for rec in self.accounts():
+            self.db.set_setting(f"monitor.poll_interval_s.{rec.id}", prefs.account_poll_s)
+        self.service.reload_accounts()
+
+
+def _sync_user_events(db: Any, events: list[dict[str, str]]) -> None:
+    """Make the database's user-defined calendar entries those of the settings dialog."""
+    from storage.records import EventRecord
+
+    for old in db.events(0, 2**62):
+        if old.user_defined and old.id is not None:
+            db.remove_event(old.id)
+    records = []
+    for e in events:
+        when = datetime.strptime(e["when"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
+        records.append(
+            EventRecord(
+                int(when.timestamp() * 1000), e["name"], "user", source="user", user_defined=True
+            )
+        )
+    if records:
+        db.add_events(records)
+
+
+class FakeBackend(Backend):
+    """The scripted feed and an in-memory account list (no database, no keyring)."""
+
+    kind = "fake"
+    replay = False
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+        self.demo = True
+        self.connector_factory = default_connector_factory
+        self._accounts: list[_MemoryAccount] = []
+
+    def start(self) -> None:
+        self.service.start()
+
+    def set_demo(self, scenario: str, speed: float) -> None:
+        self.service.set_demo(scenario, speed)
+
+    def stop(self, timeout: float = 3.0) -> None:
+        self.service.stop(timeout)
+
+    def accounts(self) -> list[Any]:
+        return list(self._accounts)
+
+    def add_account(self, form: AccountForm) -> None:
+        self._accounts.append(
+            _MemoryAccount(
+                form.exchange, form.label, form.base_url, form.enabled, id=len(self._accounts) + 1
+            )
+        )
+
+    def update_account(self, record: Any, form: AccountForm) -> None:
+        record.label, record.base_url, record.enabled = form.label, form.base_url, form.enabled
+
+    def set_enabled(self, record: Any, enabled: bool) -> None:
+        record.enabled = enabled
+
+    def remove_account(self, record: Any) -> None:
+        self._accounts = [a for a in self._accounts if a is not record]
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        pass
+
+
+def create_backend(
+    data_dir: Path,
+    callbacks: Any,
+    *,
+    scenario: str = "2025-11-04",
+    speed: float = 60.0,
+    force_demo: bool = False,
+    fake: bool = False,
+    passphrase: Any = None,
+) -> Backend:
+    if not fake:
+        try:
+            return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
+        except ImportError as exc:
+            log.warning("the monitor is not available (%s); playing the built-in demo feed", exc)
+    from ui.fake_feed import FakeFeed
+
+    return FakeBackend(FakeFeed(callbacks, demo_scenario=scenario, demo_speed=speed))
+
+
+def open_secret_store(data_dir: Path, passphrase: Any) -> Any:
+    """The secret store (keychain, else an encrypted file asking ``passphrase``), or None when
+    it cannot be opened: the demo still runs, and saving a real account says why it cannot."""
+    try:
+        from storage.secrets import SecretStore
+
+        return SecretStore.open(data_dir, passphrase)
+    except Exception as exc:
+        log.warning("secret store unavailable: %s", type(exc).__name__)
+        return None
+
+
+def _monitor_backend(
+    data_dir: Path,
+    callbacks: Any,
+    scenario: str,
+    speed: float,
+    force_demo: bool,
+    passphrase: Any,
+) -> Backend:
+    import monitor.service  # noqa: F401  (ImportError here means: no monitor in this build)
+    from monitor.watch_cli import open_database
+
+    db = open_database(data_dir, False)
+    secrets = open_secret_store(data_dir, passphrase)
+    real = [r for r in db.accounts() if not getattr(r, "is_demo", False) and r.enabled]
+    demo = force_demo or not real
+    log.info("watching %s", "the demo" if demo else f"{len(real)} account(s)")
+    return Backend(data_dir, callbacks, db, secrets, demo=demo, scenario=scenario, speed=speed)

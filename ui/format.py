@@ -1,0 +1,87 @@
+"""Number formatting for traders: thousands separators, sensible decimals, explicit signs."""
+
+from __future__ import annotations
+
+import math
+import time
+
+
+def _finite(x: float | None) -> bool:
+    return x is not None and math.isfinite(x)
+
+
+def price(x: float | None) -> str:
+    """A price with decimals that suit its size: 98,450.1 / 3,412.55 / 0.52310."""
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    a = abs(x)
+    if a >= 10_000:
+        return f"{x:,.1f}"
+    if a >= 100:
+        return f"{x:,.2f}"
+    if a >= 1:
+        return f"{x:,.3f}"
+    return f"{x:,.5f}"
+
+
+def money(x: float | None, signed: bool = False) -> str:
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    return f"{x:+,.2f}" if signed else f"{x:,.2f}"
+
+
+def size(x: float | None) -> str:
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    a = abs(x)
+    if a >= 1000:
+        return f"{x:,.0f}"
+    if a >= 1:
+        return f"{x:,.3f}".rstrip("0").rstrip(".")
+    return f"{x:.4f}".rstrip("0").rstrip(".")
+
+
+def pct(fraction: float | None, signed: bool = True, decimals: int = 1) -> str:
+    """A fraction as a percentage: -0.0734 -> '−7.3 %'."""
+    if fraction is None:
+        return "—"
+    if math.isinf(fraction):
+        return "∞"
+    if math.isnan(fraction):
+        return "—"
+    text = f"{fraction * 100:+.{decimals}f} %" if signed else f"{fraction * 100:.{decimals}f} %"
+    return text.replace("-", "−")
+
+
+def sigma(x: float | None) -> str:
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    return f"{x:.1f} σ"
+
+
+def age(ms: int | None) -> str:
+    """How old a figure is: 4 s, 3 min, 2 h."""
+    if ms is None:
+        return "—"
+    s = max(0, ms) / 1000
+    if s < 60:
+        return f"{s:.0f} s"
+    if s < 3600:
+        return f"{s / 60:.0f} min"
+    return f"{s / 3600:.1f} h"
+
+
+def clock(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    return time.strftime("%H:%M:%S", time.gmtime(ms / 1000)) + " UTC"
+
+
+def datetime_utc(ms: int | None) -> str:
+    if ms is None:
+        return "—"
+    return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ms / 1000)) + " UTC"

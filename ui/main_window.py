@@ -1,0 +1,594 @@
+"""The main window: positions, the chart, the scenario slider, warnings, and each account's
+connection state. Every slot here runs on the GUI thread; data arrives through the bridge."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QSystemTrayIcon,
+    QTableView,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from risk.liquidation import beta_of
+from ui import format as fmt
+from ui import theme
+from ui.bridge import MonitorBridge
+from ui.chart import PriceChart
+from ui.connect_dialog import ConnectDialog
+from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
+from ui.scenario_panel import ScenarioPanel
+from ui.settings import AppSettings, Preferences
+from ui.settings_dialog import SettingsDialog
+from ui.warnings_panel import Banner, WarningsPanel, state_of
+
+log = logging.getLogger(__name__)
+
+SCENARIOS = ("2025-11-04", "2025-08-24", "quiet")
+
+
+def scenario_names() -> tuple[str, ...]:
+    """The local exchange's scenarios, the 2025-11-04 crash first."""
+    try:
+        from connectors.localexchange import SCENARIOS as names
+    except ImportError:
+        return SCENARIOS
+    return tuple(sorted(names, key=lambda n: (n != "2025-11-04", n)))
+
+
+SPEEDS = (60.0, 300.0, 600.0, 1800.0, 3600.0)
+DEFAULT_SPEED = 1800.0
+"""The 2025-11-04 scenario spans 48 h; at 1,800× BTC breaks 105,000 about a minute in."""
+NEW_WARNING = ("fired", "escalated")
+
+
+class MainWindow(QMainWindow):
+    """``backend`` is a ui.backend.Backend: the watch service plus the account store."""
+
+    sigWarningShown = Signal(str)
+
+    def __init__(self, backend: Any, settings: AppSettings, bridge: MonitorBridge) -> None:
+        super().__init__()
+        self.backend = backend
+        self.settings = settings
+        self.bridge = bridge
+        self.prefs: Preferences = settings.load_preferences()
+        self.account_status: dict[str, Any] = {}
+        self.account_labels: dict[str, str] = {}
+        self.received: dict[str, float] = {}
+        self.records: list[Any] = []
+        self._pending_accounts: dict[str, Any] = {}
+        self._account_timer = QTimer(self)
+        self._account_timer.setSingleShot(True)
+        self._account_timer.setInterval(200)
+        self._account_timer.timeout.connect(self._apply_accounts)
+        self.betas: dict[str, float] = {}
+        self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-command")
+        self.setWindowTitle("Cascade Watch")
+        self.resize(1560, 960)
+
+        self.model = PositionsModel(self.prefs.amber_pct / 100, self.prefs.red_pct / 100)
+        self.proxy = PositionsProxy()
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.sortByColumn(8, Qt.SortOrder.AscendingOrder)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.ResizeToContents
+        )
+        self.table.selectionModel().selectionChanged.connect(self._on_row_selected)
+
+        self.chart = PriceChart()
+        self.scenario = ScenarioPanel()
+        self.scenario.amber, self.scenario.red = self.model.amber, self.model.red
+        self.warnings = WarningsPanel()
+        self.banner = Banner()
+        self.banner.sigOpen.connect(lambda: self.warnings.tabs.setCurrentIndex(0))
+        self.summary = QLabel("Waiting for the first account read…")
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setStyleSheet("font-size: 12pt; padding: 4px 8px;")
+
+        self.add_button = QPushButton("+  Add exchange account")
+        self.add_button.setStyleSheet(
+            f"QPushButton {{ background: {theme.current().accent}; color: white; "
+            "font-weight: 600; padding: 5px 14px; border-radius: 4px; }"
+        )
+        self.add_button.clicked.connect(self.add_account)
+        head = QHBoxLayout()
+        head.addWidget(self.summary, 1)
+        head.addWidget(self.add_button)
+
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self._titled("Warnings", self.warnings))
+        right.addWidget(self._titled("Scenario: move BTC, the others follow by β", self.scenario))
+        right.setStretchFactor(0, 2)
+        right.setStretchFactor(1, 3)
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.addWidget(self.chart)
+        middle.addWidget(right)
+        middle.setStretchFactor(0, 3)
+        middle.setStretchFactor(1, 2)
+        outer = QSplitter(Qt.Orientation.Vertical)
+        outer.addWidget(self._titled("Positions (all accounts)", self.table))
+        outer.addWidget(middle)
+        outer.setSizes([170, 760])
+        middle.setSizes([900, 640])
+        right.setSizes([280, 420])
+        self.splitters = {
+            "outer": outer,
+            "middle": middle,
+            "right": right,
+            "scenario": self.scenario.splitter,
+        }
+        central = QWidget()
+        cl = QVBoxLayout(central)
+        cl.setContentsMargins(6, 4, 6, 4)
+        cl.setSpacing(4)
+        cl.addWidget(self.banner)
+        cl.addLayout(head)
+        cl.addWidget(outer, 1)
+        self.setCentralWidget(central)
+
+        self._build_menus()
+        self.status_labels: dict[str, QLabel] = {}
+        self.clock_label = QLabel()
+        self.statusBar().addPermanentWidget(self.clock_label)
+        self.tray = self._make_tray()
+
+        bridge.sigAccount.connect(self.on_account)
+        bridge.sigMarket.connect(self.on_market)
+        bridge.sigWarning.connect(self.on_warning)
+        bridge.sigReset.connect(self.on_reset)
+        bridge.sigNotice.connect(self.show_notice)
+        bridge.sigRecords.connect(self._on_records)
+        self.chart.sigSymbolRequested.connect(self._on_chart_symbol)
+        self.scenario.sigChanged.connect(lambda _r: self._update_chart_lines())
+        self.warnings.sigAcknowledge.connect(self.acknowledge)
+        self.warnings.sigSnooze.connect(self.snooze)
+
+        self.ages = QTimer(self)
+        self.ages.setInterval(1000)
+        self.ages.timeout.connect(self._refresh_status)
+        self.ages.start()
+        self.restore_layout()
+
+    @staticmethod
+    def _titled(title: str, w: QWidget) -> QWidget:
+        box = QWidget()
+        lay = QVBoxLayout(box)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.setSpacing(2)
+        label = QLabel(title)
+        label.setStyleSheet(f"color: {theme.current().muted}; font-weight: 600;")
+        lay.addWidget(label)
+        lay.addWidget(w, 1)
+        return box
+
+    def set_backend(self, backend: Any) -> None:
+        self.backend = backend
+        self.refresh_accounts()
+        if getattr(backend, "kind", "") == "fake":
+            self.setWindowTitle("Cascade Watch (built-in demo feed)")
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        accounts = bar.addMenu("&Accounts")
+        accounts.addAction("Add exchange account…", self.add_account)
+        self.accounts_menu = accounts.addMenu("Edit / disable / remove")
+        self.accounts_menu.aboutToShow.connect(self._fill_accounts_menu)
+        accounts.addSeparator()
+        accounts.addAction("Settings…", self.open_settings)
+        accounts.addAction("Quit", self.close)
+
+        demo = bar.addMenu("&Demo")
+        self.scenario_group = QActionGroup(self)
+        sc_menu = demo.addMenu("Scenario")
+        current_sc = str(self.settings.get("demo/scenario", SCENARIOS[0]))
+        for name in scenario_names():
+            act = QAction(name, self, checkable=True)
+            act.setChecked(name == current_sc)
+            act.triggered.connect(lambda _=False, n=name: self.set_demo(scenario=n))
+            self.scenario_group.addAction(act)
+            sc_menu.addAction(act)
+        sp_menu = demo.addMenu("Speed")
+        self.speed_group = QActionGroup(self)
+        current_sp = float(self.settings.get("demo/speed", DEFAULT_SPEED))
+        for speed in SPEEDS:
+            act = QAction(f"×{speed:g}", self, checkable=True)
+            act.setChecked(abs(speed - current_sp) < 1e-9)
+            act.triggered.connect(lambda _=False, s=speed: self.set_demo(speed=s))
+            self.speed_group.addAction(act)
+            sp_menu.addAction(act)
+
+        view = bar.addMenu("&View")
+        tf_menu = view.addMenu("Timeframe")
+        for tf in ("1m", "5m", "15m", "1h", "4h", "1d"):
+            tf_menu.addAction(tf, lambda t=tf: self.chart.set_timeframe(t))
+
+        tb = QToolBar("Main")
+        tb.setObjectName("main-toolbar")
+        tb.setMovable(False)
+        tb.addAction("Settings", self.open_settings)
+        tb.addAction("Acknowledge all", self.acknowledge_all)
+        self.addToolBar(tb)
+
+    def _make_tray(self) -> QSystemTrayIcon | None:
+        if not QSystemTrayIcon.isSystemTrayAvailable():
+            return None
+        pix = QPixmap(32, 32)
+        pix.fill(theme.qcolor(theme.current().red))
+        tray = QSystemTrayIcon(QIcon(pix), self)
+        tray.setToolTip("Cascade Watch")
+        tray.show()
+        return tray
+
+    # -- data from the monitor ----------------------------------------------------------------
+    def on_account(self, update: Any) -> None:
+        """Keep the newest update per account; the display timer applies them (a burst of
+        polls costs one table, scenario and summary refresh)."""
+        aid = str(update.account_id)
+        self.account_status[aid] = update
+        if update.report is not None or aid not in self.received:
+            self.received[aid] = time.monotonic()
+        self._pending_accounts[aid] = update
+        if not self._account_timer.isActive():
+            self._account_timer.start()
+
+    def _apply_accounts(self) -> None:
+        pending, self._pending_accounts = self._pending_accounts, {}
+        for aid, update in pending.items():
+            self.account_labels[aid] = ("DEMO · " if update.is_demo else "") + update.label
+            self.warnings.account_labels[aid] = self.account_labels[aid]
+            self.model.set_account(update)
+            if update.report is not None:
+                for p in update.report.positions:
+                    self.chart.set_mark(p.symbol, p.mark_price)
+                self.scenario.set_account(update, recompute=False)
+        if not pending:
+            return
+        self.scenario.recompute()
+        if self.chart.symbol is None and self.model.rows:
+            self.chart.set_symbol(self.model.rows[0].position.symbol)
+        self._update_summary()
+        self._update_chart_lines()
+        self._refresh_status()
+
+    def on_market(self, update: Any) -> None:
+        if update.betas:
+            self.betas.update(update.betas)
+            self.scenario.set_betas(dict(update.betas))
+        self.chart.set_market(update)
+
+    def on_warning(self, event: Any) -> None:
+        self.warnings.add_event(event)
+        w = event.warning
+        if event.change in NEW_WARNING and state_of(w) == "active":
+            self.banner.show_warning(event.change, w)
+            self.notify(w.severity.upper(), w.message)
+            self.sigWarningShown.emit(w.key)
+        elif event.change == "resolved" and not self.warnings.active:
+            self.banner.hide()
+
+    def on_reset(self, demo: bool) -> None:
+        """The watch switched to (or from) the demo: forget every account's rows."""
+        for aid in list(self.account_status):
+            self.model.remove_account(aid)
+            self.scenario.remove_account(aid)
+            label = self.status_labels.pop(aid, None)
+            if label is not None:
+                self.statusBar().removeWidget(label)
+                label.deleteLater()
+        self.account_status.clear()
+        self.warnings.active.clear()
+        self.warnings.add_note("Now watching " + ("the demo" if demo else "your accounts"))
+        self.banner.hide()
+        self._update_summary()
+
+    def show_notice(self, text: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Warning, "Cascade Watch", text, parent=self)
+        box.setModal(False)
+        box.show()
+
+    def notify(self, title: str, message: str) -> None:
+        """Tray message and a beep, only when the window is not in front."""
+        if self.isActiveWindow():
+            return
+        if self.tray is not None and self.prefs.tray:
+            self.tray.showMessage(
+                f"Cascade Watch: {title}", message, QSystemTrayIcon.MessageIcon.Warning, 10_000
+            )
+        if self.prefs.sound:
+            QApplication.beep()
+
+    # -- derived displays -----------------------------------------------------------------------
+    def _update_summary(self) -> None:
+        t = theme.current()
+        parts = []
+        for aid, u in self.account_status.items():
+            rep = u.report
+            name = self.account_labels.get(aid, aid)
+            if u.is_demo:
+                name = (
+                    f"<span style='background:{t.amber};color:black;padding:0 4px'>"
+                    f"&nbsp;DEMO&nbsp;</span> {u.label}"
+                )
+            if rep is None:
+                parts.append(f"{name}: {u.status}")
+                continue
+            mr = rep.margin_ratio
+            mr_c = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.calm
+            text = (
+                f"<b>{name}</b> &nbsp;equity <b>{fmt.money(rep.equity)}</b>"
+                f" &nbsp;margin ratio <b style='color:{mr_c}'>{fmt.pct(mr, signed=False)}</b>"
+            )
+            jm = rep.joint_move
+            if jm is not None and jm.nearest is not None:
+                r = jm.nearest
+                c = theme.distance_colour(
+                    r, self.prefs.joint_warning_pct / 100, self.prefs.joint_critical_pct / 100
+                )
+                leader = jm.leader.split("/")[0]
+                price = self._mark_of(jm.leader)
+                at = f" (≈ {fmt.price(price * (1 + r))})" if price else ""
+                text += (
+                    f" &nbsp;liquidated if {leader} moves <b style='color:{c}'>{fmt.pct(r)}</b>{at}"
+                )
+            parts.append(text)
+        self.summary.setText(" &nbsp;│&nbsp; ".join(parts) or "No accounts.")
+
+    def _mark_of(self, symbol: str) -> float | None:
+        for row in self.model.rows:
+            if row.position.symbol == symbol:
+                return row.position.mark_price
+        return None
+
+    def _update_chart_lines(self) -> None:
+        symbol = self.chart.symbol
+        if symbol is None:
+            return
+        t = theme.current()
+        lines: list[tuple[float, str, str]] = []
+        joint_done: set[str] = set()
+        for row in self.model.rows:
+            if row.position.symbol != symbol:
+                continue
+            p = row.position
+            lp = p.shown_liquidation_price
+            side = "long" if p.side.sign > 0 else "short"
+            many = len({r.account_id for r in self.model.rows}) > 1
+            tag = ("DEMO " if row.is_demo else "") + (row.account_label + " " if many else "")
+            if lp is not None:
+                colour = t.liq_long if p.side.sign > 0 else t.liq_short
+                lines.append((lp.value, f"LIQ {tag}{side}", colour))
+            jm = row.account.joint_move
+            if jm is not None and jm.down is not None and row.account_id not in joint_done:
+                joint_done.add(row.account_id)
+                b = beta_of(symbol, jm.leader, self.scenario.effective_betas())
+                price = p.mark_price * (1 + b * jm.down)
+                if price > 0:
+                    lines.append(
+                        (
+                            price,
+                            f"LIQ {tag}joint: BTC {fmt.pct(jm.down)}",
+                            t.red,
+                        )
+                    )
+        r = self.scenario.move
+        mark = self._mark_of(symbol)
+        if r and mark:
+            b = beta_of(symbol, self.scenario.leader, self.scenario.effective_betas())
+            lines.append((mark * (1 + b * r), f"SCENARIO BTC {fmt.pct(r)}", t.accent))
+        self.chart.set_liquidations(lines)
+
+    def _age_ms(self, aid: str, u: Any) -> int | None:
+        """The data's age now: its age when it arrived plus the time since (a replay's clock is
+        not the wall clock, so the monitor's own age_ms is the base)."""
+        if u.last_ok_ms is None and u.report is None:
+            return None
+        base = int(u.age_ms or 0)
+        return base + int((time.monotonic() - self.received.get(aid, time.monotonic())) * 1000)
+
+    def _refresh_status(self) -> None:
+        t = theme.current()
+        for aid, u in self.account_status.items():
+            label = self.status_labels.get(aid)
+            if label is None:
+                label = QLabel()
+                self.status_labels[aid] = label
+                self.statusBar().addWidget(label)
+            age_ms = self._age_ms(aid, u)
+            stale = bool(u.stale) or (
+                age_ms is not None and age_ms > self.prefs.stale_after_s * 1000
+            )
+            name = self.account_labels.get(aid, aid)
+            if u.status == "error":
+                text, colour = f"● {name}: error: {u.error or 'unknown'}", t.red
+            elif stale:
+                text, colour = f"● {name}: STALE ({fmt.age(age_ms)} old)", t.red
+            elif u.status == "connecting":
+                text, colour = f"● {name}: connecting…", t.amber
+            else:
+                text, colour = f"● {name}: connected · {fmt.age(age_ms)}", t.calm
+            style = f"color: {colour}; padding: 0 8px;" + (" font-weight: 700;" if stale else "")
+            if label.text() != text:
+                label.setText(text)
+            if label.styleSheet() != style:
+                label.setStyleSheet(style)
+        self.clock_label.setText(time.strftime("%H:%M:%S UTC", time.gmtime()))
+
+    # -- user actions ---------------------------------------------------------------------------
+    def _on_row_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
+        idx = selected.indexes()
+        if idx:
+            self.chart.set_symbol(str(self.proxy.data(idx[0], SYMBOL_ROLE)))
+
+    def _on_chart_symbol(self, _symbol: str) -> None:
+        self._update_chart_lines()
+
+    def _run_command(self, what: str, fn: Callable[[], Any]) -> None:
+        """Service calls may touch the database: run them off the GUI thread."""
+
+        def call() -> None:
+            if self.backend is None:
+                self.bridge.sigNotice.emit("The watch is still starting; try again in a moment.")
+                return
+            try:
+                fn()
+            except Exception as exc:
+                log.exception("%s failed", what)
+                self.bridge.sigNotice.emit(f"{what.capitalize()} failed: {exc}")
+
+        self._commands.submit(call)
+
+    def acknowledge(self, key: str) -> None:
+        self._run_command("acknowledge", lambda: self.backend.service.acknowledge(key))
+
+    def acknowledge_all(self) -> None:
+        for key, w in list(self.warnings.active.items()):
+            if state_of(w) == "active":
+                self.acknowledge(key)
+        self.banner.hide()
+
+    def snooze(self, key: str, until_ms: int) -> None:
+        self._run_command("snooze", lambda: self.backend.service.snooze(key, until_ms))
+
+    def set_demo(self, scenario: str | None = None, speed: float | None = None) -> None:
+        scenario = scenario or str(self.settings.get("demo/scenario", SCENARIOS[0]))
+        speed = speed or float(self.settings.get("demo/speed", DEFAULT_SPEED))
+        self.settings.set("demo/scenario", scenario)
+        self.settings.set("demo/speed", speed)
+        self._run_command("set_demo", lambda: self.backend.set_demo(scenario, speed))
+
+    def add_account(self) -> None:
+        dlg = ConnectDialog(self)
+        if dlg.exec():
+            form = dlg.form_result()
+            self._run_command("add account", lambda: self.backend.add_account(form))
+            self.refresh_accounts()
+
+    def _fill_accounts_menu(self) -> None:
+        self.accounts_menu.clear()
+        for rec in self.records:
+            sub = self.accounts_menu.addMenu(
+                f"{rec.label} ({rec.exchange})" + ("" if rec.enabled else " · disabled")
+            )
+            sub.addAction("Edit…", lambda r=rec: self.edit_account(r))
+            sub.addAction(
+                "Enable" if not rec.enabled else "Disable",
+                lambda r=rec: self.set_enabled(r, not r.enabled),
+            )
+            sub.addAction("Remove…", lambda r=rec: self.remove_account(r))
+        if self.accounts_menu.isEmpty():
+            self.accounts_menu.addAction("(no stored accounts: the demo is running)").setEnabled(
+                False
+            )
+
+    def set_enabled(self, record: Any, enabled: bool) -> None:
+        self._run_command("enable account", lambda: self.backend.set_enabled(record, enabled))
+        self.refresh_accounts()
+
+    def refresh_accounts(self) -> None:
+        """Re-read the stored accounts off the GUI thread (the menu shows the cached list)."""
+        self._run_command(
+            "list accounts", lambda: self.bridge.sigRecords.emit(list(self.backend.accounts()))
+        )
+
+    def _on_records(self, records: list[Any]) -> None:
+        self.records = records
+
+    def edit_account(self, record: Any) -> None:
+        dlg = ConnectDialog(self, existing=record)
+        if dlg.exec():
+            form = dlg.form_result()
+            self._run_command("edit account", lambda: self.backend.update_account(record, form))
+            self.refresh_accounts()
+
+    def remove_account(self, record: Any) -> None:
+        answer = QMessageBox.question(
+            self, "Remove account", f"Remove {record.label} and forget its key?"
+        )
+        if answer == QMessageBox.StandardButton.Yes:
+            self.model.remove_account(str(record.id))
+            self.scenario.remove_account(str(record.id))
+            self._run_command("remove account", lambda: self.backend.remove_account(record))
+            self.refresh_accounts()
+
+    def open_settings(self) -> None:
+        dlg = SettingsDialog(self.prefs, self)
+        if dlg.exec():
+            self.apply_preferences(dlg.result_preferences())
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        self.prefs = prefs
+        self.settings.save_preferences(prefs)
+        self.model.amber, self.model.red = prefs.amber_pct / 100, prefs.red_pct / 100
+        self.scenario.amber, self.scenario.red = self.model.amber, self.model.red
+        self.scenario.recompute()
+        self.model.layoutChanged.emit()
+        self._update_summary()
+        self._run_command("settings", lambda: self.backend.apply_preferences(prefs))
+
+    # -- layout persistence -----------------------------------------------------------------------
+    def save_layout(self) -> None:
+        s = self.settings
+        s.set("window/geometry", self.saveGeometry())
+        s.set("window/state", self.saveState())
+        for name, sp in self.splitters.items():
+            s.set(f"window/splitter_{name}", sp.saveState())
+        if self.chart.symbol:
+            s.set("chart/symbol", self.chart.symbol)
+        s.set("chart/timeframe", self.chart.timeframe)
+        s.sync()
+
+    def restore_layout(self) -> None:
+        s = self.settings
+        geo = s.get_bytes("window/geometry")
+        if geo is not None:
+            self.restoreGeometry(geo)
+        state = s.get_bytes("window/state")
+        if state is not None:
+            self.restoreState(state)
+        for name, sp in self.splitters.items():
+            st = s.get_bytes(f"window/splitter_{name}")
+            if st is not None:
+                sp.restoreState(st)
+        symbol = s.get("chart/symbol")
+        if symbol:
+            self.chart.set_symbol(str(symbol))
+        tf = s.get("chart/timeframe")
+        if tf:
+            self.chart.set_timeframe(str(tf))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self.chart.timer.stop()
+        self.ages.stop()
+        self._commands.shutdown(wait=False, cancel_futures=True)
+        if self.tray is not None:
+            self.tray.hide()
+        super().closeEvent(event)

@@ -1,0 +1,267 @@
+"""The positions table: one row per position of every account, with declarative columns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QFont
+
+from risk.report import AccountReport, PositionReport
+from ui import format as fmt
+from ui import theme
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+SYMBOL_ROLE = Qt.ItemDataRole.UserRole + 2
+ACCOUNT_ROLE = Qt.ItemDataRole.UserRole + 3
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class Row:
+    """One table row: a position and the account state it was read in."""
+
+    account_id: str
+    account_label: str
+    is_demo: bool
+    exchange: str
+    account: AccountReport
+    position: PositionReport
+    last_ok_ms: int | None
+    stale: bool
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    text: Callable[[Row], str]
+    sort: Callable[[Row], Any]
+    tooltip: Callable[[Row], str] | None = None
+    align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+
+
+def _liq_text(r: Row) -> str:
+    p = r.position
+    shown = p.shown_liquidation_price
+    text = fmt.price(shown.value if shown else None)
+    if p.mismatch is not None and p.exchange_liquidation_price is not None:
+        text += f"  ≠ {fmt.price(p.exchange_liquidation_price.value)} exch."
+    return text
+
+
+def _liq_tip(r: Row) -> str:
+    p = r.position
+    lines = [f"Computed: {fmt.price(p.liquidation_price.value if p.liquidation_price else None)}"]
+    if p.exchange_liquidation_price is not None:
+        lines.append(f"Exchange: {fmt.price(p.exchange_liquidation_price.value)}")
+    if p.mismatch is not None:
+        lines.append(f"They differ by {fmt.pct(p.mismatch, signed=False, decimals=2)}")
+    return "\n".join(lines)
+
+
+def _account_text(r: Row) -> str:
+    text = f"DEMO · {r.account_label}" if r.is_demo else r.account_label
+    if r.stale and r.last_ok_ms is not None:
+        text += f"  (STALE {fmt.age(int(time.time() * 1000) - r.last_ok_ms)})"
+    return text
+
+
+def _abs_or_inf(x: float | None) -> float:
+    return abs(x) if x is not None else float("inf")
+
+
+LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+
+COLUMNS: tuple[Column, ...] = (
+    Column("Account", _account_text, lambda r: r.account_label, align=LEFT),
+    Column(
+        "Symbol", lambda r: r.position.symbol.split(":")[0], lambda r: r.position.symbol, align=LEFT
+    ),
+    Column(
+        "Side", lambda r: r.position.side.name.title(), lambda r: r.position.side.name, align=LEFT
+    ),
+    Column("Size", lambda r: fmt.size(r.position.size), lambda r: r.position.size),
+    Column("Entry", lambda r: fmt.price(r.position.entry_price), lambda r: r.position.entry_price),
+    Column("Mark", lambda r: fmt.price(r.position.mark_price), lambda r: r.position.mark_price),
+    Column(
+        "uPnL",
+        lambda r: fmt.money(r.position.unrealized_pnl, signed=True),
+        lambda r: r.position.unrealized_pnl,
+    ),
+    Column(
+        "Liq. price",
+        _liq_text,
+        lambda r: (
+            r.position.shown_liquidation_price.value
+            if r.position.shown_liquidation_price
+            else float("inf")
+        ),
+        _liq_tip,
+    ),
+    Column(
+        "Distance",
+        lambda r: fmt.pct(r.position.distance, decimals=2),
+        lambda r: _abs_or_inf(r.position.distance),
+    ),
+    Column(
+        "σ",
+        lambda r: fmt.sigma(r.position.distance_sigma),
+        lambda r: _abs_or_inf(r.position.distance_sigma),
+    ),
+    Column(
+        "Margin ratio",
+        lambda r: fmt.pct(r.account.margin_ratio, signed=False),
+        lambda r: r.account.margin_ratio,
+    ),
+)
+
+DISTANCE_COLUMN = 8
+
+
+class PositionsModel(QAbstractTableModel):
+    """Rows keyed by (account_id, symbol, side); an account's rows are replaced as a block."""
+
+    def __init__(self, amber: float = 0.10, red: float = 0.05) -> None:
+        super().__init__()
+        self.rows: list[Row] = []
+        self.amber = amber
+        self.red = red
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section].title
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        col = COLUMNS[index.column()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.text(row)
+        if role == SORT_ROLE:
+            return col.sort(row)
+        if role == SYMBOL_ROLE:
+            return row.position.symbol
+        if role == ACCOUNT_ROLE:
+            return row.account_id
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return col.align
+        if role == Qt.ItemDataRole.ToolTipRole and col.tooltip is not None:
+            return col.tooltip(row)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return self._foreground(row, index.column())
+        if role == Qt.ItemDataRole.BackgroundRole and index.column() == DISTANCE_COLUMN:
+            colour = theme.distance_colour(row.position.distance, self.amber, self.red)
+            return QBrush(theme.qcolor(colour, 60))
+        if role == Qt.ItemDataRole.FontRole and index.column() in (DISTANCE_COLUMN, 7):
+            f = QFont()
+            f.setBold(True)
+            return f
+        return None
+
+    def _foreground(self, row: Row, column: int) -> QBrush | None:
+        t = theme.current()
+        if column == 0 and row.stale:
+            return QBrush(theme.qcolor(t.red))
+        if column == DISTANCE_COLUMN:
+            return QBrush(
+                theme.qcolor(theme.distance_colour(row.position.distance, self.amber, self.red))
+            )
+        if column == 2:
+            return QBrush(theme.qcolor(t.up if row.position.side.sign > 0 else t.down))
+        if column == 6:
+            return QBrush(theme.qcolor(t.up if row.position.unrealized_pnl >= 0 else t.down))
+        if column == 7 and row.position.mismatch is not None:
+            return QBrush(theme.qcolor(t.amber))
+        if column == 10:
+            mr = row.account.margin_ratio
+            colour = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.text
+            return QBrush(theme.qcolor(colour))
+        return None
+
+    def set_account(self, update: Any) -> None:
+        """Replace an account's rows from an AccountUpdate (keeps the last report when the update
+        carries none, marking it stale)."""
+        report: AccountReport | None = update.report
+        old = [r for r in self.rows if r.account_id == update.account_id]
+        if report is None:
+            if not old:
+                return
+            stale = bool(update.stale) or update.status in ("error", "stale")
+            new_rows = [
+                Row(
+                    r.account_id,
+                    r.account_label,
+                    r.is_demo,
+                    r.exchange,
+                    r.account,
+                    r.position,
+                    update.last_ok_ms or r.last_ok_ms,
+                    stale,
+                )
+                for r in old
+            ]
+        else:
+            new_rows = [
+                Row(
+                    update.account_id,
+                    update.label,
+                    bool(update.is_demo),
+                    update.exchange,
+                    report,
+                    p,
+                    update.last_ok_ms,
+                    bool(update.stale),
+                )
+                for p in report.positions
+            ]
+        self._replace_block(update.account_id, new_rows)
+
+    def remove_account(self, account_id: str) -> None:
+        self._replace_block(account_id, [])
+
+    def _replace_block(self, account_id: str, new_rows: list[Row]) -> None:
+        idx = [i for i, r in enumerate(self.rows) if r.account_id == account_id]
+        if idx and len(idx) == len(new_rows) and idx == list(range(idx[0], idx[0] + len(idx))):
+            start = idx[0]
+            self.rows[start : start + len(new_rows)] = new_rows
+            self.dataChanged.emit(
+                self.index(start, 0), self.index(start + len(new_rows) - 1, len(COLUMNS) - 1)
+            )
+            return
+        self.beginResetModel()
+        self.rows = [r for r in self.rows if r.account_id != account_id] + new_rows
+        self.endResetModel()
+
+    def symbols(self) -> list[str]:
+        return list(dict.fromkeys(r.position.symbol for r in self.rows))
+
+
+class PositionsProxy(QSortFilterProxyModel):
+    """Sorts by each column's numeric key rather than its text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+        self.setFilterKeyColumn(-1)
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)

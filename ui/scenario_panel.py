@@ -1,0 +1,298 @@
+"""What if the leader (BTC) moves r, the other symbols following by their betas?
+
+Computed on the GUI thread with the risk engine (a report is about a millisecond): each
+position's mark becomes mark × (1 + beta·r) and the shifted account goes through build_report.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from risk.liquidation import beta_of
+from risk.report import AccountReport, build_report, default_leader
+from risk.types import Account, MarginTier, Position
+from ui import format as fmt
+from ui import theme
+
+log = logging.getLogger(__name__)
+
+STEPS_PER_PCT = 2  # the slider moves in 0.5 % steps
+
+
+@dataclass
+class ScenarioAccount:
+    account_id: str
+    label: str
+    is_demo: bool
+    account: Account
+
+
+def account_from_report(report: AccountReport) -> Account:
+    """An Account rebuilt from a report, when the monitor did not send the account itself.
+
+    Each position gets one flat tier at its current maintenance rate: exact near the marks,
+    an approximation when a big move would cross a tier bound.
+    """
+    positions = []
+    for p in report.positions:
+        rate = min(0.5, max(0.0, p.maintenance_margin / p.notional)) if p.notional else 0.005
+        positions.append(
+            Position(
+                p.symbol,
+                p.side,
+                p.size,
+                p.entry_price,
+                p.mark_price,
+                (MarginTier(0.0, 1e15, rate),),
+                margin_mode=p.margin_mode,
+            )
+        )
+    return Account(
+        report.exchange,
+        report.wallet_balance,
+        tuple(positions),
+        as_of_ms=report.as_of_ms,
+        label=report.label,
+    )
+
+
+def shifted(account: Account, leader: str, betas: dict[str, float], r: float) -> Account:
+    """The account with every mark moved: the leader by r, the others by beta·r."""
+    positions = []
+    for p in account.positions:
+        move = 1.0 + beta_of(p.symbol, leader, betas) * r
+        positions.append(replace(p, mark_price=max(p.mark_price * move, p.mark_price * 1e-6)))
+    return replace(account, positions=tuple(positions))
+
+
+class ScenarioPanel(QWidget):
+    sigChanged = Signal(float)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.accounts: dict[str, ScenarioAccount] = {}
+        self.betas: dict[str, float] = {}
+        self.user_betas: dict[str, float] = {}
+        self.leader = "BTC/USDT:USDT"
+        self.last_reports: dict[str, AccountReport] = {}
+        self.amber, self.red = 0.10, 0.05
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(-30 * STEPS_PER_PCT, 30 * STEPS_PER_PCT)
+        self.slider.setTickInterval(5 * STEPS_PER_PCT)
+        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
+        self.slider.setPageStep(STEPS_PER_PCT)
+        self.slider.valueChanged.connect(self.recompute)
+        self.move_label = QLabel()
+        self.move_label.setMinimumWidth(220)
+        self.move_label.setStyleSheet("font-size: 13pt; font-weight: 600;")
+        reset = QPushButton("Reset")
+        reset.clicked.connect(lambda: self.slider.setValue(0))
+        row = QHBoxLayout()
+        row.addWidget(QLabel("BTC move"))
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.move_label)
+        row.addWidget(reset)
+
+        self.summary = QLabel()
+        self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
+
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels(
+            ["Account", "Position", "Price after", "Liq. price", "Distance", "State"]
+        )
+        self._setup_table(self.table)
+        self.beta_table = QTableWidget(0, 2)
+        self.beta_table.setHorizontalHeaderLabels(["Symbol", "β"])
+        self._setup_table(self.beta_table)
+        self.beta_table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
+        self.beta_table.itemChanged.connect(self._on_beta_edited)
+        self.beta_table.setToolTip("Estimated from candles; double-click to override")
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(self.table)
+        split.addWidget(self.beta_table)
+        split.setSizes([480, 150])
+        self.splitter = split
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.summary)
+        layout.addWidget(split, 1)
+        self.recompute()
+
+    @staticmethod
+    def _setup_table(t: QTableWidget) -> None:
+        t.verticalHeader().setVisible(False)
+        t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+
+    @property
+    def move(self) -> float:
+        return self.slider.value() / (100.0 * STEPS_PER_PCT)
+
+    def set_move(self, r: float) -> None:
+        self.slider.setValue(round(r * 100 * STEPS_PER_PCT))
+
+    def set_account(self, update: Any, recompute: bool = True) -> None:
+        account: Account | None = getattr(update, "account", None)
+        if account is None and update.report is not None:
+            account = account_from_report(update.report)
+        if account is None or not account.positions:
+            return
+        self.accounts[update.account_id] = ScenarioAccount(
+            update.account_id, update.label, bool(update.is_demo), account
+        )
+        if not any(p.symbol == self.leader for p in account.positions):
+            self.leader = default_leader(account) or self.leader
+        if recompute:
+            self.recompute()
+
+    def remove_account(self, account_id: str) -> None:
+        self.accounts.pop(account_id, None)
+        self.recompute()
+
+    def set_betas(self, betas: dict[str, float]) -> None:
+        changed = False
+        for s, b in betas.items():
+            if s not in self.betas or abs(self.betas[s] - b) > 1e-6:
+                self.betas[s] = float(b)
+                changed = True
+        if changed:
+            self._fill_betas()
+            self.recompute()
+
+    def effective_betas(self) -> dict[str, float]:
+        return {**self.betas, **self.user_betas}
+
+    def _fill_betas(self) -> None:
+        self.beta_table.blockSignals(True)
+        betas = self.effective_betas()
+        symbols = sorted(betas, key=lambda s: (s != self.leader, s))
+        self.beta_table.setRowCount(len(symbols))
+        for i, s in enumerate(symbols):
+            name = QTableWidgetItem(s.split("/")[0])
+            name.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            name.setData(Qt.ItemDataRole.UserRole, s)
+            self.beta_table.setItem(i, 0, name)
+            val = QTableWidgetItem(f"{betas[s]:.2f}")
+            if s == self.leader:
+                val.setFlags(Qt.ItemFlag.ItemIsEnabled)
+            elif s in self.user_betas:
+                val.setForeground(QBrush(theme.qcolor(theme.current().accent)))
+            self.beta_table.setItem(i, 1, val)
+        self.beta_table.blockSignals(False)
+
+    def _on_beta_edited(self, item: QTableWidgetItem) -> None:
+        if item.column() != 1:
+            return
+        symbol = self.beta_table.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)
+        try:
+            value = float(item.text().replace(",", "."))
+        except ValueError:
+            self._fill_betas()
+            return
+        self.user_betas[symbol] = value
+        self._fill_betas()
+        self.recompute()
+
+    def recompute(self) -> None:
+        r = self.move
+        t = theme.current()
+        colour = t.down if r < 0 else t.up if r > 0 else t.text
+        leader_price = self._leader_price()
+        price_text = f" → {fmt.price(leader_price * (1 + r))}" if leader_price else ""
+        self.move_label.setText(f"<span style='color:{colour}'>{fmt.pct(r)}</span>{price_text}")
+        betas = self.effective_betas()
+        rows: list[tuple[ScenarioAccount, Any, str, str]] = []
+        lines = []
+        self.last_reports = {}
+        for sa in self.accounts.values():
+            acc = shifted(sa.account, self.leader, betas, r)
+            report = build_report(acc, leader=self.leader, betas=betas)
+            self.last_reports[sa.account_id] = report
+            tag = "DEMO · " if sa.is_demo else ""
+            if report.liquidated:
+                state_html = f"<b style='color:{t.red}'>LIQUIDATED</b>"
+            else:
+                mr = report.margin_ratio
+                c = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.calm
+                state_html = f"margin ratio <b style='color:{c}'>{fmt.pct(mr, signed=False)}</b>"
+            lines.append(
+                f"<b>{tag}{sa.label}</b>: equity <b>{fmt.money(report.equity)}</b> "
+                f"({fmt.money(report.equity - sa.account.wallet_balance - _upnl(sa.account), True)}"
+                f" vs now), {state_html}"
+            )
+            for p in report.positions:
+                rows.append((sa, p, tag, "LIQUIDATED" if report.liquidated else ""))
+        self.summary.setText("<br>".join(lines) or "No positions yet.")
+        self._fill_rows(rows)
+        self.table.setColumnHidden(0, len(self.accounts) < 2)
+        self.sigChanged.emit(r)
+
+    def _leader_price(self) -> float | None:
+        for sa in self.accounts.values():
+            for p in sa.account.positions:
+                if p.symbol == self.leader:
+                    return p.mark_price
+        return None
+
+    def _fill_rows(self, rows: list[tuple[ScenarioAccount, Any, str, str]]) -> None:
+        t = theme.current()
+        self.table.setRowCount(len(rows))
+        for i, (sa, p, tag, liquidated) in enumerate(rows):
+            lp = p.shown_liquidation_price
+            d = p.distance
+            if liquidated:
+                state, colour = "LIQUIDATED", t.red
+            else:
+                colour = theme.distance_colour(d, self.amber, self.red)
+                state = {t.red: "danger", t.amber: "close", t.calm: "safe"}.get(colour, "—")
+            cells = [
+                f"{tag}{sa.label}",
+                p.symbol.split("/")[0] + (" long" if p.side.sign > 0 else " short"),
+                fmt.price(p.mark_price),
+                fmt.price(lp.value if lp else None),
+                fmt.pct(d, decimals=2)
+                if d is not None and math.isfinite(d) and not liquidated
+                else "—",
+                state,
+            ]
+            for j, text in enumerate(cells):
+                item = self.table.item(i, j)
+                if item is None:
+                    item = QTableWidgetItem(text)
+                    if j >= 2:
+                        item.setTextAlignment(
+                            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                        )
+                    self.table.setItem(i, j, item)
+                elif item.text() != text:
+                    item.setText(text)
+                if j in (4, 5) and item.foreground().color().name() != colour:
+                    item.setForeground(QBrush(theme.qcolor(colour)))
+
+
+def _upnl(account: Account) -> float:
+    return sum(p.unrealized_pnl() for p in account.cross_positions)

@@ -1,0 +1,212 @@
+"""Active warnings by severity (acknowledge, snooze) and the history of every change."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui import format as fmt
+from ui import theme
+
+
+def state_of(w: Any) -> str:
+    """A warning's state as text (the monitor's records hold an Enum)."""
+    return str(getattr(w.state, "value", w.state))
+
+
+SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
+SNOOZE_CHOICES = (("15 minutes", 15), ("1 hour", 60), ("4 hours", 240), ("Until tomorrow", 1440))
+HISTORY_LIMIT = 500
+
+
+class WarningsPanel(QWidget):
+    sigAcknowledge = Signal(str)
+    sigSnooze = Signal(str, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.active: dict[str, Any] = {}
+        self.history: list[tuple[int, str, Any]] = []
+        self.account_labels: dict[str, str] = {}
+        self.active_table = QTableWidget(0, 5)
+        self.active_table.setHorizontalHeaderLabels(
+            ["Severity", "Warning", "Account", "Since", "State"]
+        )
+        self.history_table = QTableWidget(0, 4)
+        self.history_table.setHorizontalHeaderLabels(["Time", "Change", "Severity", "Warning"])
+        for t in (self.active_table, self.history_table):
+            t.verticalHeader().setVisible(False)
+            t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+            t.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+            t.setWordWrap(True)
+            h = t.horizontalHeader()
+            h.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.active_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.active_table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Fixed)
+        self.active_table.setColumnWidth(2, 130)
+        self.history_table.horizontalHeader().setSectionResizeMode(
+            3, QHeaderView.ResizeMode.Stretch
+        )
+        self.active_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+
+        self.ack_button = QPushButton("Acknowledge")
+        self.ack_button.clicked.connect(self._acknowledge)
+        self.snooze_button = QPushButton("Snooze ▾")
+        menu = QMenu(self.snooze_button)
+        for text, minutes in SNOOZE_CHOICES:
+            menu.addAction(text, lambda m=minutes: self._snooze(m))
+        self.snooze_button.setMenu(menu)
+        self.count_label = QLabel("No active warnings")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.count_label, 1)
+        buttons.addWidget(self.ack_button)
+        buttons.addWidget(self.snooze_button)
+
+        active = QWidget()
+        al = QVBoxLayout(active)
+        al.setContentsMargins(0, 0, 0, 0)
+        al.addLayout(buttons)
+        al.addWidget(self.active_table)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(active, "Active")
+        self.tabs.addTab(self.history_table, "History")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tabs)
+
+    def add_event(self, event: Any) -> None:
+        w = event.warning
+        if event.change == "resolved":
+            self.active.pop(w.key, None)
+        else:
+            self.active[w.key] = w
+        self.history.insert(0, (int(time.time() * 1000), event.change, w))
+        del self.history[HISTORY_LIMIT:]
+        self._refresh()
+
+    def add_note(self, text: str) -> None:
+        """A line in the history that is not a warning (the watch switched accounts)."""
+        note = type("Note", (), {"severity": "info", "message": text, "key": ""})()
+        self.history.insert(0, (int(time.time() * 1000), "note", note))
+        self._refresh()
+
+    def account_name(self, account_id: Any) -> str:
+        if account_id is None:
+            return "market"
+        return self.account_labels.get(str(account_id), str(account_id))
+
+    def selected_key(self) -> str | None:
+        rows = self.active_table.selectionModel().selectedRows()
+        row = rows[0].row() if rows else (0 if self.active_table.rowCount() else -1)
+        if row < 0:
+            return None
+        item = self.active_table.item(row, 0)
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def _acknowledge(self) -> None:
+        key = self.selected_key()
+        if key:
+            self.sigAcknowledge.emit(key)
+
+    def _snooze(self, minutes: int) -> None:
+        key = self.selected_key()
+        if key:
+            self.sigSnooze.emit(key, int(time.time() * 1000) + minutes * 60_000)
+
+    def _refresh(self) -> None:
+        t = theme.current()
+        ws = sorted(
+            self.active.values(),
+            key=lambda w: (SEVERITY_ORDER.get(w.severity, 3), -w.first_seen_ms),
+        )
+        self.active_table.setRowCount(len(ws))
+        for i, w in enumerate(ws):
+            colour = theme.qcolor(theme.severity_colour(w.severity))
+            state = state_of(w)
+            if state == "snoozed" and w.snoozed_until_ms:
+                state = f"snoozed until {fmt.clock(w.snoozed_until_ms)}"
+            cells = [
+                w.severity.upper(),
+                w.message,
+                self.account_name(w.account_id),
+                fmt.clock(w.first_seen_ms),
+                state,
+            ]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j == 0:
+                    item.setData(Qt.ItemDataRole.UserRole, w.key)
+                    item.setForeground(QBrush(colour))
+                    f = item.font()
+                    f.setBold(True)
+                    item.setFont(f)
+                if state_of(w) in ("acknowledged", "snoozed") and j > 0:
+                    item.setForeground(QBrush(theme.qcolor(t.muted)))
+                self.active_table.setItem(i, j, item)
+        self.active_table.resizeRowsToContents()
+        crit = sum(1 for w in ws if w.severity == "critical")
+        self.count_label.setText(
+            f"{len(ws)} active warning{'s' if len(ws) != 1 else ''}"
+            + (f", {crit} critical" if crit else "")
+            if ws
+            else "No active warnings"
+        )
+        self.tabs.setTabText(0, f"Active ({len(ws)})")
+        self.history_table.setRowCount(len(self.history))
+        for i, (ms, change, w) in enumerate(self.history):
+            cells = [fmt.clock(ms), change, w.severity.upper(), w.message]
+            for j, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if j == 2:
+                    item.setForeground(QBrush(theme.qcolor(theme.severity_colour(w.severity))))
+                self.history_table.setItem(i, j, item)
+
+
+class Banner(QWidget):
+    """A strip at the top of the window showing the newest warning until dismissed."""
+
+    sigOpen = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        self.label.setStyleSheet("font-size: 12pt; font-weight: 600; color: white;")
+        show = QPushButton("Show")
+        show.clicked.connect(self.sigOpen.emit)
+        close = QPushButton("Dismiss")
+        close.clicked.connect(self.hide)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(show)
+        layout.addWidget(close)
+        self.setAutoFillBackground(True)
+        self.hide()
+
+    def show_warning(self, change: str, w: Any) -> None:
+        colour = theme.severity_colour(w.severity)
+        self.setStyleSheet(f"Banner {{ background: {colour}; }}")
+        self.setObjectName("Banner")
+        verb = "ESCALATED" if change == "escalated" else w.severity.upper()
+        self.label.setText(f"⚠ {verb}: {w.message}")
+        self.show()
+
+    def text(self) -> str:
+        return self.label.text()
