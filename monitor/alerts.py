@@ -83,13 +83,16 @@ class AlertManager:
             recs = list(self._open.values())
         return tuple(sorted(recs, key=lambda r: (-severity_of(r), r.first_seen_ms)))
 
-    def active_keys(self, account_id: str) -> frozenset[str]:
-        """Keys of the open warnings of an account, in the rules' key format (for hysteresis)."""
+    def active_keys(self, account_id: str) -> dict[str, Severity]:
+        """The open warnings of an account, in the rules' key format, with their severity now
+        (the rules relax a threshold only for a warning already at that severity)."""
         acc = record_account(account_id)
         with self._lock:
-            return frozenset(
-                _rule_key(r.key, account_id) for r in self._open.values() if r.account_id == acc
-            )
+            return {
+                _rule_key(r.key, account_id): severity_of(r)
+                for r in self._open.values()
+                if r.account_id == acc
+            }
 
     def update(
         self,

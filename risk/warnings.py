@@ -142,8 +142,26 @@ def _price(x: float) -> str:
     return f"{x:.6g}"
 
 
-def _relaxed(value: float, key: str, active: Collection[str], factor: float) -> float:
-    return value * factor if key in active else value
+def _held(key: str, active: Collection[str], level: Severity) -> bool:
+    """Whether an open warning already holds ``key`` at ``level`` or above. ``active`` is the
+    open warnings' keys, or a mapping of key to their current severity. Hysteresis applies
+    only then: a warning escalates at the nominal threshold and de-escalates past the
+    relaxed one."""
+    if key not in active:
+        return False
+    if isinstance(active, Mapping):
+        return bool(active[key] >= level)
+    return True
+
+
+def _relaxed(
+    value: float,
+    key: str,
+    active: Collection[str],
+    factor: float,
+    level: Severity = Severity.INFO,
+) -> float:
+    return value * factor if _held(key, active, level) else value
 
 
 # --- 1. liquidation distance ------------------------------------------------------------------
@@ -176,10 +194,10 @@ def _distance_condition(
     dist = abs(pos.distance)
     severity: Severity | None = None
     why: list[str] = []
-    if dist <= _relaxed(t.distance_critical, key, active, h):
+    if dist <= _relaxed(t.distance_critical, key, active, h, Severity.CRITICAL):
         severity = Severity.CRITICAL
         why.append(f"within {t.distance_critical * 100:.0f} % of the mark")
-    elif dist <= _relaxed(t.distance_warning, key, active, h):
+    elif dist <= _relaxed(t.distance_warning, key, active, h, Severity.WARNING):
         severity = Severity.WARNING
         why.append(f"within {t.distance_warning * 100:.0f} % of the mark")
     if pos.distance_sigma is not None and pos.distance_sigma <= _relaxed(
@@ -189,7 +207,7 @@ def _distance_condition(
         why.append(f"{pos.distance_sigma:.1f} σ of 24 h volatility")
     p = pos.touch_probability
     if p is not None:
-        if p >= t.touch_critical / (h if key in active else 1.0):
+        if p >= t.touch_critical / (h if _held(key, active, Severity.CRITICAL) else 1.0):
             severity = Severity.CRITICAL
             why.append(f"{p * 100:.0f} % chance to touch it within 24 h")
         elif p >= t.touch_warning / (h if key in active else 1.0):
@@ -235,9 +253,9 @@ def joint_move(
     key = warning_key(Rule.JOINT_MOVE, account_id, symbols)
     move = abs(jm.nearest)
     h = thresholds.hysteresis
-    if move <= _relaxed(thresholds.joint_move_critical, key, active, h):
+    if move <= _relaxed(thresholds.joint_move_critical, key, active, h, Severity.CRITICAL):
         severity = Severity.CRITICAL
-    elif move <= _relaxed(thresholds.joint_move_warning, key, active, h):
+    elif move <= _relaxed(thresholds.joint_move_warning, key, active, h, Severity.WARNING):
         severity = Severity.WARNING
     else:
         return []

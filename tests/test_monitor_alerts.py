@@ -110,5 +110,5 @@ def test_active_keys_match_the_rules_format(db):
     am = manager(db, [])
     c = cond()
     am.update("1", [c], RULES, 0)
-    assert am.active_keys("1") == {warning_key(c.rule, "1", c.symbols)}
-    assert am.active_keys("2") == frozenset()
+    assert am.active_keys("1") == {warning_key(c.rule, "1", c.symbols): c.severity}
+    assert am.active_keys("2") == {}

@@ -169,3 +169,19 @@ def test_connectivity_rules():
 def test_thresholds_overrides():
     t = T.with_overrides({"distance_warning": 0.2, "unknown": 1, "event_lead_ms": [120, 30]})
     assert t.distance_warning == 0.2 and t.event_lead_ms == (120, 30)
+
+
+def test_hysteresis_delays_de_escalation_but_never_brings_escalation_forward():
+    """An open WARNING must not turn CRITICAL at 5.4 % (the relaxed 5.5 %): the relaxed
+    threshold belongs to a warning that is already critical."""
+    btc = warning_key(Rule.LIQUIDATION_DISTANCE, "1", (BTC,))
+    r = next(
+        rep
+        for wallet in range(15_000, 18_000, 25)
+        if 0.050 < abs((rep := report(wallet)).positions[0].distance) < 0.055
+    )
+    assert by_symbol(liquidation_distance(r, "1", T))[(BTC,)].severity is Severity.WARNING
+    as_warning = liquidation_distance(r, "1", T, active={btc: Severity.WARNING})
+    assert by_symbol(as_warning)[(BTC,)].severity is Severity.WARNING
+    as_critical = liquidation_distance(r, "1", T, active={btc: Severity.CRITICAL})
+    assert by_symbol(as_critical)[(BTC,)].severity is Severity.CRITICAL
