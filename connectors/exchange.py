@@ -473,6 +473,39 @@ class ExchangeConnector:
         except ccxt.NotSupported:
             return None
 
+    def fetch_open_interest_history(
+        self, symbol: str, timeframe: str = "1h", limit: int = 500
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(snapshot times in ms, open interest in base units), oldest first; both empty where
+        the exchange offers no history (Binance keeps the last 30 days, at most 500 rows)."""
+
+        def read() -> tuple[np.ndarray, np.ndarray]:
+            unified, contract_size = self._unified(symbol)
+            rows = None
+            if self._client.has.get("fetchOpenInterestHistory"):
+                rows = self._optional(
+                    lambda: self._client.fetch_open_interest_history(
+                        unified, timeframe, None, limit
+                    )
+                )
+            ts: list[int] = []
+            amounts: list[float] = []
+            for r in rows or ():
+                amount = r.get("openInterestAmount")
+                if amount is None:
+                    amount = r.get("baseVolume")
+                if amount is None or r.get("timestamp") is None:
+                    continue
+                if self.exchange == "okx":
+                    amount = float(amount) * contract_size
+                ts.append(int(r["timestamp"]))
+                amounts.append(float(amount))
+            t = np.asarray(ts, dtype=np.int64)
+            order = np.argsort(t, kind="stable")
+            return t[order], np.asarray(amounts, dtype=float)[order]
+
+        return self._guarded(read)
+
     def fetch_funding_history(self, symbol: str, limit: int = 100) -> tuple[float, ...]:
         """Past funding rates, oldest first (empty where the exchange offers none)."""
 

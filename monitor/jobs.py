@@ -23,7 +23,7 @@ from monitor.events import MarketUpdate, MonitorCallbacks
 from monitor.state import AccountSlot, MarketSlot
 from risk import warnings as rules
 from risk.cascade import assess_account, cascades
-from risk.indicators import atr_last, daily_sigma, daily_volume_notional
+from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms
 from risk.levels import find_levels
 from risk.liqmap import build_liqmap
 from risk.report import build_report, default_leader
@@ -41,6 +41,9 @@ DAILY_LIMIT = 400
 """Daily bars: the 200-day average needs 200; the beta uses the last BETA_DAYS."""
 HIGHER_TIMEFRAMES_EVERY_MS = 15 * 60_000
 BOOK_DEPTH = 100
+OI_HISTORY_LIMIT = 500
+"""Hourly open-interest snapshots per refresh (Binance serves at most 500, from the last 30
+days): the liquidation map's vintages. Without them the map falls back to a volume proxy."""
 BETA_DAYS = 90
 MIN_FUNDING_SAMPLES = 1440
 """Funding z-scores need at least a day of one-minute samples (or the connector's history)."""
@@ -264,6 +267,13 @@ class Jobs:
             book = conn.fetch_order_book(symbol, BOOK_DEPTH)
         except Exception as exc:
             logger.debug("order book for %s failed: %s", symbol, describe_error(exc)[1])
+        oi_history = None
+        fetch_oi = getattr(conn, "fetch_open_interest_history", None)
+        if fetch_oi is not None:
+            try:
+                oi_history = fetch_oi(symbol, "1h", OI_HISTORY_LIMIT)
+            except Exception as exc:
+                logger.debug("open interest for %s failed: %s", symbol, describe_error(exc)[1])
         funding_history: list[float] | None = None
         fetch_history = getattr(conn, "fetch_funding_history", None)
         if fetch_history is not None and not m.funding:
@@ -275,6 +285,8 @@ class Jobs:
             m.candles = candles
             m.stats = stats
             m.book = book
+            if oi_history is not None and len(oi_history[0]):
+                m.oi_history = oi_history
             if daily is not None and four_hour is not None and len(daily) and len(four_hour):
                 m.daily, m.four_hour = daily, four_hour
                 m.higher_fetched_ms = self.now_ms()
@@ -312,6 +324,8 @@ class Jobs:
             daily = m.daily
             four_hour = m.four_hour
             book = m.book
+            oi_history = m.oi_history
+            stats = m.stats
         if candles is None or len(candles) < 2:
             return
         leader = self._leader_daily(symbol)
@@ -331,7 +345,12 @@ class Jobs:
         except Exception:
             logger.exception("levels for %s failed", symbol)
         try:
-            liqmap = build_liqmap(candles)
+            current_oi = stats.open_interest if stats is not None else None
+            liqmap = build_liqmap(
+                with_open_interest(
+                    candles, oi_history, None if current_oi is None else current_oi.value
+                )
+            )
         except Exception:
             logger.exception("liquidation map for %s failed", symbol)
         if levels is not None and liqmap is not None:
@@ -384,6 +403,45 @@ class Jobs:
             fn(value)
         except Exception:
             logger.exception("monitor callback failed")
+
+
+def with_open_interest(
+    candles: Candles,
+    history: tuple[np.ndarray, np.ndarray] | None,
+    current: float | None = None,
+) -> Candles:
+    """``candles`` with ``open_interest`` filled from the exchange's snapshots: a snapshot at
+    time τ is the open interest at the close of the bar that ends at τ; the bar still open
+    takes ``current`` (the latest reading). Bars without a snapshot stay NaN (the map forward-
+    fills them, so they open and close nothing). Unchanged when there is no history."""
+    if history is None or len(history[0]) == 0 or len(candles) == 0:
+        return candles
+    if candles.open_interest is not None and np.isfinite(candles.open_interest).any():
+        return candles
+    ts, values = history
+    bar_ms = timeframe_ms(candles.timeframe)
+    ends = candles.ts_ms + bar_ms
+    idx = np.searchsorted(ts, ends)
+    hit = idx < ts.shape[0]
+    hit[hit] = ts[idx[hit]] == ends[hit]
+    oi = np.full(len(candles), np.nan)
+    oi[hit] = values[idx[hit]]
+    if current is not None and math.isfinite(current) and current > 0:
+        oi[-1] = current
+    if not np.isfinite(oi).any():
+        return candles
+    return Candles(
+        candles.symbol,
+        candles.timeframe,
+        candles.ts_ms,
+        candles.open,
+        candles.high,
+        candles.low,
+        candles.close,
+        candles.volume,
+        oi,
+        candles.taker_buy_volume,
+    )
 
 
 def level_records(levels: Any) -> list[LevelRecord]:

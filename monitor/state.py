@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from monitor.events import (
     STATUS_CONNECTING,
     STATUS_ERROR,
@@ -148,6 +150,8 @@ class MarketSlot:
     higher_fetched_ms: int = -(2**62)
     stats: MarketStats | None = None
     book: OrderBook | None = None
+    oi_history: tuple[np.ndarray, np.ndarray] | None = None
+    """(snapshot times in ms, open interest in base units) from the exchange, oldest first."""
     funding: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_LEN))
     open_interest: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_LEN))
     levels: Levels | None = None

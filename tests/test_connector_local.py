@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from connectors.credentials import Credentials
@@ -354,3 +355,23 @@ def test_markets_are_loaded_once_per_exchange_and_base_url(lx: object, exchange:
     second = connector(lx, exchange, account(lx, exchange))
     second.fetch_account()
     assert second.requests_made == REQUESTS_PER_POLL[exchange] + TIER_REQUESTS[exchange]
+
+
+@pytest.mark.parametrize("exchange", EXCHANGES)
+def test_open_interest_history(lx: object, exchange: str) -> None:
+    """Hourly open interest in base units, oldest first, for the liquidation map's vintages;
+    empty where the venue (or the local exchange's copy of it) offers no history."""
+    conn = connector(lx, exchange, account(lx, exchange))
+    if exchange == "okx":  # the local exchange does not serve OKX's rubik statistics
+        with pytest.raises(ConnectorError):
+            conn.fetch_open_interest_history(symbol(exchange, "BTC"), "1h", limit=48)
+        return
+    ts, oi = conn.fetch_open_interest_history(symbol(exchange, "BTC"), "1h", limit=48)
+    assert ts.shape == oi.shape
+    if exchange == "binanceusdm":
+        assert ts.shape[0] == 48
+    if ts.shape[0]:
+        assert (np.diff(ts) == 3_600_000).all() and (oi > 0).all()
+        current = conn.fetch_market(symbol(exchange, "BTC")).open_interest
+        assert current is not None
+        assert oi[-1] == pytest.approx(current.value, rel=0.05)

@@ -28,6 +28,7 @@ class ScenarioRecorder(NullCallbacks):
         self.warnings: list[tuple[int, str, str, str]] = []
         self.accounts = []
         self.prone_reach: list[float] = []
+        self.proxy_maps: list[bool] = []
         self.liquidation_prices: list[float] = []
         self.lock = threading.Lock()
 
@@ -49,6 +50,8 @@ class ScenarioRecorder(NullCallbacks):
 
     def on_market(self, u):
         with self.lock:
+            if u.liqmap is not None and u.symbol.startswith("BTC"):
+                self.proxy_maps.append(u.liqmap.is_proxy)
             for cas in u.cascade or ():
                 if cas.domino_ratio >= 1:
                     self.prone_reach.append(cas.stop_price)
@@ -116,6 +119,8 @@ def test_warnings_fire_before_the_demo_account_is_liquidated(demo_db):
     print(f"joint-move warning {(liquidated_ms - joint) / HOUR_MS:.1f} h, critical {lead_h:.1f} h")
     assert lead_h >= 2.0, f"critical joint-move warning only {lead_h:.1f} h before liquidation"
     assert rec.first(Rule.LIQUIDATION_DISTANCE) < liquidated_ms
+    # The liquidation map comes from the exchange's open-interest history, not the volume proxy.
+    assert rec.proxy_maps and not any(rec.proxy_maps)
     cascade = rec.first(Rule.CASCADE_SUPPORT)
     lowest_reach = min(rec.prone_reach, default=None)
     highest_liq = max(rec.liquidation_prices)
@@ -124,7 +129,10 @@ def test_warnings_fire_before_the_demo_account_is_liquidated(demo_db):
         pytest.xfail(
             f"risk.cascade's cascade-prone supports on the demo data reach {reach}, "
             f"above the account's joint-move liquidation ({highest_liq:,.0f}): "
-            "the cascade-prone-support rule's condition never holds (see the monitor report)"
+            "the cascade-prone-support rule's condition never holds: the long liquidations the "
+            "open-interest map puts between the 105,000 support and that price are well under "
+            "the bids the scenario's book holds over the same fall, so a break burns out within "
+            "about 1 % (docs/architecture.md, 'Cascade reach')"
         )
     assert cascade is not None and cascade < liquidated_ms
     print(f"cascade-prone-support warning {(liquidated_ms - cascade) / HOUR_MS:.1f} h ahead")

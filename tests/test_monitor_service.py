@@ -213,3 +213,28 @@ def test_poll_now_ignores_the_backoff(db):
         assert fake.calls == 2 and rec.accounts[-1].status == "ok"
     finally:
         svc.stop()
+
+
+def test_open_interest_history_feeds_the_liquidation_map() -> None:
+    """Snapshots land on the bar that ends at their time, the open bar takes the current
+    reading, bars without one stay NaN; the map is then built from open-interest vintages."""
+    import numpy as np
+
+    from monitor.jobs import with_open_interest
+    from risk.liqmap import build_liqmap
+    from risk.types import Candles
+
+    hour = 3_600_000
+    n = 48
+    ts = np.arange(n, dtype=np.int64) * hour
+    close = 100.0 + np.arange(n, dtype=float)
+    c = Candles("BTC/USDT:USDT", "1h", ts, close, close + 1, close - 1, close, np.full(n, 10.0))
+    snap_ts = ts[10:-1] + hour  # no snapshot for the first 10 bars nor for the open bar
+    snaps = 1_000.0 + np.arange(snap_ts.shape[0], dtype=float)
+    out = with_open_interest(c, (snap_ts, snaps), current=2_000.0)
+    assert out.open_interest is not None
+    assert np.isnan(out.open_interest[:10]).all()
+    assert out.open_interest[10] == 1_000.0 and out.open_interest[-2] == snaps[-1]
+    assert out.open_interest[-1] == 2_000.0
+    assert not build_liqmap(out).is_proxy
+    assert build_liqmap(with_open_interest(c, None)).is_proxy

@@ -19,6 +19,7 @@ from connectors.localexchange.protocol import (
     json_response,
     short,
 )
+from connectors.localexchange.scenario import DAY_MS
 from connectors.localexchange.signing import binance_payload, hmac_hex, same
 from connectors.localexchange.timeframes import timeframe_ms
 from resources import base_asset
@@ -357,6 +358,44 @@ def open_interest(req: Request) -> Response:
     )
 
 
+OI_HISTORY_DAYS = 30
+"""Binance serves open-interest statistics for the last 30 days only."""
+
+
+def open_interest_history(req: Request) -> Response:
+    """``/futures/data/openInterestHist``: open interest at each period boundary (the snapshot
+    ``timestamp``), oldest first; limit 30 by default, at most 500; the last 30 days only."""
+    base = _base(req)
+    assert base is not None
+    tf = timeframe_ms(req.query.get("period", ""))
+    if tf is None or tf < 5 * 60_000:
+        raise error(400, -1120, "Invalid period.")
+    limit = min(max(int_param(req.query, "limit", 30) or 30, 1), 500)
+    now = req.scenario_ms
+    last = min(now, int_param(req.query, "endTime") or now) // tf
+    first = (max(now - OI_HISTORY_DAYS * DAY_MS, req.lx.market.history_start_ms) + tf - 1) // tf
+    start = int_param(req.query, "startTime")
+    if start is not None:
+        first = max(first, -(-start // tf))
+        last = min(last, first + limit - 1)
+    else:
+        first = max(first, last - limit + 1)
+    m = req.lx.market
+    rows = []
+    for k in range(first, last + 1):
+        t = k * tf
+        oi = m.open_interest(base, t)
+        rows.append(
+            {
+                "symbol": _symbol(base),
+                "sumOpenInterest": fmt(oi, 3),
+                "sumOpenInterestValue": fmt(oi * m.mark(base, t), 2),
+                "timestamp": t,
+            }
+        )
+    return json_response(rows)
+
+
 def funding_rate_history(req: Request) -> Response:
     base = _base(req, required=False) or "BTC"
     limit = min(int_param(req.query, "limit", 100) or 100, 1000)
@@ -629,6 +668,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/fapi/v1/indexPriceKlines": klines,
     "/fapi/v1/depth": depth,
     "/fapi/v1/openInterest": open_interest,
+    "/futures/data/openInterestHist": open_interest_history,
     "/fapi/v1/fundingRate": funding_rate_history,
     "/fapi/v1/fundingInfo": funding_info,
     "/fapi/v1/leverageBracket": leverage_bracket,

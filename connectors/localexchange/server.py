@@ -34,7 +34,7 @@ MODULES = {
 
 
 def exchange_of(path: str) -> str | None:
-    if path.startswith(("/fapi/", "/sapi/")):
+    if path.startswith(("/fapi/", "/sapi/", "/futures/data/")):
         return "binanceusdm"
     if path.startswith("/v5/"):
         return "bybit"
