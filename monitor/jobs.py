@@ -119,6 +119,13 @@ class Jobs:
         report = self.build_report(account)
         now = self.now_ms()
         with slot.lock:
+            previous = slot.report
+            if previous is not None:
+                gone = rules.suspected_liquidation(previous, report, cfg.account_id, cfg.thresholds)
+                if gone is not None:
+                    slot.liquidated = gone
+            if slot.liquidated is not None and set(slot.liquidated.symbols) & set(account.symbols):
+                slot.liquidated = None
             slot.account = account
             slot.report = report
             slot.record_success(now)
@@ -171,6 +178,7 @@ class Jobs:
             report = slot.report
             account = slot.account
             fresh = slot.error_kind is None and report is not None and not slot.is_stale(now_ms)
+            liquidated = slot.liquidated
         t = cfg.thresholds
         active = self.alerts.active_keys(cfg.account_id)
         conds: list[Condition] = rules.connectivity(status, cfg.account_id, cfg.label, t)
@@ -178,6 +186,8 @@ class Jobs:
         if fresh and report is not None:
             evaluated.update(Rule.MARKET_RULES)
             conds += self.market_conditions(cfg.account_id, report, account, t, active, now_ms)
+            if liquidated is not None:
+                conds.append(liquidated)
         return self.alerts.update(cfg.account_id, conds, evaluated, now_ms)
 
     def market_conditions(

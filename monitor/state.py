@@ -26,7 +26,7 @@ from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.report import AccountReport
 from risk.types import Account, Candles, MarketStats, OrderBook
-from risk.warnings import ConnectionStatus, Thresholds
+from risk.warnings import Condition, ConnectionStatus, Thresholds
 
 DEFAULT_POLL_S = 5.0
 MAX_BACKOFF_S = 60.0
@@ -66,6 +66,8 @@ class AccountSlot:
     clock_note: str | None = None
     force_next: bool = False
     """Set by ``poll_now``: the next poll ignores the backoff."""
+    liquidated: Condition | None = None
+    """A suspected liquidation, held until its symbols are traded again."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -51,8 +51,10 @@ class Rule:
     KEY_REJECTED = "key_rejected"
     CLOCK_SKEW = "clock_skew"
     STALE_DATA = "stale_data"
+    LIQUIDATED = "liquidated"
 
     MARKET_RULES = (
+        LIQUIDATED,
         LIQUIDATION_DISTANCE,
         JOINT_MOVE,
         CASCADE_SUPPORT,
@@ -236,6 +238,48 @@ def leader_mark(report: AccountReport) -> float | None:
         if pos.symbol == report.joint_move.leader:
             return pos.mark_price
     return None
+
+
+def suspected_liquidation(
+    previous: AccountReport, current: AccountReport, account_id: str, thresholds: Thresholds
+) -> Condition | None:
+    """Positions that were near liquidation are gone and the wallet fell: the account has most
+    likely been liquidated. No exchange says so in its account data; a trader needs to know.
+
+    A position counts when its last distance was within twice the critical threshold (or
+    already past its liquidation price); the wallet must have fallen, which a normal close at
+    a loss also does, so the message says "appears"."""
+    held = {(p.symbol, p.side) for p in current.positions}
+    gone = [
+        p
+        for p in previous.positions
+        if (p.symbol, p.side) not in held
+        and p.distance is not None
+        and abs(p.distance) <= 2 * thresholds.distance_critical
+    ]
+    lost = previous.wallet_balance - current.wallet_balance
+    if not gone or lost <= 0:
+        return None
+    names = " and ".join(f"{base_asset(p.symbol)} {p.side.name.lower()}" for p in gone)
+    marks = ", ".join(
+        f"{base_asset(p.symbol)} {_price(p.mark_price)} vs liquidation "
+        f"{_price(p.shown_liquidation_price.value)}"
+        for p in gone
+        if p.shown_liquidation_price is not None
+    )
+    msg = (
+        f"Your {names} {'is' if len(gone) == 1 else 'are'} gone and the wallet fell from "
+        f"{_price(previous.wallet_balance)} to {_price(current.wallet_balance)} "
+        f"(last seen: {marks}): the account appears to have been liquidated."
+    )
+    return Condition(
+        Rule.LIQUIDATED,
+        Severity.CRITICAL,
+        account_id,
+        tuple(sorted({p.symbol for p in gone})),
+        msg,
+        -lost,
+    )
 
 
 def joint_move(

@@ -108,6 +108,8 @@ def test_warnings_fire_before_the_demo_account_is_liquidated(demo_db):
         liquidated_ms = demo_liquidation(lx).time_ms
         # Once the positions are gone, their warnings resolve (after two clear polls).
         assert wait_for(lambda: "resolved" in rec.changes(Rule.JOINT_MOVE), 10)
+        # ...and the trader is told the account appears to have been liquidated.
+        assert wait_for(lambda: rec.first(Rule.LIQUIDATED) is not None, 10)
     finally:
         assert svc.stop(timeout=5.0)
     joint = rec.first(Rule.JOINT_MOVE)

@@ -185,3 +185,20 @@ def test_hysteresis_delays_de_escalation_but_never_brings_escalation_forward():
     assert by_symbol(as_warning)[(BTC,)].severity is Severity.WARNING
     as_critical = liquidation_distance(r, "1", T, active={btc: Severity.CRITICAL})
     assert by_symbol(as_critical)[(BTC,)].severity is Severity.CRITICAL
+
+
+def test_positions_gone_near_liquidation_with_a_wallet_loss_read_as_a_liquidation():
+    from risk.types import Account
+    from risk.warnings import suspected_liquidation
+
+    before = report(15_000)  # BTC -3.6 % from its liquidation price
+    emptied = build_report(Account("binanceusdm", 1_200.0, ()))
+    cond = suspected_liquidation(before, emptied, "1", T)
+    assert cond is not None and cond.severity is Severity.CRITICAL
+    assert cond.symbols == tuple(sorted((BTC, ETH)))
+    assert "wallet fell from 15,000 to 1,200" in cond.message
+    assert "appears to have been liquidated" in cond.message
+    # closing far from liquidation, or without a loss, is not a liquidation
+    assert suspected_liquidation(report(40_000), emptied, "1", T) is None
+    richer = build_report(Account("binanceusdm", 16_000.0, ()))
+    assert suspected_liquidation(before, richer, "1", T) is None
