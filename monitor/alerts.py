@@ -26,8 +26,9 @@ from storage.records import WarningRecord, WarningState, warning_key
 
 logger = logging.getLogger(__name__)
 
-UPDATE_EVERY_MS = 30_000
-"""A still-active warning whose message changed is re-published at most this often."""
+UPDATE_EVERY_MS = 1_000
+"""A still-active warning whose message changed is re-published at most this often: about
+once a poll, so the figures in a warning never lag the positions table."""
 
 
 class WarningStore(Protocol):
