@@ -33,11 +33,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="demo replay speed (default 1800: the crash in about a minute)",
     )
     parser.add_argument(
-        "--builtin-feed",
-        action="store_true",
-        help="use the scripted feed instead of the monitor (development)",
-    )
-    parser.add_argument(
         "--screenshot",
         metavar="PNG",
         help="save a screenshot of the main window after --after seconds, then quit",
@@ -195,7 +190,6 @@ def run(args: Any) -> int:
         force_demo=bool(getattr(args, "demo", False)),
         scenario=getattr(args, "scenario", None),
         speed=getattr(args, "speed", None),
-        fake=bool(getattr(args, "builtin_feed", False)),
     )
     app.start()
     log.info("window shown after %.2f s", time.perf_counter() - t0)

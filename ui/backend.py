@@ -1,9 +1,8 @@
 """What the window talks to: the watch service plus the account store (database + secrets).
 
-``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database)
-when those packages are present, and falls back to ui.fake_feed otherwise, saying so in the
-log and the window title. Every method here may block (database, keyring, scheduler shutdown),
-so the window calls them off the GUI thread.
+``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database);
+tests and benchmarks may ask for ui.fake_feed's scripted feed instead. Every method here may
+block (database, keyring, scheduler shutdown), so the window calls them off the GUI thread.
 """
 
 from __future__ import annotations
@@ -266,11 +265,9 @@ def create_backend(
     fake: bool = False,
     passphrase: Any = None,
 ) -> Backend:
+    """The real watch service; ``fake`` (tests and benchmarks only) swaps in a scripted feed."""
     if not fake:
-        try:
-            return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
-        except ImportError as exc:
-            log.warning("the monitor is not available (%s); playing the built-in demo feed", exc)
+        return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
     from ui.fake_feed import FakeFeed
 
     return FakeBackend(FakeFeed(callbacks, demo_scenario=scenario, demo_speed=speed))
