@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont
 
 from risk.report import AccountReport, PositionReport
+from risk.types import MarginMode
 from ui import format as fmt
 from ui import theme
 
@@ -39,6 +40,17 @@ class Row:
     position: PositionReport
     last_ok_ms: int | None
     stale: bool
+
+    @property
+    def risk_distance(self) -> float | None:
+        """What the row is coloured by: the nearer of the position's own distance and, for a
+        cross position, the account's joint move (in a shared account a BTC fall liquidates
+        the ETH long too, however far ETH's own liquidation price is)."""
+        own = self.position.distance
+        jm = self.account.joint_move
+        if self.position.margin_mode is MarginMode.CROSS and jm is not None and jm.nearest:
+            return min(abs(x) for x in (own, jm.nearest) if x is not None)
+        return None if own is None else abs(own)
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,18 @@ def _liq_tip(r: Row) -> str:
         lines.append(f"Exchange: {fmt.price(p.exchange_liquidation_price.value)}")
     if p.mismatch is not None:
         lines.append(f"They differ by {fmt.pct(p.mismatch, signed=False, decimals=2)}")
+    return "\n".join(lines)
+
+
+def _distance_tip(r: Row) -> str:
+    lines = [f"To its own liquidation price, other marks held: {fmt.pct(r.position.distance)}"]
+    jm = r.account.joint_move
+    if r.position.margin_mode is MarginMode.CROSS and jm is not None and jm.nearest is not None:
+        leader = jm.leader.split("/")[0]
+        lines.append(
+            f"The whole cross account is liquidated if {leader} moves {fmt.pct(jm.nearest)}"
+            " (others following by their betas); the colour shows the nearer of the two."
+        )
     return "\n".join(lines)
 
 
@@ -112,6 +136,7 @@ COLUMNS: tuple[Column, ...] = (
         "Distance",
         lambda r: fmt.pct(r.position.distance, decimals=2),
         lambda r: _abs_or_inf(r.position.distance),
+        _distance_tip,
     ),
     Column(
         "σ",
@@ -170,7 +195,7 @@ class PositionsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, index.column())
         if role == Qt.ItemDataRole.BackgroundRole and index.column() == DISTANCE_COLUMN:
-            colour = theme.distance_colour(row.position.distance, self.amber, self.red)
+            colour = theme.distance_colour(row.risk_distance, self.amber, self.red)
             return QBrush(theme.qcolor(colour, 60))
         if role == Qt.ItemDataRole.FontRole and index.column() in (DISTANCE_COLUMN, 7):
             f = QFont()
@@ -184,7 +209,7 @@ class PositionsModel(QAbstractTableModel):
             return QBrush(theme.qcolor(t.red))
         if column == DISTANCE_COLUMN:
             return QBrush(
-                theme.qcolor(theme.distance_colour(row.position.distance, self.amber, self.red))
+                theme.qcolor(theme.distance_colour(row.risk_distance, self.amber, self.red))
             )
         if column == 2:
             return QBrush(theme.qcolor(t.up if row.position.side.sign > 0 else t.down))
