@@ -78,5 +78,5 @@ def test_a_cross_row_is_coloured_by_the_joint_move_when_that_is_nearer():
     eth = Position("ETH/USDT:USDT", Side.LONG, 8, 3_850, 3_400, tier)
     report = build_report(Account("binanceusdm", 27_000, (btc, eth)))
     eth_row = Row("1", "demo", True, "binanceusdm", report, report.positions[1], None, False)
-    assert abs(report.positions[1].distance) > 0.5
+    assert abs(report.positions[1].distance) > 0.2
     assert eth_row.risk_distance == abs(report.joint_move.nearest) < 0.1
