@@ -62,6 +62,16 @@ class AccountReport:
     def liquidated(self) -> bool:
         return self.margin_ratio >= 1.0
 
+    def effective_distance(self, position: PositionReport) -> float | None:
+        """How close a position is to liquidation, as a size: its own distance, or for a cross
+        position the account's joint move when that is nearer (in a shared account a BTC fall
+        liquidates the ETH long too, however far ETH's own liquidation price is)."""
+        own = None if position.distance is None else abs(position.distance)
+        jm = self.joint_move
+        if position.margin_mode is MarginMode.CROSS and jm is not None and jm.nearest is not None:
+            return abs(jm.nearest) if own is None else min(own, abs(jm.nearest))
+        return own
+
     @property
     def mismatches(self) -> tuple[PositionReport, ...]:
         return tuple(p for p in self.positions if p.mismatch is not None)

@@ -43,14 +43,8 @@ class Row:
 
     @property
     def risk_distance(self) -> float | None:
-        """What the row is coloured by: the nearer of the position's own distance and, for a
-        cross position, the account's joint move (in a shared account a BTC fall liquidates
-        the ETH long too, however far ETH's own liquidation price is)."""
-        own = self.position.distance
-        jm = self.account.joint_move
-        if self.position.margin_mode is MarginMode.CROSS and jm is not None and jm.nearest:
-            return min(abs(x) for x in (own, jm.nearest) if x is not None)
-        return None if own is None else abs(own)
+        """What the row is coloured by (see AccountReport.effective_distance)."""
+        return self.account.effective_distance(self.position)
 
 
 @dataclass(frozen=True)

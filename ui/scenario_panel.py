@@ -225,7 +225,7 @@ class ScenarioPanel(QWidget):
         price_text = f" → {fmt.price(leader_price * (1 + r))}" if leader_price else ""
         self.move_label.setText(f"<span style='color:{colour}'>{fmt.pct(r)}</span>{price_text}")
         betas = self.effective_betas()
-        rows: list[tuple[ScenarioAccount, Any, str, str]] = []
+        rows: list[tuple[ScenarioAccount, Any, str, Any]] = []
         lines = []
         self.last_reports = {}
         for sa in self.accounts.values():
@@ -245,7 +245,7 @@ class ScenarioPanel(QWidget):
                 f" vs now), {state_html}"
             )
             for p in report.positions:
-                rows.append((sa, p, tag, "LIQUIDATED" if report.liquidated else ""))
+                rows.append((sa, p, tag, report))
         self.summary.setText("<br>".join(lines) or "No positions yet.")
         self._fill_rows(rows)
         self.table.setColumnHidden(0, len(self.accounts) < 2)
@@ -258,16 +258,17 @@ class ScenarioPanel(QWidget):
                     return p.mark_price
         return None
 
-    def _fill_rows(self, rows: list[tuple[ScenarioAccount, Any, str, str]]) -> None:
+    def _fill_rows(self, rows: list[tuple[ScenarioAccount, Any, str, Any]]) -> None:
         t = theme.current()
         self.table.setRowCount(len(rows))
-        for i, (sa, p, tag, liquidated) in enumerate(rows):
-            lp = p.shown_liquidation_price
+        for i, (sa, p, tag, report) in enumerate(rows):
+            liquidated = report.liquidated
+            lp = None if liquidated else p.shown_liquidation_price
             d = p.distance
             if liquidated:
                 state, colour = "LIQUIDATED", t.red
             else:
-                colour = theme.distance_colour(d, self.amber, self.red)
+                colour = theme.distance_colour(report.effective_distance(p), self.amber, self.red)
                 state = {t.red: "danger", t.amber: "close", t.calm: "safe"}.get(colour, "—")
             cells = [
                 f"{tag}{sa.label}",
