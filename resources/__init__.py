@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from risk.rules import rules_for
-from risk.types import MarginTier, TierBasis, cumulative_amounts
+from risk.types import MarginTier, TierBasis, base_asset, cumulative_amounts
 
 ROOT = Path(__file__).resolve().parent
 
@@ -24,15 +24,6 @@ def resource_path(*parts: str) -> Path:
 def load_json(*parts: str) -> Any:
     with resource_path(*parts).open(encoding="utf-8") as f:
         return json.load(f)
-
-
-def base_asset(symbol: str) -> str:
-    """'BTC/USDT:USDT' -> 'BTC'; 'BTCUSDT' -> 'BTC'; 'BTC' -> 'BTC'."""
-    s = symbol.split("/")[0].split(":")[0].upper()
-    for quote in ("USDT", "USDC", "USD"):
-        if s.endswith(quote) and len(s) > len(quote):
-            return s[: -len(quote)]
-    return s
 
 
 def default_tiers(exchange: str, symbol: str) -> tuple[MarginTier, ...]:

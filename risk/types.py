@@ -59,6 +59,15 @@ class TierBasis(Enum):
     SIZE = "size"
 
 
+def base_asset(symbol: str) -> str:
+    """The traded asset of a symbol: 'BTC/USDT:USDT', 'BTCUSDT', 'BTC-USDT-SWAP' -> 'BTC'."""
+    head = symbol.split("/")[0].split(":")[0].split("-")[0].upper()
+    for quote in ("USDT", "USDC", "USD"):
+        if head.endswith(quote) and len(head) > len(quote):
+            return head[: -len(quote)]
+    return head
+
+
 @dataclass(frozen=True, slots=True)
 class Figure:
     """A number that can go stale: its value, who produced it, and when (ms since the epoch)."""

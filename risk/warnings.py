@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from risk.report import AccountReport, PositionReport
-from risk.types import Side
+from risk.types import Side, base_asset
 
 
 class Severity(IntEnum):
@@ -120,15 +120,6 @@ class Thresholds:
         if isinstance(lead, Iterable):
             known["event_lead_ms"] = tuple(int(x) for x in lead)
         return replace(self, **known)  # type: ignore[arg-type]
-
-
-def base_asset(symbol: str) -> str:
-    """'BTC/USDT:USDT' -> 'BTC'; 'ETHUSDT' -> 'ETH'."""
-    head = symbol.split("/")[0].split(":")[0].upper()
-    for quote in ("USDT", "USDC", "USD"):
-        if head.endswith(quote) and len(head) > len(quote):
-            return head[: -len(quote)]
-    return head
 
 
 def _pct(x: float) -> str:
