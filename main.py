@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("connectors.report_cli", "read a live account once and print its risk report"),
     "watch": ("monitor.watch_cli", "run the watch loop in the terminal and print warnings"),
     "localexchange": ("connectors.localexchange.cli", "run the local exchange alone"),
+    "export": ("storage.export_cli", "write the stored warnings and risk snapshots to CSV"),
 }
 
 

@@ -1,0 +1,50 @@
+"""`python main.py export`: the warnings and risk snapshots, as CSV files."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from storage.errors import DatabaseUnreadable, SchemaTooNew
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data-dir", help="where the database lives (default: the app's)")
+    parser.add_argument("--demo", action="store_true", help="export the demo's database")
+    parser.add_argument("--warnings", metavar="CSV", help="write every warning to this file")
+    parser.add_argument("--snapshots", metavar="CSV", help="write the risk snapshots here")
+    parser.add_argument("--account", type=int, help="only this account's snapshots (its id)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from monitor.watch_cli import open_database
+    from storage.paths import resolve_data_dir
+
+    if not args.warnings and not args.snapshots:
+        print("cascade-watch export: say what to write: --warnings CSV and/or --snapshots CSV")
+        return 2
+    data_dir = resolve_data_dir(args.data_dir)
+    try:
+        db = open_database(data_dir, args.demo)
+    except (DatabaseUnreadable, SchemaTooNew) as e:
+        print(f"cascade-watch export: {e}", file=sys.stderr)
+        return 1
+    try:
+        if args.account is not None and db.account(args.account) is None:
+            print(f"cascade-watch export: no account with id {args.account}", file=sys.stderr)
+            return 2
+        for what, target, write in (
+            ("warnings", args.warnings, lambda p: db.export_warnings_csv(p)),
+            ("snapshot rows", args.snapshots, lambda p: db.export_snapshots_csv(p, args.account)),
+        ):
+            if target:
+                try:
+                    rows = write(Path(target))
+                except OSError as e:
+                    print(f"cascade-watch export: {target}: {e.strerror}", file=sys.stderr)
+                    return 1
+                print(f"{rows:,} {what} written to {target}")
+    finally:
+        db.close()
+    return 0
