@@ -171,6 +171,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"watching {n} account(s) ({where}); Ctrl-C to stop", flush=True)
         if n == 0:
             print("no account is stored: add one in the app, or try --demo", flush=True)
+        elif secrets is not None:
+            print(f"API keys are read from the {secrets.backend_name}", flush=True)
         for account_id, slot in service.jobs.accounts.items():
             callbacks.labels[account_id] = slot.config.label
         for rec in service.open_warnings():
