@@ -21,7 +21,6 @@ from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
 
 logger = logging.getLogger(__name__)
 
-DEMO_DATABASE = "demo.db"
 PRINTED_CHANGES = ("fired", "escalated", "resolved")
 
 
@@ -103,15 +102,6 @@ class PrintCallbacks:
         self._print(format_event(e, label, scen))
 
 
-def open_database(data_dir: Path, demo: bool) -> Any:
-    from storage.database import Database
-    from storage.paths import database_path, ensure_data_dir
-
-    ensure_data_dir(data_dir)
-    path = data_dir / DEMO_DATABASE if demo else database_path(data_dir)
-    return Database.open(path)
-
-
 def ask_passphrase(is_new: bool) -> str:
     """The secret file's passphrase, from the terminal (asked at most once per run)."""
     import getpass
@@ -137,6 +127,7 @@ def open_secrets(
 
 def run(args: argparse.Namespace) -> int:
     from monitor.service import WatchService
+    from storage.database import open_database
     from storage.paths import resolve_data_dir
 
     logging.basicConfig(

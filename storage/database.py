@@ -682,3 +682,11 @@ class Database:
         """Move the WAL into the database file and truncate it (e.g. before a backup)."""
         with self._write_lock:
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def open_database(data_dir: Path, demo: bool = False) -> Database:
+    """Open (creating the folder and file if needed) the app's database, or the demo's."""
+    from storage.paths import database_path, ensure_data_dir
+
+    ensure_data_dir(data_dir)
+    return Database.open(database_path(data_dir, demo))

@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monitor.watch_cli import open_database
+    from storage.database import open_database
     from storage.paths import resolve_data_dir
 
     if not args.warnings and not args.snapshots:

@@ -16,6 +16,7 @@ from platformdirs import user_data_dir
 APP_NAME = "CascadeWatch"
 DATA_DIR_ENV = "CASCADE_DATA_DIR"
 DATABASE_NAME = "cascade.db"
+DEMO_DATABASE_NAME = "demo.db"
 SECRETS_NAME = "secrets.enc"
 
 
@@ -43,8 +44,9 @@ def ensure_data_dir(data_dir: Path) -> Path:
     return data_dir
 
 
-def database_path(data_dir: Path) -> Path:
-    return data_dir / DATABASE_NAME
+def database_path(data_dir: Path, demo: bool = False) -> Path:
+    """The database file; the demo keeps its own, so its data never mixes with real accounts."""
+    return data_dir / (DEMO_DATABASE_NAME if demo else DATABASE_NAME)
 
 
 def secrets_path(data_dir: Path) -> Path:

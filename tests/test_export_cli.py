@@ -4,14 +4,14 @@ import csv
 import math
 
 from main import main
-from monitor.watch_cli import open_database
 from risk.report import build_report
 from risk.types import Account, MarginTier, Position, Side
+from storage.database import open_database
 from storage.records import AccountRecord, WarningRecord, warning_key
 
 
 def fill(data_dir):
-    db = open_database(data_dir, demo=False)
+    db = open_database(data_dir)
     acc = db.add_account(AccountRecord("binanceusdm", "main", secret_name="k1"))
     tier = (MarginTier(0, math.inf, 0.005),)
     btc = Position("BTC/USDT:USDT", Side.LONG, 1, 100_000, 98_000, tier)
