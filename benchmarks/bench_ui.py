@@ -26,7 +26,7 @@ sys.path.insert(0, {root!r})
 from pathlib import Path
 from PySide6.QtCore import QEvent, QObject
 from ui.app import App
-
+{feed_import}
 class FirstPaint(QObject):
     def eventFilter(self, obj, ev):
         if ev.type() == QEvent.Type.Paint:
@@ -34,7 +34,7 @@ class FirstPaint(QObject):
             app.qapp.quit()
         return False
 
-app = App(Path(tempfile.mkdtemp()), fake={fake}, defer_backend=True)
+app = App(Path(tempfile.mkdtemp()), backend_factory={factory}, defer_backend=True)
 f = FirstPaint()
 app.window.installEventFilter(f)
 app.start()
@@ -45,10 +45,16 @@ app.dispose()
 
 
 def cold_start(fake: bool) -> float:
-    """Seconds from launching the interpreter to the main window's first paint event."""
+    """Seconds from launching the interpreter to the main window's first paint event; with
+    ``fake`` the app runs on the scripted feed of tests/ui_feed.py instead of the monitor."""
+    child = CHILD.format(
+        root=str(ROOT),
+        feed_import="from tests.ui_feed import feed_backend" if fake else "",
+        factory="feed_backend()" if fake else "None",
+    )
     t0 = time.time()
     out = subprocess.run(
-        [sys.executable, "-c", CHILD.format(root=str(ROOT), fake=fake)],
+        [sys.executable, "-c", child],
         capture_output=True,
         text=True,
         timeout=120,
@@ -66,11 +72,14 @@ def gui_gaps(seconds: float, speed: float) -> tuple[float, int, int]:
     poll); also the heartbeats and account updates seen."""
     from PySide6.QtCore import QElapsedTimer, QTimer
 
+    from tests.ui_feed import feed_backend
     from ui.app import App
-    from ui.fake_feed import FakeFeed
 
-    app = App(Path(tempfile.mkdtemp()), fake=True, crash_dialog=False)
-    app.backend.service = FakeFeed(app.bridge, demo_speed=speed, extra_accounts=4, history=50_000)
+    app = App(
+        Path(tempfile.mkdtemp()),
+        crash_dialog=False,
+        backend_factory=feed_backend(demo_speed=speed, extra_accounts=4, history=50_000),
+    )
     app.window.resize(1560, 960)
     app.start()
     updates = [0]
@@ -109,14 +118,14 @@ def gui_gaps_monitor(seconds: float) -> tuple[float, int, int]:
     from connectors.localexchange import LocalExchange
     from monitor.events import MarketUpdate
     from storage.records import AccountRecord
+    from tests.ui_feed import history_candles
     from ui.app import App
     from ui.backend import open_secret_store
-    from ui.fake_feed import history_candles
 
     data_dir = Path(tempfile.mkdtemp())
     os.environ["CASCADE_SECRET_BACKEND"] = "file"
     lx = LocalExchange(scenario="2025-11-04", speed=60.0).start()
-    from monitor.watch_cli import open_database
+    from storage.database import open_database
 
     db = open_database(data_dir, False)
     secrets = open_secret_store(data_dir, lambda is_new: "bench passphrase")
@@ -177,9 +186,10 @@ def pan_zoom_fps(frames: int = 120) -> tuple[float, float, float]:
     import numpy as np
     from PySide6.QtWidgets import QApplication
 
+    from monitor.events import MarketUpdate
+    from tests.ui_feed import history_candles
     from ui import theme
     from ui.chart import PriceChart
-    from ui.fake_feed import FakeMarketUpdate, history_candles
 
     qapp = QApplication.instance() or QApplication([])
     theme.apply(qapp, "dark")
@@ -187,7 +197,7 @@ def pan_zoom_fps(frames: int = 120) -> tuple[float, float, float]:
     chart.resize(1100, 650)
     chart.show()
     c = history_candles("BTC/USDT:USDT", 1_762_214_400_000, 50_000, 100_000.0)
-    chart.set_market(FakeMarketUpdate("BTC/USDT:USDT", 0, c, (), None, None, {}))
+    chart.set_market(MarketUpdate("BTC/USDT:USDT", 0, c, None, None, None, {}))
     qapp.processEvents()
     x = c.ts_ms / 1000.0
     view = chart.glw.viewport()
@@ -215,7 +225,7 @@ def main() -> int:
     import ui  # noqa: F401  (the PySide6 / Python 3.11 workaround)
 
     fake_start = cold_start(fake=True)
-    print(f"cold start, first paint (built-in feed):      {fake_start:6.2f} s   (target < 2 s)")
+    print(f"cold start, first paint (scripted feed):      {fake_start:6.2f} s   (target < 2 s)")
     try:
         real_start = cold_start(fake=False)
         print(f"cold start, first paint (monitor + demo):     {real_start:6.2f} s   (target < 2 s)")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QRectF
 
+from monitor.events import MarketUpdate
 from risk.types import Candles
+from tests.ui_feed import history_candles, level, levels_of, liqmap_of
 from ui.candles_item import CandlesItem
 from ui.chart import PriceChart, liqmap_bins, resample, support_zones
-from ui.fake_feed import FakeLiqMap, FakeMarketUpdate, FakeZone, history_candles
 
 
 def make_candles(n: int) -> Candles:
@@ -44,12 +45,13 @@ def test_chart_holds_50k_candles_and_redraws_on_its_timer(qtbot) -> None:
     chart.show()
     qtbot.waitExposed(chart)
     c = make_candles(50_000)
-    zones = (FakeZone(99_000, 99_400, 2.5, ("9 touches",)),)
+    mark = float(c.close[-1])
+    zones = levels_of("BTC/USDT:USDT", mark, [level(99_000, 99_400, 2.5, ("9 touches",))])
     prices = np.linspace(90_000, 110_000, 200)
-    lm = FakeLiqMap(prices, np.full(200, 1e6), np.full(200, 2e6))
+    lm = liqmap_of("BTC/USDT:USDT", mark, prices, np.full(200, 1e6), np.full(200, 2e6))
     frames = chart.frames
     for _ in range(50):  # a burst of ticks costs one redraw
-        chart.set_market(FakeMarketUpdate("BTC/USDT:USDT", 0, c, zones, lm, None, {}))
+        chart.set_market(MarketUpdate("BTC/USDT:USDT", 0, c, zones, lm, None, {}))
     assert chart.frames == frames + 1  # the first symbol applies at once
     chart.set_liquidations([(95_000.0, "LIQ long", "#ff0000")])
     qtbot.waitUntil(lambda: len(chart._liq_items) == 1, timeout=5_000)
@@ -59,18 +61,22 @@ def test_chart_holds_50k_candles_and_redraws_on_its_timer(qtbot) -> None:
 
 
 def test_support_zones_keep_the_near_ones() -> None:
-    zones = [
-        FakeZone(99_000, 99_500, 1.0),
-        FakeZone(60_000, 61_000, 9.0),
-        FakeZone(98_000, 98_500, 3.0),
-        FakeZone(120_000, 121_000, 5.0),
-    ]
+    zones = levels_of(
+        "BTC/USDT:USDT",
+        100_000.0,
+        [
+            level(99_000, 99_500, 1.0),
+            level(60_000, 61_000, 9.0),
+            level(98_000, 98_500, 3.0),
+            level(120_000, 121_000, 5.0),
+        ],
+    )
     kept = support_zones(zones, 100_000.0)
     assert [z.score for z in kept] == [3.0, 1.0]
 
 
 def test_liqmap_rebinned_keeps_the_total() -> None:
     prices = np.linspace(95_000, 105_000, 1000)
-    lm = FakeLiqMap(prices, np.ones(1000), np.zeros(1000))
+    lm = liqmap_of("BTC/USDT:USDT", 100_000.0, prices, np.ones(1000), np.zeros(1000))
     centres, longs, shorts = liqmap_bins(lm, 90_000, 110_000, bins=40)
     assert len(centres) == 40 and longs.sum() == 1000 and shorts.sum() == 0

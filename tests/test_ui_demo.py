@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
 
@@ -36,7 +37,7 @@ def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbo
 def test_uncaught_thread_exception_reaches_the_reporter(
     qapp: object, tmp_path: Path, qtbot, caplog: pytest.LogCaptureFixture
 ) -> None:
-    app = App(tmp_path, fake=True, crash_dialog=False)
+    app = App(tmp_path, crash_dialog=False, backend_factory=feed_backend())
     try:
 
         def boom() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 
+from tests.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
 
@@ -16,7 +17,7 @@ WAIT_MS = 20_000
 
 @pytest.fixture
 def app(qapp: object, tmp_path: Path) -> Iterator[App]:
-    a = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    a = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
     a.start()
     yield a
     a.shutdown()
@@ -122,7 +123,7 @@ def test_chart_follows_the_selected_symbol(app: App, qtbot) -> None:
 
 
 def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Path, qtbot) -> None:
-    first = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    first = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
     first.start()
     qtbot.waitUntil(lambda: first.window.proxy.rowCount() == 3, timeout=WAIT_MS)
     prefs = first.window.prefs
@@ -137,7 +138,7 @@ def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Pa
     first.shutdown()
     first.window.deleteLater()
 
-    second = App(tmp_path, fake=True, speed=3000.0, crash_dialog=False)
+    second = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
     try:
         p = second.window.prefs
         assert (p.amber_pct, p.sound, p.account_poll_s) == (12.5, False, 30)

@@ -8,6 +8,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -76,6 +77,9 @@ def resolve_dir(cli_value: str | None) -> Path:
 class App:
     """The assembled application; tests build one directly with their own data dir.
 
+    ``backend_factory`` (see ui.backend.create_backend) replaces the real watch service: the
+    tests and the UI benchmark pass one that builds a scripted feed (tests/ui_feed.py).
+
     With ``defer_backend`` the window is shown first and the watch service (database, ccxt,
     the local exchange: about a second of imports and set-up) is built on a worker thread,
     then handed to the window through the bridge: the first paint does not wait for it.
@@ -88,7 +92,7 @@ class App:
         force_demo: bool = False,
         scenario: str | None = None,
         speed: float | None = None,
-        fake: bool = False,
+        backend_factory: Callable[..., Any] | None = None,
         crash_dialog: bool = True,
         defer_backend: bool = False,
     ) -> None:
@@ -115,7 +119,7 @@ class App:
             "scenario": scenario or str(self.settings.get("demo/scenario", "2025-11-04")),
             "speed": speed or float(self.settings.get("demo/speed", DEFAULT_SPEED)),
             "force_demo": force_demo,
-            "fake": fake,
+            "backend_factory": backend_factory,
         }
         self.data_dir = data_dir
         self.backend: Any = None

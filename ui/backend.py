@@ -1,15 +1,22 @@
 """What the window talks to: the watch service plus the account store (database + secrets).
 
-``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database);
-tests and benchmarks may ask for ui.fake_feed's scripted feed instead. Every method here may
-block (database, keyring, scheduler shutdown), so the window calls them off the GUI thread.
+``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database),
+unless the caller hands it a ``backend_factory`` (the tests and the UI benchmark do: a scripted
+feed, tests/ui_feed.py). Every method here may block (database, keyring, scheduler shutdown),
+so the window calls them off the GUI thread.
+
+What the window needs of a backend is ``Backend``'s public surface: ``service`` (with
+``acknowledge`` and ``snooze``), ``start``, ``stop``, ``set_demo``, ``accounts``,
+``add_account``, ``update_account``, ``set_enabled``, ``remove_account`` and
+``apply_preferences``; an optional ``title_note`` is shown in the window title.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,16 +26,8 @@ from ui.settings import Preferences
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class _MemoryAccount:
-    exchange: str
-    label: str
-    base_url: str | None = None
-    enabled: bool = True
-    is_demo: bool = False
-    secret_name: str | None = None
-    id: int | None = None
+BackendFactory = Callable[..., Any]
+"""``factory(callbacks, *, scenario, speed)`` → an object with ``Backend``'s public methods."""
 
 
 class Backend:
@@ -65,7 +64,7 @@ class Backend:
         from monitor.service import WatchService
 
         if self.demo:
-            from monitor.watch_cli import open_database
+            from storage.database import open_database
 
             self._demo_db = open_database(self.data_dir, True)
             return WatchService(
@@ -211,50 +210,6 @@ def _sync_user_events(db: Any, events: list[dict[str, str]]) -> None:
         db.add_events(records)
 
 
-class FakeBackend(Backend):
-    """The scripted feed and an in-memory account list (no database, no keyring)."""
-
-    kind = "fake"
-    replay = False
-
-    def __init__(self, service: Any) -> None:
-        self.service = service
-        self.demo = True
-        self.connector_factory = default_connector_factory
-        self._accounts: list[_MemoryAccount] = []
-
-    def start(self) -> None:
-        self.service.start()
-
-    def set_demo(self, scenario: str, speed: float) -> None:
-        self.service.set_demo(scenario, speed)
-
-    def stop(self, timeout: float = 3.0) -> None:
-        self.service.stop(timeout)
-
-    def accounts(self) -> list[Any]:
-        return list(self._accounts)
-
-    def add_account(self, form: AccountForm) -> None:
-        self._accounts.append(
-            _MemoryAccount(
-                form.exchange, form.label, form.base_url, form.enabled, id=len(self._accounts) + 1
-            )
-        )
-
-    def update_account(self, record: Any, form: AccountForm) -> None:
-        record.label, record.base_url, record.enabled = form.label, form.base_url, form.enabled
-
-    def set_enabled(self, record: Any, enabled: bool) -> None:
-        record.enabled = enabled
-
-    def remove_account(self, record: Any) -> None:
-        self._accounts = [a for a in self._accounts if a is not record]
-
-    def apply_preferences(self, prefs: Preferences) -> None:
-        pass
-
-
 def create_backend(
     data_dir: Path,
     callbacks: Any,
@@ -262,15 +217,14 @@ def create_backend(
     scenario: str = "2025-11-04",
     speed: float = 60.0,
     force_demo: bool = False,
-    fake: bool = False,
     passphrase: Any = None,
-) -> Backend:
-    """The real watch service; ``fake`` (tests and benchmarks only) swaps in a scripted feed."""
-    if not fake:
-        return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
-    from ui.fake_feed import FakeFeed
-
-    return FakeBackend(FakeFeed(callbacks, demo_scenario=scenario, demo_speed=speed))
+    backend_factory: BackendFactory | None = None,
+) -> Any:
+    """The real watch service, or what ``backend_factory(callbacks, scenario=, speed=)``
+    builds when one is given (a ready-made service with the window's backend methods)."""
+    if backend_factory is not None:
+        return backend_factory(callbacks, scenario=scenario, speed=speed)
+    return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
 
 
 def open_secret_store(data_dir: Path, passphrase: Any) -> Any:
@@ -294,7 +248,7 @@ def _monitor_backend(
     passphrase: Any,
 ) -> Backend:
     import monitor.service  # noqa: F401  (ImportError here means: no monitor in this build)
-    from monitor.watch_cli import open_database
+    from storage.database import open_database
 
     db = open_database(data_dir, False)
     secrets = open_secret_store(data_dir, passphrase)

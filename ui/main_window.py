@@ -192,8 +192,9 @@ class MainWindow(QMainWindow):
     def set_backend(self, backend: Any) -> None:
         self.backend = backend
         self.refresh_accounts()
-        if getattr(backend, "kind", "") == "fake":
-            self.setWindowTitle("Cascade Watch (built-in demo feed)")
+        note = getattr(backend, "title_note", None)
+        if note:
+            self.setWindowTitle(f"Cascade Watch ({note})")
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
