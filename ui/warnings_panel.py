@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +33,8 @@ def state_of(w: Any) -> str:
 SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 SNOOZE_CHOICES = (("15 minutes", 15), ("1 hour", 60), ("4 hours", 240), ("Until tomorrow", 1440))
 HISTORY_LIMIT = 500
+REFRESH_MS = 50
+"""Events arriving within this long are drawn together."""
 
 
 class WarningsPanel(QWidget):
@@ -44,6 +46,11 @@ class WarningsPanel(QWidget):
         self.active: dict[str, Any] = {}
         self.history: list[tuple[int, str, Any]] = []
         self.account_labels: dict[str, str] = {}
+        self._history_dirty = False
+        self._pending = QTimer(self)
+        self._pending.setSingleShot(True)
+        self._pending.setInterval(REFRESH_MS)
+        self._pending.timeout.connect(self._refresh)
         self.active_table = QTableWidget(0, 5)
         self.active_table.setHorizontalHeaderLabels(
             ["Severity", "Warning", "Account", "Since", "State"]
@@ -91,20 +98,28 @@ class WarningsPanel(QWidget):
         layout.addWidget(self.tabs)
 
     def add_event(self, event: Any) -> None:
+        """Record a change; the tables are redrawn once per burst of events (several accounts
+        polled at once send several), not once per event. An "updated" warning (its figures
+        moved) changes the active row but is not history."""
         w = event.warning
         if event.change == "resolved":
             self.active.pop(w.key, None)
         else:
             self.active[w.key] = w
-        self.history.insert(0, (int(time.time() * 1000), event.change, w))
-        del self.history[HISTORY_LIMIT:]
-        self._refresh()
+        if event.change != "updated":
+            self._add_history(event.change, w)
+        self._pending.start()
 
     def add_note(self, text: str) -> None:
         """A line in the history that is not a warning (the watch switched accounts)."""
         note = type("Note", (), {"severity": "info", "message": text, "key": ""})()
-        self.history.insert(0, (int(time.time() * 1000), "note", note))
-        self._refresh()
+        self._add_history("note", note)
+        self._pending.start()
+
+    def _add_history(self, change: str, w: Any) -> None:
+        self.history.insert(0, (int(time.time() * 1000), change, w))
+        del self.history[HISTORY_LIMIT:]
+        self._history_dirty = True
 
     def account_name(self, account_id: Any) -> str:
         if account_id is None:
@@ -168,6 +183,9 @@ class WarningsPanel(QWidget):
             else "No active warnings"
         )
         self.tabs.setTabText(0, f"Active ({len(ws)})")
+        if not self._history_dirty:
+            return
+        self._history_dirty = False
         self.history_table.setRowCount(len(self.history))
         for i, (ms, change, w) in enumerate(self.history):
             cells = [fmt.clock(ms), change, w.severity.upper(), w.message]
