@@ -47,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--accounts", action="store_true", help="also print each account's status changes"
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the loop does")
+    parser.add_argument(
+        "--start-fresh",
+        action="store_true",
+        help="if the database cannot be opened, move it aside (nothing is deleted) and start "
+        "with an empty one",
+    )
 
 
 def format_event(
@@ -128,6 +134,7 @@ def open_secrets(
 def run(args: argparse.Namespace) -> int:
     from monitor.service import WatchService
     from storage.database import open_database
+    from storage.errors import StorageError
     from storage.paths import resolve_data_dir
 
     logging.basicConfig(
@@ -135,7 +142,11 @@ def run(args: argparse.Namespace) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     data_dir = resolve_data_dir(args.data_dir)
-    db = open_database(data_dir, args.demo)
+    try:
+        db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
+    except (StorageError, OSError) as exc:
+        print(f"cascade-watch watch: {exc}", file=sys.stderr)
+        return 1
     secrets = None if args.demo else open_secrets(data_dir)
     callbacks = PrintCallbacks(accounts=args.accounts)
     service = WatchService(

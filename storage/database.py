@@ -684,9 +684,20 @@ class Database:
             self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-def open_database(data_dir: Path, demo: bool = False) -> Database:
-    """Open (creating the folder and file if needed) the app's database, or the demo's."""
-    from storage.paths import database_path, ensure_data_dir
+def open_database(data_dir: Path, demo: bool = False, *, start_fresh: bool = False) -> Database:
+    """Open (creating the folder and file if needed) the app's database, or the demo's.
+
+    With ``start_fresh``, a file that cannot be opened is renamed aside (never deleted) and an
+    empty database takes its place; a file from a newer app is never moved: it is refused."""
+    from storage.paths import database_path, ensure_data_dir, move_aside
 
     ensure_data_dir(data_dir)
-    return Database.open(database_path(data_dir, demo))
+    path = database_path(data_dir, demo)
+    try:
+        return Database.open(path)
+    except DatabaseUnreadable:
+        if not start_fresh:
+            raise
+        moved = move_aside(path)
+        log.warning("moved the unreadable database aside to %s; starting fresh", moved)
+        return Database.open(path)

@@ -22,7 +22,8 @@ class DatabaseUnreadable(StorageError):
         super().__init__(
             f"cannot open the database at {self.path}: {reason}. Fix the file's permissions, "
             f"choose another data directory (--data-dir or CASCADE_DATA_DIR), or move the file "
-            f"aside and start fresh (storage.move_aside)"
+            f"aside and start fresh (the app offers to; from the terminal, add --start-fresh). "
+            f"Nothing is deleted"
         )
 
 

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from storage.errors import DatabaseUnreadable, SchemaTooNew
+from storage.errors import StorageError
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -15,6 +15,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--warnings", metavar="CSV", help="write every warning to this file")
     parser.add_argument("--snapshots", metavar="CSV", help="write the risk snapshots here")
     parser.add_argument("--account", type=int, help="only this account's snapshots (its id)")
+    parser.add_argument(
+        "--start-fresh",
+        action="store_true",
+        help="if the database cannot be opened, move it aside (nothing is deleted)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -26,8 +31,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     data_dir = resolve_data_dir(args.data_dir)
     try:
-        db = open_database(data_dir, args.demo)
-    except (DatabaseUnreadable, SchemaTooNew) as e:
+        db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
+    except (StorageError, OSError) as e:
         print(f"cascade-watch export: {e}", file=sys.stderr)
         return 1
     try:

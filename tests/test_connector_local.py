@@ -19,12 +19,10 @@ import pytest
 from connectors.credentials import Credentials
 from connectors.errors import ConnectorError, ErrorKind
 from connectors.exchange import ExchangeConnector
+from connectors.localexchange import LocalExchange
 from resources import default_tiers
 from risk.report import build_report
 from risk.types import Account, MarginMode, Position, Side
-
-localexchange = pytest.importorskip("connectors.localexchange")
-LocalExchange = localexchange.LocalExchange
 
 ROOT = Path(__file__).resolve().parent.parent
 EXCHANGES = ("binanceusdm", "bybit", "okx", "hyperliquid")

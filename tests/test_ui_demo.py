@@ -11,8 +11,6 @@ from tests.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
 
-pytest.importorskip("monitor.service")
-
 
 def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbot) -> None:
     app = App(tmp_path, speed=60.0, crash_dialog=False)
@@ -94,3 +92,33 @@ def test_adding_a_real_account_leaves_the_demo(
         app.shutdown()
         app.window.deleteLater()
         lx.stop()
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+def test_an_unreadable_database_offers_a_fresh_start(
+    qapp: object, tmp_path: Path, qtbot, monkeypatch: pytest.MonkeyPatch, fresh: bool
+) -> None:
+    """A damaged database: the trader is told why and chooses; moving it aside never deletes
+    it, and the watch then starts on an empty database (the demo)."""
+    damaged = tmp_path / "cascade.db"
+    damaged.write_bytes(b"not a database" * 100)
+    app = App(tmp_path, speed=60.0, crash_dialog=False, defer_backend=True)
+    asked: list[str] = []
+    exits: list[int] = []
+    monkeypatch.setattr(app, "choose_recovery", lambda e: asked.append(str(e)) or fresh)
+    monkeypatch.setattr(app.qapp, "exit", lambda code=0: exits.append(code))
+    try:
+        if fresh:
+            with qtbot.waitSignal(app.bridge.sigBackend, timeout=30_000):
+                app.start()
+            assert app.backend.demo
+            kept = list(tmp_path.glob("cascade.db.corrupt-*"))
+            assert len(kept) == 1 and kept[0].read_bytes() == b"not a database" * 100
+        else:
+            app.start()
+            qtbot.waitUntil(lambda: bool(exits), timeout=30_000)
+            assert exits == [1] and damaged.read_bytes() == b"not a database" * 100
+        assert len(asked) == 1 and "not a SQLite database" in asked[0]
+    finally:
+        app.shutdown()
+        app.window.deleteLater()

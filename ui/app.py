@@ -128,6 +128,7 @@ class App:
             self.backend = self._build_backend()
         self.window = MainWindow(self.backend, self.settings, self.bridge)
         self.bridge.sigBackend.connect(self._on_backend)
+        self.bridge.sigStorageError.connect(self._on_storage_error)
         self._frozen = False
         self.bridge.sigAccount.connect(self._freeze_long_lived)
         if self.backend is not None:
@@ -145,11 +146,15 @@ class App:
         self.bridge.sigAccount.disconnect(self._freeze_long_lived)
         gc.freeze()
 
-    def _build_backend(self) -> Any:
+    def _build_backend(self, start_fresh: bool = False) -> Any:
         from ui.backend import create_backend
 
         return create_backend(
-            self.data_dir, self.bridge, passphrase=self.passphrase, **self._backend_args
+            self.data_dir,
+            self.bridge,
+            passphrase=self.passphrase,
+            start_fresh=start_fresh,
+            **self._backend_args,
         )
 
     def _on_backend(self, backend: Any) -> None:
@@ -162,13 +167,46 @@ class App:
             self.backend.start()
             return
 
+        self._build_in_background()
+
+    def _build_in_background(self, start_fresh: bool = False) -> None:
+        from storage.errors import StorageError
+
         def build() -> None:
-            backend = self._build_backend()
+            try:
+                backend = self._build_backend(start_fresh)
+            except StorageError as exc:
+                self.bridge.sigStorageError.emit(exc)
+                return
             backend.start()
             self.bridge.sigBackend.emit(backend)
 
         self._builder = threading.Thread(target=build, name="backend-start", daemon=True)
         self._builder.start()
+
+    def _on_storage_error(self, error: Any) -> None:
+        """The database cannot be opened: say why, and offer the way out (move it aside and
+        start fresh; nothing is deleted) or quit. Never a traceback, never a silent loss."""
+        from storage.errors import DatabaseUnreadable
+
+        log.error("%s", error)
+        if isinstance(error, DatabaseUnreadable) and self.choose_recovery(error):
+            self._build_in_background(start_fresh=True)
+        else:
+            self.qapp.exit(1)
+
+    def choose_recovery(self, error: Any) -> bool:
+        """Ask the trader; True to move the file aside and start with an empty database."""
+        from PySide6.QtWidgets import QMessageBox
+
+        box = QMessageBox(self.window)
+        box.setIcon(QMessageBox.Icon.Critical)
+        box.setWindowTitle("Cascade Watch: the database cannot be opened")
+        box.setText(str(error))
+        fresh = box.addButton("Move it aside and start fresh", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
+        box.exec()
+        return box.clickedButton() is fresh
 
     def dispose(self) -> None:
         """Delete the window while Qt is fully alive: letting the interpreter's final garbage
@@ -208,6 +246,7 @@ def run(args: Any) -> int:
         force_demo=bool(getattr(args, "demo", False)),
         scenario=getattr(args, "scenario", None),
         speed=getattr(args, "speed", None),
+        defer_backend=True,
     )
     app.start()
     log.info("window shown after %.2f s", time.perf_counter() - t0)

@@ -66,7 +66,8 @@ class Backend:
         if self.demo:
             from storage.database import open_database
 
-            self._demo_db = open_database(self.data_dir, True)
+            # demo data is replayed, never precious: an unreadable demo.db is set aside
+            self._demo_db = open_database(self.data_dir, True, start_fresh=True)
             return WatchService(
                 self._demo_db,
                 None,
@@ -219,12 +220,15 @@ def create_backend(
     force_demo: bool = False,
     passphrase: Any = None,
     backend_factory: BackendFactory | None = None,
+    start_fresh: bool = False,
 ) -> Any:
     """The real watch service, or what ``backend_factory(callbacks, scenario=, speed=)``
     builds when one is given (a ready-made service with the window's backend methods)."""
     if backend_factory is not None:
         return backend_factory(callbacks, scenario=scenario, speed=speed)
-    return _monitor_backend(data_dir, callbacks, scenario, speed, force_demo, passphrase)
+    return _monitor_backend(
+        data_dir, callbacks, scenario, speed, force_demo, passphrase, start_fresh
+    )
 
 
 def open_secret_store(data_dir: Path, passphrase: Any) -> Any:
@@ -246,11 +250,11 @@ def _monitor_backend(
     speed: float,
     force_demo: bool,
     passphrase: Any,
+    start_fresh: bool = False,
 ) -> Backend:
-    import monitor.service  # noqa: F401  (ImportError here means: no monitor in this build)
     from storage.database import open_database
 
-    db = open_database(data_dir, False)
+    db = open_database(data_dir, False, start_fresh=start_fresh)
     secrets = open_secret_store(data_dir, passphrase)
     real = [r for r in db.accounts() if not getattr(r, "is_demo", False) and r.enabled]
     demo = force_demo or not real

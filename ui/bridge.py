@@ -25,6 +25,8 @@ class MonitorBridge(QObject):
     """The stored accounts, read off the GUI thread for the accounts menu."""
     sigNotice = Signal(str)
     """A command run off the GUI thread failed; the text says what, in plain words."""
+    sigStorageError = Signal(object)
+    """The database could not be opened while starting the watch (a storage.errors error)."""
 
     def on_account(self, update: Any) -> None:
         self.sigAccount.emit(update)
