@@ -470,6 +470,11 @@ def describe_error(exc: BaseException) -> tuple[str, str, float | None]:
         message = str(getattr(exc, "message", "") or exc)
         retry = getattr(exc, "retry_after", None)
         return kind_text, message, None if retry is None else float(retry)
+    from storage.errors import SecretStoreError
+
+    if isinstance(exc, SecretStoreError):
+        # its message names the store and what to do (a wrong passphrase: try again)
+        return "auth", f"the API key could not be read: {exc}", None
     if isinstance(exc, OSError):
         return "network", f"network error ({type(exc).__name__})", None
     logger.debug("unexpected %s from a connector", type(exc).__name__)

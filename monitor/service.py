@@ -46,7 +46,7 @@ logger = logging.getLogger(__name__)
 MARKET_INTERVAL_S = 60.0
 RECOMPUTE_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
-REQUESTS_PER_POLL = 3
+PASSPHRASE_ATTEMPTS = 3
 """HTTP requests one poll may send (balance, positions, occasionally tiers)."""
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
 DEMO_EXCHANGES = ("binanceusdm",)
@@ -74,7 +74,9 @@ def min_poll_interval_s(exchange: str) -> float:
         rate_ms = float(getattr(ccxt, exchange)().rateLimit)
     except Exception:
         rate_ms = FALLBACK_RATE_LIMIT_MS.get(exchange, 100)
-    return rate_ms * REQUESTS_PER_POLL / 1000.0
+    from connectors.venues import REQUESTS_PER_POLL
+
+    return rate_ms * REQUESTS_PER_POLL.get(exchange, 3) / 1000.0
 
 
 class WatchService:
@@ -351,10 +353,18 @@ class WatchService:
         if cfg.is_demo and self._lx is not None:
             return self._lx.credentials(cfg.exchange)
         from connectors.credentials import Credentials
+        from storage.errors import WrongPassphrase
 
         if cfg.secret_name is None or self.secrets is None:
             return Credentials()
-        return self.secrets.get(cfg.secret_name) or Credentials()
+        for attempt in range(PASSPHRASE_ATTEMPTS):
+            try:
+                return self.secrets.get(cfg.secret_name) or Credentials()
+            except WrongPassphrase:
+                # the store forgets a wrong passphrase and asks again on the next read
+                if attempt == PASSPHRASE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     def _account_configs(self) -> list[AccountConfig]:
         out: list[AccountConfig] = []

@@ -239,3 +239,32 @@ def test_open_interest_history_feeds_the_liquidation_map() -> None:
     assert out.open_interest[-1] == 2_000.0
     assert not build_liqmap(out).is_proxy
     assert build_liqmap(with_open_interest(c, None)).is_proxy
+
+
+def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
+    """The encrypted key file: a wrong passphrase is asked again (a few times), and if it
+    stays wrong the account says so in plain words instead of polling with no key."""
+    from connectors.credentials import Credentials
+    from storage.records import AccountRecord
+    from storage.secrets import SecretStore
+
+    store = SecretStore.open(tmp_path, lambda new: "right", backend="file", scrypt_n=2**10)
+    store.set("k", Credentials(api_key="key", secret="s3cret"))
+    answers = iter(["wrong", "right"])
+    asked = SecretStore.open(tmp_path, lambda new: next(answers), backend="file", scrypt_n=2**10)
+    rec = db.add_account(
+        AccountRecord("binanceusdm", "main", "http://127.0.0.1:9", secret_name="k")
+    )
+    clock = FakeClock(1_800_000_000)
+    seen = []
+    svc = WatchService(db, asked, Recorder(clock), clock=clock,
+                       connector_factory=lambda cfg, creds, clk: seen.append(creds) or FakeConnector())  # fmt: skip
+    svc.reload_accounts()
+    assert any(c.secret == "s3cret" for c in seen)
+
+    never = SecretStore.open(tmp_path, lambda new: "wrong", backend="file", scrypt_n=2**10)
+    rec2 = Recorder(clock)
+    svc2 = WatchService(db, never, rec2, clock=clock, connector_factory=lambda *a: FakeConnector())
+    svc2.reload_accounts()
+    update = next(u for u in reversed(rec2.accounts) if u.account_id == str(rec.id))
+    assert update.status == "error" and "passphrase does not open" in update.error
