@@ -257,8 +257,12 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
     )
     clock = FakeClock(1_800_000_000)
     seen = []
-    svc = WatchService(db, asked, Recorder(clock), clock=clock,
-                       connector_factory=lambda cfg, creds, clk: seen.append(creds) or FakeConnector())  # fmt: skip
+
+    def factory(cfg, creds, clk):
+        seen.append(creds)
+        return FakeConnector()
+
+    svc = WatchService(db, asked, Recorder(clock), clock=clock, connector_factory=factory)
     svc.reload_accounts()
     assert any(c.secret == "s3cret" for c in seen)
 
