@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14_400, "1d": 86_400}
 
 
+LABEL_GAP = 0.006
+"""Support labels closer than this fraction of the price would overlap: one is drawn."""
+
+
 def base_seconds(c: Candles) -> int:
     """The bar length of the candles, in seconds (their timeframe, else their spacing)."""
     if c.timeframe in TIMEFRAMES:
@@ -378,6 +382,7 @@ class PriceChart(QWidget):
             self.plot.removeItem(item)
         self._zone_items, self._cascade_items = [], []
         self._reach_prices = []
+        labelled: list[float] = []
         for z in zones:
             region = pg.LinearRegionItem(
                 values=(z.low, z.high),
@@ -388,13 +393,16 @@ class PriceChart(QWidget):
             )
             region.setZValue(-10)
             reasons = ", ".join(tuple(getattr(z, "reasons", ()))[:2])
-            pg.InfLineLabel(
-                region.lines[1],
-                text=f"support · score {z.score:.1f} · {reasons}",
-                position=0.03,
-                anchors=[(0, 1), (0, 1)],
-                color=t.support,
-            )
+            # zones closer than LABEL_GAP of the price share one label (the stronger first)
+            if not mark or all(abs(z.high - y) > LABEL_GAP * mark for y in labelled):
+                labelled.append(z.high)
+                pg.InfLineLabel(
+                    region.lines[1],
+                    text=f"support · score {z.score:.1f} · {reasons}",
+                    position=0.03,
+                    anchors=[(0, 1), (0, 1)],
+                    color=t.support,
+                )
             self.plot.addItem(region, ignoreBounds=True)
             self._zone_items.append(region)
         if cascade is None:
