@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import ccxt
 import numpy as np
@@ -140,9 +141,18 @@ class ExchangeConnector:
                 ErrorKind.NOT_SUPPORTED,
                 f"unknown exchange {exchange!r}; expected one of {', '.join(VENUES)}",
             )
+        if api_url is not None:
+            api_url = api_url.strip()
+            parts = urlsplit(api_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConnectorError(
+                    ErrorKind.NOT_SUPPORTED,
+                    f"the API address {api_url!r} is not a web address: it must start with "
+                    "http:// or https://",
+                )
         self.exchange = exchange
         self.label = label
-        self.api_url = api_url
+        self.api_url = api_url or None
         self._venue: Venue = VENUES[exchange]
         self._secrets = (*credentials.secret_values(), credentials.api_key)
         self._timeout_ms = timeout_ms

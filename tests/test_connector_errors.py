@@ -172,3 +172,15 @@ def test_a_malformed_wallet_address_is_refused() -> None:
     with pytest.raises(ConnectorError) as info:
         ExchangeConnector("hyperliquid", Credentials(wallet="0x1234"))
     assert info.value.kind is ErrorKind.AUTH
+
+
+@pytest.mark.parametrize("url", ["notaurl", "ftp://host", "127.0.0.1:8080", "http://"])
+def test_an_api_address_that_is_not_a_web_address_is_refused_in_plain_words(url: str) -> None:
+    from connectors.credentials import Credentials
+    from connectors.errors import ConnectorError
+    from connectors.exchange import ExchangeConnector
+
+    with pytest.raises(ConnectorError) as info:
+        ExchangeConnector("bybit", Credentials(api_key=KEY, secret=SECRET), api_url=url)
+    assert "must start with http:// or https://" in info.value.message
+    assert SECRET not in info.value.message
