@@ -181,6 +181,17 @@ class ExchangeConnector:
             return
         if not (credentials.api_key and credentials.secret):
             raise ConnectorError(ErrorKind.AUTH, f"{name} needs an API key and secret")
+        for what, value in (
+            ("API key", credentials.api_key),
+            ("secret", credentials.secret),
+            ("passphrase", credentials.password),
+        ):
+            if value != value.strip():
+                raise ConnectorError(
+                    ErrorKind.AUTH,
+                    f"the {what} has spaces or line breaks around it (a copy-paste slip?); "
+                    "enter it again without them",
+                )
         if self.exchange == "okx" and not credentials.password:
             raise ConnectorError(ErrorKind.AUTH, "OKX needs the API key's passphrase")
 

@@ -184,3 +184,16 @@ def test_an_api_address_that_is_not_a_web_address_is_refused_in_plain_words(url:
         ExchangeConnector("bybit", Credentials(api_key=KEY, secret=SECRET), api_url=url)
     assert "must start with http:// or https://" in info.value.message
     assert SECRET not in info.value.message
+
+
+def test_whitespace_pasted_around_a_key_is_named_not_sent() -> None:
+    from connectors.credentials import Credentials
+    from connectors.errors import ConnectorError, ErrorKind
+    from connectors.exchange import ExchangeConnector
+
+    for creds in (Credentials(api_key=f" {KEY}", secret=SECRET),
+                  Credentials(api_key=KEY, secret=f"{SECRET}\n")):  # fmt: skip
+        with pytest.raises(ConnectorError) as info:
+            ExchangeConnector("binanceusdm", creds, api_url="http://127.0.0.1:9")
+        assert info.value.kind is ErrorKind.AUTH and "spaces or line breaks" in info.value.message
+        assert SECRET not in info.value.message
