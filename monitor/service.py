@@ -45,9 +45,7 @@ logger = logging.getLogger(__name__)
 
 MARKET_INTERVAL_S = 60.0
 RECOMPUTE_INTERVAL_S = 60.0
-PRUNE_INTERVAL_S = 60.0
-"""Retention runs every minute in short, time-bounded steps, so fresh rows are packed a few
-minutes after they are written and the chart's reads of recent history stay fast."""
+PRUNE_INTERVAL_S = 3600.0
 PASSPHRASE_ATTEMPTS = 3
 """HTTP requests one poll may send (balance, positions, occasionally tiers)."""
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
