@@ -60,47 +60,33 @@ def resample(c: Candles, seconds: int) -> tuple[np.ndarray, ...]:
 
 
 def support_zones(levels: Any, mark: float | None, limit: int = 3) -> list[Any]:
-    """The supports worth drawing: a Levels object's supports (or a plain sequence of zones),
-    within 15 % of the mark, the best-scored few."""
-    zones = list(getattr(levels, "supports", levels) or ())
+    """The supports worth drawing (a risk.levels.Levels' supports), within 15 % of the mark,
+    the best-scored few."""
+    zones = list(levels.supports) if levels is not None else []
     if mark:
         zones = [z for z in zones if z.low <= mark * 1.005 and z.high >= mark * 0.88]
     zones.sort(key=lambda z: -float(z.score))
     return zones[:limit]
 
 
-def nearest_cascade(cascade: Any, mark: float | None) -> Any:
-    """The cascade from the nearest support below the mark, from one result or a sequence."""
-    if cascade is None or hasattr(cascade, "stop_price"):
-        return cascade
-    items = [c for c in cascade if getattr(c, "stop_price", None) is not None]
+def nearest_cascade(cascades: Any, mark: float | None) -> Any:
+    """The cascade (risk.cascade.Cascade) from the nearest support below the mark."""
+    items = list(cascades or ())
     if not items:
         return None
-    start = lambda c: float(_get(c, "start_price", "support_low", default=0.0))  # noqa: E731
-    below = [c for c in items if mark is None or start(c) <= mark]
-    return max(below or items, key=start)
+    below = [c for c in items if mark is None or c.start_price <= mark]
+    return max(below or items, key=lambda c: c.start_price)
 
 
 def liqmap_bins(lm: Any, lo: float, hi: float, bins: int = 80) -> tuple[np.ndarray, ...]:
     """(centres, long, short) of the liquidation map re-binned to ``bins`` buckets in [lo, hi]."""
-    if hasattr(lm, "bucket_low"):
-        centres = np.asarray(lm.bucket_low, float) + float(lm.step) / 2
-    else:
-        centres = np.asarray(_get(lm, "prices", "centers", default=[]), float)
-    longs = np.asarray(_get(lm, "long_notional", "longs", default=[]), float)
-    shorts = np.asarray(_get(lm, "short_notional", "shorts", default=[]), float)
+    centres = np.asarray(lm.bucket_low, float) + float(lm.step) / 2
+    longs = np.asarray(lm.long_notional, float)
+    shorts = np.asarray(lm.short_notional, float)
     edges = np.linspace(lo, hi, bins + 1)
     long_b, _ = np.histogram(centres, bins=edges, weights=longs)
     short_b, _ = np.histogram(centres, bins=edges, weights=shorts)
     return (edges[:-1] + edges[1:]) / 2, long_b, short_b
-
-
-def _get(obj: Any, *names: str, default: Any = None) -> Any:
-    for n in names:
-        v = getattr(obj, n, None)
-        if v is not None:
-            return v
-    return default
 
 
 class PriceChart(QWidget):
@@ -365,13 +351,13 @@ class PriceChart(QWidget):
 
     def _draw_levels(self, update: Any) -> None:
         mark = float(self.mark_line.value()) or None
-        zones = support_zones(_get(update, "levels"), mark)
-        cascade = nearest_cascade(_get(update, "cascade"), mark)
+        zones = support_zones(update.levels, mark)
+        cascade = nearest_cascade(update.cascade, mark)
         reach = None
         if cascade is not None:
             reach = tuple(
-                round(float(_get(cascade, n, default=0.0)), 6)
-                for n in ("start_price", "support_low", "stop_price", "domino_ratio")
+                round(float(v), 6)
+                for v in (cascade.start_price, cascade.stop_price, cascade.domino_ratio)
             )
         key = (self.symbol, tuple((z.low, z.high, z.score) for z in zones), reach)
         if key == self._levels_key:
@@ -407,10 +393,7 @@ class PriceChart(QWidget):
             self._zone_items.append(region)
         if cascade is None:
             return
-        top = _get(cascade, "start_price", "support_low")
-        stop = _get(cascade, "stop_price", "reach_price")
-        if top is None or stop is None:
-            return
+        top, stop = cascade.start_price, cascade.stop_price
         self._reach_prices = [float(stop)]
         region = pg.LinearRegionItem(
             values=(min(top, stop), max(top, stop)),
@@ -420,10 +403,10 @@ class PriceChart(QWidget):
             pen=pg.mkPen(None),
         )
         region.setZValue(-20)
-        ratio = _get(cascade, "domino_ratio", "ratio")
-        text = f"cascade reach if it breaks → {fmt.price(stop)} (estimate)"
-        if ratio is not None:
-            text += f" · domino ×{ratio:.1f}"
+        text = (
+            f"cascade reach if it breaks → {fmt.price(stop)} (estimate)"
+            f" · domino ×{cascade.domino_ratio:.1f}"
+        )
         pg.InfLineLabel(
             region.lines[0], text=text, position=0.03, anchors=[(0, 0), (0, 0)], color=t.cascade
         )
@@ -431,7 +414,7 @@ class PriceChart(QWidget):
         self._cascade_items.append(region)
 
     def _draw_liqmap(self, update: Any) -> None:
-        lm = _get(update, "liqmap")
+        lm = update.liqmap
         mark = float(self.mark_line.value())
         if lm is None or not mark:
             if self._liq_key is not None:
