@@ -532,36 +532,40 @@ def market_cascades(candles: Any, levels: Any, liqmap: Any, book: Any, sigma: fl
 def account_cascade_risks(
     account: Account, leader: MarketSlot, betas: Mapping[str, float], band: float
 ) -> list[CascadeRisk]:
-    """The cascade from the leader's nearest qualifying support with this account's own
-    liquidation as fuel (``risk.cascade.assess_account``), when the leader is within ``band``
-    (a fraction) of that support; [] otherwise. Call under the leader's lock."""
+    """The cascade from each of the leader's qualifying supports within ``band`` (a fraction)
+    below its price, with this account's own liquidation as fuel
+    (``risk.cascade.assess_account``). Call under the leader's lock."""
     levels, candles, sigma = leader.levels, leader.candles, leader.sigma_daily
     if levels is None or candles is None or not sigma:
         return []
     mark = float(candles.close[-1])
     near = [z for z in levels.supports if z.score >= 1.0 and z.high >= mark * (1 - band)]
-    if not near:
-        return []
-    try:
-        ac = assess_account(
-            levels,
-            leader.liqmap,
-            account,
-            rules_for(account.exchange),
-            leader.symbol,
-            betas,
-            sigma,
-            daily_volume_notional(candles),
-            book=leader.book,
+    rules_set = rules_for(account.exchange)
+    v_daily = daily_volume_notional(candles)
+    risks = []
+    for zone in near:
+        try:
+            ac = assess_account(
+                levels,
+                leader.liqmap,
+                account,
+                rules_set,
+                leader.symbol,
+                betas,
+                sigma,
+                v_daily,
+                book=leader.book,
+                support=zone,
+            )
+        except Exception:
+            logger.exception("account cascade for %s failed", leader.symbol)
+            return []
+        if ac is None:
+            continue
+        cas = ac.cascade
+        risks.append(
+            CascadeRisk(
+                leader.symbol, cas.support.high, cas.domino_ratio, cas.stop_price, -1, ac.sentence
+            )
         )
-    except Exception:
-        logger.exception("account cascade for %s failed", leader.symbol)
-        return []
-    if ac is None:
-        return []
-    cas = ac.cascade
-    return [
-        CascadeRisk(
-            leader.symbol, cas.support.high, cas.domino_ratio, cas.stop_price, -1, ac.sentence
-        )
-    ]
+    return risks

@@ -1,18 +1,28 @@
 """The cascade model: if a support breaks, how far would forced selling alone carry the price?
 
 From a support S (research notes §3.2): start at the zone's bottom p0, let the break trade a
-little below it (``break_depth``), then iterate
+little below it, to b = p0·(1 − ``break_depth``), then iterate
 
     Q_k     = long liquidation notional with a price in [p_k, top of S)
-    p_{k+1} = p0 · (1 − I(Q_k))
+    p_{k+1} = b · (1 − I(Q_k))
 
 where I is the price impact of selling Q_k: walking the order book when one is given, else the
 square-root law I(Q) = Y·σ_daily·√(Q / V_daily) (Donier & Bonart 2015; Y = 0.7, the middle of
-the 0.5–1 range the literature gives). Q grows as p falls, so the sequence only falls; it stops
-when it converges or reaches the floor p0·(1 − max_drop). The domino ratio is the move that
-forced selling alone makes, p0·I(Q*), over the gap p0 − (top of the next support below): the
-break's own ``break_depth`` only lights the fuse and is not counted. At ≥ 1 a break of S alone
-reaches the next level: a cascade-prone support. Every figure is an estimate and says so.
+the 0.5–1 range the literature gives). The walk starts at b because the break's own selling
+has already taken the bids between p0 and b. Q grows as p falls, so the sequence only falls;
+it stops when it converges or reaches the floor p0·(1 − max_drop). The domino ratio is the move
+that forced selling alone makes, b·I(Q*), over the gap p0 − (top of the next support below):
+the break's own ``break_depth`` only lights the fuse and is not counted. At ≥ 1 a break of S
+alone reaches the next level: a cascade-prone support. Every figure is an estimate and says so.
+
+A book snapshot holds a limited number of levels (100 by default: a fraction of a percent of
+BTC's price on a real book). Beyond its last level the fall keeps growing with the fuel, as the
+square-root law does: the latent book whose depth grows linearly with the distance from the
+price is the one that gives the square-root law (Donier, Bonart, Mastromatteo & Bouchaud 2015),
+so the snapshot's span x₀ and notional D₀ extend to x = x₀·√(Q/D₀). The larger of that and the
+volume-calibrated law is taken. Carrying the snapshot's depth per percent on linearly instead
+(a book that never refills) makes the model knife-edge: wherever the fuel per percent exceeds
+it, the price runs away — to about 70,000 from 106,000 on the calm demo scenario.
 """
 
 from __future__ import annotations
@@ -59,8 +69,10 @@ def sqrt_impact(q: float, sigma_daily: float, v_daily: float, y: float = 0.7) ->
 def book_impact(book: OrderBook, q: float) -> tuple[float, bool]:
     """Fractional fall below the best bid after market-selling notional q into the bids.
 
-    Returns (impact, exhausted): exhausted when the book's bids hold less than q, in which case
-    the impact is that of emptying the visible book.
+    Returns (impact, exhausted): exhausted when the book's bids hold less than q. Beyond its
+    last level the fall grows as x₀·√(q/D₀) (x₀, D₀: the snapshot's span and notional; see the
+    module docstring); a book without a price span (one level) cannot be extended, and its
+    impact is that of emptying it.
     """
     bids = book.bids
     if q <= 0 or bids.shape[0] == 0:
@@ -70,7 +82,11 @@ def book_impact(book: OrderBook, q: float) -> tuple[float, bool]:
     i = int(np.searchsorted(cum, q, side="left"))
     best = float(px[0])
     if i >= px.shape[0]:
-        return 1.0 - float(px[-1]) / best, True
+        span = 1.0 - float(px[-1]) / best
+        total = float(cum[-1])
+        if span <= 0 or total <= 0:
+            return max(span, 0.0), True
+        return span * math.sqrt(q / total), True
     return 1.0 - float(px[i]) / best, False
 
 
@@ -181,8 +197,8 @@ def cascade_from(
     """Run the cascade from ``support``; ``supports`` are the candidate zones below it.
 
     With a ``book``, impact is the fall below its best bid after selling the fuel into its
-    bids — the current book's depth profile taken as if it stood at the support — and the
-    square-root law takes over where the visible book runs out.
+    bids — the current book's depth profile taken as if it stood at the break — and beyond its
+    last level the larger of the book's own square-root extension and the square-root law.
     """
     p = params or CascadeParams()
     nxt = next_support_below(support, supports, p.min_next_score)
@@ -196,9 +212,9 @@ def cascade_from(
     def impact(q: float) -> float:
         if book is not None:
             frac, exhausted = book_impact(book, q)
-            if not exhausted:
-                return frac
-            return max(frac, sqrt_impact(q, sigma_daily, v_daily, p.y))
+            if exhausted:
+                return max(frac, sqrt_impact(q, sigma_daily, v_daily, p.y))
+            return frac
         return sqrt_impact(q, sigma_daily, v_daily, p.y)
 
     seed = p0 * (1.0 - p.break_depth)
@@ -209,7 +225,7 @@ def cascade_from(
     iterations = 0
     for iterations in range(1, p.max_iter + 1):  # noqa: B007
         forced = min(impact(fuel.between(price, top)), p.max_drop)
-        new = min(seed, p0 * (1.0 - forced))
+        new = seed * (1.0 - forced)
         if new <= floor:
             price, hit_floor = floor, True
             break
@@ -217,7 +233,7 @@ def cascade_from(
             price, converged = new, True
             break
         price = new
-    ratio = p0 * forced / gap
+    ratio = seed * forced / gap
     return Cascade(
         symbol=symbol,
         support=support,
@@ -347,20 +363,23 @@ def assess_account(
     book: OrderBook | None = None,
     params: CascadeParams | None = None,
     min_score: float | None = None,
+    support: Level | None = None,
 ) -> AccountCascade | None:
-    """Where a cascade from the nearest support (score ≥ min_score) below the leader's price
-    would stop, with the account's own liquidation as extra fuel, and whether the account is
-    liquidated on the way. None when no support qualifies. ``levels`` and ``liqmap`` are the
-    leader's."""
+    """Where a cascade from ``support`` (default: the nearest support with score ≥ min_score
+    below the leader's price) would stop, with the account's own liquidation as extra fuel,
+    and whether the account is liquidated on the way. None when no support qualifies.
+    ``levels`` and ``liqmap`` are the leader's."""
     p = params or CascadeParams()
     floor_score = p.min_next_score if min_score is None else min_score
     exposure = account_exposure(account, rules, leader, betas, levels.price)
-    chosen = [z for z in levels.supports if z.score >= floor_score]
-    if not chosen:
-        return None
+    if support is None:
+        chosen = [z for z in levels.supports if z.score >= floor_score]
+        if not chosen:
+            return None
+        support = chosen[0]
     fuel = make_fuel(liqmap, exposure.fuel, p.market_fuel_scale)
     cas = cascade_from(
-        chosen[0],
+        support,
         levels.supports,
         fuel,
         sigma_daily,

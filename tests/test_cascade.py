@@ -54,7 +54,10 @@ def test_book_walk() -> None:
     book = OrderBook("X", bids, np.empty((0, 2)))
     # Notional by level 100, 198, 980 → 250 is filled inside the 99 level: a 1 % fall.
     assert book_impact(book, 250.0) == (pytest.approx(0.01), False)
-    assert book_impact(book, 5_000.0) == (pytest.approx(0.02), True)
+    # 5,000 empties the book (1,278 over a 2 % span); beyond it the fall grows as √q.
+    assert book_impact(book, 5_000.0) == (pytest.approx(0.02 * math.sqrt(5_000 / 1_278)), True)
+    one = OrderBook("X", bids[:1], np.empty((0, 2)))
+    assert book_impact(one, 5_000.0) == (0.0, True)
 
 
 def test_fuel_heavy_gap_is_cascade_prone() -> None:
@@ -62,10 +65,12 @@ def test_fuel_heavy_gap_is_cascade_prone() -> None:
     fuel = dense_fuel(91.0, 101.0, 10e9)
     cas = cascade_from(s, [s, nxt], fuel, 0.05, 1e9, params=CascadeParams(y=1.0))
     assert cas.gap == pytest.approx(9.0)
-    # Converges where p* = 100·(1 − 0.05·√(L(p*, 101)/1e9)); all 10e9 lie above p* here.
+    # The break trades to b = 99.75; converges where p* = b·(1 − 0.05·√(L(p*, 101)/1e9)),
+    # and all 10e9 lie above p* here.
+    b = 100 * (1 - CascadeParams().break_depth)
     assert cas.converged
-    assert cas.stop_price == pytest.approx(100 * (1 - 0.05 * math.sqrt(10.0)), rel=1e-6)
-    assert cas.domino_ratio == pytest.approx(100 * 0.05 * math.sqrt(10.0) / 9.0, rel=1e-6)
+    assert cas.stop_price == pytest.approx(b * (1 - 0.05 * math.sqrt(10.0)), rel=1e-6)
+    assert cas.domino_ratio == pytest.approx(b * 0.05 * math.sqrt(10.0) / 9.0, rel=1e-6)
     assert cas.domino_ratio >= 1 and cas.cascade_prone
     assert cas.estimate and cas.label == "estimate"
 
@@ -203,3 +208,25 @@ def test_smoke_on_the_real_csv() -> None:
         assert cas.stop_price < cas.start_price
         assert np.isfinite(cas.domino_ratio) and cas.domino_ratio >= 0
         assert warning_sentence(cas).startswith("If ")
+
+
+def test_a_cascade_runs_past_the_visible_book() -> None:
+    # A 10-level book holds about 1,000 over 0.9 %. Fuel of 100,000 spread from 91 to 101
+    # burns through it and on (the fall keeps growing as √Q beyond the snapshot) instead of
+    # stopping at the snapshot's last level; its fixed point is x = 0.009·√(L(x)/1,000).
+    s, nxt = zone(100.0, 101.0), zone(90.0, 91.0)
+    bids = np.array([[100.0 - i * 0.1, 1.0] for i in range(10)])
+    book = OrderBook("X", bids, np.empty((0, 2)))
+    total = float((bids[:, 0] * bids[:, 1]).sum())
+    fuel = dense_fuel(91.0, 101.0, 1e5)
+    cas = cascade_from(s, [s, nxt], fuel, 0.05, 1e12, book=book)
+    b = 100 * (1 - CascadeParams().break_depth)
+    x = 1.0 - cas.stop_price / b
+    assert x > 0.009 * 2
+    assert x == pytest.approx(
+        0.009 * math.sqrt(fuel.between(cas.stop_price, 101.0) / total), rel=1e-3
+    )
+    # A book a thousand times deeper holds the same fuel within the break.
+    deep = OrderBook("X", bids * [1.0, 1000.0], np.empty((0, 2)))
+    held = cascade_from(s, [s, nxt], fuel, 0.05, 1e12, book=deep)
+    assert held.stop_price > 99.5 and not held.cascade_prone
