@@ -13,8 +13,10 @@ Interface (what the UI codes against):
     ``risk.levels.Levels``, liqmap a ``risk.liqmap.LiqMap``, cascade a tuple of
     ``risk.cascade.Cascade`` (nearest supports first); betas maps the symbol to its beta to
     the leader (BTC).
-    ``WarningEvent(change, warning)``: change is "fired", "escalated", "updated", "resolved",
-    "acknowledged" or "snoozed"; warning is the ``storage.records.WarningRecord`` as persisted.
+    ``WarningEvent(change, warning, reason)``: change is "fired", "escalated", "updated",
+    "resolved", "acknowledged" or "snoozed"; warning is the ``storage.records.WarningRecord``
+    as persisted; reason says why a warning resolved (its positions closed, the condition
+    cleared, the account removed).
     ``MonitorCallbacks``: ``on_account(u)``, ``on_market(u)``, ``on_warning(e)``;
     ``NullCallbacks`` implements all three as no-ops.
 

@@ -101,9 +101,11 @@ class AlertManager:
         conditions: Iterable[Condition],
         evaluated_rules: Collection[str],
         now_ms: int,
+        held_symbols: Collection[str] | None = None,
     ) -> list[WarningEvent]:
         """Apply one evaluation of ``evaluated_rules`` for an account; return (and report) the
-        changes it made."""
+        changes it made. ``held_symbols`` (the account's positions now) lets a resolved
+        warning say that its position was closed rather than that its condition cleared."""
         events: list[WarningEvent] = []
         acc = record_account(account_id)
         with self._lock:
@@ -120,7 +122,7 @@ class AlertManager:
                 count = self._clear_counts.get(key, 0) + 1
                 self._clear_counts[key] = count
                 if count >= self._clear_after:
-                    events.append(self._resolve(rec, now_ms))
+                    events.append(self._resolve(rec, now_ms, _clear_reason(rec, held_symbols)))
         for event in events:
             self._publish(event)
         return events
@@ -130,7 +132,9 @@ class AlertManager:
         acc = record_account(account_id)
         with self._lock:
             events = [
-                self._resolve(r, now_ms) for r in list(self._open.values()) if r.account_id == acc
+                self._resolve(r, now_ms, REASON_ACCOUNT_REMOVED)
+                for r in list(self._open.values())
+                if r.account_id == acc
             ]
         for event in events:
             self._publish(event)
@@ -205,26 +209,38 @@ class AlertManager:
         self._published_ms[key] = now_ms
         return self._save(rec, change)
 
-    def _resolve(self, rec: WarningRecord, now_ms: int) -> WarningEvent:
+    def _resolve(self, rec: WarningRecord, now_ms: int, reason: str) -> WarningEvent:
         rec = replace(rec, state=WarningState.RESOLVED, resolved_ms=now_ms)
         self._clear_counts.pop(rec.key, None)
         self._published_ms.pop(rec.key, None)
-        return self._save(rec, "resolved")
+        return self._save(rec, "resolved", reason)
 
-    def _save(self, rec: WarningRecord, change: str) -> WarningEvent:
+    def _save(self, rec: WarningRecord, change: str, reason: str = "") -> WarningEvent:
         self._store.upsert_warning(rec)
         if rec.state is WarningState.RESOLVED:
             self._open.pop(rec.key, None)
         else:
             self._open[rec.key] = rec
         logger.info("warning %s: %s %s", change, rec.key, rec.severity)
-        return WarningEvent(change, rec)
+        return WarningEvent(change, rec, reason)
 
     def _publish(self, event: WarningEvent) -> None:
         try:
             self._on_event(event)
         except Exception:
             logger.exception("warning callback failed")
+
+
+REASON_CLEARED = "the condition no longer holds"
+REASON_CLOSED = "the position was closed"
+REASON_ALL_CLOSED = "the positions were closed"
+REASON_ACCOUNT_REMOVED = "the account was removed or disabled"
+
+
+def _clear_reason(rec: WarningRecord, held_symbols: Collection[str] | None) -> str:
+    if held_symbols is not None and rec.symbols and not set(rec.symbols) <= set(held_symbols):
+        return REASON_CLOSED if len(rec.symbols) == 1 else REASON_ALL_CLOSED
+    return REASON_CLEARED
 
 
 def _rule_key(key: str, account_id: str) -> str:

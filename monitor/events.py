@@ -56,10 +56,12 @@ class MarketUpdate:
 @dataclass(frozen=True, slots=True)
 class WarningEvent:
     """A change in a warning's life: fired, escalated, updated, resolved, acknowledged or
-    snoozed. ``warning`` is the record as persisted after the change."""
+    snoozed. ``warning`` is the record as persisted after the change; a resolved warning keeps
+    its last message, and ``reason`` says why it resolved."""
 
     change: str
     warning: WarningRecord
+    reason: str = ""
 
 
 class MonitorCallbacks(Protocol):

@@ -188,7 +188,8 @@ class Jobs:
             conds += self.market_conditions(cfg.account_id, report, account, t, active, now_ms)
             if liquidated is not None:
                 conds.append(liquidated)
-        return self.alerts.update(cfg.account_id, conds, evaluated, now_ms)
+        held = set(account.symbols) if fresh and account is not None else None
+        return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held)
 
     def market_conditions(
         self,

@@ -66,7 +66,10 @@ def format_event(
         scen = " [" + datetime.fromtimestamp(scenario_ms / 1000, UTC).strftime("%m-%d %H:%M") + "]"
     who = account_label or (f"account {w.account_id}" if w.account_id is not None else "")
     symbols = f" {'/'.join(s.split('/')[0] for s in w.symbols)}" if w.symbols else ""
-    text = w.message if event.change != "resolved" else f"resolved: {w.message}"
+    text = w.message
+    if event.change == "resolved":
+        reason = getattr(event, "reason", "") or "the condition no longer holds"
+        text = f"{reason}; it said: {w.message}"
     return f"{now}{scen} {w.severity.upper():8} {event.change:9} {w.rule} · {who}{symbols} — {text}"
 
 

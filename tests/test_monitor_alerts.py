@@ -52,6 +52,20 @@ def test_fires_once_escalates_and_resolves_after_consecutive_clears(db):
     assert changes(seen) == ["fired", "escalated", "resolved"]
 
 
+def test_a_resolved_warning_says_why(db):
+    am = manager(db, [], clear_after=1)
+    am.update("1", [cond()], RULES, 1_000)
+    [cleared] = am.update("1", [], RULES, 2_000, {"BTC/USDT:USDT", "ETH/USDT:USDT"})
+    assert cleared.reason == "the condition no longer holds"
+    am.update("1", [cond()], RULES, 3_000)
+    [closed] = am.update("1", [], RULES, 4_000, {"BTC/USDT:USDT"})
+    assert closed.reason == "the positions were closed"  # the warning was about BTC and ETH
+    assert closed.warning.message == cond().message  # what it said, kept for the history
+    am.update("1", [cond()], RULES, 5_000)
+    [removed] = am.resolve_account("1", 6_000)
+    assert removed.reason == "the account was removed or disabled"
+
+
 def test_rules_not_evaluated_resolve_nothing(db):
     am = manager(db, [], clear_after=1)
     am.update("1", [cond()], RULES, 1_000)

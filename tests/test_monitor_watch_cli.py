@@ -32,6 +32,8 @@ def test_format_event_is_one_line():
     assert "\n" not in line
     assert "CRITICAL" in line and "escalated" in line and "Main BTC/ETH" in line
     assert "[11-04 00:00]" in line
+    closed = format_event(WarningEvent("resolved", rec, "the positions were closed"), "Main")
+    assert "resolved" in closed and "the positions were closed; it said: BTC −4.1 %" in closed
 
 
 @pytest.mark.slow

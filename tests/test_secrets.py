@@ -18,6 +18,9 @@ from storage.secrets import BACKEND_ENV, SERVICE, SecretStore, usable_keyring
 
 FAST_N = 2**12
 CREDS = Credentials(api_key="key-123456", secret="s3cret-Value-XYZ", password="pass-Phrase-9")
+# Long enough that the ciphertext's random base64 cannot contain them by chance (a two-letter
+# secret turns up in a Fernet token about one run in fifteen).
+OKX2 = Credentials(api_key="okx-key-0002", secret="okx-Secret-0002", password="okx-Pass-0002")
 
 
 class Provider:
@@ -70,16 +73,16 @@ def test_file_roundtrip_asks_once(tmp_path: Path) -> None:
     assert store.backend_name.startswith("encrypted file (") and "secrets.enc" in store.backend_name
     assert store.get("none") is None and provider.calls == []
     store.set("bybit-main", CREDS)
-    store.set("okx-2", Credentials(api_key="k2", secret="s2", password="p2"))
+    store.set("okx-2", OKX2)
     assert store.get("bybit-main") == CREDS
     assert provider.calls == [True]
     again = file_store(tmp_path, Provider("correct horse"))
-    assert again.get("okx-2") == Credentials(api_key="k2", secret="s2", password="p2")
+    assert again.get("okx-2") == OKX2
     again.delete("okx-2")
     again.delete("never-there")
     assert again.get("okx-2") is None and again.get("bybit-main") == CREDS
     raw = secrets_path(tmp_path).read_bytes()
-    for value in (*CREDS.secret_values(), CREDS.api_key, "s2", "p2"):
+    for value in (*CREDS.secret_values(), CREDS.api_key, *OKX2.secret_values()):
         assert value.encode() not in raw
     assert oct(secrets_path(tmp_path).stat().st_mode & 0o777) == "0o600"
     assert not list(tmp_path.glob("*.tmp"))

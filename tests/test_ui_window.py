@@ -64,9 +64,8 @@ def test_acknowledge_goes_to_the_service_and_back(app: App, qtbot) -> None:
     key = app.window.warnings.selected_key()
     assert key
     app.window.warnings.ack_button.click()
-    qtbot.waitUntil(
-        lambda: any(c == "acknowledged" for _, c, w in app.window.warnings.history), timeout=WAIT_MS
-    )
+    history = app.window.warnings.history
+    qtbot.waitUntil(lambda: any(row[1] == "acknowledged" for row in history), timeout=WAIT_MS)
 
 
 def test_scenario_slider_changes_the_figures(app: App, qtbot) -> None:

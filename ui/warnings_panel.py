@@ -44,7 +44,7 @@ class WarningsPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.active: dict[str, Any] = {}
-        self.history: list[tuple[int, str, Any]] = []
+        self.history: list[tuple[int, str, Any, str]] = []
         self.account_labels: dict[str, str] = {}
         self._history_dirty = False
         self._pending = QTimer(self)
@@ -107,17 +107,21 @@ class WarningsPanel(QWidget):
         else:
             self.active[w.key] = w
         if event.change != "updated":
-            self._add_history(event.change, w)
+            text = w.message
+            if event.change == "resolved":
+                reason = getattr(event, "reason", "") or "the condition no longer holds"
+                text = f"{reason[:1].upper()}{reason[1:]}. It said: {w.message}"
+            self._add_history(event.change, w, text)
         self._pending.start()
 
     def add_note(self, text: str) -> None:
         """A line in the history that is not a warning (the watch switched accounts)."""
         note = type("Note", (), {"severity": "info", "message": text, "key": ""})()
-        self._add_history("note", note)
+        self._add_history("note", note, text)
         self._pending.start()
 
-    def _add_history(self, change: str, w: Any) -> None:
-        self.history.insert(0, (int(time.time() * 1000), change, w))
+    def _add_history(self, change: str, w: Any, text: str) -> None:
+        self.history.insert(0, (int(time.time() * 1000), change, w, text))
         del self.history[HISTORY_LIMIT:]
         self._history_dirty = True
 
@@ -187,8 +191,8 @@ class WarningsPanel(QWidget):
             return
         self._history_dirty = False
         self.history_table.setRowCount(len(self.history))
-        for i, (ms, change, w) in enumerate(self.history):
-            cells = [fmt.clock(ms), change, w.severity.upper(), w.message]
+        for i, (ms, change, w, text) in enumerate(self.history):
+            cells = [fmt.clock(ms), change, w.severity.upper(), text]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if j == 2:
