@@ -22,7 +22,8 @@ price is the one that gives the square-root law (Donier, Bonart, Mastromatteo & 
 so the snapshot's span x₀ and notional D₀ extend to x = x₀·√(Q/D₀). The larger of that and the
 volume-calibrated law is taken. Carrying the snapshot's depth per percent on linearly instead
 (a book that never refills) makes the model knife-edge: wherever the fuel per percent exceeds
-it, the price runs away — to about 70,000 from 106,000 on the calm demo scenario.
+it, the price runs away — with a map that counts all the open interest, to about 70,700 from
+106,000 on the calm scenario (docs/architecture.md, "Cascade reach").
 """
 
 from __future__ import annotations
