@@ -20,7 +20,13 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from monitor.events import WarningEvent
+from monitor.events import (
+    REASON_ACCOUNT_REMOVED,
+    REASON_ALL_CLOSED,
+    REASON_CLEARED,
+    REASON_CLOSED,
+    WarningEvent,
+)
 from risk.warnings import Condition, Severity
 from storage.records import WarningRecord, WarningState, warning_key
 
@@ -229,12 +235,6 @@ class AlertManager:
             self._on_event(event)
         except Exception:
             logger.exception("warning callback failed")
-
-
-REASON_CLEARED = "the condition no longer holds"
-REASON_CLOSED = "the position was closed"
-REASON_ALL_CLOSED = "the positions were closed"
-REASON_ACCOUNT_REMOVED = "the account was removed or disabled"
 
 
 def _clear_reason(rec: WarningRecord, held_symbols: Collection[str] | None) -> str:

@@ -53,6 +53,12 @@ class MarketUpdate:
     betas: dict[str, float] = field(default_factory=dict)
 
 
+REASON_CLEARED = "the condition no longer holds"
+REASON_CLOSED = "the position was closed"
+REASON_ALL_CLOSED = "the positions were closed"
+REASON_ACCOUNT_REMOVED = "the account was removed or disabled"
+
+
 @dataclass(frozen=True, slots=True)
 class WarningEvent:
     """A change in a warning's life: fired, escalated, updated, resolved, acknowledged or
@@ -62,6 +68,11 @@ class WarningEvent:
     change: str
     warning: WarningRecord
     reason: str = ""
+
+    @property
+    def why_resolved(self) -> str:
+        """The reason, or the general one when the resolver gave none."""
+        return self.reason or REASON_CLEARED
 
 
 class MonitorCallbacks(Protocol):

@@ -68,8 +68,7 @@ def format_event(
     symbols = f" {'/'.join(s.split('/')[0] for s in w.symbols)}" if w.symbols else ""
     text = w.message
     if event.change == "resolved":
-        reason = getattr(event, "reason", "") or "the condition no longer holds"
-        text = f"{reason}; it said: {w.message}"
+        text = f"{event.why_resolved}; it said: {w.message}"
     return f"{now}{scen} {w.severity.upper():8} {event.change:9} {w.rule} · {who}{symbols} — {text}"
 
 

@@ -109,7 +109,7 @@ class WarningsPanel(QWidget):
         if event.change != "updated":
             text = w.message
             if event.change == "resolved":
-                reason = getattr(event, "reason", "") or "the condition no longer holds"
+                reason = event.why_resolved
                 text = f"{reason[:1].upper()}{reason[1:]}. It said: {w.message}"
             self._add_history(event.change, w, text)
         self._pending.start()
