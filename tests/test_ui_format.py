@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ui import format as fmt
+import formatting as fmt
 from ui.app import NO_DISPLAY_MESSAGE, display_missing
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_prices_have_separators_and_sensible_decimals() -> None:
     assert fmt.price(98450.123) == "98,450.1"
     assert fmt.price(3412.554) == "3,412.55"
-    assert fmt.price(0.523101) == "0.52310"
+    assert fmt.price(0.523101) == "0.5231"
+    assert fmt.price(0.00001234) == "0.00001234"
+    assert fmt.price(-1.5) == "−1.500"
     assert fmt.price(None) == "—"
 
 
@@ -28,7 +30,7 @@ def test_percentages_are_signed_with_a_real_minus() -> None:
 
 
 def test_money_and_ages() -> None:
-    assert fmt.money(-7819.244, signed=True) == "-7,819.24"
+    assert fmt.money(-7819.244, signed=True) == "−7,819.24"
     assert fmt.money(1234567.8) == "1,234,567.80"
     assert fmt.age(4_000) == "4 s"
     assert fmt.age(180_000) == "3 min"

@@ -17,8 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+import formatting as fmt
 from risk.types import Candles
-from ui import format as fmt
 from ui import theme
 from ui.candles_item import CandlesItem
 

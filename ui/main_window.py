@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import formatting as fmt
 from risk.liquidation import beta_of
-from ui import format as fmt
 from ui import theme
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart

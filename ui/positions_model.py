@@ -16,9 +16,9 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QFont
 
+import formatting as fmt
 from risk.report import AccountReport, PositionReport
 from risk.types import MarginMode
-from ui import format as fmt
 from ui import theme
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1

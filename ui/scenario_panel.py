@@ -27,10 +27,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import formatting as fmt
 from risk.liquidation import beta_of
 from risk.report import AccountReport, build_report, default_leader
 from risk.types import Account, MarginTier, Position
-from ui import format as fmt
 from ui import theme
 
 log = logging.getLogger(__name__)

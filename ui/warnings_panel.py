@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui import format as fmt
+import formatting as fmt
 from ui import theme
 
 

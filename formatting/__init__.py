@@ -1,35 +1,50 @@
-"""Number formatting for traders: thousands separators, sensible decimals, explicit signs."""
+"""Number formatting for traders, shared by the window, the commands and the warning text.
+
+Thousands separators, decimals that suit the size (a small price keeps four significant digits),
+and one minus sign everywhere: the true minus (U+2212), never the hyphen. Pure: standard library
+only, so the warning policy and the commands use it as the window does."""
 
 from __future__ import annotations
 
 import math
 import time
 
+MINUS = "\u2212"
+
 
 def _finite(x: float | None) -> bool:
     return x is not None and math.isfinite(x)
 
 
+def _minus(text: str) -> str:
+    return text.replace("-", MINUS)
+
+
 def price(x: float | None) -> str:
-    """A price with decimals that suit its size: 98,450.1 / 3,412.55 / 0.52310."""
+    """A price with decimals that suit its size: 98,450.1 / 3,412.55 / 1.234 / 0.5231 /
+    0.00001234 (below 1, four significant digits)."""
     if not _finite(x):
         return "—"
     assert x is not None
     a = abs(x)
     if a >= 10_000:
-        return f"{x:,.1f}"
-    if a >= 100:
-        return f"{x:,.2f}"
-    if a >= 1:
-        return f"{x:,.3f}"
-    return f"{x:,.5f}"
+        decimals = 1
+    elif a >= 100:
+        decimals = 2
+    elif a >= 1:
+        decimals = 3
+    elif a == 0:
+        decimals = 1
+    else:
+        decimals = 3 - math.floor(math.log10(a))
+    return _minus(f"{x:,.{decimals}f}")
 
 
 def money(x: float | None, signed: bool = False) -> str:
     if not _finite(x):
         return "—"
     assert x is not None
-    return f"{x:+,.2f}" if signed else f"{x:,.2f}"
+    return _minus(f"{x:+,.2f}" if signed else f"{x:,.2f}")
 
 
 def size(x: float | None) -> str:
@@ -38,10 +53,10 @@ def size(x: float | None) -> str:
     assert x is not None
     a = abs(x)
     if a >= 1000:
-        return f"{x:,.0f}"
+        return _minus(f"{x:,.0f}")
     if a >= 1:
-        return f"{x:,.3f}".rstrip("0").rstrip(".")
-    return f"{x:.4f}".rstrip("0").rstrip(".")
+        return _minus(f"{x:,.3f}".rstrip("0").rstrip("."))
+    return _minus(f"{x:.4f}".rstrip("0").rstrip("."))
 
 
 def pct(fraction: float | None, signed: bool = True, decimals: int = 1) -> str:
@@ -53,7 +68,7 @@ def pct(fraction: float | None, signed: bool = True, decimals: int = 1) -> str:
     if math.isnan(fraction):
         return "—"
     text = f"{fraction * 100:+.{decimals}f} %" if signed else f"{fraction * 100:.{decimals}f} %"
-    return text.replace("-", "−")
+    return _minus(text)
 
 
 def sigma(x: float | None) -> str:
