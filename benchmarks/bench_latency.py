@@ -147,7 +147,7 @@ def bench_cpu(seconds: float, accounts: int = 5) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
     db = Database.open(tmp / "demo.db")
     for i in range(accounts):
-        db.add_account(AccountRecord("binanceusdm", f"Demo {i + 1}", is_demo=True))
+        db.accounts.add(AccountRecord("binanceusdm", f"Demo {i + 1}", is_demo=True))
     svc = WatchService(db, None, NullCallbacks(), demo=True, demo_speed=1.0, poll_interval_s=5.0)
     svc.start()
     time.sleep(8.0)  # first polls, market data, recompute

@@ -39,7 +39,7 @@ def mb(n: int) -> str:
 
 def bench_writes(folder: Path) -> None:
     db = Database.open(folder / "writes.db")
-    ids = [db.add_account(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(ACCOUNTS)]
+    ids = [db.accounts.add(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(ACCOUNTS)]
     walks = [ReportWalk(POSITIONS, seed=i) for i in range(ACCOUNTS)]
     reports = [[w.next() for _ in range(1000)] for w in walks]
     batch = 50
@@ -51,7 +51,7 @@ def bench_writes(folder: Path) -> None:
         for j in range(k, k + batch):
             t += POLL_MS
             items += [(ids[a], reports[a][j], t) for a in range(ACCOUNTS)]
-        db.save_snapshots(items)
+        db.snapshots.save_many(items)
         rows += len(items) * POSITIONS
     elapsed = time.perf_counter() - started
     print(f"writes, batches of {batch * ACCOUNTS} snapshots ({batch * ACCOUNTS * POSITIONS} rows):")
@@ -60,7 +60,7 @@ def bench_writes(folder: Path) -> None:
     n = 500
     for j in range(n):
         t += POLL_MS
-        db.save_snapshot(ids[j % ACCOUNTS], reports[j % ACCOUNTS][j], t)
+        db.snapshots.save(ids[j % ACCOUNTS], reports[j % ACCOUNTS][j], t)
     elapsed = time.perf_counter() - started
     print(
         f"  one poll per transaction: {n / elapsed:,.0f} snapshots/s = "
@@ -73,7 +73,7 @@ def insert_block(
     db: Database, account_id: int, frame: Frame, start: int, length: int, res: int
 ) -> int:
     data = encode_block(frame)
-    with db._transaction() as conn:
+    with db._core.transaction() as conn:
         conn.execute(
             "INSERT INTO snapshot_blocks (account_id, start_ms, end_ms, resolution_ms, n_rows, "
             "data) VALUES (?, ?, ?, ?, ?, ?)",
@@ -102,7 +102,7 @@ def bench_size_and_reads(folder: Path) -> None:
         "  hour and compares its bytes per snapshot."
     )
     db = Database.open(folder / "retained.db")
-    ids = [db.add_account(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(ACCOUNTS)]
+    ids = [db.accounts.add(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(ACCOUNTS)]
     full_start = NOW_MS - 2 * DAY_MS
     minute_start = NOW_MS - 30 * DAY_MS
     open_start = NOW_MS - COMPACT_SPAN_MS
@@ -132,7 +132,9 @@ def bench_size_and_reads(folder: Path) -> None:
                 blob_bytes["full"] += insert_block(db, account_id, piece, start, COMPACT_SPAN_MS, 0)
             snapshots["full"] += len(part)
         walk = ReportWalk(POSITIONS, seed=30 + a)
-        db.save_snapshots((account_id, walk.next(), t) for t in range(open_start, NOW_MS, POLL_MS))
+        db.snapshots.save_many(
+            (account_id, walk.next(), t) for t in range(open_start, NOW_MS, POLL_MS)
+        )
         snapshots["raw"] += COMPACT_SPAN_MS // POLL_MS
     db.checkpoint()
     size = db.file_size()
@@ -150,10 +152,10 @@ def bench_size_and_reads(folder: Path) -> None:
     )
 
     real = Database.open(folder / "realpath.db")
-    acct = real.add_account(AccountRecord("bybit", "real")).id or 0
+    acct = real.accounts.add(AccountRecord("bybit", "real")).id or 0
     walk = ReportWalk(POSITIONS, seed=99, step=STEP_2S)
     t0 = NOW_MS - HOUR_MS
-    real.save_snapshots((acct, walk.next(), t) for t in range(t0, NOW_MS, POLL_MS))
+    real.snapshots.save_many((acct, walk.next(), t) for t in range(t0, NOW_MS, POLL_MS))
     started = time.perf_counter()
     result = real.prune(NOW_MS, budget_ms=60_000)
     prune_s = time.perf_counter() - started
@@ -172,7 +174,7 @@ def bench_size_and_reads(folder: Path) -> None:
         times = []
         for _ in range(5):
             started = time.perf_counter()
-            series = db.snapshots(ids[0], NOW_MS - 7 * DAY_MS, NOW_MS, resolution_ms=res)
+            series = db.snapshots.query(ids[0], NOW_MS - 7 * DAY_MS, NOW_MS, resolution_ms=res)
             times.append(time.perf_counter() - started)
         print(
             f"  {what}: {len(series):,} snapshots × {len(series.positions)} positions: median "
@@ -183,7 +185,7 @@ def bench_size_and_reads(folder: Path) -> None:
 
     def read_in_thread() -> None:
         started = time.perf_counter()
-        db.snapshots(ids[1], NOW_MS - 7 * DAY_MS, NOW_MS, resolution_ms=MINUTE_MS)
+        db.snapshots.query(ids[1], NOW_MS - 7 * DAY_MS, NOW_MS, resolution_ms=MINUTE_MS)
         result_box.append(time.perf_counter() - started)
 
     thread = threading.Thread(target=read_in_thread)
@@ -194,7 +196,7 @@ def bench_size_and_reads(folder: Path) -> None:
         f"{result_box[0] * 1000:.1f} ms"
     )
     started = time.perf_counter()
-    series = db.snapshots(ids[0], NOW_MS - 30 * DAY_MS, NOW_MS, resolution_ms=HOUR_MS)
+    series = db.snapshots.query(ids[0], NOW_MS - 30 * DAY_MS, NOW_MS, resolution_ms=HOUR_MS)
     print(
         f"  30 days at one per hour ({len(series):,} snapshots): "
         f"{(time.perf_counter() - started) * 1000:.0f} ms"

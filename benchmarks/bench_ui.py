@@ -131,10 +131,10 @@ def gui_gaps_monitor(seconds: float) -> tuple[float, int, int]:
     secrets = open_secret_store(data_dir, lambda is_new: "bench passphrase")
     for i in range(5):
         secrets.set(f"bench-{i}", lx.credentials("binanceusdm"))
-        rec = db.add_account(
+        rec = db.accounts.add(
             AccountRecord("binanceusdm", f"Account {i + 1}", lx.base_url, secret_name=f"bench-{i}")
         )
-        db.set_setting(f"monitor.poll_interval_s.{rec.id}", 1.0)
+        db.settings.set(f"monitor.poll_interval_s.{rec.id}", 1.0)
     db.close()
     from ui import passphrase
 

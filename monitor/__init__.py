@@ -30,10 +30,10 @@ max_workers=8, calendar=None, clear_after=2)``
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the
     ``LocalExchange`` in demo mode, else None), ``running``.
 
-Settings read from the database (``get_setting``): ``monitor.poll_interval_s.<account_id>``
+Settings read from the database (``db.settings.get``): ``monitor.poll_interval_s.<account_id>``
 (seconds) and ``monitor.thresholds`` / ``monitor.thresholds.<account_id>`` (a dict of
 ``risk.warnings.Thresholds`` field names to values). The user's own events come from
-``db.events(from_ms, to_ms)``; the shipped calendar from ``resources/events-2026.json``.
+``db.events.between(from_ms, to_ms)``; the shipped calendar from ``resources/events-2026.json``.
 
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
 (the job bodies), ``alerts`` (fire / escalate / resolve / acknowledge / snooze, persisted),

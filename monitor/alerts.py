@@ -38,9 +38,9 @@ once a poll, so the figures in a warning never lag the positions table."""
 
 
 class WarningStore(Protocol):
-    def upsert_warning(self, record: WarningRecord) -> None: ...
+    def upsert(self, record: WarningRecord) -> WarningRecord: ...
 
-    def warnings(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
+    def all(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
 
 
 def severity_of(record: WarningRecord) -> Severity:
@@ -80,7 +80,7 @@ class AlertManager:
         self._open: dict[str, WarningRecord] = {}
         self._clear_counts: dict[str, int] = {}
         self._published_ms: dict[str, int] = {}
-        for rec in store.warnings(active_only=True):
+        for rec in store.all(active_only=True):
             if rec.state is not WarningState.RESOLVED:
                 self._open[rec.key] = rec
 
@@ -209,7 +209,7 @@ class AlertManager:
         if change is None:
             rec = replace(rec, last_seen_ms=now_ms)
             self._open[key] = rec
-            self._store.upsert_warning(rec)
+            self._store.upsert(rec)
             return None
         rec = replace(rec, severity=cond.severity.label, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
@@ -222,7 +222,7 @@ class AlertManager:
         return self._save(rec, "resolved", reason)
 
     def _save(self, rec: WarningRecord, change: str, reason: str = "") -> WarningEvent:
-        self._store.upsert_warning(rec)
+        self._store.upsert(rec)
         if rec.state is WarningState.RESOLVED:
             self._open.pop(rec.key, None)
         else:

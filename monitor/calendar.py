@@ -45,7 +45,8 @@ def from_record(record: Any) -> ScheduledEvent:
 
 class Calendar:
     """The events near a time: shipped ones plus those ``user_events(from_ms, to_ms)`` gives
-    (the database's ``events``). A user event at the same minute as a shipped one replaces it."""
+    (the database's ``events.between``). A user event at the same minute as a shipped one
+    replaces it."""
 
     def __init__(
         self,

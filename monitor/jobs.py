@@ -134,7 +134,7 @@ class Jobs:
         if not slot.permissions_checked:
             self._check_permissions(slot)
         try:
-            self.db.save_snapshot(int(cfg.account_id), report, now)
+            self.db.snapshots.save(int(cfg.account_id), report, now)
         except Exception:
             logger.exception("could not store the snapshot of %s", cfg.label)
 
@@ -313,7 +313,7 @@ class Jobs:
             m.last_candle_ms = last
         if new_candle:
             try:
-                self.db.save_candles(candles)
+                self.db.candles.save(candles)
             except Exception:
                 logger.exception("could not store the candles of %s", symbol)
         return new_candle
@@ -383,7 +383,7 @@ class Jobs:
             )
         if levels is not None:
             try:
-                self.db.save_levels(symbol, self.now_ms(), level_records(levels))
+                self.db.levels.save(symbol, self.now_ms(), level_records(levels))
             except Exception:
                 logger.debug("could not store the levels of %s", symbol, exc_info=True)
         self.emit(self.callbacks.on_market, update)

@@ -121,9 +121,9 @@ class WatchService:
         self._lx: Any = None
         self._inflight = 0
         self._idle = threading.Condition()
-        self.alerts = AlertManager(db, self._on_warning, clear_after=clear_after)
-        events = getattr(db, "events", None)
-        self.jobs = Jobs(db, callbacks, self.alerts, calendar or Calendar(events), clock)
+        self.alerts = AlertManager(db.warnings, self._on_warning, clear_after=clear_after)
+        calendar = calendar or Calendar(db.events.between)
+        self.jobs = Jobs(db, callbacks, self.alerts, calendar, clock)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -368,7 +368,7 @@ class WatchService:
 
     def _account_configs(self) -> list[AccountConfig]:
         out: list[AccountConfig] = []
-        for rec in self.db.accounts():
+        for rec in self.db.accounts.all():
             if not getattr(rec, "enabled", True):
                 continue
             is_demo = bool(getattr(rec, "is_demo", False))
@@ -419,11 +419,8 @@ class WatchService:
         return base
 
     def _setting(self, key: str) -> Any:
-        getter = getattr(self.db, "get_setting", None)
-        if getter is None:
-            return None
         try:
-            return getter(key)
+            return self.db.settings.get(key)
         except Exception:
             return None
 
@@ -439,12 +436,14 @@ class WatchService:
 
 def ensure_demo_accounts(db: Any, exchanges: tuple[str, ...]) -> None:
     """Make sure the (demo) database holds one demo account per demo exchange."""
-    have = {rec.exchange for rec in db.accounts() if getattr(rec, "is_demo", False)}
+    have = {rec.exchange for rec in db.accounts.all() if getattr(rec, "is_demo", False)}
     from storage.records import AccountRecord
 
     for exchange in exchanges:
         if exchange not in have:
-            db.add_account(AccountRecord(exchange=exchange, label=f"Demo {exchange}", is_demo=True))
+            db.accounts.add(
+                AccountRecord(exchange=exchange, label=f"Demo {exchange}", is_demo=True)
+            )
 
 
 def _close(connector: Any) -> None:

@@ -1,5 +1,8 @@
 """CSV export of warnings and snapshot history (the user's own records, for a spreadsheet).
 
+``export_warnings(db.warnings, path)`` and ``export_snapshots(db.accounts, db.snapshots, path,
+account_id=None)`` read through the repositories and return the number of rows written.
+
 Files are written to a temporary name and renamed into place, so a crash never leaves half
 a file under the chosen name. Times are given both as ms since the epoch and as UTC ISO 8601.
 """
@@ -16,7 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from storage.accounts import AccountRepository
 from storage.records import SnapshotSeries, WarningRecord
+from storage.snapshots import SnapshotRepository
+from storage.warnings import WarningRepository
 
 WARNING_COLUMNS = (
     "key",
@@ -158,3 +164,20 @@ def write_snapshots_csv(
             if progress is not None:
                 progress(n)
     return n
+
+
+def export_warnings(warnings: WarningRepository, path: Path | str) -> int:
+    """Write every warning, resolved ones included, to CSV; returns the number of rows."""
+    return write_warnings_csv(Path(path), warnings.all(active_only=False))
+
+
+def export_snapshots(
+    accounts: AccountRepository,
+    snapshots: SnapshotRepository,
+    path: Path | str,
+    account_id: int | None = None,
+) -> int:
+    """Write the snapshots of one account (or of all) to CSV, one line per position per
+    snapshot; returns the number of lines."""
+    ids = [account_id] if account_id is not None else [a.id for a in accounts.all()]
+    return write_snapshots_csv(Path(path), ((i, snapshots.query(i)) for i in ids if i is not None))

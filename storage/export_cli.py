@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from storage.errors import StorageError
@@ -24,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from storage.database import open_database
+    from storage.export import export_snapshots, export_warnings
     from storage.paths import resolve_data_dir
 
     if not args.warnings and not args.snapshots:
@@ -36,13 +38,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"cascade-watch export: {e}", file=sys.stderr)
         return 1
     try:
-        if args.account is not None and db.account(args.account) is None:
+        if args.account is not None and db.accounts.get(args.account) is None:
             print(f"cascade-watch export: no account with id {args.account}", file=sys.stderr)
             return 2
-        for what, target, write in (
-            ("warnings", args.warnings, lambda p: db.export_warnings_csv(p)),
-            ("snapshot rows", args.snapshots, lambda p: db.export_snapshots_csv(p, args.account)),
-        ):
+        writers: tuple[tuple[str, str | None, Callable[[Path], int]], ...] = (
+            ("warnings", args.warnings, lambda p: export_warnings(db.warnings, p)),
+            (
+                "snapshot rows",
+                args.snapshots,
+                lambda p: export_snapshots(db.accounts, db.snapshots, p, args.account),
+            ),
+        )
+        for what, target, write in writers:
             if target:
                 try:
                     rows = write(Path(target))

@@ -13,6 +13,9 @@ from enum import Enum
 
 import numpy as np
 
+MAX_TS = 2**62
+"""Beyond any timestamp in ms: the open end of a time range."""
+
 
 @dataclass(frozen=True, slots=True)
 class AccountRecord:

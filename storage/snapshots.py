@@ -1,4 +1,5 @@
-"""SQL for risk snapshots: recent rows (snapshots + snapshot_positions) and compacted blocks.
+"""Risk snapshots (``db.snapshots``): recent rows (snapshots + snapshot_positions) and
+compacted blocks, and the SQL that retention (storage/retention.py) shares.
 
 A snapshot is first written as one ``snapshots`` row plus one ``snapshot_positions`` row per
 position (float64, cheap to insert, crash-safe per poll). ``retention.prune`` later moves
@@ -13,6 +14,7 @@ hides it.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
@@ -21,6 +23,10 @@ import numpy as np
 
 from risk.report import AccountReport
 from storage.blocks import POSITION_FIELDS, Frame, Key, concat, decode_block, last_per_bucket
+from storage.connection import Connections
+from storage.records import MAX_TS, SnapshotSeries
+
+log = logging.getLogger(__name__)
 
 INSERT_SNAPSHOT = """INSERT INTO snapshots
     (account_id, ts_ms, equity, maintenance, margin_ratio, joint_leader, joint_down, joint_up)
@@ -29,7 +35,6 @@ INSERT_POSITION = """INSERT OR REPLACE INTO snapshot_positions
     (snapshot_id, symbol, side, size, mark, liq_computed, liq_exchange, distance)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)"""
 
-MAX_TS = 2**62
 MINUTE_MS = 60_000
 
 
@@ -165,3 +170,38 @@ def read_frame(
     raw = raw_frame(conn, account_id, since_ms, until_ms, resolution_ms)
     joined = concat([f for _, _, f in blocks] + [raw]).between(since_ms, until_ms)
     return joined.thin(resolution_ms) if resolution_ms > 0 else joined
+
+
+class SnapshotRepository:
+    """Each poll's account report, kept as retention allows (storage/retention.py)."""
+
+    def __init__(self, connections: Connections) -> None:
+        self._db = connections
+
+    def save(self, account_id: int, report: AccountReport, ts_ms: int) -> int:
+        """Write one snapshot in one short transaction; returns its id."""
+        return self.save_many([(account_id, report, ts_ms)])[0]
+
+    def save_many(self, batch: Iterable[tuple[int, AccountReport, int]]) -> list[int]:
+        """Write several (account_id, report, ts_ms) in one transaction; returns their ids."""
+        batch = list(batch)
+        with self._db.transaction() as conn:
+            ids = insert_snapshots(conn, batch)
+        log.debug("saved %d snapshots", len(ids))
+        return ids
+
+    def query(
+        self,
+        account_id: int,
+        since_ms: int | None = None,
+        until_ms: int | None = None,
+        resolution_ms: int = 0,
+    ) -> SnapshotSeries:
+        """The account's history with since_ms <= ts_ms < until_ms, as columns. With
+        ``resolution_ms`` > 0, only the last snapshot of each bucket (as retention keeps);
+        60_000 or more reads only the minute blocks: use it for charts of days or weeks."""
+        lo = -MAX_TS if since_ms is None else int(since_ms)
+        hi = MAX_TS if until_ms is None else int(until_ms)
+        with self._db.read() as conn:
+            frame = read_frame(conn, account_id, lo, hi, int(resolution_ms))
+        return frame.to_series(account_id)

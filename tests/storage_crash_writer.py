@@ -22,7 +22,9 @@ def main() -> None:
     rng = random.Random(seed)
     db = Database.open(path)
     account_id = (
-        db.accounts()[0].id if db.accounts() else db.add_account(AccountRecord("bybit", "crash")).id
+        db.accounts.all()[0].id
+        if db.accounts.all()
+        else db.accounts.add(AccountRecord("bybit", "crash")).id
     )
     assert account_id is not None
     walk = ReportWalk(8, seed=seed)
@@ -33,7 +35,7 @@ def main() -> None:
     while True:
         batch = rng.choice((1, 1, 1, 5))
         stamps = [ts + 2000 * i for i in range(batch)]
-        db.save_snapshots((account_id, walk.next(), t) for t in stamps)
+        db.snapshots.save_many((account_id, walk.next(), t) for t in stamps)
         out.write("".join(f"{t}\n" for t in stamps))
         out.flush()
         ts = stamps[-1] + 2000

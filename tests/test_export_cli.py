@@ -12,14 +12,14 @@ from storage.records import AccountRecord, WarningRecord, warning_key
 
 def fill(data_dir):
     db = open_database(data_dir)
-    acc = db.add_account(AccountRecord("binanceusdm", "main", secret_name="k1"))
+    acc = db.accounts.add(AccountRecord("binanceusdm", "main", secret_name="k1"))
     tier = (MarginTier(0, math.inf, 0.005),)
     btc = Position("BTC/USDT:USDT", Side.LONG, 1, 100_000, 98_000, tier)
     report = build_report(Account("binanceusdm", 10_000, (btc,)))
     for i in range(3):
-        db.save_snapshot(acc.id, report, 1_800_000_000_000 + i * 5_000)
+        db.snapshots.save(acc.id, report, 1_800_000_000_000 + i * 5_000)
     key = warning_key("joint_move", acc.id, ("BTC/USDT:USDT",))
-    db.upsert_warning(
+    db.warnings.upsert(
         WarningRecord(key, "joint_move", "critical", "BTC −4 % liquidates the account",
                       acc.id, ("BTC/USDT:USDT",), 1_800_000_000_000, 1_800_000_010_000)
     )  # fmt: skip

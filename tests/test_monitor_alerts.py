@@ -17,7 +17,7 @@ RULES = (Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE)
 def db(tmp_path):
     database = Database.open(tmp_path / "w.db")
     for label in ("Main", "Other"):
-        database.add_account(AccountRecord("binanceusdm", label))
+        database.accounts.add(AccountRecord("binanceusdm", label))
     yield database
     database.close()
 
@@ -27,7 +27,7 @@ def cond(severity=Severity.WARNING, message="BTC -6.0 % liquidates your ETH long
 
 
 def manager(db, seen, **kw):
-    return AlertManager(db, seen.append, **kw)
+    return AlertManager(db.warnings, seen.append, **kw)
 
 
 def changes(events):
@@ -45,7 +45,7 @@ def test_fires_once_escalates_and_resolves_after_consecutive_clears(db):
     assert am.update("1", [], RULES, 6_000) == []
     [resolved] = am.update("1", [], RULES, 7_000)
     assert resolved.change == "resolved"
-    rec = db.warning(resolved.warning.key)
+    rec = db.warnings.get(resolved.warning.key)
     assert rec.state is WarningState.RESOLVED and rec.resolved_ms == 7_000
     assert rec.first_seen_ms == 1_000 and rec.last_seen_ms == 5_000
     assert [s for _, s in rec.severity_history] == ["warning", "critical"]
@@ -86,13 +86,13 @@ def test_acknowledge_and_snooze(db):
     [fired] = am.update("1", [cond()], RULES, 0)
     key = fired.warning.key
     am.acknowledge(key, 1_000)
-    assert db.warning(key).state is WarningState.ACKNOWLEDGED
+    assert db.warnings.get(key).state is WarningState.ACKNOWLEDGED
     assert am.update("1", [cond()], RULES, 2_000) == []
     # An escalation ends the acknowledgement: a worse situation is shown again.
     [esc] = am.update("1", [cond(Severity.CRITICAL)], RULES, 3_000)
     assert esc.change == "escalated" and esc.warning.state is WarningState.ACTIVE
     am.snooze(key, 10_000, 4_000)
-    assert db.warning(key).state is WarningState.SNOOZED
+    assert db.warnings.get(key).state is WarningState.SNOOZED
     assert am.update("1", [cond(Severity.CRITICAL)], RULES, 5_000) == []
     [back] = am.update("1", [cond(Severity.CRITICAL)], RULES, 10_000)
     assert back.change == "updated" and back.warning.state is WarningState.ACTIVE
@@ -113,7 +113,7 @@ def test_restart_neither_repeats_nor_forgets(db, tmp_path):
         am2.update("1", [], RULES, 10_000)
         am2.update("1", [], RULES, 11_000)
         assert changes(seen2) == ["resolved"]
-        assert db2.warning(seen2[0].warning.key).first_seen_ms == 1_000
+        assert db2.warnings.get(seen2[0].warning.key).first_seen_ms == 1_000
     finally:
         db2.close()
 

@@ -44,7 +44,7 @@ class Recorder(NullCallbacks):
 @pytest.fixture
 def db(tmp_path):
     database = Database.open(tmp_path / "m.db")
-    database.add_account(AccountRecord("binanceusdm", "Main"))
+    database.accounts.add(AccountRecord("binanceusdm", "Main"))
     yield database
     database.close()
 
@@ -252,7 +252,7 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
     store.set("k", Credentials(api_key="key", secret="s3cret"))
     answers = iter(["wrong", "right"])
     asked = SecretStore.open(tmp_path, lambda new: next(answers), backend="file", scrypt_n=2**10)
-    rec = db.add_account(
+    rec = db.accounts.add(
         AccountRecord("binanceusdm", "main", "http://127.0.0.1:9", secret_name="k")
     )
     clock = FakeClock(1_800_000_000)

@@ -18,9 +18,9 @@ from storage.sample import ReportWalk
 
 def good_file(path: Path, snapshots: int = 400) -> None:
     with Database.open(path) as db:
-        a = db.add_account(AccountRecord("bybit", "main"))
+        a = db.accounts.add(AccountRecord("bybit", "main"))
         walk = ReportWalk(10)
-        db.save_snapshots((a.id, walk.next(), 1_767_225_600_000 + i) for i in range(snapshots))
+        db.snapshots.save_many((a.id, walk.next(), 1_767_225_600_000 + i) for i in range(snapshots))
         db.checkpoint()
 
 
@@ -57,7 +57,7 @@ def test_damaged_pages_are_reported(tmp_path: Path) -> None:
     data[page : page * 3] = os.urandom(page * 2)
     path.write_bytes(bytes(data))
     with pytest.raises(DatabaseCorrupt) as info, Database.open(path) as db:
-        db.snapshots(1)
+        db.snapshots.query(1)
         db.check_integrity()
     assert_way_out(path, info.value)
 
@@ -110,7 +110,7 @@ def test_move_aside_then_start_fresh(tmp_path: Path) -> None:
     second.write_bytes(b"again")
     assert move_aside(second) != moved
     with Database.open(path) as db:
-        assert db.accounts() == []
+        assert db.accounts.all() == []
 
 
 def test_sqlite_errors_during_open_are_wrapped(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ WRITES = 150
 
 def test_writers_readers_and_pruner(tmp_path: Path) -> None:
     db = Database.open(tmp_path / "c.db")
-    accounts = [db.add_account(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(3)]
+    accounts = [db.accounts.add(AccountRecord("bybit", f"a{i}")).id or 0 for i in range(3)]
     errors: list[BaseException] = []
     done = threading.Event()
     reads = [0]
@@ -25,12 +25,12 @@ def test_writers_readers_and_pruner(tmp_path: Path) -> None:
         walk = ReportWalk(10, seed=account_id)
         try:
             for i in range(WRITES):
-                db.save_snapshot(account_id, walk.next(), T0 + i * 4000)
+                db.snapshots.save(account_id, walk.next(), T0 + i * 4000)
                 key = warning_key("rule", account_id, ("BTC",))
-                db.upsert_warning(
+                db.warnings.upsert(
                     WarningRecord(key, "rule", "warning", "m", account_id, ("BTC",), T0, T0 + i)
                 )
-                db.set_setting(f"last-{account_id}", i)
+                db.settings.set(f"last-{account_id}", i)
         except BaseException as e:
             errors.append(e)
 
@@ -38,11 +38,11 @@ def test_writers_readers_and_pruner(tmp_path: Path) -> None:
         try:
             while not done.is_set():
                 for account_id in accounts:
-                    s = db.snapshots(account_id)
+                    s = db.snapshots.query(account_id)
                     assert list(s.ts_ms) == sorted(s.ts_ms)
                     assert len(set(s.ts_ms.tolist())) == len(s)
-                db.warnings()
-                db.settings()
+                db.warnings.all(active_only=True)
+                db.settings.all()
                 reads[0] += 1
         except BaseException as e:
             errors.append(e)
@@ -66,9 +66,9 @@ def test_writers_readers_and_pruner(tmp_path: Path) -> None:
     assert errors == []
     assert reads[0] > 0
     for account_id in accounts:
-        assert len(db.snapshots(account_id)) == WRITES
-        assert db.get_setting(f"last-{account_id}") == WRITES - 1
-    assert len(db.warnings()) == 3
+        assert len(db.snapshots.query(account_id)) == WRITES
+        assert db.settings.get(f"last-{account_id}") == WRITES - 1
+    assert len(db.warnings.all(active_only=True)) == 3
     assert db.check_integrity() == ["ok"]
     db.close()
 
@@ -78,14 +78,14 @@ def test_second_process_style_connection_waits_instead_of_failing(tmp_path: Path
     their writers instead of raising 'database is locked'."""
     one = Database.open(tmp_path / "c.db")
     two = Database.open(tmp_path / "c.db")
-    a = one.add_account(AccountRecord("bybit", "x")).id or 0
+    a = one.accounts.add(AccountRecord("bybit", "x")).id or 0
     errors: list[BaseException] = []
 
     def write(db: Database, offset: int) -> None:
         walk = ReportWalk(5, seed=offset)
         try:
             for i in range(100):
-                db.save_snapshot(a, walk.next(), T0 + offset + i * 10)
+                db.snapshots.save(a, walk.next(), T0 + offset + i * 10)
         except BaseException as e:
             errors.append(e)
 
@@ -95,6 +95,6 @@ def test_second_process_style_connection_waits_instead_of_failing(tmp_path: Path
     for t in threads:
         t.join(timeout=60)
     assert errors == []
-    assert len(two.snapshots(a)) == 200
+    assert len(two.snapshots.query(a)) == 200
     one.close()
     two.close()

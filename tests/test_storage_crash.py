@@ -63,10 +63,10 @@ def test_sigkill_loses_no_committed_write(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.close()
     with Database.open(db_path) as db:
-        stored = set(db.snapshots(1).ts_ms.tolist())
+        stored = set(db.snapshots.query(1).ts_ms.tolist())
         missing = [t for t in reported if t not in stored]
         assert missing == []
         assert db.sqlite.table("snapshot_blocks").count > 0, "compaction never ran"
         assert db.check_integrity() == ["ok"]
         assert db.prune(start, budget_ms=30_000).done
-        assert set(reported) <= set(db.snapshots(1).ts_ms.tolist())
+        assert set(reported) <= set(db.snapshots.query(1).ts_ms.tolist())

@@ -12,6 +12,7 @@ import pytest
 
 from risk.types import Candles
 from storage.database import Database
+from storage.export import export_snapshots, export_warnings
 from storage.paths import DATA_DIR_ENV, resolve_data_dir
 from storage.records import (
     AccountRecord,
@@ -36,7 +37,7 @@ def db(tmp_path: Path):
 
 @pytest.fixture
 def account(db: Database) -> AccountRecord:
-    return db.add_account(AccountRecord("bybit", "main", secret_name="bybit-main"))
+    return db.accounts.add(AccountRecord("bybit", "main", secret_name="bybit-main"))
 
 
 class FakeSecrets:
@@ -70,7 +71,7 @@ def test_data_dir_argument(tmp_path: Path) -> None:
 
 
 def test_pragmas_and_schema(db: Database) -> None:
-    conn = db._reader()
+    conn = db.sqlite.conn
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
@@ -81,33 +82,33 @@ def test_pragmas_and_schema(db: Database) -> None:
 def test_accounts_crud_and_no_secret_column(tmp_path: Path) -> None:
     secrets = FakeSecrets()
     with Database.open(tmp_path / "c.db", secret_store=secrets) as db:
-        a = db.add_account(AccountRecord("okx", "alt", "http://127.0.0.1:9", secret_name="okx-1"))
-        b = db.add_account(AccountRecord("bybit", "demo", is_demo=True))
+        a = db.accounts.add(AccountRecord("okx", "alt", "http://127.0.0.1:9", secret_name="okx-1"))
+        b = db.accounts.add(AccountRecord("bybit", "demo", is_demo=True))
         assert a.id and b.id and a.id != b.id
-        db.update_account(AccountRecord("okx", "renamed", None, False, False, "okx-1", a.id))
-        got = db.account(a.id)
+        db.accounts.update(AccountRecord("okx", "renamed", None, False, False, "okx-1", a.id))
+        got = db.accounts.get(a.id)
         assert got == AccountRecord("okx", "renamed", None, False, False, "okx-1", a.id)
-        assert [x.label for x in db.accounts()] == ["renamed", "demo"]
+        assert [x.label for x in db.accounts.all()] == ["renamed", "demo"]
         columns = set(db.sqlite.table("accounts").columns_dict)
         assert not columns & {"secret", "api_key", "password"}
-        db.save_snapshot(a.id, ReportWalk(3).next(), T0)
-        db.upsert_warning(_warning(a.id, "critical", T0))
-        assert db.remove_account(a.id) == "okx-1"
+        db.snapshots.save(a.id, ReportWalk(3).next(), T0)
+        db.warnings.upsert(_warning(a.id, "critical", T0))
+        assert db.accounts.remove(a.id) == "okx-1"
         assert secrets.deleted == ["okx-1"]
-        assert db.account(a.id) is None
-        assert len(db.snapshots(a.id)) == 0
-        assert db.warnings(active_only=False) == []
-        assert db.remove_account(12345) is None
+        assert db.accounts.get(a.id) is None
+        assert len(db.snapshots.query(a.id)) == 0
+        assert db.warnings.all(active_only=False) == []
+        assert db.accounts.remove(12345) is None
         with pytest.raises(KeyError):
-            db.update_account(AccountRecord("okx", "x", id=999))
+            db.accounts.update(AccountRecord("okx", "x", id=999))
 
 
 def test_snapshot_roundtrip_raw(db: Database, account: AccountRecord) -> None:
     walk = ReportWalk(4, seed=1)
     reports = [walk.next() for _ in range(5)]
-    ids = db.save_snapshots((account.id, r, T0 + i * 2000) for i, r in enumerate(reports))
+    ids = db.snapshots.save_many((account.id, r, T0 + i * 2000) for i, r in enumerate(reports))
     assert len(set(ids)) == 5
-    s = db.snapshots(account.id)
+    s = db.snapshots.query(account.id)
     assert list(s.ts_ms) == [T0 + i * 2000 for i in range(5)]
     assert np.allclose(s.equity, [r.equity for r in reports])
     assert np.allclose(s.margin_ratio, [r.margin_ratio for r in reports])
@@ -120,7 +121,7 @@ def test_snapshot_roundtrip_raw(db: Database, account: AccountRecord) -> None:
     assert ps.exchange_liquidation[2] == p0.exchange_liquidation_price.value
     assert ps.distance[2] == p0.distance
     assert ps.size[2] == p0.size
-    part = db.snapshots(account.id, T0 + 2000, T0 + 6000)
+    part = db.snapshots.query(account.id, T0 + 2000, T0 + 6000)
     assert list(part.ts_ms) == [T0 + 2000, T0 + 4000]
 
 
@@ -130,8 +131,8 @@ def test_snapshot_without_positions_and_infinite_ratio(
     from dataclasses import replace
 
     r = replace(ReportWalk(0).next(), margin_ratio=math.inf, joint_move=None)
-    db.save_snapshot(account.id, r, T0)
-    s = db.snapshots(account.id)
+    db.snapshots.save(account.id, r, T0)
+    s = db.snapshots.query(account.id)
     assert len(s) == 1 and s.positions == {} and math.isinf(s.margin_ratio[0])
     assert math.isnan(s.joint_down[0])
 
@@ -139,29 +140,29 @@ def test_snapshot_without_positions_and_infinite_ratio(
 def _fill(db: Database, account_id: int, start: int, end: int, step: int, n_pos: int = 3) -> int:
     walk = ReportWalk(n_pos, seed=account_id)
     ts = list(range(start, end, step))
-    db.save_snapshots((account_id, walk.next(), t) for t in ts)
+    db.snapshots.save_many((account_id, walk.next(), t) for t in ts)
     return len(ts)
 
 
 def test_compaction_keeps_every_snapshot_in_full_tier(db: Database, account: AccountRecord) -> None:
     _fill(db, account.id, T0, T0 + HOUR_MS, 2000)
-    before = db.snapshots(account.id)
-    minute_before = db.snapshots(account.id, resolution_ms=MINUTE_MS)
+    before = db.snapshots.query(account.id)
+    minute_before = db.snapshots.query(account.id, resolution_ms=MINUTE_MS)
     result = db.prune(T0 + HOUR_MS + 1, budget_ms=60_000)
     assert result.done and result.rows_compacted == 1800 and result.rows_removed == 0
     assert db.sqlite.table("snapshots").count == 0
-    after = db.snapshots(account.id)
+    after = db.snapshots.query(account.id)
     assert np.array_equal(before.ts_ms, after.ts_ms)
     assert np.array_equal(before.equity, after.equity)
     for key, ps in before.positions.items():
         assert np.allclose(ps.mark, after.positions[key].mark, rtol=1e-6)
         assert np.allclose(ps.liquidation, after.positions[key].liquidation, rtol=1e-6)
-    minute = db.snapshots(account.id, resolution_ms=MINUTE_MS)
+    minute = db.snapshots.query(account.id, resolution_ms=MINUTE_MS)
     assert len(minute) == 60
     assert list(minute.ts_ms) == [T0 + m * MINUTE_MS + 58_000 for m in range(60)]
     assert np.array_equal(minute.ts_ms, minute_before.ts_ms)
     assert np.allclose(minute.equity, minute_before.equity)
-    five = db.snapshots(account.id, T0 + 5 * MINUTE_MS, T0 + 20 * MINUTE_MS, 5 * MINUTE_MS)
+    five = db.snapshots.query(account.id, T0 + 5 * MINUTE_MS, T0 + 20 * MINUTE_MS, 5 * MINUTE_MS)
     assert list(five.ts_ms) == [T0 + m * MINUTE_MS - 2000 for m in (10, 15, 20)]
     assert db.prune(T0 + HOUR_MS + 1).steps == 0
 
@@ -172,15 +173,17 @@ def test_retention_tiers_keep_last_of_each_bucket(db: Database, account: Account
     now = T0 + 2 * DAY_MS + 2 * HOUR_MS
     result = db.prune(now, budget_ms=60_000)
     assert result.done and result.rows_removed == 720 - 120
-    s = db.snapshots(account.id)
+    s = db.snapshots.query(account.id)
     assert list(s.ts_ms) == [T0 + m * MINUTE_MS + 50_000 for m in range(120)]
     assert db.sqlite.table("snapshot_blocks").count == 2
     assert db.prune(T0 + 3 * DAY_MS, budget_ms=60_000).done
     assert db.sqlite.table("snapshot_blocks").count == 1
-    assert list(db.snapshots(account.id).ts_ms) == [T0 + m * MINUTE_MS + 50_000 for m in range(120)]
+    assert list(db.snapshots.query(account.id).ts_ms) == [
+        T0 + m * MINUTE_MS + 50_000 for m in range(120)
+    ]
     later = T0 + 32 * DAY_MS
     assert db.prune(later, budget_ms=60_000).done
-    s = db.snapshots(account.id)
+    s = db.snapshots.query(account.id)
     assert list(s.ts_ms) == [T0 + HOUR_MS - 10_000, T0 + 2 * HOUR_MS - 10_000]
     assert db.check_integrity() == ["ok"]
 
@@ -191,17 +194,17 @@ def test_prune_is_incremental(db: Database, account: AccountRecord) -> None:
     assert first.steps == 2 and not first.done
     rest = db.prune(T0 + HOUR_MS, budget_ms=60_000)
     assert rest.done and first.rows_compacted + rest.rows_compacted == 360
-    assert len(db.snapshots(account.id)) == 360
+    assert len(db.snapshots.query(account.id)) == 360
 
 
 def test_late_write_into_compacted_span(db: Database, account: AccountRecord) -> None:
     _fill(db, account.id, T0, T0 + 10 * MINUTE_MS, 20_000)
     db.prune(T0 + 11 * MINUTE_MS, budget_ms=60_000)
-    db.save_snapshot(account.id, ReportWalk(3).next(), T0 + 59_999)
+    db.snapshots.save(account.id, ReportWalk(3).next(), T0 + 59_999)
     db.prune(T0 + 11 * MINUTE_MS, budget_ms=60_000)
-    s = db.snapshots(account.id)
+    s = db.snapshots.query(account.id)
     assert len(s) == 31 and T0 + 59_999 in s.ts_ms
-    minute = db.snapshots(account.id, resolution_ms=MINUTE_MS)
+    minute = db.snapshots.query(account.id, resolution_ms=MINUTE_MS)
     assert T0 + 59_999 in minute.ts_ms and T0 + 40_000 not in minute.ts_ms
 
 
@@ -209,7 +212,7 @@ def test_candles_upsert_and_load(db: Database) -> None:
     ts = np.arange(5, dtype=np.int64) * 60_000 + T0
     ones = np.ones(5)
     c = Candles("BTC/USDT:USDT", "1m", ts, ones, ones * 2, ones * 0.5, ones, ones * 10)
-    assert db.save_candles(c) == 5
+    assert db.candles.save(c) == 5
     c2 = Candles(
         "BTC/USDT:USDT",
         "1m",
@@ -221,28 +224,28 @@ def test_candles_upsert_and_load(db: Database) -> None:
         ones[:2],
         open_interest=np.array([7.0, 8.0]),
     )
-    db.save_candles(c2)
-    got = db.load_candles("BTC/USDT:USDT", "1m")
+    db.candles.save(c2)
+    got = db.candles.load("BTC/USDT:USDT", "1m")
     assert list(got.ts_ms) == [*ts.tolist(), int(ts[-1]) + 60_000]
     assert got.open[4] == 3.0 and got.open[0] == 1.0
     assert got.open_interest is not None and np.isnan(got.open_interest[0])
     assert got.taker_buy_volume is None
     assert (
-        len(db.load_candles("BTC/USDT:USDT", "1m", since_ms=int(ts[2]), until_ms=int(ts[4]))) == 2
+        len(db.candles.load("BTC/USDT:USDT", "1m", since_ms=int(ts[2]), until_ms=int(ts[4]))) == 2
     )
-    assert len(db.load_candles("ETH/USDT:USDT", "1m")) == 0
+    assert len(db.candles.load("ETH/USDT:USDT", "1m")) == 0
 
 
 def test_levels(db: Database) -> None:
-    db.save_levels("BTC", T0, [LevelRecord("BTC", T0, 90, 91, 0.5, "old")])
+    db.levels.save("BTC", T0, [LevelRecord("BTC", T0, 90, 91, 0.5, "old")])
     levels = [
         LevelRecord("BTC", T0 + 1, 95, 96, 0.9, "volume node\nround number"),
         LevelRecord("BTC", T0 + 1, 80, 82, 0.4, ""),
     ]
-    db.save_levels("BTC", T0 + 1, levels)
-    db.save_levels("BTC", T0 + 1, levels)
-    assert db.latest_levels("BTC") == tuple(levels)
-    assert db.latest_levels("ETH") == ()
+    db.levels.save("BTC", T0 + 1, levels)
+    db.levels.save("BTC", T0 + 1, levels)
+    assert db.levels.latest("BTC") == tuple(levels)
+    assert db.levels.latest("ETH") == ()
 
 
 def _warning(account_id: int | None, severity: str, ts: int, **kw: object) -> WarningRecord:
@@ -261,14 +264,14 @@ def _warning(account_id: int | None, severity: str, ts: int, **kw: object) -> Wa
 
 
 def test_warning_lifecycle_and_history(db: Database, account: AccountRecord) -> None:
-    w = db.upsert_warning(_warning(account.id, "warning", T0))
+    w = db.warnings.upsert(_warning(account.id, "warning", T0))
     assert w.severity_history == ((T0, "warning"),)
-    db.upsert_warning(_warning(account.id, "warning", T0 + 1000))
-    db.upsert_warning(_warning(account.id, "critical", T0 + 2000))
-    got = db.warning(w.key)
+    db.warnings.upsert(_warning(account.id, "warning", T0 + 1000))
+    db.warnings.upsert(_warning(account.id, "critical", T0 + 2000))
+    got = db.warnings.get(w.key)
     assert got is not None and got.last_seen_ms == T0 + 2000
     assert got.severity_history == ((T0, "warning"), (T0 + 2000, "critical"))
-    db.upsert_warning(
+    db.warnings.upsert(
         _warning(
             account.id,
             "critical",
@@ -277,52 +280,52 @@ def test_warning_lifecycle_and_history(db: Database, account: AccountRecord) -> 
             snoozed_until_ms=T0 + HOUR_MS,
         )
     )
-    assert [x.state for x in db.warnings()] == [WarningState.SNOOZED]
-    db.upsert_warning(
+    assert [x.state for x in db.warnings.all(active_only=True)] == [WarningState.SNOOZED]
+    db.warnings.upsert(
         _warning(
             account.id, "critical", T0 + 4000, state=WarningState.RESOLVED, resolved_ms=T0 + 4000
         )
     )
-    assert db.warnings() == []
-    assert len(db.warnings(active_only=False)) == 1
-    assert db.warning("nope") is None
+    assert db.warnings.all(active_only=True) == []
+    assert len(db.warnings.all(active_only=False)) == 1
+    assert db.warnings.get("nope") is None
     assert warning_key("r", 1, ("B", "A")) == warning_key("r", 1, ("A", "B"))
 
 
 def test_settings(db: Database) -> None:
-    assert db.get_setting("poll_s", 2) == 2
-    db.set_setting("poll_s", 5)
-    db.set_setting("thresholds", {"warn": 0.1, "critical": [0.05, 0.02]})
-    assert db.get_setting("thresholds") == {"warn": 0.1, "critical": [0.05, 0.02]}
-    assert db.settings() == {"poll_s": 5, "thresholds": {"warn": 0.1, "critical": [0.05, 0.02]}}
-    db.delete_setting("poll_s")
-    assert db.get_setting("poll_s") is None
+    assert db.settings.get("poll_s", 2) == 2
+    db.settings.set("poll_s", 5)
+    db.settings.set("thresholds", {"warn": 0.1, "critical": [0.05, 0.02]})
+    assert db.settings.get("thresholds") == {"warn": 0.1, "critical": [0.05, 0.02]}
+    assert db.settings.all() == {"poll_s": 5, "thresholds": {"warn": 0.1, "critical": [0.05, 0.02]}}
+    db.settings.delete("poll_s")
+    assert db.settings.get("poll_s") is None
 
 
 def test_events(db: Database) -> None:
     fomc = EventRecord(T0 + DAY_MS, "FOMC", "macro", 0.03)
-    first = db.add_event(fomc)
-    assert db.add_event(fomc) == first
-    mine = db.add_event(EventRecord(T0 + 2 * DAY_MS, "my unlock", "unlock", None, "user", True))
-    got = db.events(T0, T0 + 3 * DAY_MS)
+    first = db.events.add(fomc)
+    assert db.events.add(fomc) == first
+    mine = db.events.add(EventRecord(T0 + 2 * DAY_MS, "my unlock", "unlock", None, "user", True))
+    got = db.events.between(T0, T0 + 3 * DAY_MS)
     assert [e.name for e in got] == ["FOMC", "my unlock"]
     assert got[1].user_defined and got[1].id == mine
-    assert db.events(T0, T0 + DAY_MS) == []
-    assert db.remove_event(mine) and not db.remove_event(mine)
+    assert db.events.between(T0, T0 + DAY_MS) == []
+    assert db.events.remove(mine) and not db.events.remove(mine)
 
 
 def test_csv_exports(db: Database, account: AccountRecord, tmp_path: Path) -> None:
     _fill(db, account.id, T0, T0 + 20 * MINUTE_MS, 60_000, n_pos=2)
     db.prune(T0 + 11 * MINUTE_MS, budget_ms=60_000)
-    db.upsert_warning(_warning(account.id, "warning", T0))
-    n = db.export_snapshots_csv(tmp_path / "out" / "snaps.csv")
+    db.warnings.upsert(_warning(account.id, "warning", T0))
+    n = export_snapshots(db.accounts, db.snapshots, tmp_path / "out" / "snaps.csv")
     with open(tmp_path / "out" / "snaps.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert n == len(rows) == 40
     assert rows[0]["ts_utc"].startswith("2026-01-01T00:00:00")
     assert {r["side"] for r in rows} <= {"long", "short"}
-    assert db.export_snapshots_csv(tmp_path / "one.csv", account_id=account.id) == 40
-    assert db.export_warnings_csv(tmp_path / "w.csv") == 1
+    assert export_snapshots(db.accounts, db.snapshots, tmp_path / "one.csv", account.id) == 40
+    assert export_warnings(db.warnings, tmp_path / "w.csv") == 1
     with open(tmp_path / "w.csv", encoding="utf-8") as f:
         w = list(csv.DictReader(f))
     assert w[0]["severity"] == "warning" and "ETH/USDT:USDT" in w[0]["symbols"]

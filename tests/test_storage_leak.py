@@ -12,6 +12,7 @@ import pytest
 
 from connectors.credentials import Credentials
 from storage.database import Database
+from storage.export import export_snapshots, export_warnings
 from storage.paths import database_path, ensure_data_dir
 from storage.records import AccountRecord, WarningRecord, warning_key
 from storage.sample import ReportWalk
@@ -62,7 +63,7 @@ def test_secret_bytes_appear_nowhere(debug_log: Path, caplog: pytest.LogCaptureF
     from risk.report import build_report
 
     with localexchange.LocalExchange(scenario="2025-11-04", port=0) as lx:
-        account = db.add_account(
+        account = db.accounts.add(
             AccountRecord("bybit", "leak", lx.base_url, secret_name="bybit-leak")
         )
         store.set("bybit-leak", bad)
@@ -74,7 +75,7 @@ def test_secret_bytes_appear_nowhere(debug_log: Path, caplog: pytest.LogCaptureF
         logging.getLogger("test.leak").warning("poll failed: %s", info.value, exc_info=True)
         connector.close()
         symbols = ("BTC/USDT:USDT",)
-        db.upsert_warning(
+        db.warnings.upsert(
             WarningRecord(
                 warning_key("poll_failed", account.id, symbols),
                 "poll_failed",
@@ -89,16 +90,16 @@ def test_secret_bytes_appear_nowhere(debug_log: Path, caplog: pytest.LogCaptureF
         good = exchange_mod.ExchangeConnector("bybit", lx.credentials("bybit"), api_url=lx.base_url)
         report = build_report(good.fetch_account())
         good.close()
-        db.save_snapshot(account.id, report, T0)
+        db.snapshots.save(account.id, report, T0)
     walk = ReportWalk(5)
-    db.save_snapshots((account.id, walk.next(), T0 + i * 2000) for i in range(1, 50))
-    db.export_warnings_csv(data_dir / "warnings.csv")
-    db.export_snapshots_csv(data_dir / "snapshots.csv")
+    db.snapshots.save_many((account.id, walk.next(), T0 + i * 2000) for i in range(1, 50))
+    export_warnings(db.warnings, data_dir / "warnings.csv")
+    export_snapshots(db.accounts, db.snapshots, data_dir / "snapshots.csv")
 
     assert scan(data_dir, needles) == []
     assert (data_dir / "cascade.db-wal").exists()
     db.prune(T0 + 3_600_000, budget_ms=10_000)
-    assert db.remove_account(account.id) == "bybit-leak"
+    assert db.accounts.remove(account.id) == "bybit-leak"
     assert store.get("bybit-leak") is None
     db.close()
     assert scan(data_dir, needles) == []

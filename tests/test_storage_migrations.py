@@ -68,17 +68,17 @@ def test_every_earlier_version_opens_with_data_kept(tmp_path: Path, version: int
     conn.close()
     with Database.open(path) as db:
         assert db.schema_version == SCHEMA_VERSION
-        assert [a.secret_name for a in db.accounts()] == ["bybit-main"]
-        s = db.snapshots(1)
+        assert [a.secret_name for a in db.accounts.all()] == ["bybit-main"]
+        s = db.snapshots.query(1)
         assert list(s.ts_ms) == [T0 + i * 2000 for i in range(5)]
         assert np.allclose(s.positions[("BTC/USDT:USDT", "long")].mark, 97000.0 + np.arange(5))
-        w = db.warnings()
+        w = db.warnings.all(active_only=True)
         assert len(w) == 1 and w[0].state.value == "acknowledged"
         assert w[0].severity_history == ((T0, "critical"),)
-        assert len(db.events(T0, T0 + 2 * HOUR_MS)) == 1
-        assert db.get_setting("poll_s") == 3
+        assert len(db.events.between(T0, T0 + 2 * HOUR_MS)) == 1
+        assert db.settings.get("poll_s") == 3
         assert db.prune(T0 + HOUR_MS, budget_ms=10_000).done
-        assert len(db.snapshots(1)) == 5
+        assert len(db.snapshots.query(1)) == 5
         assert db.check_integrity() == ["ok"]
 
 

@@ -111,7 +111,7 @@ class Backend:
 
     def accounts(self) -> list[Any]:
         """The user's own accounts (the demo's live in demo.db)."""
-        return [r for r in self.db.accounts() if not getattr(r, "is_demo", False)]
+        return [r for r in self.db.accounts.all() if not getattr(r, "is_demo", False)]
 
     def add_account(self, form: AccountForm) -> None:
         from storage.records import AccountRecord
@@ -122,7 +122,7 @@ class Backend:
                 raise RuntimeError("the secret store is not available: the key cannot be kept")
             secret_name = f"{form.exchange}-{uuid.uuid4().hex[:12]}"
             self.secrets.set(secret_name, form.credentials)
-        self.db.add_account(
+        self.db.accounts.add(
             AccountRecord(
                 exchange=form.exchange,
                 label=form.label,
@@ -142,7 +142,7 @@ class Backend:
         if form.credentials is not None and self.secrets is not None:
             secret_name = secret_name or f"{form.exchange}-{uuid.uuid4().hex[:12]}"
             self.secrets.set(secret_name, form.credentials)
-        self.db.update_account(
+        self.db.accounts.update(
             replace(
                 record,
                 label=form.label,
@@ -154,11 +154,11 @@ class Backend:
         self._after_change()
 
     def set_enabled(self, record: Any, enabled: bool) -> None:
-        self.db.update_account(replace(record, enabled=enabled))
+        self.db.accounts.update(replace(record, enabled=enabled))
         self._after_change()
 
     def remove_account(self, record: Any) -> None:
-        self.db.remove_account(record.id)
+        self.db.accounts.remove(record.id)
         if record.secret_name and self.secrets is not None:
             try:
                 self.secrets.delete(record.secret_name)
@@ -185,10 +185,10 @@ class Backend:
         }
         for db in (self.db, self._demo_db):
             if db is not None:
-                db.set_setting("monitor.thresholds", thresholds)
+                db.settings.set("monitor.thresholds", thresholds)
                 _sync_user_events(db, prefs.events)
         for rec in self.accounts():
-            self.db.set_setting(f"monitor.poll_interval_s.{rec.id}", prefs.account_poll_s)
+            self.db.settings.set(f"monitor.poll_interval_s.{rec.id}", prefs.account_poll_s)
         self.service.reload_accounts()
 
 
@@ -196,9 +196,9 @@ def _sync_user_events(db: Any, events: list[dict[str, str]]) -> None:
     """Make the database's user-defined calendar entries those of the settings dialog."""
     from storage.records import EventRecord
 
-    for old in db.events(0, 2**62):
+    for old in db.events.between(0, 2**62):
         if old.user_defined and old.id is not None:
-            db.remove_event(old.id)
+            db.events.remove(old.id)
     records = []
     for e in events:
         when = datetime.strptime(e["when"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
@@ -208,7 +208,7 @@ def _sync_user_events(db: Any, events: list[dict[str, str]]) -> None:
             )
         )
     if records:
-        db.add_events(records)
+        db.events.add_many(records)
 
 
 def create_backend(
@@ -256,7 +256,7 @@ def _monitor_backend(
 
     db = open_database(data_dir, False, start_fresh=start_fresh)
     secrets = open_secret_store(data_dir, passphrase)
-    real = [r for r in db.accounts() if not getattr(r, "is_demo", False) and r.enabled]
+    real = [r for r in db.accounts.all() if not getattr(r, "is_demo", False) and r.enabled]
     demo = force_demo or not real
     log.info("watching %s", "the demo" if demo else f"{len(real)} account(s)")
     return Backend(data_dir, callbacks, db, secrets, demo=demo, scenario=scenario, speed=speed)

@@ -1,0 +1,236 @@
+"""The database file and its connections: what every repository stands on.
+
+``Connections.open(path)`` checks the file before SQLite sees it (a directory in its place, no
+permission, not SQLite, cut short), then opens the single writer connection, switches it to
+WAL and migrates the schema forward (storage/schema.py). Repositories (storage/accounts.py,
+snapshots.py, candles.py, levels.py, warnings.py, settings.py, events.py) are given the
+``Connections`` and use only:
+
+- ``transaction()``: one short ``BEGIN IMMEDIATE`` write transaction on the writer connection,
+  behind a lock (one writer at a time, from any thread);
+- ``read()``: a read transaction on this thread's own reader connection (WAL lets it read
+  while a write is in progress; several queries see one state); ``query(sql, params)`` runs
+  one query in one.
+
+A ``sqlite3.DatabaseError`` that says the file is damaged becomes ``DatabaseCorrupt`` wherever
+it happens; an unreadable file at open becomes ``DatabaseUnreadable``. ``synchronous=NORMAL``:
+a killed process loses nothing committed; a power cut may lose the last transactions but never
+corrupts the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import struct
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from storage.errors import DatabaseCorrupt, DatabaseUnreadable, StorageError
+from storage.schema import SCHEMA_VERSION, check_version, migrate, user_version
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_MS = 5000
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _preflight(path: Path) -> None:
+    """Refuse what SQLite would mishandle or report obscurely: a directory, an unreadable
+    file, a file that is not SQLite, a file cut short."""
+    if path.is_dir():
+        raise DatabaseUnreadable(path, "a directory is in its place")
+    if not path.exists():
+        return
+    try:
+        with open(path, "rb") as f:
+            header = f.read(100)
+        with open(path, "r+b"):
+            pass
+    except PermissionError:
+        raise DatabaseUnreadable(path, "permission denied") from None
+    except OSError as e:
+        raise DatabaseUnreadable(path, e.strerror or type(e).__name__) from None
+    if not header:
+        return
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise DatabaseCorrupt(path, "it is not a SQLite database")
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    change_counter, pages = struct.unpack(">II", header[24:32])
+    valid_for = struct.unpack(">I", header[92:96])[0]
+    wal = path.with_name(path.name + "-wal")
+    wal_pending = wal.exists() and wal.stat().st_size > 0
+    header_valid = pages and change_counter == valid_for and not wal_pending
+    if header_valid and path.stat().st_size < pages * page_size:
+        raise DatabaseCorrupt(path, "the file is truncated")
+
+
+def _corrupt_or_unreadable(path: Path, error: sqlite3.Error) -> StorageError:
+    text = str(error)
+    if isinstance(error, sqlite3.DatabaseError) and any(
+        marker in text for marker in ("not a database", "malformed", "corrupt", "disk image")
+    ):
+        return DatabaseCorrupt(path, text)
+    return DatabaseUnreadable(path, text)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS:d}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class Connections:
+    """One writer connection behind a lock, one reader connection per thread. Thread-safe.
+    Build with ``Connections.open``."""
+
+    def __init__(self, path: Path, writer: sqlite3.Connection) -> None:
+        self.path = path
+        self._writer = writer
+        self._write_lock = threading.RLock()
+        self._readers: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
+        self._readers_lock = threading.Lock()
+        self._local = threading.local()
+        self._closed = False
+
+    @classmethod
+    def open(cls, path: Path | str) -> Connections:
+        """Open (creating it and its folder if needed) and migrate the file at ``path``.
+        Raises ``DatabaseUnreadable`` / ``DatabaseCorrupt`` or ``SchemaTooNew`` (the file is
+        left untouched)."""
+        path = Path(path)
+        _preflight(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DatabaseUnreadable(path, f"cannot create its folder ({e.strerror})") from None
+        writer: sqlite3.Connection | None = None
+        try:
+            writer = _connect(path)
+            check_version(writer, path)
+            mode = writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("database %s is in %s mode, not WAL", path, mode)
+            found = migrate(writer, path)
+            if found != SCHEMA_VERSION:
+                log.info("database %s migrated from v%d to v%d", path, found, SCHEMA_VERSION)
+        except StorageError:
+            if writer is not None:
+                writer.close()
+            raise
+        except sqlite3.Error as e:
+            if writer is not None:
+                writer.close()
+            raise _corrupt_or_unreadable(path, e) from None
+        log.debug("opened database %s (schema v%d)", path, SCHEMA_VERSION)
+        return cls(path, writer)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        with self._readers_lock:
+            for _, conn in self._readers.values():
+                conn.close()
+            self._readers.clear()
+        with self._write_lock:
+            try:
+                self._writer.execute("PRAGMA optimize")
+            except sqlite3.Error:
+                log.debug("PRAGMA optimize failed", exc_info=True)
+            self._writer.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One short write transaction on the writer connection."""
+        if self._closed:
+            raise StorageError("the database is closed")
+        with self._write_lock:
+            conn = self._writer
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            except sqlite3.DatabaseError as e:
+                raise self._damaged(e) from None
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection (opened on first use; those of finished threads
+        are closed then)."""
+        if self._closed:
+            raise StorageError("the database is closed")
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        conn = _connect(self.path)
+        conn.execute("PRAGMA query_only = ON")
+        me = threading.current_thread()
+        with self._readers_lock:
+            for ident, (thread, old) in list(self._readers.items()):
+                if not thread.is_alive():
+                    old.close()
+                    del self._readers[ident]
+            self._readers[me.ident or 0] = (me, conn)
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: several queries that see one consistent state."""
+        conn = self.reader()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
+        except sqlite3.DatabaseError as e:
+            raise self._damaged(e) from None
+
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows of one query, as dicts by column name."""
+        with self.read() as conn:
+            return list(sqlite_utils.Database(conn).query(sql, params))
+
+    def _damaged(self, error: sqlite3.DatabaseError) -> Exception:
+        """A damaged file found after opening becomes DatabaseCorrupt; other errors stay."""
+        wrapped = _corrupt_or_unreadable(self.path, error)
+        if isinstance(wrapped, DatabaseCorrupt):
+            log.error("the database %s is damaged: %s", self.path, error)
+            return wrapped
+        return error
+
+    @property
+    def schema_version(self) -> int:
+        with self.read() as conn:
+            return user_version(conn)
+
+    def check_integrity(self) -> list[str]:
+        """PRAGMA integrity_check; ["ok"] when the file is sound. Reads the whole file."""
+        with self.read() as conn:
+            return [str(r[0]) for r in conn.execute("PRAGMA integrity_check").fetchall()]
+
+    def file_size(self) -> int:
+        """Bytes on disk of the database and its WAL."""
+        wal = self.path.with_name(self.path.name + "-wal")
+        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+    def checkpoint(self) -> None:
+        """Move the WAL into the database file and truncate it (e.g. before a backup)."""
+        with self._write_lock:
+            self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,92 @@
+"""Warnings as the monitor last left them (``db.warnings``), so a restart neither repeats nor
+forgets one. The store keeps each warning's severity history itself."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from storage.connection import Connections
+from storage.records import WarningRecord, WarningState
+
+
+def _record(r: Mapping[str, Any]) -> WarningRecord:
+    return WarningRecord(
+        key=r["key"],
+        rule=r["rule"],
+        severity=r["severity"],
+        message=r["message"],
+        account_id=r["account_id"],
+        symbols=tuple(json.loads(r["symbols"])),
+        first_seen_ms=r["first_seen_ms"],
+        last_seen_ms=r["last_seen_ms"],
+        state=WarningState(r["state"]),
+        snoozed_until_ms=r["snoozed_until_ms"],
+        resolved_ms=r["resolved_ms"],
+        acknowledged_ms=r["acknowledged_ms"],
+        severity_history=tuple((int(t), str(s)) for t, s in json.loads(r["severity_history"])),
+    )
+
+
+class WarningRepository:
+    def __init__(self, connections: Connections) -> None:
+        self._db = connections
+
+    def upsert(self, record: WarningRecord) -> WarningRecord:
+        """Insert or update the warning with ``record.key``; the severity history gains an
+        entry whenever the severity differs from the last one recorded. Returns the record
+        as stored (with that history)."""
+        with self._db.transaction() as conn:
+            row = conn.execute(
+                "SELECT severity_history FROM warnings WHERE key = ?", (record.key,)
+            ).fetchone()
+            history = [tuple(x) for x in json.loads(row[0])] if row else []
+            if not history or history[-1][1] != record.severity:
+                history.append((record.last_seen_ms, record.severity))
+            conn.execute(
+                """INSERT INTO warnings (key, rule, severity, message, account_id, symbols,
+                   first_seen_ms, last_seen_ms, state, snoozed_until_ms, resolved_ms,
+                   acknowledged_ms, severity_history)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (key) DO UPDATE SET rule = excluded.rule,
+                   severity = excluded.severity, message = excluded.message,
+                   account_id = excluded.account_id, symbols = excluded.symbols,
+                   first_seen_ms = excluded.first_seen_ms, last_seen_ms = excluded.last_seen_ms,
+                   state = excluded.state, snoozed_until_ms = excluded.snoozed_until_ms,
+                   resolved_ms = excluded.resolved_ms, acknowledged_ms = excluded.acknowledged_ms,
+                   severity_history = excluded.severity_history""",
+                (
+                    record.key,
+                    record.rule,
+                    record.severity,
+                    record.message,
+                    record.account_id,
+                    json.dumps(list(record.symbols)),
+                    record.first_seen_ms,
+                    record.last_seen_ms,
+                    record.state.value,
+                    record.snoozed_until_ms,
+                    record.resolved_ms,
+                    record.acknowledged_ms,
+                    json.dumps(history),
+                ),
+            )
+        return replace(
+            record,
+            symbols=tuple(record.symbols),
+            severity_history=tuple((int(t), str(s)) for t, s in history),
+        )
+
+    def all(self, active_only: bool = False) -> list[WarningRecord]:
+        """Newest first. ``active_only`` leaves out resolved warnings (acknowledged and snoozed
+        ones are still open)."""
+        sql = "SELECT * FROM warnings"
+        if active_only:
+            sql += " WHERE state != 'resolved'"
+        return [_record(r) for r in self._db.query(sql + " ORDER BY last_seen_ms DESC")]
+
+    def get(self, key: str) -> WarningRecord | None:
+        rows = self._db.query("SELECT * FROM warnings WHERE key = ?", (key,))
+        return _record(rows[0]) if rows else None
