@@ -46,10 +46,10 @@ app.dispose()
 
 def cold_start(fake: bool) -> float:
     """Seconds from launching the interpreter to the main window's first paint event; with
-    ``fake`` the app runs on the scripted feed of tests/ui_feed.py instead of the monitor."""
+    ``fake`` the app runs on the scripted feed of tests/ui/ui_feed.py instead of the monitor."""
     child = CHILD.format(
         root=str(ROOT),
-        feed_import="from tests.ui_feed import feed_backend" if fake else "",
+        feed_import="from tests.ui.ui_feed import feed_backend" if fake else "",
         factory="feed_backend()" if fake else "None",
     )
     t0 = time.time()
@@ -72,7 +72,7 @@ def gui_gaps(seconds: float, speed: float) -> tuple[float, int, int]:
     poll); also the heartbeats and account updates seen."""
     from PySide6.QtCore import QElapsedTimer, QTimer
 
-    from tests.ui_feed import feed_backend
+    from tests.ui.ui_feed import feed_backend
     from ui.app import App
 
     app = App(
@@ -118,7 +118,7 @@ def gui_gaps_monitor(seconds: float) -> tuple[float, int, int]:
     from connectors.localexchange import LocalExchange
     from monitor.events import MarketUpdate
     from storage.records import AccountRecord
-    from tests.ui_feed import history_candles
+    from tests.ui.ui_feed import history_candles
     from ui.app import App
     from ui.backend import open_secret_store
 
@@ -187,7 +187,7 @@ def pan_zoom_fps(frames: int = 120) -> tuple[float, float, float]:
     from PySide6.QtWidgets import QApplication
 
     from monitor.events import MarketUpdate
-    from tests.ui_feed import history_candles
+    from tests.ui.ui_feed import history_candles
     from ui import theme
     from ui.chart import PriceChart
 

@@ -3,17 +3,28 @@
 Qt must run headless in tests, so the platform is set here, before anything imports Qt,
 and never by hand on the command line. No test may reach the internet: every look-up of a
 host other than loopback fails, and fails the test.
+
+Fixtures that cross layers live here (the database: storage's and the monitor's tests both
+stand on it); each layer's own are in tests/<layer>/conftest.py.
 """
 
 import os
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from storage.database import Database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 LOOPBACK = ("127.0.0.1", "localhost", b"127.0.0.1", "::1")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The evaluations on real data (marked ``realdata``) run last, after the quick suite."""
+    items.sort(key=lambda item: item.get_closest_marker("realdata") is not None)
 
 
 @pytest.fixture(autouse=True)
@@ -32,3 +43,11 @@ def loopback_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(socket, "getaddrinfo", guarded)
     yield
     assert not attempts, f"a test tried to reach {attempts}"
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Iterator[Database]:
+    """An empty database file of the current schema in the test's own folder; closed after."""
+    database = Database.open(tmp_path / "cascade.db")
+    yield database
+    database.close()

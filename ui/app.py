@@ -78,7 +78,7 @@ class App:
     """The assembled application; tests build one directly with their own data dir.
 
     ``backend_factory`` (see ui.backend.create_backend) replaces the real watch service: the
-    tests and the UI benchmark pass one that builds a scripted feed (tests/ui_feed.py).
+    tests and the UI benchmark pass one that builds a scripted feed (tests/ui/ui_feed.py).
 
     With ``defer_backend`` the window is shown first and the watch service (database, ccxt,
     the local exchange: about a second of imports and set-up) is built on a worker thread,

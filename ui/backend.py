@@ -2,7 +2,7 @@
 
 ``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database),
 unless the caller hands it a ``backend_factory`` (the tests and the UI benchmark do: a scripted
-feed, tests/ui_feed.py). Every method here may block (database, keyring, scheduler shutdown),
+feed, tests/ui/ui_feed.py). Every method here may block (database, keyring, scheduler shutdown),
 so the window calls them off the GUI thread.
 
 What the window needs of a backend is ``Backend``'s public surface: ``service`` (with

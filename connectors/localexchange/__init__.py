@@ -3,7 +3,7 @@ Bybit v5, OKX v5 and Hyperliquid, replaying a scenario, for the demo and for tes
 
     lx = LocalExchange(scenario="2025-11-04", speed=60.0).start()
     creds = lx.credentials("binanceusdm")            # the demo account of that exchange
-    ... point real ccxt at lx.base_url (recipe: tests/test_localexchange.py make_client) ...
+    ... point ccxt at lx.base_url (recipe: make_client in tests/connectors/test_localexchange.py)
     lx.faults.inject("429", exchange="bybit", retry_after=2)
     lx.faults.inject("timeout", exchange="okx", endpoint="/api/v5/account/positions", times=1)
     lx.faults.clear()

@@ -24,7 +24,7 @@ from risk.warnings import (
     warning_key,
     zscore,
 )
-from tests.monitor_fakes import BTC, ETH, demo_like_account
+from tests.monitor.monitor_fakes import BTC, ETH, demo_like_account
 
 T = Thresholds()
 

@@ -28,18 +28,6 @@ from storage.sample import ReportWalk
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
 
-@pytest.fixture
-def db(tmp_path: Path):
-    database = Database.open(tmp_path / "cascade.db")
-    yield database
-    database.close()
-
-
-@pytest.fixture
-def account(db: Database) -> AccountRecord:
-    return db.accounts.add(AccountRecord("bybit", "main", secret_name="bybit-main"))
-
-
 class FakeSecrets:
     def __init__(self) -> None:
         self.deleted: list[str] = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,8 +28,6 @@ from risk.liqmap import build_liqmap
 from risk.liquidation import joint_move
 from risk.rules import rules_for
 from risk.types import Account, Candles, MarginTier, OrderBook, Position, Side
-
-REAL_CSV = Path(__file__).resolve().parents[2] / "shared" / "data" / "btc-usd-1h.csv"
 
 
 def zone(low: float, high: float, score: float = 2.0) -> Level:
@@ -184,20 +181,9 @@ def test_assess_account_puts_the_account_in_the_cascade() -> None:
     assert res.liquidated_on_way == (res.cascade.stop_price <= liq)
 
 
-@pytest.mark.skipif(not REAL_CSV.exists(), reason="the shared BTC CSV is not present")
-def test_smoke_on_the_real_csv() -> None:
-    import csv
-    from datetime import datetime
-
-    with REAL_CSV.open() as fh:
-        rows = list(csv.DictReader(fh))
-    ts = np.array(
-        [int(datetime.fromisoformat(r["timestamp"].replace("Z", "+00:00")).timestamp() * 1000)
-         for r in rows], dtype=np.int64,
-    )  # fmt: skip
-    cols = {k: np.array([float(r[k]) for r in rows]) for k in ("open", "high", "low", "close")}
-    vol = np.array([float(r["volume"]) for r in rows])
-    c = Candles("BTC/USD", "1h", ts, cols["open"], cols["high"], cols["low"], cols["close"], vol)
+@pytest.mark.realdata
+def test_smoke_on_the_real_csv(btc_usd_1h: Candles) -> None:
+    c = btc_usd_1h
     assert len(c) == 3480
     lv = find_levels(c)
     lm = build_liqmap(c)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
 
@@ -116,15 +115,6 @@ def test_the_test_runs_off_the_gui_thread(qtbot) -> None:
     assert blocker.args[0] is True
     assert seen and seen[0] != threading.main_thread().name
     assert "Connected: 1 open position." in dlg.result.text()
-
-
-@pytest.fixture(scope="module")
-def local_exchange() -> Iterator[Any]:
-    from connectors.localexchange import LocalExchange
-
-    lx = LocalExchange(scenario="2025-11-04", speed=1.0).start()
-    yield lx
-    lx.stop()
 
 
 def test_wrong_secret_from_the_local_exchange_in_plain_words(qtbot, local_exchange: Any) -> None:

@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import Qt
 
-from tests.ui_feed import feed_backend
+from tests.ui.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
 
 WAIT_MS = 20_000
-
-
-@pytest.fixture
-def app(qapp: object, tmp_path: Path) -> Iterator[App]:
-    a = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
-    a.start()
-    yield a
-    a.shutdown()
-    a.window.deleteLater()
 
 
 def cell(app: App, row: int, title: str) -> str:

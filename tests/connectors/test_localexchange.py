@@ -99,13 +99,6 @@ def lx(clock: FakeClock) -> Iterator[LocalExchange]:
     server.stop()
 
 
-@pytest.fixture(autouse=True)
-def _no_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "lx" in request.fixturenames:
-        request.getfixturevalue("lx").faults.clear()
-
-
 @pytest.fixture(scope="module")
 def clients(lx: LocalExchange) -> dict[str, Any]:
     out = {}
@@ -535,34 +528,34 @@ def test_cli_prints_address_and_keys_and_stops_on_ctrl_c() -> None:
     import signal
     import subprocess
     import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
-    proc = subprocess.Popen(
+    from tests.paths import REPO_ROOT
+
+    with subprocess.Popen(
         [sys.executable, "main.py", "localexchange", "--scenario", "quiet", "--speed", "10"],
-        cwd=root,
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
-    )
-    try:
-        lines = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.append(line)
-            if "Ctrl-C" in line:
-                break
-        text = "".join(lines)
-        assert "http://127.0.0.1:" in text
-        for exchange in EXCHANGES:
-            assert exchange in text
-        lx_creds = LocalExchange(scenario="quiet").credentials("bybit")
-        assert lx_creds.api_key in text and lx_creds.secret in text
-        proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=10) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    ) as proc:
+        try:
+            lines = []
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                lines.append(line)
+                if "Ctrl-C" in line:
+                    break
+            text = "".join(lines)
+            assert "http://127.0.0.1:" in text
+            for exchange in EXCHANGES:
+                assert exchange in text
+            lx_creds = LocalExchange(scenario="quiet").credentials("bybit")
+            assert lx_creds.api_key in text and lx_creds.secret in text
+            proc.send_signal(signal.SIGINT)
+            assert proc.wait(timeout=10) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
 
 
 def test_a_stopped_exchange_is_down_even_on_a_kept_alive_connection() -> None:

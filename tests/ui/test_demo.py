@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.ui_feed import feed_backend
+from tests.ui.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
 

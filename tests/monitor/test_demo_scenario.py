@@ -14,7 +14,6 @@ import pytest
 from monitor.events import NullCallbacks
 from monitor.service import WatchService
 from risk.warnings import Rule
-from storage.database import Database
 
 pytestmark = pytest.mark.slow
 HOUR_MS = 3_600_000
@@ -77,21 +76,14 @@ def wait_for(predicate, timeout):
     return False
 
 
-@pytest.fixture
-def demo_db(tmp_path):
-    db = Database.open(tmp_path / "demo.db")
-    yield db
-    db.close()
-
-
 def demo_liquidation(lx):
     return next((e for e in lx.liquidations if e.exchange == "binanceusdm"), None)
 
 
-def test_warnings_fire_before_the_demo_account_is_liquidated(demo_db):
+def test_warnings_fire_before_the_demo_account_is_liquidated(db):
     rec = ScenarioRecorder()
     svc = WatchService(
-        demo_db,
+        db,
         None,
         rec,
         demo=True,
@@ -140,10 +132,10 @@ def test_warnings_fire_before_the_demo_account_is_liquidated(demo_db):
     print(f"cascade-prone-support warning {(liquidated_ms - cascade) / HOUR_MS:.1f} h ahead")
 
 
-def test_faults_raise_stale_and_connectivity_warnings_that_resolve(demo_db):
+def test_faults_raise_stale_and_connectivity_warnings_that_resolve(db):
     rec = ScenarioRecorder()
     svc = WatchService(
-        demo_db,
+        db,
         None,
         rec,
         demo=True,

@@ -6,15 +6,13 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
 from monitor.events import WarningEvent
 from monitor.watch_cli import format_event
 from storage.records import WarningRecord
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.paths import REPO_ROOT
 
 
 def test_format_event_is_one_line():
@@ -40,7 +38,7 @@ def test_format_event_is_one_line():
 def test_watch_demo_prints_warnings_and_exits_cleanly_on_sigint(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "main.py", "watch", "--demo", "--speed", "600", "--data-dir", tmp_path],
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

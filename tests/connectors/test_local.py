@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,8 +22,8 @@ from connectors.localexchange import LocalExchange
 from resources import default_tiers
 from risk.report import build_report
 from risk.types import Account, MarginMode, Position, Side
+from tests.paths import REPO_ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
 EXCHANGES = ("binanceusdm", "bybit", "okx", "hyperliquid")
 MARKS = {"BTC": 100_000.0, "ETH": 3_500.0}
 WALLET = 20_000.0
@@ -56,12 +55,6 @@ def lx() -> Iterator[object]:
         server.set_mark(base, price)
     yield server
     server.stop()
-
-
-@pytest.fixture(autouse=True)
-def no_faults(lx: object) -> Iterator[None]:
-    yield
-    lx.faults.clear()  # type: ignore[attr-defined]
 
 
 def settle(exchange: str) -> str:
@@ -246,12 +239,12 @@ def test_market_data(lx: object, exchange: str) -> None:
 def cli(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CASCADE_")}
     return subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "report", *args],
+        [sys.executable, str(REPO_ROOT / "main.py"), "report", *args],
         env={**clean, **env},
         capture_output=True,
         text=True,
         timeout=60,
-        cwd=ROOT,
+        cwd=REPO_ROOT,
     )
 
 

@@ -7,7 +7,7 @@ from PySide6.QtCore import QRectF
 
 from monitor.events import MarketUpdate
 from risk.types import Candles
-from tests.ui_feed import history_candles, level, levels_of, liqmap_of
+from tests.ui.ui_feed import history_candles, level, levels_of, liqmap_of
 from ui.candles_item import CandlesItem
 from ui.chart import PriceChart, liqmap_bins, resample, support_zones
 

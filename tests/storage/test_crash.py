@@ -15,31 +15,33 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database
+from tests.paths import REPO_ROOT
 
-CHILD = Path(__file__).with_name("storage_crash_writer.py")
+CHILD = "tests.storage.storage_crash_writer"
 KILLS = 15
 T0 = 1_767_225_600_000
 
 
 def run_and_kill(db_path: Path, start: int, seed: int, delay: float) -> list[int]:
-    proc = subprocess.Popen(
-        [sys.executable, str(CHILD), str(db_path), str(start), str(seed)],
+    with subprocess.Popen(
+        [sys.executable, "-m", CHILD, str(db_path), str(start), str(seed)],
+        cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()
-    if first != "ready\n":
-        proc.kill()
-        raise AssertionError(f"child failed to start: {first!r} {proc.stderr.read()}")
-    lines: list[str] = []
-    reader = threading.Thread(target=lambda: lines.extend(proc.stdout))  # type: ignore[arg-type]
-    reader.start()
-    time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
-    reader.join(timeout=10)
+    ) as proc:
+        assert proc.stdout is not None and proc.stderr is not None
+        first = proc.stdout.readline()
+        if first != "ready\n":
+            proc.kill()
+            raise AssertionError(f"child failed to start: {first!r} {proc.stderr.read()}")
+        lines: list[str] = []
+        reader = threading.Thread(target=lambda: lines.extend(proc.stdout))  # type: ignore[arg-type]
+        reader.start()
+        time.sleep(delay)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        reader.join(timeout=10)
     assert proc.returncode == -signal.SIGKILL
     return [int(x) for x in lines if x.strip().isdigit() and x.endswith("\n")]
 

@@ -34,9 +34,9 @@ def test_export_writes_both_files(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "1 warnings written" in out and "3 snapshot rows written" in out
-    warnings = list(csv.DictReader(w.open()))
+    warnings = list(csv.DictReader(w.read_text().splitlines()))
     assert warnings[0]["rule"] == "joint_move" and "liquidates" in warnings[0]["message"]
-    rows = list(csv.DictReader(s.open()))
+    rows = list(csv.DictReader(s.read_text().splitlines()))
     assert len(rows) == 3 and {r["account_id"] for r in rows} == {str(account_id)}
     assert float(rows[0]["mark"]) == 98_000
 

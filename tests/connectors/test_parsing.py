@@ -1,9 +1,9 @@
-"""The connector's parsers on real recorded exchange bodies (no network, no ccxt client)."""
+"""The connector's parsers on real recorded exchange bodies (no network, no ccxt client).
+The bodies are tests/fixtures/*.json (their provenance: tests/fixtures/README.md)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,14 +12,12 @@ from connectors import parsing
 from connectors.parsing import MarketRef
 from risk.report import build_report
 from risk.types import MarginMode, MarginTier, Side, Source, TierBasis
-
-RECORDED = Path("/work/shared/reference/exchange-responses")
-
-pytestmark = pytest.mark.skipif(not RECORDED.is_dir(), reason="recorded bodies not available")
+from tests.paths import FIXTURES
 
 
 def body(name: str, case: int) -> Any:
-    return json.loads((RECORDED / name).read_text())["cases"][case]["httpResponse"]
+    """The raw body the exchange sent in case ``case`` of a recorded file."""
+    return json.loads((FIXTURES / name).read_text())["cases"][case]["httpResponse"]
 
 
 def lookup(contract_size: float = 1.0, max_leverage: float | None = None):

@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 import formatting as fmt
+from tests.paths import REPO_ROOT
 from ui.app import NO_DISPLAY_MESSAGE, display_missing
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_prices_have_separators_and_sensible_decimals() -> None:
@@ -54,9 +53,9 @@ def test_main_without_a_display_says_so_and_exits_2(tmp_path: Path) -> None:
     if not sys.platform.startswith("linux"):
         return
     done = subprocess.run(
-        [sys.executable, str(ROOT / "main.py")],
+        [sys.executable, str(REPO_ROOT / "main.py")],
         env=env,
-        cwd=ROOT,
+        cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         timeout=60,

@@ -12,9 +12,8 @@ import pytest
 from monitor.events import NullCallbacks
 from monitor.service import WatchService
 from risk.warnings import Rule
-from storage.database import Database
 from storage.records import AccountRecord
-from tests.monitor_fakes import FakeClock, FakeConnector
+from tests.monitor.monitor_fakes import FakeClock, FakeConnector
 
 CPI_MS = int(datetime.fromisoformat("2026-01-13T13:30:00+00:00").timestamp() * 1000)
 MIN_S = 60.0
@@ -41,12 +40,7 @@ class Recorder(NullCallbacks):
         ]
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database.open(tmp_path / "m.db")
-    database.accounts.add(AccountRecord("binanceusdm", "Main"))
-    yield database
-    database.close()
+pytestmark = pytest.mark.usefixtures("main_account")
 
 
 def service(db, clock, fake, rec, **kw):
@@ -245,7 +239,6 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
     """The encrypted key file: a wrong passphrase is asked again (a few times), and if it
     stays wrong the account says so in plain words instead of polling with no key."""
     from connectors.credentials import Credentials
-    from storage.records import AccountRecord
     from storage.secrets import SecretStore
 
     store = SecretStore.open(tmp_path, lambda new: "right", backend="file", scrypt_n=2**10)

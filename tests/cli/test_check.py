@@ -3,13 +3,11 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from main import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.paths import REPO_ROOT
 
 EXAMPLE = {
     "exchange": "binanceusdm",
@@ -136,13 +134,13 @@ def test_missing_file_and_unknown_symbol_tiers(tmp_path, capsys):
 def test_the_real_command_line(tmp_path):
     """Through a real interpreter, as a trader would run it."""
     done = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check", write(tmp_path, EXAMPLE), "--json"],
+        [sys.executable, str(REPO_ROOT / "main.py"), "check", write(tmp_path, EXAMPLE), "--json"],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["positions"][0]["side"] == "long"
     bad = subprocess.run(
-        [sys.executable, str(ROOT / "main.py"), "check", write(tmp_path, "{")],
+        [sys.executable, str(REPO_ROOT / "main.py"), "check", write(tmp_path, "{")],
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1

@@ -1,7 +1,7 @@
 """Child process for the crash-safety test: writes snapshots (and prunes) in a loop and prints
 the timestamp of each snapshot once its transaction has committed. The parent kills it.
 
-    python tests/storage_crash_writer.py DB_PATH START_TS SEED
+    python -m tests.storage.storage_crash_writer DB_PATH START_TS SEED   (from the repo root)
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import random
 import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from storage.database import Database
 from storage.records import AccountRecord

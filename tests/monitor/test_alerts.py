@@ -8,18 +8,12 @@ import pytest
 from monitor.alerts import AlertManager
 from risk.warnings import Condition, Rule, Severity
 from storage.database import Database
-from storage.records import AccountRecord, WarningState
+from storage.records import WarningState
 
 RULES = (Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE)
 
 
-@pytest.fixture
-def db(tmp_path):
-    database = Database.open(tmp_path / "w.db")
-    for label in ("Main", "Other"):
-        database.accounts.add(AccountRecord("binanceusdm", label))
-    yield database
-    database.close()
+pytestmark = pytest.mark.usefixtures("main_account")
 
 
 def cond(severity=Severity.WARNING, message="BTC -6.0 % liquidates your ETH long too"):
@@ -99,12 +93,12 @@ def test_acknowledge_and_snooze(db):
     assert changes(seen) == ["fired", "acknowledged", "escalated", "snoozed", "updated"]
 
 
-def test_restart_neither_repeats_nor_forgets(db, tmp_path):
+def test_restart_neither_repeats_nor_forgets(db):
     seen = []
     am = manager(db, seen, clear_after=2)
     am.update("1", [cond(Severity.CRITICAL)], RULES, 1_000)
     db.close()
-    db2 = Database.open(tmp_path / "w.db")
+    db2 = Database.open(db.path)
     try:
         seen2 = []
         am2 = manager(db2, seen2, clear_after=2)
