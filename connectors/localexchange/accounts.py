@@ -23,11 +23,20 @@ import numpy as np
 from connectors.credentials import Credentials
 from connectors.localexchange.market import Market
 from connectors.localexchange.scenario import MINUTE_MS
-from resources import base_asset, default_tiers
+from resources import default_tiers
 from risk.liquidation import account_totals
 from risk.report import AccountReport, build_report
 from risk.rules import rules_for
-from risk.types import Account, MarginMode, MarginTier, Position, Side, TierBasis, tier_index
+from risk.types import (
+    Account,
+    MarginMode,
+    MarginTier,
+    Position,
+    Side,
+    TierBasis,
+    base_asset,
+    tier_index,
+)
 
 log = logging.getLogger(__name__)
 

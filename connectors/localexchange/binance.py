@@ -22,7 +22,7 @@ from connectors.localexchange.protocol import (
 from connectors.localexchange.scenario import DAY_MS
 from connectors.localexchange.signing import binance_payload, hmac_hex, same
 from connectors.localexchange.timeframes import timeframe_ms
-from resources import base_asset
+from risk.types import base_asset
 
 EXCHANGE = "binanceusdm"
 ONBOARD_MS = {"BTC": 1569398400000, "ETH": 1569398400000}
@@ -65,7 +65,7 @@ def _base(req: Request, *, required: bool = True) -> str | None:
             )
         return None
     base = base_asset(symbol)
-    if symbol != _symbol(base) or base not in req.lx.market.bases:
+    if symbol != _symbol(base) or base not in req.market.bases:
         raise error(400, -1121, "Invalid symbol.")
     return base
 
@@ -74,7 +74,7 @@ def _authenticate(req: Request) -> LocalAccount:
     key = req.headers.get("X-MBX-APIKEY", "")
     if not key or not key.isalnum():
         raise error(401, -2014, "API-key format invalid.")
-    account = req.lx.store.get(EXCHANGE, key)
+    account = req.accounts.get(EXCHANGE, key)
     if account is None:
         raise error(401, -2015, "Invalid API-key, IP, or permissions for action.")
     signed, signature = binance_payload(req.raw_query, req.body)
@@ -112,7 +112,7 @@ def server_time(req: Request) -> Response:
 
 def exchange_info(req: Request) -> Response:
     symbols = []
-    for base in req.lx.market.bases:
+    for base in req.market.bases:
         d = price_decimals(base)
         tick = short(10.0**-d, d)
         symbols.append(
@@ -206,7 +206,7 @@ def exchange_info(req: Request) -> Response:
 
 
 def _premium(req: Request, base: str) -> dict[str, object]:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     d = price_decimals(base) + 7
     return {
         "symbol": _symbol(base),
@@ -224,11 +224,11 @@ def premium_index(req: Request) -> Response:
     base = _base(req, required=False)
     if base is not None:
         return json_response(_premium(req, base))
-    return json_response([_premium(req, b) for b in req.lx.market.bases])
+    return json_response([_premium(req, b) for b in req.market.bases])
 
 
 def _ticker(req: Request, base: str) -> dict[str, object]:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     d = price_decimals(base)
     st = m.stats_24h(base, t)
     last = m.last_price(base, t)
@@ -256,11 +256,11 @@ def ticker_24hr(req: Request) -> Response:
     base = _base(req, required=False)
     if base is not None:
         return json_response(_ticker(req, base))
-    return json_response([_ticker(req, b) for b in req.lx.market.bases])
+    return json_response([_ticker(req, b) for b in req.market.bases])
 
 
 def ticker_price(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
 
     def row(b: str) -> dict[str, object]:
         return {
@@ -274,7 +274,7 @@ def ticker_price(req: Request) -> Response:
 
 
 def book_ticker(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
 
     def row(b: str) -> dict[str, object]:
         bids, asks = m.order_book(b, t, 1)
@@ -299,7 +299,7 @@ def klines(req: Request) -> Response:
     if tf is None:
         raise error(400, -1120, "Invalid interval.")
     limit = min(int_param(req.query, "limit", 500) or 500, 1500)
-    bars = req.lx.market.bars(
+    bars = req.market.bars(
         base,
         tf,
         req.scenario_ms,
@@ -336,7 +336,7 @@ def depth(req: Request) -> Response:
     base = _base(req)
     assert base is not None
     limit = int_param(req.query, "limit", 500) or 500
-    bids, asks = req.lx.market.order_book(base, req.scenario_ms, limit)
+    bids, asks = req.market.order_book(base, req.scenario_ms, limit)
     d = price_decimals(base)
     return json_response(
         {
@@ -352,7 +352,7 @@ def depth(req: Request) -> Response:
 def open_interest(req: Request) -> Response:
     base = _base(req)
     assert base is not None
-    oi = req.lx.market.open_interest(base, req.scenario_ms)
+    oi = req.market.open_interest(base, req.scenario_ms)
     return json_response(
         {"symbol": _symbol(base), "openInterest": fmt(oi, 3), "time": req.scenario_ms}
     )
@@ -373,14 +373,14 @@ def open_interest_history(req: Request) -> Response:
     limit = min(max(int_param(req.query, "limit", 30) or 30, 1), 500)
     now = req.scenario_ms
     last = min(now, int_param(req.query, "endTime") or now) // tf
-    first = (max(now - OI_HISTORY_DAYS * DAY_MS, req.lx.market.history_start_ms) + tf - 1) // tf
+    first = (max(now - OI_HISTORY_DAYS * DAY_MS, req.market.history_start_ms) + tf - 1) // tf
     start = int_param(req.query, "startTime")
     if start is not None:
         first = max(first, -(-start // tf))
         last = min(last, first + limit - 1)
     else:
         first = max(first, last - limit + 1)
-    m = req.lx.market
+    m = req.market
     rows = []
     for k in range(first, last + 1):
         t = k * tf
@@ -399,7 +399,7 @@ def open_interest_history(req: Request) -> Response:
 def funding_rate_history(req: Request) -> Response:
     base = _base(req, required=False) or "BTC"
     limit = min(int_param(req.query, "limit", 100) or 100, 1000)
-    rows = req.lx.market.funding_history(
+    rows = req.market.funding_history(
         base, req.scenario_ms, int_param(req.query, "startTime"), limit
     )
     d = price_decimals(base) + 7
@@ -426,7 +426,7 @@ def funding_info(req: Request) -> Response:
                 "fundingIntervalHours": 8,
                 "disclaimer": False,
             }
-            for b in req.lx.market.bases
+            for b in req.market.bases
         ]
     )
 
@@ -438,7 +438,7 @@ def leverage_bracket(req: Request) -> Response:
     account = _authenticate(req)
     base = _base(req, required=False)
     out = []
-    for b in [base] if base else list(req.lx.market.bases):
+    for b in [base] if base else list(req.market.bases):
         brackets = [
             {
                 "bracket": i + 1,
@@ -458,14 +458,14 @@ def _position_rows(req: Request, view: AccountView, version: int) -> list[dict[s
     rows = []
     held = {p.base: p for p in view.positions}
     symbol_filter = _base(req, required=False)
-    bases = [symbol_filter] if symbol_filter else list(req.lx.market.bases)
+    bases = [symbol_filter] if symbol_filter else list(req.market.bases)
     for base in bases:
         p = held.get(base)
         if p is None and version == 3:
             continue
         price_decimals(base)
         amt = 0.0 if p is None else p.side.sign * p.size
-        mark = req.lx.market.mark(base, req.scenario_ms) if p is None else p.mark
+        mark = req.market.mark(base, req.scenario_ms) if p is None else p.mark
         notional = 0.0 if p is None else p.side.sign * p.notional
         im = 0.0 if p is None else p.notional / LEVERAGE
         liq = "0" if p is None or p.liquidation_price is None else fmt(p.liquidation_price, 8)
@@ -515,7 +515,7 @@ def _position_rows(req: Request, view: AccountView, version: int) -> list[dict[s
 def position_risk(version: int) -> Callable[[Request], Response]:
     def handler(req: Request) -> Response:
         account = _authenticate(req)
-        view = req.lx.account_view(account, req.scenario_ms)
+        view = req.view(account)
         return json_response(_position_rows(req, view, version))
 
     return handler
@@ -552,7 +552,7 @@ def _asset_row(asset: str, view: AccountView | None, t: int) -> dict[str, object
 def account_info(version: int) -> Callable[[Request], Response]:
     def handler(req: Request) -> Response:
         account = _authenticate(req)
-        v = req.lx.account_view(account, req.scenario_ms)
+        v = req.view(account)
         im = v.initial_margin
         available = max(0.0, v.equity - im)
         body: dict[str, object] = {
@@ -603,7 +603,7 @@ def account_info(version: int) -> Callable[[Request], Response]:
 
 def balance(req: Request) -> Response:
     account = _authenticate(req)
-    v = req.lx.account_view(account, req.scenario_ms)
+    v = req.view(account)
     return json_response(
         [
             {

@@ -24,7 +24,7 @@ from connectors.localexchange.protocol import (
 )
 from connectors.localexchange.signing import hmac_hex, same
 from connectors.localexchange.timeframes import HOUR, timeframe_ms
-from resources import base_asset
+from risk.types import base_asset
 
 EXCHANGE = "bybit"
 LAUNCH_MS = {"BTC": 1585526400000, "ETH": 1615766400000}
@@ -89,9 +89,9 @@ def _bases(req: Request, *, required: bool = False) -> list[str]:
     if not symbol:
         if required:
             raise error(req, 10001, "params error: symbol is required")
-        return list(req.lx.market.bases) if req.query.get("category") == "linear" else []
+        return list(req.market.bases) if req.query.get("category") == "linear" else []
     base = base_asset(symbol)
-    if symbol != _symbol(base) or base not in req.lx.market.bases:
+    if symbol != _symbol(base) or base not in req.market.bases:
         raise error(req, 10001, "params error: symbol invalid")
     return [base] if req.query.get("category") == "linear" else []
 
@@ -99,7 +99,7 @@ def _bases(req: Request, *, required: bool = False) -> list[str]:
 def _authenticate(req: Request) -> LocalAccount:
     h = req.headers
     key = h.get("X-BAPI-API-KEY", "")
-    account = req.lx.store.get(EXCHANGE, key) if key else None
+    account = req.accounts.get(EXCHANGE, key) if key else None
     if account is None:
         raise error(req, 10003, "API key is invalid.")
     ts_text = h.get("X-BAPI-TIMESTAMP", "")
@@ -184,7 +184,7 @@ def instruments(req: Request) -> Response:
 
 def tickers(req: Request) -> Response:
     _category(req)
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     rows = []
     for base in _bases(req):
         d = price_decimals(base)
@@ -234,7 +234,7 @@ def kline(req: Request, *, with_volume: bool = True) -> Response:
     if tf is None:
         raise error(req, 10001, "params error: interval invalid")
     limit = min(int_param(req.query, "limit", 200) or 200, 1000)
-    bars = req.lx.market.bars(
+    bars = req.market.bars(
         base,
         tf,
         req.scenario_ms,
@@ -269,7 +269,7 @@ def orderbook(req: Request) -> Response:
     _category(req)
     base = _bases(req, required=True)[0]
     limit = min(int_param(req.query, "limit", 25) or 25, 500)
-    bids, asks = req.lx.market.order_book(base, req.scenario_ms, limit)
+    bids, asks = req.market.order_book(base, req.scenario_ms, limit)
     d = price_decimals(base)
     t = req.scenario_ms
     return envelope(
@@ -299,7 +299,7 @@ def open_interest(req: Request) -> Response:
     rows: list[dict[str, str]] = []
     t = last
     while len(rows) < limit and (start is None or t >= start):
-        oi = req.lx.market.open_interest(base, t)
+        oi = req.market.open_interest(base, t)
         rows.append({"openInterest": fmt(oi, 8), "timestamp": str(t)})
         t -= interval
     return envelope(
@@ -317,7 +317,7 @@ def funding_history(req: Request) -> Response:
     _category(req)
     base = _bases(req, required=True)[0]
     limit = min(int_param(req.query, "limit", 200) or 200, 200)
-    rows = req.lx.market.funding_history(
+    rows = req.market.funding_history(
         base, req.scenario_ms, int_param(req.query, "startTime"), limit
     )
     return envelope(
@@ -411,8 +411,8 @@ def position_list(req: Request) -> Response:
     settle = req.query.get("settleCoin")
     if not symbol and not settle:
         raise error(req, 10001, "params error: symbol or settleCoin is required")
-    view = req.lx.account_view(account, req.scenario_ms)
-    wanted = set(_bases(req)) if symbol else set(req.lx.market.bases)
+    view = req.view(account)
+    wanted = set(_bases(req)) if symbol else set(req.market.bases)
     rows = []
     if req.query.get("category") == "linear" and (settle in (None, "USDT")):
         rows = [_position_row(p, req.scenario_ms) for p in view.positions if p.base in wanted]
@@ -448,7 +448,7 @@ def wallet_balance(req: Request) -> Response:
     account = _authenticate(req)
     if req.query.get("accountType") not in ("UNIFIED", "CONTRACT"):
         raise error(req, 10001, "accountType only support UNIFIED.")
-    v: AccountView = req.lx.account_view(account, req.scenario_ms)
+    v: AccountView = req.view(account)
     im = v.initial_margin
     equity = v.equity
     mm_rate = v.maintenance / equity if equity > 0 else 1.0
@@ -539,7 +539,7 @@ def coin_info(req: Request) -> Response:
     _authenticate(req)
     rows = [
         {"name": c, "coin": c, "remainAmount": "1000000", "chains": []}
-        for c in ("USDT", "USDC", *req.lx.market.bases)
+        for c in ("USDT", "USDC", *req.market.bases)
     ]
     return envelope({"rows": rows}, req.server_ms)
 

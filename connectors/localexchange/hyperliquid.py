@@ -56,7 +56,7 @@ def _max_leverage(base: str) -> int:
 
 
 def _asset_ctx(req: Request, base: str) -> dict[str, Any]:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     mark = m.mark(base, t)
     st = m.stats_24h(base, t)
     bids, asks = m.order_book(base, t, 1)
@@ -82,7 +82,7 @@ def _universe(req: Request) -> list[dict[str, Any]]:
             "maxLeverage": _max_leverage(b),
             "marginTableId": _max_leverage(b),
         }
-        for b in req.lx.market.bases
+        for b in req.market.bases
     ]
 
 
@@ -96,7 +96,7 @@ def meta_and_ctxs(req: Request) -> Response:
     return json_response(
         [
             {"universe": _universe(req), "marginTables": [], "collateralToken": 0},
-            [_asset_ctx(req, b) for b in req.lx.market.bases],
+            [_asset_ctx(req, b) for b in req.market.bases],
         ]
     )
 
@@ -126,7 +126,7 @@ def perp_dexs(req: Request) -> Response:
 
 
 def all_mids(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     return json_response({b: px(m.mark(b, t)) for b in m.bases})
 
 
@@ -134,7 +134,7 @@ def _account(req: Request) -> LocalAccount | None:
     user = req.json_body.get("user")
     if not isinstance(user, str) or not ADDRESS.match(user):
         raise bad_request()
-    return req.lx.store.get(EXCHANGE, user)
+    return req.accounts.get(EXCHANGE, user)
 
 
 def clearinghouse_state(req: Request) -> Response:
@@ -159,7 +159,7 @@ def clearinghouse_state(req: Request) -> Response:
                 "time": t,
             }
         )
-    v = req.lx.account_view(account, t)
+    v = req.view(account)
     positions = []
     ntl = 0.0
     signed_ntl = 0.0
@@ -214,7 +214,7 @@ def spot_clearinghouse_state(req: Request) -> Response:
 
 def candle_snapshot(req: Request) -> Response:
     q = req.json_body.get("req")
-    if not isinstance(q, dict) or q.get("coin") not in req.lx.market.bases:
+    if not isinstance(q, dict) or q.get("coin") not in req.market.bases:
         raise bad_request()
     tf = timeframe_ms(str(q.get("interval", "")))
     if tf is None:
@@ -226,7 +226,7 @@ def candle_snapshot(req: Request) -> Response:
         # A client whose "now" is the wall clock asks for a window after the scenario's now:
         # answer the window of the same length that ends now.
         start, end = req.scenario_ms - (int(end) - start), None
-    bars = req.lx.market.bars(
+    bars = req.market.bars(
         base,
         tf,
         req.scenario_ms,
@@ -255,9 +255,9 @@ def candle_snapshot(req: Request) -> Response:
 
 def l2_book(req: Request) -> Response:
     base = req.json_body.get("coin")
-    if base not in req.lx.market.bases:
+    if base not in req.market.bases:
         return json_response(None)
-    bids, asks = req.lx.market.order_book(base, req.scenario_ms, 20)
+    bids, asks = req.market.order_book(base, req.scenario_ms, 20)
     dec = SZ_DECIMALS.get(base, 4)
 
     def side(levels: Any) -> list[dict[str, Any]]:
@@ -270,10 +270,10 @@ def l2_book(req: Request) -> Response:
 
 def funding_history(req: Request) -> Response:
     base = req.json_body.get("coin")
-    if base not in req.lx.market.bases:
+    if base not in req.market.bases:
         raise bad_request()
     start = int(req.json_body.get("startTime") or 0)
-    rows = req.lx.market.funding_history(base, req.scenario_ms, start, 500)
+    rows = req.market.funding_history(base, req.scenario_ms, start, 500)
     return json_response(
         [
             {

@@ -60,7 +60,7 @@ def _bases(req: Request, *, required: bool = False) -> list[str]:
     inst = req.query.get("instId") or ""
     family = req.query.get("instFamily") or req.query.get("uly") or ""
     inst_type = req.query.get("instType", "SWAP")
-    bases = list(req.lx.market.bases)
+    bases = list(req.market.bases)
     if inst:
         match = [b for b in bases if _inst_id(b) == inst]
         if not match:
@@ -82,7 +82,7 @@ def _iso(ms: int) -> str:
 def _authenticate(req: Request) -> LocalAccount:
     h = req.headers
     key = h.get("OK-ACCESS-KEY", "")
-    account = req.lx.store.get(EXCHANGE, key) if key else None
+    account = req.accounts.get(EXCHANGE, key) if key else None
     if account is None:
         raise error(401, "50111", "Invalid OK-ACCESS-KEY")
     ts_text = h.get("OK-ACCESS-TIMESTAMP", "")
@@ -152,7 +152,7 @@ def instruments(req: Request) -> Response:
 
 
 def mark_price(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     return ok(
         [
             {
@@ -167,7 +167,7 @@ def mark_price(req: Request) -> Response:
 
 
 def _ticker(req: Request, base: str) -> dict[str, Any]:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     d = price_decimals(base)
     st = m.stats_24h(base, t)
     bids, asks = m.order_book(base, t, 1)
@@ -210,7 +210,7 @@ def candles(req: Request) -> Response:
     before = int_param(req.query, "before")
     since = None if before is None else before + 1
     until = None if after is None else after - 1
-    bars = req.lx.market.bars(
+    bars = req.market.bars(
         base,
         tf,
         req.scenario_ms,
@@ -247,7 +247,7 @@ def candles(req: Request) -> Response:
 def books(req: Request) -> Response:
     base = _bases(req, required=True)[0]
     size = min(int_param(req.query, "sz", 1) or 1, 400)
-    bids, asks = req.lx.market.order_book(base, req.scenario_ms, size)
+    bids, asks = req.market.order_book(base, req.scenario_ms, size)
     d = price_decimals(base)
     cs = contract_size(EXCHANGE, base)
     return ok(
@@ -262,7 +262,7 @@ def books(req: Request) -> Response:
 
 
 def funding_rate(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     rows = []
     for b in _bases(req, required=True):
         rate = m.funding_rate(b, t)
@@ -293,7 +293,7 @@ def funding_rate_history(req: Request) -> Response:
     base = _bases(req, required=True)[0]
     limit = min(int_param(req.query, "limit", 100) or 100, 100)
     before = int_param(req.query, "before")
-    rows = req.lx.market.funding_history(
+    rows = req.market.funding_history(
         base, req.scenario_ms, None if before is None else before + 1, limit
     )
     return ok(
@@ -313,7 +313,7 @@ def funding_rate_history(req: Request) -> Response:
 
 
 def open_interest(req: Request) -> Response:
-    m, t = req.lx.market, req.scenario_ms
+    m, t = req.market, req.scenario_ms
     rows = []
     for b in _bases(req):
         oi = m.open_interest(b, t)
@@ -366,12 +366,12 @@ def positions(req: Request) -> Response:
         raise error(400, "51000", "Parameter instType error")
     ids = req.query.get("instId")
     if ids:
-        wanted = {b for b in req.lx.market.bases if _inst_id(b) in ids.split(",")}
+        wanted = {b for b in req.market.bases if _inst_id(b) in ids.split(",")}
     elif inst_type in (None, "", "SWAP"):
-        wanted = set(req.lx.market.bases)
+        wanted = set(req.market.bases)
     else:
         wanted = set()
-    view = req.lx.account_view(account, req.scenario_ms)
+    view = req.view(account)
     mgn_ratio = view.equity / view.maintenance if view.maintenance > 0 else 0.0
     t = req.scenario_ms
     rows = []
@@ -396,8 +396,8 @@ def positions(req: Request) -> Response:
                 "instId": _inst_id(p.base),
                 "instType": "SWAP",
                 "interest": "",
-                "idxPx": short(req.lx.market.index_price(p.base, t), d),
-                "last": short(req.lx.market.last_price(p.base, t), d),
+                "idxPx": short(req.market.index_price(p.base, t), d),
+                "last": short(req.market.last_price(p.base, t), d),
                 "usdPx": "",
                 "bePx": short(p.entry * (1 + p.side.sign * 0.001), d + 1),
                 "lever": str(LEVERAGE),
@@ -450,7 +450,7 @@ def positions(req: Request) -> Response:
 
 def balance(req: Request) -> Response:
     account = _authenticate(req)
-    v = req.lx.account_view(account, req.scenario_ms)
+    v = req.view(account)
     im = v.initial_margin
     eq = v.equity
     ratio = eq / v.maintenance if v.maintenance > 0 else 0.0
@@ -561,7 +561,7 @@ def config(req: Request) -> Response:
 def currencies(req: Request) -> Response:
     _authenticate(req)
     rows = []
-    for ccy in ("USDT", "USDC", *req.lx.market.bases):
+    for ccy in ("USDT", "USDC", *req.market.bases):
         rows.append(
             {
                 "canDep": True,

@@ -1,14 +1,23 @@
-"""What an exchange handler receives and returns, independent of the HTTP plumbing."""
+"""What an exchange handler receives and returns, independent of the HTTP plumbing.
+
+A handler sees the request, the market and a way to find an account by its key: nothing of the
+service that runs the server, so no handler module imports the service (which imports them)."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
 from email.message import Message
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from connectors.localexchange.service import LocalExchange
+from connectors.localexchange.accounts import AccountView, LocalAccount
+from connectors.localexchange.market import Market
+
+
+class Accounts(Protocol):
+    """The accounts a handler may read: one, found by its exchange and key (or wallet)."""
+
+    def get(self, exchange: str, key: str) -> LocalAccount | None: ...
 
 
 @dataclass
@@ -24,8 +33,13 @@ class Request:
     """The exchange's clock (wall time plus any injected skew), in ms."""
     scenario_ms: int
     """The scenario time the answer describes (the tick), in ms."""
-    lx: LocalExchange
+    market: Market
+    accounts: Accounts
     json_body: Any = None
+
+    def view(self, account: LocalAccount) -> AccountView:
+        """The account as it stands at the request's scenario time."""
+        return account.view(self.market, self.scenario_ms)
 
 
 @dataclass

@@ -11,19 +11,48 @@ import json
 import logging
 import socket
 import threading
+from collections import deque
 from collections.abc import Callable
+from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 from connectors.localexchange import binance, bybit, hyperliquid, okx
-from connectors.localexchange.faults import Fault
-from connectors.localexchange.protocol import ApiError, Request, Response, json_response
-
-if TYPE_CHECKING:
-    from connectors.localexchange.service import LocalExchange
+from connectors.localexchange.faults import Fault, Faults
+from connectors.localexchange.market import Market
+from connectors.localexchange.protocol import Accounts, ApiError, Request, Response, json_response
 
 log = logging.getLogger(__name__)
+
+
+class ExchangeState(Protocol):
+    """What the HTTP side answers from (the service, LocalExchange, is one): the market, the
+    accounts, the faults to inject, the clocks, and the log of requests seen."""
+
+    @property
+    def market(self) -> Market: ...
+
+    @property
+    def store(self) -> Accounts: ...
+
+    @property
+    def faults(self) -> Faults: ...
+
+    @property
+    def stopping(self) -> threading.Event: ...
+
+    @property
+    def request_log(self) -> deque[tuple[str, str]]: ...
+
+    def server_time_ms(self, exchange: str, path: str = "", info_type: str | None = None) -> int:
+        """The exchange's own clock (wall time plus any injected skew), in ms."""
+        ...
+
+    def tick_ms(self) -> int:
+        """The scenario time of the current tick, in ms."""
+        ...
+
 
 MODULES = {
     "binanceusdm": binance,
@@ -153,7 +182,9 @@ def serve(host: str, port: int, dispatch: Callable[..., Response | None]) -> Loc
     return server
 
 
-def dispatch(lx: LocalExchange, method: str, target: str, headers, body: bytes) -> Response | None:  # type: ignore[no-untyped-def]
+def dispatch(
+    lx: ExchangeState, method: str, target: str, headers: Message, body: bytes
+) -> Response | None:
     """Answer one request, or None to drop the connection (a hung request)."""
     url = urlsplit(target)
     path = url.path
@@ -192,7 +223,8 @@ def dispatch(lx: LocalExchange, method: str, target: str, headers, body: bytes) 
         exchange=exchange,
         server_ms=lx.server_time_ms(exchange, path, info_type),
         scenario_ms=lx.tick_ms(),
-        lx=lx,
+        market=lx.market,
+        accounts=lx.store,
         json_body=json_body,
     )
     module = MODULES[exchange]

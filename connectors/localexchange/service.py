@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from email.message import Message
 from typing import Any
 
 from connectors.credentials import Credentials
@@ -26,7 +27,7 @@ from connectors.localexchange.faults import Faults
 from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import Response
 from connectors.localexchange.scenario import Scenario
-from resources import base_asset
+from risk.types import base_asset
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +136,7 @@ class LocalExchange:
                     return
                 self.market.bars(base, day, t, since_ms=since, limit=20)
 
-    def _dispatch(self, method: str, target: str, headers: Any, body: bytes) -> Response | None:
+    def _dispatch(self, method: str, target: str, headers: Message, body: bytes) -> Response | None:
         return http.dispatch(self, method, target, headers, body)
 
     # -- accounts -------------------------------------------------------------------------
