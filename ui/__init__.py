@@ -1,1 +1,1 @@
-"""The desktop app: PySide6 + pyqtgraph, GUI thread only; nothing else imports it but main.py."""
+"""The desktop app: PySide6 + pyqtgraph, GUI thread only; nothing imports it but cli/app.py."""

@@ -1,8 +1,8 @@
-"""`python main.py` (the `app` command): the desktop app; the demo when no account is stored."""
+"""The desktop app (`python main.py`, the `app` command of cli/app.py); the demo when no account
+is stored."""
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -19,26 +19,6 @@ NO_DISPLAY_MESSAGE = (
     "cascade-watch: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
     "Run headless with QT_QPA_PLATFORM=offscreen, or watch in the terminal: python main.py watch"
 )
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--data-dir", help="where the database, keys and settings live")
-    parser.add_argument(
-        "--demo", action="store_true", help="play the demo even when accounts are stored"
-    )
-    parser.add_argument("--scenario", default=None, help="demo scenario (default 2025-11-04)")
-    parser.add_argument(
-        "--speed",
-        type=float,
-        default=None,
-        help="demo replay speed (default 1800: the crash in about a minute)",
-    )
-    parser.add_argument(
-        "--screenshot",
-        metavar="PNG",
-        help="save a screenshot of the main window after --after seconds, then quit",
-    )
-    parser.add_argument("--after", type=float, default=20.0, help=argparse.SUPPRESS)
 
 
 def display_missing(env: dict[str, str] | None = None, platform: str | None = None) -> bool:

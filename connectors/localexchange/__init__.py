@@ -14,7 +14,8 @@ Modules: ``service`` (LocalExchange), ``server`` (HTTP and routing), ``binance``
 ``okx``, ``hyperliquid`` (one exchange's endpoints each), ``signing`` (HMAC checks),
 ``accounts`` (accounts and liquidation, through the risk engine), ``scenario`` (price paths),
 ``market`` (candles, books, funding, open interest), ``clock`` (scenario time), ``faults``,
-``timeframes``, ``protocol`` (request/response types), ``cli`` (``main.py localexchange``).
+``timeframes``, ``protocol`` (request/response types). ``python main.py localexchange``
+runs it alone (cli/localexchange.py).
 
 Scenario time comes from the injectable ``clock``; the exchanges' own clocks, which signed
 requests are checked against, are the real wall clock (plus any injected skew). Timestamps in

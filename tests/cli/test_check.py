@@ -144,3 +144,22 @@ def test_the_real_command_line(tmp_path):
         capture_output=True, text=True, timeout=60, cwd=tmp_path,
     )  # fmt: skip
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_check_starts_without_qt_or_ccxt(tmp_path):
+    """The offline calculator imports only what it needs: no Qt, no ccxt, no scheduler."""
+    probe = (
+        "import sys\n"
+        "from main import main\n"
+        f"code = main(['check', {write(tmp_path, EXAMPLE)!r}, '--json'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'PySide6', 'pyqtgraph',"
+        " 'ccxt', 'apscheduler', 'sqlite_utils', 'keyring'})\n"
+        "print('HEAVY', heavy, file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=REPO_ROOT
+    )
+    assert done.returncode == 0, done.stderr
+    assert "HEAVY []" in done.stderr
+    assert json.loads(done.stdout)["positions"][0]["symbol"] == "BTC/USDT:USDT"

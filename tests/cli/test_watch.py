@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from cli.watch import format_event
 from monitor.events import WarningEvent
-from monitor.watch_cli import format_event
 from storage.records import WarningRecord
 from tests.paths import REPO_ROOT
 

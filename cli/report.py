@@ -1,4 +1,4 @@
-"""`main.py report`: read one live account once and print the same report as `check`.
+"""`python main.py report`: read one live account once and print the same report as `check`.
 
 Credentials come only from the environment (CASCADE_API_KEY, CASCADE_API_SECRET,
 CASCADE_API_PASSWORD for OKX, CASCADE_WALLET for Hyperliquid), never from the command line,
@@ -63,7 +63,7 @@ def credentials_from_env(exchange: str, env: dict[str, str]) -> Credentials | st
 
 
 def run(args: argparse.Namespace) -> int:
-    from risk_cli import format_table, report_to_json
+    from cli.check import format_table, report_to_json
 
     creds = credentials_from_env(args.exchange, dict(os.environ))
     if isinstance(creds, str):

@@ -1,0 +1,50 @@
+"""The command line: every command of ``python main.py`` (the ``cascade-watch`` script).
+
+Each command is one module here, named in COMMANDS, exposing ``add_arguments(parser)`` and
+``run(args) -> int``; only the chosen command's module is imported, so the offline calculator
+(``check``) starts without Qt or ccxt. Tables and JSON are written by ``cli.render``; numbers by
+``formatting``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "app": ("cli.app", "the desktop app (the default; the demo when no account is stored)"),
+    "check": ("cli.check", "offline calculator: where would this account be liquidated?"),
+    "report": ("cli.report", "read a live account once and print its risk report"),
+    "watch": ("cli.watch", "run the watch loop in the terminal and print warnings"),
+    "localexchange": ("cli.localexchange", "run the local exchange alone"),
+    "export": ("cli.export", "write the stored warnings and risk snapshots to CSV"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; only the chosen command's module is imported (the desktop app's Qt
+    and ccxt are not loaded to run the offline calculator)."""
+    parser = argparse.ArgumentParser(
+        prog="cascade-watch",
+        description="Warns before a cascade-prone move liquidates your cross-margin account.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        cmd = sub.add_parser(name, help=help_text, description=help_text)
+        cmd.set_defaults(_module=module)
+        if name == command:
+            importlib.import_module(module).add_arguments(cmd)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` (default: the process's arguments), run the chosen command, return its
+    exit code. No command, or options only, means the desktop app."""
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+        argv = ["app", *argv]
+    command = argv[0] if argv[0] in COMMANDS else None
+    args = build_parser(command).parse_args(argv)
+    module = importlib.import_module(args._module)
+    return int(module.run(args) or 0)
