@@ -37,7 +37,7 @@ Settings read from the database (``db.settings.get``): ``monitor.poll_interval_s
 
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
 (the job bodies), ``alerts`` (fire / escalate / resolve / acknowledge / snooze, persisted),
-``state`` (per-account and per-symbol memory), ``calendar`` (scheduled events),
-``watch_cli`` (the ``watch`` command). The rules themselves are pure functions in
-``risk.warnings``.
+``state`` (per-account and per-symbol memory), ``calendar`` (scheduled events). The
+``watch`` command that prints the loop in a terminal is cli/watch.py. The rules themselves are
+pure functions in ``risk.warnings``.
 """
