@@ -7,7 +7,10 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cli.render import Column, table
 from storage.errors import StorageError
+
+SUMMARY_COLUMNS = (Column("written"), Column("rows", right=True), Column("file"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -41,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
         if args.account is not None and db.accounts.get(args.account) is None:
             print(f"cascade-watch export: no account with id {args.account}", file=sys.stderr)
             return 2
+        written: list[list[str]] = []
         writers: tuple[tuple[str, str | None, Callable[[Path], int]], ...] = (
             ("warnings", args.warnings, lambda p: export_warnings(db.warnings, p)),
             (
@@ -54,9 +58,17 @@ def run(args: argparse.Namespace) -> int:
                 try:
                     rows = write(Path(target))
                 except OSError as e:
+                    print_summary(written)
                     print(f"cascade-watch export: {target}: {e.strerror}", file=sys.stderr)
                     return 1
-                print(f"{rows:,} {what} written to {target}")
+                written.append([what, f"{rows:,}", target])
+        print_summary(written)
     finally:
         db.close()
     return 0
+
+
+def print_summary(written: list[list[str]]) -> None:
+    """What was written: one row per file, with its row count."""
+    if written:
+        print(table(SUMMARY_COLUMNS, written))

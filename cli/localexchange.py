@@ -9,11 +9,19 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
+from cli.render import Column, table
 from connectors.localexchange.accounts import EXCHANGES
 from connectors.localexchange.scenario import scenario_names
 from connectors.localexchange.service import LocalExchange
 
 log = logging.getLogger(__name__)
+
+CREDENTIAL_COLUMNS = (
+    Column("exchange"),
+    Column("key (or wallet)"),
+    Column("secret"),
+    Column("passphrase"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,15 +55,14 @@ def describe(lx: LocalExchange) -> str:
         f"Local exchange replaying '{lx.scenario.name}': {lx.scenario.title}",
         f"  address: {lx.base_url}   speed: x{lx.clock.speed:g}",
     ]
+    rows = []
     for exchange in EXCHANGES:
         creds = lx.credentials(exchange)
         if exchange == "hyperliquid":
-            lines.append(f"  {exchange:<12} wallet {creds.wallet}")
-            continue
-        line = f"  {exchange:<12} key {creds.api_key}  secret {creds.secret}"
-        if creds.password:
-            line += f"  passphrase {creds.password}"
-        lines.append(line)
+            rows.append([exchange, creds.wallet, "", ""])
+        else:
+            rows.append([exchange, creds.api_key, creds.secret, creds.password])
+    lines.append(table(CREDENTIAL_COLUMNS, rows))
     lines.append("These are local demo credentials only. Press Ctrl-C to stop.")
     return "\n".join(lines)
 

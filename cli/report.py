@@ -8,11 +8,13 @@ where they would land in the shell history and the process list.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from typing import Any
 
+import formatting as fmt
+from cli.account_report import format_table, report_to_json
+from cli.render import Column, fields, json_text
 from connectors.credentials import Credentials
 from connectors.errors import ConnectorError
 from connectors.exchange import ExchangeConnector, KeyPermissions
@@ -63,8 +65,6 @@ def credentials_from_env(exchange: str, env: dict[str, str]) -> Credentials | st
 
 
 def run(args: argparse.Namespace) -> int:
-    from cli.check import format_table, report_to_json
-
     creds = credentials_from_env(args.exchange, dict(os.environ))
     if isinstance(creds, str):
         print(f"cascade-watch report: {creds}", file=sys.stderr)
@@ -89,10 +89,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         data = report_to_json(report)
         extend_json(data, report, account, permissions)
-        print(json.dumps(data, indent=2))
+        print(json_text(data))
     else:
-        print(format_table(report))
-        print(format_extras(report, account, permissions))
+        print(format_table(report, *exchange_columns(report)))
+        print(format_extras(account, permissions))
     return 0
 
 
@@ -130,24 +130,37 @@ def extend_json(
         out["liquidation_price_mismatch"] = p.mismatch
 
 
-def format_extras(report: AccountReport, account: Account, permissions: KeyPermissions) -> str:
-    """The exchange's own figures beside ours, the key's rights and the notes."""
+EXCHANGE_COLUMNS = (Column("exchange's liq.", right=True), Column("mismatch", right=True))
+
+
+def exchange_columns(
+    report: AccountReport,
+) -> tuple[tuple[Column, ...], list[list[str]]]:
+    """The exchange's own liquidation price beside ours, and how far they differ, as extra
+    columns of the positions table (none when the exchange gave no price)."""
+    if all(p.exchange_liquidation_price is None for p in report.positions):
+        return (), []
+    cells = [
+        [
+            fmt.price(p.exchange_liquidation_price.value if p.exchange_liquidation_price else None),
+            "" if p.mismatch is None else fmt.pct(p.mismatch, decimals=2),
+        ]
+        for p in report.positions
+    ]
+    return EXCHANGE_COLUMNS, cells
+
+
+def format_extras(account: Account, permissions: KeyPermissions) -> str:
+    """The exchange's own account figures, the key's rights and the notes."""
     lines = [""]
     mm, ratio = account.exchange_maintenance_margin, account.exchange_margin_ratio
     if mm is not None or ratio is not None:
         parts = []
         if mm is not None:
-            parts.append(f"maintenance {mm.value:,.2f}")
+            parts.append(("maintenance", fmt.money(mm.value)))
         if ratio is not None:
-            parts.append(f"margin ratio {ratio.value * 100:.2f} %")
-        lines.append(f"  the exchange says: {'   '.join(parts)}")
-    for p in report.positions:
-        exch = p.exchange_liquidation_price
-        if exch is None:
-            continue
-        flag = f"   MISMATCH {p.mismatch * 100:.2f} %" if p.mismatch is not None else ""
-        price = f"{exch.value:,.2f}" if exch.value >= 100 else f"{exch.value:.6g}"
-        lines.append(f"  {p.symbol:<16} the exchange's liquidation price {price}{flag}")
+            parts.append(("margin ratio", fmt.pct(ratio.value, signed=False, decimals=2)))
+        lines.append(fields(parts, indent="  the exchange says: "))
     if not permissions.known:
         lines.append("  key permissions: the exchange did not say")
     else:

@@ -17,11 +17,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from cli.render import Column, line
 from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
 
 logger = logging.getLogger(__name__)
 
 PRINTED_CHANGES = ("fired", "escalated", "resolved")
+
+EVENT_COLUMNS = (
+    Column("time"),
+    Column("severity", width=8),
+    Column("change", width=9),
+    Column("warning"),
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -69,7 +77,10 @@ def format_event(
     text = w.message
     if event.change == "resolved":
         text = f"{event.why_resolved}; it said: {w.message}"
-    return f"{now}{scen} {w.severity.upper():8} {event.change:9} {w.rule} · {who}{symbols} — {text}"
+    return line(
+        EVENT_COLUMNS,
+        (f"{now}{scen}", w.severity.upper(), event.change, f"{w.rule} · {who}{symbols} — {text}"),
+    )
 
 
 class PrintCallbacks:

@@ -163,3 +163,20 @@ def test_check_starts_without_qt_or_ccxt(tmp_path):
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stderr
     assert json.loads(done.stdout)["positions"][0]["symbol"] == "BTC/USDT:USDT"
+
+
+def test_a_liquidated_account_prints_strict_json(tmp_path, capsys):
+    """Equity below zero: the margin ratio is not a number, and the JSON says null (RFC 8259
+    has no NaN or Infinity)."""
+    data = {"exchange": "binanceusdm", "wallet_balance": 100, "positions": [
+        {"symbol": "BTC/USDT:USDT", "side": "long", "contracts": 1, "entry_price": 100000,
+         "mark_price": 90000}]}  # fmt: skip
+    assert main(["check", write(tmp_path, data), "--json"]) == 0
+
+    def refuse(name):
+        raise AssertionError(f"{name} is not JSON")
+
+    account = json.loads(capsys.readouterr().out, parse_constant=refuse)["account"]
+    assert account["liquidated"] is True and account["margin_ratio"] is None
+    assert main(["check", write(tmp_path, data)]) == 0
+    assert "margin ratio LIQUIDATED" in capsys.readouterr().out

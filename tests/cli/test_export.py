@@ -33,7 +33,8 @@ def test_export_writes_both_files(tmp_path, capsys):
     args = ["export", "--data-dir", str(tmp_path), "--warnings", str(w), "--snapshots", str(s)]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "1 warnings written" in out and "3 snapshot rows written" in out
+    summary = [line.split() for line in out.splitlines()]
+    assert ["warnings", "1", str(w)] in summary and ["snapshot", "rows", "3", str(s)] in summary
     warnings = list(csv.DictReader(w.read_text().splitlines()))
     assert warnings[0]["rule"] == "joint_move" and "liquidates" in warnings[0]["message"]
     rows = list(csv.DictReader(s.read_text().splitlines()))
