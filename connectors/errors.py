@@ -38,23 +38,6 @@ class ErrorKind(Enum):
     MALFORMED = "malformed"
     """The exchange answered with something we cannot read."""
 
-    @property
-    def transient(self) -> bool:
-        """Whether polling again later may succeed without the user doing anything."""
-        return self in _TRANSIENT
-
-
-_TRANSIENT = frozenset(
-    {
-        ErrorKind.RATE_LIMITED,
-        ErrorKind.EXCHANGE_DOWN,
-        ErrorKind.TIMEOUT,
-        ErrorKind.NETWORK,
-        ErrorKind.MALFORMED,
-        ErrorKind.CLOCK_SKEW,
-    }
-)
-
 
 class ConnectorError(Exception):
     """A connector failure: its kind, one trader-readable line, and how long to wait (seconds)

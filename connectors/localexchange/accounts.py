@@ -101,8 +101,6 @@ class PositionView:
     notional: float
     unrealized_pnl: float
     maintenance: float
-    maintenance_rate: float
-    maintenance_amount: float
     liquidation_price: float | None
     max_leverage: float | None
     opened_ms: int
@@ -206,8 +204,6 @@ class LocalAccount:
                     notional=rep.notional,
                     unrealized_pnl=rep.unrealized_pnl,
                     maintenance=rep.maintenance_margin,
-                    maintenance_rate=tier.maintenance_margin_rate,
-                    maintenance_amount=tier.maintenance_amount,
                     liquidation_price=None if lp is None else max(0.0, lp.value),
                     max_leverage=tier.max_leverage,
                     opened_ms=h.opened_ms,

@@ -30,13 +30,6 @@ class ScenarioClock:
     def speed(self) -> float:
         return self._speed
 
-    @property
-    def paused(self) -> bool:
-        return self._paused
-
-    def wall(self) -> float:
-        return self._clock()
-
     def now_ms(self) -> int:
         with self._lock:
             return int(self._now_locked())

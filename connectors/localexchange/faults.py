@@ -71,11 +71,6 @@ class Faults:
         with self._lock:
             self._rules = [] if kind is None else [f for f in self._rules if f.kind != kind]
 
-    @property
-    def active(self) -> tuple[Fault, ...]:
-        with self._lock:
-            return tuple(self._rules)
-
     def take(self, exchange: str, path: str, info_type: str | None) -> list[Fault]:
         """The faults that apply to this request (a clock skew is not consumed here)."""
         out = []

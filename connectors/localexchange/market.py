@@ -80,10 +80,6 @@ class Market:
         with self._lock:
             self._overrides[base] = (float(from_ms), float(price))
 
-    def clear_marks(self) -> None:
-        with self._lock:
-            self._overrides.clear()
-
     def mark(self, base: str, t_ms: float) -> float:
         override = self._overrides.get(base)
         if override is not None and t_ms >= override[0]:

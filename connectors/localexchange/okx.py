@@ -8,7 +8,6 @@ failures are HTTP 401 with OKX's own codes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from connectors.localexchange.accounts import LEVERAGE, LocalAccount, contract_size, tiers_for
@@ -71,12 +70,6 @@ def _bases(req: Request, *, required: bool = False) -> list[str]:
     if family:
         return [b for b in bases if _family(b) == family]
     return bases if inst_type == "SWAP" else []
-
-
-def _iso(ms: int) -> str:
-    return (
-        datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-    )
 
 
 def _authenticate(req: Request) -> LocalAccount:

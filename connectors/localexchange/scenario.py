@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -61,8 +61,6 @@ class Scenario:
     history_days: int
     symbols: dict[str, SymbolSpec]
     accounts: dict[str, Any]
-    facts: dict[str, Any] = field(default_factory=dict)
-    sources: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, name: str) -> Scenario:
@@ -97,8 +95,6 @@ class Scenario:
             history_days=int(data.get("history_days", 400)),
             symbols=symbols,
             accounts=data.get("accounts", {}),
-            facts=data.get("facts", {}),
-            sources=tuple(data.get("sources", ())),
         )
 
 

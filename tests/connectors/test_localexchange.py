@@ -6,7 +6,7 @@ import itertools
 import json
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import ccxt
@@ -213,10 +213,6 @@ def test_reported_numbers_are_the_risk_engines(lx: LocalExchange, clients: dict[
 
 
 # -- authentication ---------------------------------------------------------------------------
-
-
-def _call(exchange: str, ex: Any) -> Callable[[], Any]:
-    return ex.fetch_balance
 
 
 @pytest.mark.parametrize(
