@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Mapping
 from enum import Enum
 
-import ccxt
+import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 
 logger = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-import ccxt
+import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 import numpy as np
 
 from connectors.credentials import Credentials

@@ -22,7 +22,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-import ccxt
+import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 
 from connectors import parsing
 from connectors.credentials import Credentials
