@@ -15,10 +15,13 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from cli.render import Column, line
 from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
+
+if TYPE_CHECKING:
+    from storage.secrets import PassphraseAsk
 
 logger = logging.getLogger(__name__)
 
@@ -121,16 +124,23 @@ class PrintCallbacks:
         self._print(format_event(e, label, scen))
 
 
-def ask_passphrase(is_new: bool) -> str:
-    """The secret file's passphrase, from the terminal (asked at most once per run)."""
+PASSPHRASE_PROMPTS = {
+    "new": "New passphrase for the secret file: ",
+    "open": "Secret file passphrase: ",
+    "again": "That passphrase did not open the secret file. Secret file passphrase: ",
+}
+
+
+def ask_passphrase(ask: PassphraseAsk) -> str:
+    """The secret file's passphrase, from the terminal (``ask``: storage.secrets.PassphraseAsk;
+    a wrong one is asked again, a few times per run for all accounts together)."""
     import getpass
 
-    prompt = "New passphrase for the secret file: " if is_new else "Secret file passphrase: "
-    return getpass.getpass(prompt)
+    return getpass.getpass(PASSPHRASE_PROMPTS[ask.value])
 
 
 def open_secrets(
-    data_dir: Path, passphrase_provider: Callable[[bool], str] = ask_passphrase
+    data_dir: Path, passphrase_provider: Callable[[PassphraseAsk], str] = ask_passphrase
 ) -> Any:
     """The secret store, or None when it cannot be opened (accounts then fail to connect).
     The passphrase (for the encrypted-file store) is asked through ``passphrase_provider``,

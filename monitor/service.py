@@ -46,8 +46,6 @@ logger = logging.getLogger(__name__)
 MARKET_INTERVAL_S = 60.0
 RECOMPUTE_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
-PASSPHRASE_ATTEMPTS = 3
-"""HTTP requests one poll may send (balance, positions, occasionally tiers)."""
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
 DEMO_EXCHANGES = ("binanceusdm",)
 DEMO_POLL_S = 1.0
@@ -353,18 +351,11 @@ class WatchService:
         if cfg.is_demo and self._lx is not None:
             return self._lx.credentials(cfg.exchange)
         from connectors.credentials import Credentials
-        from storage.errors import WrongPassphrase
 
         if cfg.secret_name is None or self.secrets is None:
             return Credentials()
-        for attempt in range(PASSPHRASE_ATTEMPTS):
-            try:
-                return self.secrets.get(cfg.secret_name) or Credentials()
-            except WrongPassphrase:
-                # the store forgets a wrong passphrase and asks again on the next read
-                if attempt == PASSPHRASE_ATTEMPTS - 1:
-                    raise
-        raise AssertionError("unreachable")
+        # a wrong passphrase is asked again by the store itself, once per run for all accounts
+        return self.secrets.get(cfg.secret_name) or Credentials()
 
     def _account_configs(self) -> list[AccountConfig]:
         out: list[AccountConfig] = []

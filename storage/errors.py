@@ -51,9 +51,14 @@ class SecretStoreError(StorageError):
 
 
 class WrongPassphrase(SecretStoreError):
-    def __init__(self, path: Path) -> None:
+    """``final``: the run's passphrase attempts are used up (or the user gave none); the keys
+    stay locked until the next start."""
+
+    def __init__(self, path: Path, *, final: bool = False) -> None:
         self.path = Path(path)
-        super().__init__(f"the passphrase does not open the secret store at {self.path}; try again")
+        self.final = final
+        then = "restart Cascade Watch to enter it again" if final else "try again"
+        super().__init__(f"the passphrase does not open the secret store at {self.path}; {then}")
 
 
 class SecretStoreCorrupt(SecretStoreError):

@@ -259,9 +259,24 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
     svc.reload_accounts()
     assert any(c.secret == "s3cret" for c in seen)
 
-    never = SecretStore.open(tmp_path, lambda new: "wrong", backend="file", scrypt_n=2**10)
+    # a wrong passphrase is asked a few times per run in all, not that many times per account
+    others = [
+        db.accounts.add(
+            AccountRecord("binanceusdm", f"other {i}", "http://127.0.0.1:9", secret_name="k")
+        )
+        for i in range(3)
+    ]
+    asks = []
+
+    def wrong(ask):
+        asks.append(ask)
+        return "wrong"
+
+    never = SecretStore.open(tmp_path, wrong, backend="file", scrypt_n=2**10)
     rec2 = Recorder(clock)
     svc2 = WatchService(db, never, rec2, clock=clock, connector_factory=lambda *a: FakeConnector())
     svc2.reload_accounts()
-    update = next(u for u in reversed(rec2.accounts) if u.account_id == str(rec.id))
-    assert update.status == "error" and "passphrase does not open" in update.error
+    for account in (rec, *others):
+        update = next(u for u in reversed(rec2.accounts) if u.account_id == str(account.id))
+        assert update.status == "error" and "passphrase does not open" in update.error
+    assert [a.value for a in asks] == ["open", "again", "again"]

@@ -14,7 +14,7 @@ from keyring.backends import fail
 from connectors.credentials import Credentials
 from storage.errors import SecretStoreCorrupt, SecretStoreError, WrongPassphrase
 from storage.paths import move_aside, secrets_path
-from storage.secrets import BACKEND_ENV, SERVICE, SecretStore, usable_keyring
+from storage.secrets import BACKEND_ENV, SERVICE, PassphraseAsk, SecretStore, usable_keyring
 
 FAST_N = 2**12
 CREDS = Credentials(api_key="key-123456", secret="s3cret-Value-XYZ", password="pass-Phrase-9")
@@ -23,15 +23,18 @@ CREDS = Credentials(api_key="key-123456", secret="s3cret-Value-XYZ", password="p
 OKX2 = Credentials(api_key="okx-key-0002", secret="okx-Secret-0002", password="okx-Pass-0002")
 
 
+NEW, OPEN, AGAIN = PassphraseAsk.NEW, PassphraseAsk.OPEN, PassphraseAsk.AGAIN
+
+
 class Provider:
-    """Counts how often the passphrase is asked."""
+    """Records why the passphrase is asked each time."""
 
     def __init__(self, *answers: str) -> None:
         self.answers = list(answers)
-        self.calls: list[bool] = []
+        self.calls: list[PassphraseAsk] = []
 
-    def __call__(self, is_new: bool) -> str:
-        self.calls.append(is_new)
+    def __call__(self, ask: PassphraseAsk) -> str:
+        self.calls.append(ask)
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
@@ -75,7 +78,7 @@ def test_file_roundtrip_asks_once(tmp_path: Path) -> None:
     store.set("bybit-main", CREDS)
     store.set("okx-2", OKX2)
     assert store.get("bybit-main") == CREDS
-    assert provider.calls == [True]
+    assert provider.calls == [NEW]
     again = file_store(tmp_path, Provider("correct horse"))
     assert again.get("okx-2") == OKX2
     again.delete("okx-2")
@@ -88,19 +91,29 @@ def test_file_roundtrip_asks_once(tmp_path: Path) -> None:
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_wrong_passphrase_is_asked_again_saying_so(tmp_path: Path) -> None:
+    file_store(tmp_path, Provider("right")).set("a", CREDS)
+    provider = Provider("wrong", "right")
+    store = file_store(tmp_path, provider)
+    store.set("b", OKX2)
+    assert provider.calls == [OPEN, AGAIN]
+    assert store.get("a") == CREDS and store.get("b") == OKX2
+    assert provider.calls == [OPEN, AGAIN]
+
+
 def test_wrong_passphrase_is_clear_and_never_overwrites(tmp_path: Path) -> None:
     file_store(tmp_path, Provider("right")).set("a", CREDS)
     before = secrets_path(tmp_path).read_bytes()
-    provider = Provider("wrong", "right")
+    provider = Provider("wrong")
     store = file_store(tmp_path, provider)
     with pytest.raises(WrongPassphrase) as info:
         store.set("b", CREDS)
     assert str(info.value) == (
-        f"the passphrase does not open the secret store at {secrets_path(tmp_path)}; try again"
+        f"the passphrase does not open the secret store at {secrets_path(tmp_path)}; "
+        "restart Cascade Watch to enter it again"
     )
     assert secrets_path(tmp_path).read_bytes() == before
-    assert store.get("a") == CREDS
-    assert provider.calls == [False, False]
+    assert provider.calls == [OPEN, AGAIN, AGAIN]
 
 
 def test_corrupt_file_is_reported_not_replaced(tmp_path: Path) -> None:
