@@ -184,11 +184,16 @@ def translate(
             f"read permission or this IP is not whitelisted{detail}",
         )
     if code in _RATE_CODES or isinstance(exc, ccxt.DDoSProtection | ccxt.RateLimitExceeded):
-        wait = retry_after if retry_after is not None else 60.0 if "418" in raw[:80] else 5.0
+        banned = f"{exchange} 418 " in raw[:80]
+        wait = retry_after if retry_after is not None else 60.0 if banned else 5.0
+        what = (
+            "has banned this IP address for too many requests"
+            if banned
+            else "is rate-limiting this connection"
+        )
         return err(
             ErrorKind.RATE_LIMITED,
-            f"{name} is rate-limiting this connection; waiting {wait:g} s before the next "
-            f"request{detail}",
+            f"{name} {what}; waiting {wait:g} s before the next request{detail}",
             wait,
         )
     if isinstance(exc, ccxt.AuthenticationError):

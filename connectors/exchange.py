@@ -15,8 +15,23 @@ import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typ
 import numpy as np
 
 from connectors.credentials import Credentials
-from connectors.errors import EXCHANGE_NAMES, ConnectorError, ErrorKind, translate
+from connectors.errors import (
+    EXCHANGE_NAMES,
+    ConnectorError,
+    ErrorKind,
+    exchange_code_and_text,
+    translate,
+)
 from connectors.parsing import MarketRef, build_account
+from connectors.ratelimit import (
+    RATE_LIMITS,
+    Hold,
+    RateLimits,
+    ban_expiry_ms,
+    hold_seconds,
+    key_id,
+    scope_of,
+)
 from connectors.venues import VENUES, Venue, point_at
 from resources import default_tiers
 from risk.report import build_report
@@ -30,6 +45,8 @@ TIER_TTL_S = 3600.0
 TIER_RETRY_S = 60.0
 MARKET_RELOAD_S = 60.0
 WALLET_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
+HTTP_STATUS = re.compile(r"^\S+ (\d{3}) ")
+"""ccxt's message for an HTTP error starts "<exchange id> <status> <reason> <body>"."""
 CLOCK_NOTE_THRESHOLD_S = 1.0
 """Offsets below this are not worth telling the user about (exchanges allow 5-10 s)."""
 
@@ -92,13 +109,16 @@ class ExchangeConnector:
     Contract (what the monitor relies on):
 
     - ``ExchangeConnector(exchange, credentials, api_url=None, label="", timeout_ms=10000,
-      clock=time.time)``: exchange is one of binanceusdm, bybit, okx, hyperliquid
+      clock=time.time, rate_limits=RATE_LIMITS)``: exchange is one of binanceusdm, bybit,
+      okx, hyperliquid
       (credentials: key + secret, + passphrase for OKX, a wallet address for Hyperliquid;
       ConnectorError(AUTH) at once when they are missing). No I/O happens here.
       ``api_url`` replaces every host of the exchange's REST API (testnet,
       demo, proxy, the local exchange); None talks to the real exchange. ``clock`` gives
       seconds since the epoch; every timestamp the connector stamps, the hourly tier refresh
-      and the rate-limit back-off read it.
+      and the rate-limit back-off read it. ``rate_limits`` (connectors/ratelimit.py) is shared
+      by every connector of the process: a rate limit or ban one of them meets holds all
+      those with the same exchange and base URL (and key, for per-key limits).
     - ``fetch_account() -> risk.types.Account``: one poll. Open positions only, with marks,
       maintenance tiers (with maintenance amounts), the exchange's liquidation price as
       ``Figure(EXCHANGE)`` when it gives one, and the exchange's account maintenance margin
@@ -116,8 +136,9 @@ class ExchangeConnector:
     - ``requests_made``: HTTP requests sent so far; ``close()`` releases the HTTP session.
 
     Errors: every method raises only ``ConnectorError`` (kind, one-line message without URL or
-    secret, retry_after seconds or None). After a rate-limit answer the connector refuses to
-    send anything until retry_after has passed (raising RATE_LIMITED at once). A clock-skew
+    secret, retry_after seconds or None). After a rate-limit answer or a ban (Retry-After,
+    Binance's "banned until") no connector sharing the limit sends anything until it has
+    passed: each raises RATE_LIMITED at once, before any request. A clock-skew
     rejection makes it measure the offset to the exchange's clock, compensate and retry once;
     the poll then succeeds with a note in ``Account.notes`` ("your computer's clock is off by
     …; sync it"), or raises CLOCK_SKEW.
@@ -135,6 +156,7 @@ class ExchangeConnector:
         label: str = "",
         timeout_ms: int = 10000,
         clock: Callable[[], float] = time.time,
+        rate_limits: RateLimits = RATE_LIMITS,
     ) -> None:
         if exchange not in VENUES:
             raise ConnectorError(
@@ -157,13 +179,15 @@ class ExchangeConnector:
         self._secrets = (*credentials.secret_values(), credentials.api_key)
         self._timeout_ms = timeout_ms
         self._clock = clock
+        self._limits = rate_limits
+        self._address = _address(api_url)
+        self._key = key_id(credentials.api_key or credentials.wallet)
         self._lock = threading.RLock()
         self._requests = 0
         self._markets: dict[str, MarketRef] | None = None
         self._tiers: dict[str, tuple[MarginTier, ...]] = {}
         self._tiers_at: dict[str, float] = {}
         self._builtin: set[str] = set()
-        self._blocked_until = 0.0
         self._markets_reloaded_at = -1e18
         self._clock_note: str | None = None
         self._check_credentials(credentials)
@@ -204,8 +228,13 @@ class ExchangeConnector:
         send = client.fetch
 
         def counted_fetch(*args: Any, **kwargs: Any) -> Any:
+            self._check_hold()
             self._requests += 1
-            return send(*args, **kwargs)
+            try:
+                return send(*args, **kwargs)
+            except Exception as exc:
+                self._note_limit(exc)
+                raise
 
         client.fetch = counted_fetch
         return client
@@ -232,20 +261,68 @@ class ExchangeConnector:
     def _guarded(self, action: Callable[[], T]) -> T:
         """Run action under the lock; every failure leaves as a ConnectorError."""
         with self._lock:
-            wait = self._blocked_until - self._clock()
-            if wait > 0:
-                raise ConnectorError(
-                    ErrorKind.RATE_LIMITED,
-                    f"{EXCHANGE_NAMES[self.exchange]} asked us to slow down; "
-                    f"next request in {wait:.0f} s",
-                    wait,
-                )
+            self._check_hold()
             try:
                 return self._with_clock_retry(action)
             except ConnectorError as err:
-                if err.kind is ErrorKind.RATE_LIMITED and err.retry_after:
-                    self._blocked_until = self._clock() + err.retry_after
+                if err.kind is ErrorKind.RATE_LIMITED:
+                    self._check_hold()  # the shared hold's wait: Retry-After or the ban's end
                 raise
+
+    # --- shared rate limits and bans --------------------------------------------------------
+
+    def _check_hold(self) -> None:
+        """Raise RATE_LIMITED, sending nothing, while a limit or ban this connector shares is
+        in force (whichever connector met it)."""
+        now = self._clock()
+        hold = self._limits.active(self.exchange, self._address, self._key, now)
+        if hold is not None:
+            raise ConnectorError(
+                ErrorKind.RATE_LIMITED, self._hold_message(hold, now), hold.until - now
+            )
+
+    def _hold_message(self, hold: Hold, now: float) -> str:
+        name = EXCHANGE_NAMES[self.exchange]
+        wait = hold.until - now
+        if hold.banned:
+            return (
+                f"{name} has banned this IP address for too many requests; nothing is sent "
+                f"to it for another {wait:.0f} s"
+            )
+        return f"{name} asked us to slow down; next request in {wait:.0f} s"
+
+    def _note_limit(self, exc: BaseException) -> None:
+        """Record a rate-limit answer (Retry-After, Binance's ban expiry) for every connector
+        that shares the limit."""
+        err = self._translate(exc)
+        if err.kind is not ErrorKind.RATE_LIMITED:
+            return
+        raw = str(exc)
+        status_match = HTTP_STATUS.match(raw)
+        status = int(status_match.group(1)) if status_match else None
+        code, _ = exchange_code_and_text(raw)
+        local_minus_exchange_ms = float(self._client.options.get("timeDifference") or 0)
+        wait = hold_seconds(
+            err.retry_after,
+            ban_expiry_ms(raw),
+            time.time() * 1000 - local_minus_exchange_ms,
+        )
+        now = self._clock()
+        scope = scope_of(self.exchange, code, status)
+        before = self._limits.active(self.exchange, self._address, self._key, now)
+        hold = self._limits.hold(
+            self.exchange,
+            self._address,
+            self._key,
+            scope,
+            now + wait,
+            banned=status == 418,
+            now=now,
+        )
+        if before is None or hold.until > before.until + 1:
+            logger.warning(
+                "%s: %s (%s limit)", self.exchange, self._hold_message(hold, now), scope.value
+            )
 
     def _translate(self, exc: BaseException) -> ConnectorError:
         headers = getattr(self._client, "last_response_headers", None)
@@ -337,8 +414,6 @@ class ExchangeConnector:
             err = self._translate(exc)
             for symbol in stale:
                 self._tiers_at[symbol] = now - TIER_TTL_S + TIER_RETRY_S
-            if err.kind is ErrorKind.RATE_LIMITED and err.retry_after:
-                self._blocked_until = now + err.retry_after
             logger.warning("%s: tiers not refreshed: %s", self.exchange, err.message)
             return [f"maintenance tiers not refreshed ({err.message}); using the last ones"]
         fetched = {symbol: tiers for symbol, tiers in fetched.items() if tiers}
@@ -557,3 +632,12 @@ class ExchangeConnector:
             )
 
         return self._guarded(read)
+
+
+def _address(api_url: str | None) -> str:
+    """The base URL a rate limit is kept for: scheme, host and port, never user info."""
+    if not api_url:
+        return ""
+    parts = urlsplit(api_url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path.rstrip('/')}"

@@ -51,3 +51,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = Database.open(tmp_path / "cascade.db")
     yield database
     database.close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> Iterator[None]:
+    """Rate limits and bans are shared by every connector of a process; a test's holds (often
+    set on a fake clock) must not outlive it."""
+    from connectors.ratelimit import RATE_LIMITS
+
+    RATE_LIMITS.clear()
+    yield
+    RATE_LIMITS.clear()

@@ -42,12 +42,17 @@ def error_body(kind: str) -> tuple[int, dict[str, object]]:
             "requests per minute. Please use the websocket for live updates.",
         }
     if kind == "418":
-        return 418, {
-            "code": -1003,
-            "msg": "Way too many requests; IP(127.0.0.1) banned until "
-            "1700000000000. Please use the websocket for live updates to avoid bans.",
-        }
+        return ban_body(1700000000000)
     return 503, {"code": 1, "msg": "System is under maintenance."}
+
+
+def ban_body(until_ms: int) -> tuple[int, dict[str, object]]:
+    """Binance's IP ban: HTTP 418, code -1003, the ban's end in epoch milliseconds."""
+    return 418, {
+        "code": -1003,
+        "msg": f"Way too many requests; IP(127.0.0.1) banned until {until_ms}. "
+        "Please use the websocket for live updates to avoid bans.",
+    }
 
 
 def _symbol(base: str) -> str:

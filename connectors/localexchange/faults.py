@@ -8,7 +8,10 @@ the next N matching requests. Kinds and their parameters:
 - ``latency``     ``seconds`` (default 0.5) added before the normal answer
 - ``timeout``     hang ``seconds`` (default 60, longer than any client timeout), then drop
 - ``429``         HTTP 429 with ``Retry-After: retry_after`` (default 1) and the exchange's body
-- ``418``         HTTP 418 (Binance's IP ban) with ``Retry-After``
+- ``418``         HTTP 418 (Binance's IP ban) with ``Retry-After``; with ``ban_s`` a real ban:
+                  from the first matching request on, every matching request is answered 418
+                  for ``ban_s`` seconds (wall clock), with ``Retry-After`` the seconds left and
+                  Binance's "banned until <ms>" text; then the rule lifts itself
 - ``5xx``         HTTP ``status`` (default 502) with a gateway error page
 - ``maintenance`` HTTP 503 with the exchange's own maintenance body
 - ``malformed``   HTTP ``status`` (default 200) with a body cut off mid-JSON
@@ -17,7 +20,9 @@ the next N matching requests. Kinds and their parameters:
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +36,22 @@ class Fault:
     endpoint: str | None
     params: dict[str, Any] = field(default_factory=dict)
     remaining: int | None = None
+    banned_at: float | None = None
+    """Wall-clock seconds of the request that started a ``ban_s`` ban."""
+
+    @property
+    def ban_until(self) -> float | None:
+        """When a started ban ends (wall-clock seconds), else None."""
+        if self.banned_at is None:
+            return None
+        return self.banned_at + float(self.params["ban_s"])
+
+    def retry_after(self, now: float) -> int:
+        """The Retry-After header's seconds: what is left of a ban, else ``retry_after``."""
+        until = self.ban_until
+        if until is not None:
+            return max(1, math.ceil(until - now))
+        return int(self.params.get("retry_after", 1))
 
     def matches(self, exchange: str, path: str, info_type: str | None) -> bool:
         if self.exchange is not None and self.exchange != exchange:
@@ -71,10 +92,20 @@ class Faults:
         with self._lock:
             self._rules = [] if kind is None else [f for f in self._rules if f.kind != kind]
 
-    def take(self, exchange: str, path: str, info_type: str | None) -> list[Fault]:
-        """The faults that apply to this request (a clock skew is not consumed here)."""
+    @property
+    def active(self) -> tuple[Fault, ...]:
+        with self._lock:
+            return tuple(self._rules)
+
+    def take(
+        self, exchange: str, path: str, info_type: str | None, now: float | None = None
+    ) -> list[Fault]:
+        """The faults that apply to this request (a clock skew is not consumed here). ``now``:
+        wall-clock seconds, for bans."""
+        now = time.time() if now is None else now
         out = []
         with self._lock:
+            self._rules = [f for f in self._rules if not _ban_over(f, now)]
             for f in self._rules:
                 if f.kind == "clock_skew" or not f.matches(exchange, path, info_type):
                     continue
@@ -82,6 +113,8 @@ class Faults:
                     if f.remaining <= 0:
                         continue
                     f.remaining -= 1
+                if "ban_s" in f.params and f.banned_at is None:
+                    f.banned_at = now
                 out.append(f)
             self._rules = [f for f in self._rules if f.remaining is None or f.remaining > 0]
         return out
@@ -93,3 +126,8 @@ class Faults:
                 for f in self._rules
                 if f.kind == "clock_skew" and f.matches(exchange, path, info_type)
             )
+
+
+def _ban_over(fault: Fault, now: float) -> bool:
+    until = fault.ban_until
+    return until is not None and now >= until

@@ -11,6 +11,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from email.message import Message
@@ -86,10 +87,14 @@ def _fault_response(exchange: str, fault: Fault) -> Response:
     kind = fault.kind
     module = MODULES[exchange]
     if kind in ("429", "418", "maintenance"):
+        now = time.time()
         status, payload = module.error_body(kind)
+        until = fault.ban_until
+        if until is not None and exchange == "binanceusdm":
+            status, payload = binance.ban_body(int(until * 1000))
         headers = {}
         if kind != "maintenance":
-            headers["Retry-After"] = str(int(fault.params.get("retry_after", 1)))
+            headers["Retry-After"] = str(fault.retry_after(now))
         if isinstance(payload, str):
             content = "text/html" if payload.startswith("<") else "application/json"
             return Response(status, payload.encode(), {"Content-Type": content, **headers})

@@ -164,3 +164,42 @@ def test_faults_raise_stale_and_connectivity_warnings_that_resolve(db):
         assert wait_for(lambda: rec.changes(Rule.UNREACHABLE)[-1] == "resolved", 20)
     finally:
         assert svc.stop(timeout=5.0)
+
+
+def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
+    """As found: during a 120 s ban (HTTP 418) the poller sent 144 requests. The account's
+    poller and its market-data connector share the ban: once the first 418 is answered the
+    local exchange receives nothing from either for the rest of the ban. (The poll job and the
+    market job run on their own threads, so the other one's request may already be on the
+    wire when the ban begins: at most one per connector, answered 418 within moments.)"""
+    rec = ScenarioRecorder()
+    svc = WatchService(
+        db,
+        None,
+        rec,
+        demo=True,
+        demo_speed=1.0,
+        poll_interval_s=1.0,
+        market_interval_s=1.0,
+    )
+    svc.start()
+    try:
+        lx = svc.demo_exchange
+        assert wait_for(lambda: any(u.status == "ok" for u in rec.accounts), 15)
+        arrivals: list[tuple[float, str]] = []
+        take = lx.faults.take
+
+        def arrived(exchange, path, info_type, now=None):
+            if exchange == "binanceusdm":
+                arrivals.append((time.monotonic(), path))
+            return take(exchange, path, info_type, now)
+
+        lx.faults.take = arrived
+        lx.faults.inject("418", exchange="binanceusdm", ban_s=120)
+        time.sleep(6.0)
+        banned = [u for u in rec.accounts if u.error and "banned" in u.error]
+    finally:
+        assert svc.stop(timeout=5.0)
+    assert 1 <= len(arrivals) <= 2, arrivals
+    assert arrivals[-1][0] - arrivals[0][0] < 0.5, "only requests already sent"
+    assert banned and banned[-1].stale
