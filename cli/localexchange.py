@@ -74,6 +74,9 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from connectors.redaction import install_redaction
+
+    install_redaction()
     lx = LocalExchange(scenario=args.scenario, speed=args.speed, port=args.port)
     try:
         lx.start()

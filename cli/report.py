@@ -65,6 +65,9 @@ def credentials_from_env(exchange: str, env: dict[str, str]) -> Credentials | st
 
 
 def run(args: argparse.Namespace) -> int:
+    from connectors.redaction import install_redaction
+
+    install_redaction()
     creds = credentials_from_env(args.exchange, dict(os.environ))
     if isinstance(creds, str):
         print(f"cascade-watch report: {creds}", file=sys.stderr)

@@ -164,6 +164,9 @@ def run(args: argparse.Namespace) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from connectors.redaction import install_redaction
+
+    install_redaction()
     data_dir = resolve_data_dir(args.data_dir)
     try:
         db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)

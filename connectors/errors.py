@@ -18,6 +18,8 @@ from enum import Enum
 
 import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 
+from connectors.redaction import redact
+
 logger = logging.getLogger(__name__)
 
 
@@ -75,7 +77,9 @@ _MAX_DETAIL = 160
 
 
 def scrub(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove URLs, signed query parameters and any of ``secrets`` from text."""
+    """Remove URLs, signed query parameters, any of ``secrets`` and every credential the log
+    redaction knows (connectors/redaction.py) from text."""
+    text = redact(text)
     text = _URL.sub("<url>", text)
     text = _QUERY_SECRET.sub(r"\1=<hidden>", text)
     for value in secrets:

@@ -32,7 +32,9 @@ from connectors.ratelimit import (
     key_id,
     scope_of,
 )
+from connectors.redaction import display_url, register_secrets, url_password
 from connectors.venues import VENUES, Venue, point_at
+from formatting import safe_text
 from resources import default_tiers
 from risk.report import build_report
 from risk.types import Account, Candles, Figure, MarginTier, MarketStats, OrderBook, Source
@@ -165,12 +167,18 @@ class ExchangeConnector:
             )
         if api_url is not None:
             api_url = api_url.strip()
-            parts = urlsplit(api_url)
-            if parts.scheme not in ("http", "https") or not parts.netloc:
+            register_secrets((url_password(api_url),))
+            try:
+                parts = urlsplit(api_url)
+                valid = parts.scheme in ("http", "https") and bool(parts.hostname)
+                parts.port  # noqa: B018 - raises ValueError for a port out of range
+            except ValueError:
+                valid = False
+            if not valid:
                 raise ConnectorError(
                     ErrorKind.NOT_SUPPORTED,
-                    f"the API address {api_url!r} is not a web address: it must start with "
-                    "http:// or https://",
+                    f"the API address {safe_text(display_url(api_url))!r} is not a web address: "
+                    "it must start with http:// or https:// and name a host",
                 )
         self.exchange = exchange
         self.label = label
@@ -250,7 +258,7 @@ class ExchangeConnector:
                 session.close()
 
     def __repr__(self) -> str:
-        where = f" via {self.api_url}" if self.api_url else ""
+        where = f" via {display_url(self.api_url)}" if self.api_url else ""
         return f"ExchangeConnector({self.exchange}{where}, label={self.label!r})"
 
     # --- the error boundary -----------------------------------------------------------------

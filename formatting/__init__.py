@@ -2,7 +2,10 @@
 
 Thousands separators, decimals that suit the size (a small price keeps four significant digits),
 and one minus sign everywhere: the true minus (U+2212), never the hyphen. Pure: standard library
-only, so the warning policy and the commands use it as the window does."""
+only, so the warning policy and the commands use it as the window does.
+
+``safe_text`` is how any user input (a field name, a value, a path, an address) or anything an
+exchange sent is echoed in an error: one line, no control characters."""
 
 from __future__ import annotations
 
@@ -100,3 +103,21 @@ def datetime_utc(ms: int | None) -> str:
     if ms is None:
         return "—"
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ms / 1000)) + " UTC"
+
+
+SAFE_TEXT_LIMIT = 200
+
+
+def safe_text(value: object, limit: int = SAFE_TEXT_LIMIT) -> str:
+    """Text safe to echo in one line on a terminal or a label: every character that is not
+    printable (terminal escape codes, line breaks, tabs, bidirectional overrides, zero-width
+    characters) is shown as its escape (\\x1b, \\n, \\u202e), and text longer than
+    ``limit`` characters is cut with an ellipsis."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )

@@ -29,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from connectors.credentials import Credentials
+from connectors.redaction import redact
+from formatting import safe_text
 from ui import theme
 
 log = logging.getLogger(__name__)
@@ -245,6 +247,9 @@ class ConnectDialog(QDialog):
         url = self.base_url.text().strip()
         if url and not re.match(r"^https?://[^\s/]+", url):
             out[self.base_url] = "The base URL must start with http:// or https://."
+        elif url and "@" in url.split("/", 3)[2]:
+            # it would be stored in the database, where no credential may go
+            out[self.base_url] = "The base URL must not carry a user name or password."
         return out
 
     def validate(self) -> bool:
@@ -313,7 +318,7 @@ class ConnectDialog(QDialog):
                     perms = None
                 ok, text = describe_test(account, perms)
             except Exception as exc:
-                ok, text = False, _plain_error(exc, creds)
+                ok, text = False, _plain_error(exc)
             self._signals.sigDone.emit(test_id, ok, text)
 
         threading.Thread(target=work, name="connect-test", daemon=True).start()
@@ -329,14 +334,12 @@ class ConnectDialog(QDialog):
         self.sigTestFinished.emit(ok, text)
 
 
-def _plain_error(exc: BaseException, creds: Credentials) -> str:
-    """The connector's one-line message, or a scrubbed fallback that never echoes a secret."""
+def _plain_error(exc: BaseException) -> str:
+    """The connector's one-line message, or a scrubbed fallback that never echoes a secret
+    (the credentials are registered with the redaction when made) nor a control character."""
     message = getattr(exc, "message", None)
     if not message:
         if isinstance(exc, ImportError):
             return "The exchange connector is not available in this build."
         message = f"{type(exc).__name__}: {exc}"
-    for s in creds.secret_values():
-        if s and len(s) >= 4:
-            message = message.replace(s, "<hidden>")
-    return f"Not connected: {message}"
+    return f"Not connected: {safe_text(redact(str(message)))}"

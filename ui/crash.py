@@ -1,5 +1,8 @@
 """Uncaught exceptions in any thread end in the log and a dialog, never a silent death.
 
+The dialog's text goes through the log redaction (connectors/redaction.py): an exception
+message or a traceback that carries a key, a secret or an address's password shows it masked.
+
 Worker threads must not touch widgets, so the hooks only log and emit a signal; the dialog is
 shown on the GUI thread by a queued slot.
 """
@@ -14,6 +17,9 @@ from types import TracebackType
 
 from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
+
+from connectors.redaction import redact
+from formatting import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +68,10 @@ class CrashReporter(QObject):
         value: BaseException,
         tb: TracebackType | None,
     ) -> None:
-        text = "".join(traceback.format_exception(etype, value, tb))
+        text = redact("".join(traceback.format_exception(etype, value, tb)))
         log.error("uncaught exception in %s:\n%s", where, text)
-        self.sigCrash.emit(f"{etype.__name__} in {where}: {value}", text)
+        title = safe_text(redact(f"{etype.__name__} in {where}: {value}"))
+        self.sigCrash.emit(title, text)
 
     @Slot(str, str)
     def _show(self, title: str, text: str) -> None:

@@ -80,6 +80,19 @@ def test_base_url_must_be_http(dialog: ConnectDialog) -> None:
     assert save_enabled(dialog)
 
 
+def test_base_url_may_not_carry_a_password(dialog: ConnectDialog) -> None:
+    """The base URL is stored in the database, where no credential may go."""
+    dialog.label.setText("Main")
+    dialog.api_key.setText("key-1234")
+    dialog.secret.setText("secret-1234")
+    dialog.base_url.setText("https://me:hunter22@proxy.example:8443/binance")
+    assert "user name or password" in dialog.problems.text()
+    assert "hunter22" not in dialog.problems.text()
+    assert not save_enabled(dialog)
+    dialog.base_url.setText("https://proxy.example:8443/binance")
+    assert save_enabled(dialog)
+
+
 def test_permissions_verdict_warns_about_trading_keys() -> None:
     account = SimpleNamespace(positions=(1, 2))
     ok, text = describe_test(
