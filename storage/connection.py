@@ -32,6 +32,7 @@ from typing import Any
 import sqlite_utils
 
 from storage.errors import DatabaseCorrupt, DatabaseUnreadable, StorageError
+from storage.paths import ensure_data_dir, private_file
 from storage.schema import SCHEMA_VERSION, check_version, migrate, user_version
 
 log = logging.getLogger(__name__)
@@ -111,9 +112,10 @@ class Connections:
         path = Path(path)
         _preflight(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            ensure_data_dir(path.parent)
         except OSError as e:
             raise DatabaseUnreadable(path, f"cannot create its folder ({e.strerror})") from None
+        private_file(path)
         writer: sqlite3.Connection | None = None
         try:
             writer = _connect(path)

@@ -1,7 +1,10 @@
 """Where the data lives: the data directory, the database file, the encrypted secret file.
 
 Nothing here runs at import time; ``ensure_data_dir`` is the only function that creates
-directories, and callers invoke it once at start-up.
+directories, and callers invoke it once at start-up. The data are private to the user: the
+folder is created 0700 and every file of ours in it (the database and its WAL, the log, the
+key file) is 0600, made so by ``private_file`` before anything is written to it. The app and
+every command go through these two functions.
 """
 
 from __future__ import annotations
@@ -39,9 +42,29 @@ def add_data_dir_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def ensure_data_dir(data_dir: Path) -> Path:
-    """Create the data directory (private to the user) if it does not exist."""
+    """Create the data directory (private to the user: 0700) if it does not exist. A folder
+    that exists is left as it is (it may be one the user chose and shares on purpose)."""
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     return data_dir
+
+
+def private_file(path: Path) -> Path:
+    """Make ``path`` a file only its owner may read and write (0600), creating it empty when
+    missing; SQLite gives its -wal and -shm files the database file's mode. Anything that is
+    not our regular file (a directory in its place, a file we do not own) is left for the
+    caller's own checks to report."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    except OSError:
+        return path
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, 0o600)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return path
 
 
 def database_path(data_dir: Path, demo: bool = False) -> Path:

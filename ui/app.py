@@ -30,18 +30,33 @@ def display_missing(env: dict[str, str] | None = None, platform: str | None = No
     return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
 
 
+class PrivateRotatingFileHandler(RotatingFileHandler):
+    """A rotating log whose files (the first and each one after a rollover) are 0600."""
+
+    def _open(self) -> Any:
+        from storage.paths import private_file
+
+        private_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(data_dir: Path) -> None:
+    from storage.paths import ensure_data_dir
+
     root = logging.getLogger()
     if any(isinstance(h, RotatingFileHandler) for h in root.handlers):
         return
-    data_dir.mkdir(parents=True, exist_ok=True)
-    handler = RotatingFileHandler(
+    ensure_data_dir(data_dir)
+    handler = PrivateRotatingFileHandler(
         data_dir / "cascade-watch.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    from connectors.redaction import install_redaction
+
+    install_redaction()
 
 
 def resolve_dir(cli_value: str | None) -> Path:
@@ -87,7 +102,9 @@ class App:
 
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
         self.qapp.setApplicationName("Cascade Watch")
-        data_dir.mkdir(parents=True, exist_ok=True)
+        from storage.paths import ensure_data_dir
+
+        ensure_data_dir(data_dir)
         self.settings = AppSettings(data_dir)
         prefs = self.settings.load_preferences()
         theme.apply(self.qapp, prefs.theme)
