@@ -36,19 +36,48 @@ MIN_SECRET_LEN = 4
 """Shorter values are not masked by value (they would blank out ordinary words and numbers);
 the patterns still cover them where they appear as headers, parameters or URL user info."""
 
+_HEADER_NAMES = (
+    "x-mbx-apikey",
+    "ok-access-key",
+    "ok-access-sign",
+    "ok-access-passphrase",
+    "x-bapi-api-key",
+    "x-bapi-sign",
+    "x-bapi-signature",
+    "x-api-key",
+    "api-key",
+    "authorization",
+    "cookie",
+)
+_PARAM_NAMES = (
+    "signature",
+    "sign",
+    "apikey",
+    "api_key",
+    "secret",
+    "secretkey",
+    "passphrase",
+    "password",
+    "token",
+)
+_FIELD_NAMES = (
+    "secret",
+    "secretkey",
+    "secret_key",
+    "password",
+    "passphrase",
+    "apikey",
+    "api_key",
+    "privatekey",
+    "private_key",
+    "token",
+)
 _HEADER = re.compile(
-    r"(?i)\b(x-mbx-apikey|ok-access-key|ok-access-sign|ok-access-passphrase|x-bapi-api-key"
-    r"|x-bapi-sign|x-bapi-signature|x-api-key|api-key|authorization|cookie)"
+    rf"(?i)\b({'|'.join(_HEADER_NAMES)})"
     r"""(['"]?\s*[:=]\s*['"]?)((?:basic |bearer )?[^'"\s,}&]+)"""
 )
-_PARAM = re.compile(
-    r"(?i)\b(signature|sign|apikey|api_key|secret|secretkey|passphrase|password|token)"
-    r"=[^&\s'\"]+"
-)
-_FIELD = re.compile(
-    r"""(?i)(["'](?:secret|secretkey|secret_key|password|passphrase|apikey|api_key|"""
-    r"""privatekey|private_key|token)["']\s*:\s*["'])([^"']*)"""
-)
+_PARAM = re.compile(rf"(?i)\b({'|'.join(_PARAM_NAMES)})=[^&\s'\"]+")
+_FIELD = re.compile(rf"""(?i)(["'](?:{"|".join(_FIELD_NAMES)})["']\s*:\s*["'])([^"']*)""")
 _USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.\-]*://)[^/\s@'\"<>]+@")
 
 _lock = threading.Lock()
@@ -83,13 +112,22 @@ def register_secrets(values: Iterable[str]) -> None:
 def redact(text: str) -> str:
     """``text`` without any registered secret, authentication header value, signed query
     parameter, secret-named field or URL user info."""
-    pattern = _pattern
-    if pattern is not None:
+    with _lock:
+        pattern, known = _pattern, tuple(_secrets)
+    if pattern is not None and any(v in text for v in known):
         text = pattern.sub(MASK, text)
-    text = _HEADER.sub(rf"\1\2{MASK}", text)
-    text = _PARAM.sub(rf"\1={MASK}", text)
-    text = _FIELD.sub(rf"\1{MASK}", text)
-    return _USERINFO.sub(rf"\1{MASK}@", text)
+    # Each pattern runs only when its words are present: a DEBUG line carrying a market list
+    # of a megabyte costs a few milliseconds, not a regex scan per pattern.
+    low = text.lower()
+    if any(name in low for name in _HEADER_NAMES):
+        text = _HEADER.sub(rf"\1\2{MASK}", text)
+    if "=" in low and any(f"{name}=" in low for name in _PARAM_NAMES):
+        text = _PARAM.sub(rf"\1={MASK}", text)
+    if any(name in low for name in _FIELD_NAMES):
+        text = _FIELD.sub(rf"\1{MASK}", text)
+    if "@" in text and "://" in text:
+        text = _USERINFO.sub(rf"\1{MASK}@", text)
+    return text
 
 
 def display_url(url: str) -> str:
