@@ -7,6 +7,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from formatting import safe_text
+
+
+def shown(path: Path) -> str:
+    """A path as echoed in a message: one line, no control character (a --data-dir is typed
+    by the user and may carry anything)."""
+    return safe_text(path, limit=1000)
+
 
 class StorageError(Exception):
     """Base of every error the storage layer raises on purpose."""
@@ -20,10 +28,10 @@ class DatabaseUnreadable(StorageError):
         self.path = Path(path)
         self.reason = reason
         super().__init__(
-            f"cannot open the database at {self.path}: {reason}. Fix the file's permissions, "
-            f"choose another data directory (--data-dir or CASCADE_DATA_DIR), or move the file "
-            f"aside and start fresh (the app offers to; from the terminal, add --start-fresh). "
-            f"Nothing is deleted"
+            f"cannot open the database at {shown(self.path)}: {reason}. Fix the file's "
+            f"permissions, choose another data directory (--data-dir or CASCADE_DATA_DIR), or "
+            f"move the file aside and start fresh (the app offers to; from the terminal, add "
+            f"--start-fresh). Nothing is deleted"
         )
 
 
@@ -39,7 +47,7 @@ class SchemaTooNew(StorageError):
         self.found = found
         self.supported = supported
         super().__init__(
-            f"the database at {self.path} has schema version {found}, but this version of "
+            f"the database at {shown(self.path)} has schema version {found}, but this version of "
             f"Cascade Watch understands schema versions up to {supported}; update Cascade Watch, "
             f"or choose another data directory (--data-dir or CASCADE_DATA_DIR). "
             f"The file was not modified"
@@ -58,13 +66,15 @@ class WrongPassphrase(SecretStoreError):
         self.path = Path(path)
         self.final = final
         then = "restart Cascade Watch to enter it again" if final else "try again"
-        super().__init__(f"the passphrase does not open the secret store at {self.path}; {then}")
+        super().__init__(
+            f"the passphrase does not open the secret store at {shown(self.path)}; {then}"
+        )
 
 
 class SecretStoreCorrupt(SecretStoreError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = Path(path)
         super().__init__(
-            f"the secret store at {self.path} is unreadable ({reason}); move it aside "
+            f"the secret store at {shown(self.path)} is unreadable ({reason}); move it aside "
             f"(storage.move_aside) and enter the API keys again"
         )

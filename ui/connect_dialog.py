@@ -151,6 +151,8 @@ class ConnectDialog(QDialog):
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet(f"color: {t.amber};")
         self.result = QLabel("")
+        # the result quotes what the exchange answered: never read it as HTML
+        self.result.setTextFormat(Qt.TextFormat.PlainText)
         self.result.setWordWrap(True)
         self.result.setMinimumHeight(48)
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

@@ -83,6 +83,7 @@ class CrashReporter(QObject):
             box = QMessageBox(QApplication.activeWindow())
             box.setIcon(QMessageBox.Icon.Critical)
             box.setWindowTitle("Cascade Watch: unexpected error")
+            box.setTextFormat(Qt.TextFormat.PlainText)
             box.setText(
                 "Something went wrong. The app keeps running; the details are in the log.\n\n"
                 + title

@@ -152,3 +152,17 @@ def test_safe_text_escapes_what_a_terminal_would_obey(raw: str, shown: str) -> N
 def test_safe_text_is_one_bounded_line() -> None:
     out = safe_text("x" * 10_000 + "\n")
     assert len(out) == 201 and out.endswith("…") and "\n" not in out
+
+
+def test_a_typed_data_folder_is_echoed_safely(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from storage.database import open_database
+    from storage.errors import DatabaseUnreadable
+
+    folder = tmp_path / "evil\x1b]0;pwned\x07\nname"
+    folder.mkdir()
+    (folder / "cascade.db").mkdir()  # a directory where the database should be
+    with pytest.raises(DatabaseUnreadable) as info:
+        open_database(folder)
+    message = str(info.value)
+    assert "\x1b" not in message and "\x07" not in message and "\n" not in message
+    assert "evil\\x1b]0;pwned\\x07\\nname" in message
