@@ -15,7 +15,11 @@ local exchange): one process sends from one IP, so a venue's base URL stands for
 
 How long: the longest of the answer's Retry-After (or the kind's default) and, for Binance's
 ban, the time left until the "banned until" instant, converted from the exchange's clock to
-ours (the connector's measured clock offset) and capped at ``MAX_HOLD_S``.
+ours (the connector's measured clock offset) and capped at ``MAX_HOLD_S``. ccxt (4.5,
+binance.handle_errors) raises ``DDoSProtection("<id> 418 <reason> <body>")`` for both 418 and
+429, with Binance's JSON body (``{"code":-1003,"msg":"Way too many requests; IP(…) banned until
+1700000000000. …"}``) in the message; the Retry-After header is in the client's
+``last_response_headers``.
 """
 
 from __future__ import annotations
