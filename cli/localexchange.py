@@ -1,4 +1,8 @@
-"""``python main.py localexchange``: run the local exchange alone until Ctrl-C."""
+"""``python main.py localexchange``: run the local exchange alone until Ctrl-C.
+
+Faults can be switched on to rehearse an outage: at start with ``--fault`` (repeatable), and
+while it runs through its control endpoint on 127.0.0.1 (connectors/localexchange/control.py),
+both taking a rule as one line: ``418,exchange=binanceusdm,ban_s=120``."""
 
 from __future__ import annotations
 
@@ -11,8 +15,11 @@ from types import FrameType
 
 from cli.render import Column, table
 from connectors.localexchange.accounts import EXCHANGES
+from connectors.localexchange.control import FAULTS_PATH
+from connectors.localexchange.faults import KINDS, parse_spec
 from connectors.localexchange.scenario import scenario_names
 from connectors.localexchange.service import LocalExchange
+from formatting import safe_text
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +54,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="HOURS",
         help="start this many hours into the scenario (default: %(default)s)",
     )
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="inject a fault from the start, e.g. 418,exchange=binanceusdm,ban_s=120 or "
+        "latency,exchange=okx,seconds=2,times=5 (kinds: " + ", ".join(KINDS) + "; see "
+        "connectors/localexchange/faults.py); repeatable. While it runs, POST the same line "
+        f"to {FAULTS_PATH} (GET lists the faults, DELETE clears them)",
+    )
 
 
 def describe(lx: LocalExchange) -> str:
@@ -63,21 +80,48 @@ def describe(lx: LocalExchange) -> str:
         else:
             rows.append([exchange, creds.api_key, creds.secret, creds.password])
     lines.append(table(CREDENTIAL_COLUMNS, rows))
+    faults = lx.faults.describe()
+    if faults:
+        lines.append("  faults: " + "; ".join(_fault_line(f) for f in faults))
+    lines.append(
+        f"  rehearse an outage: curl -d '418,exchange=binanceusdm,ban_s=120' "
+        f"{lx.base_url}{FAULTS_PATH}   (curl -X DELETE … to clear)"
+    )
     lines.append("These are local demo credentials only. Press Ctrl-C to stop.")
     return "\n".join(lines)
+
+
+def _fault_line(fault: dict[str, object]) -> str:
+    where = ", ".join(str(fault[k]) for k in ("exchange", "endpoint") if fault[k])
+    params = fault["params"]
+    extra = ", ".join(f"{k}={v}" for k, v in params.items()) if isinstance(params, dict) else ""
+    return f"{fault['kind']} ({where or 'every exchange'}{', ' + extra if extra else ''})"
 
 
 def run(args: argparse.Namespace) -> int:
     if args.speed <= 0:
         print("cascade-watch: --speed must be positive")
         return 2
+    rules = []
+    for spec in args.fault:
+        try:
+            rules.append(parse_spec(spec))
+        except ValueError as e:
+            print(f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}")
+            return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     from connectors.redaction import install_redaction
 
     install_redaction()
-    lx = LocalExchange(scenario=args.scenario, speed=args.speed, port=args.port)
+    lx = LocalExchange(scenario=args.scenario, speed=args.speed, port=args.port, control=True)
+    for (kind, kwargs), spec in zip(rules, args.fault, strict=True):
+        try:
+            lx.faults.inject(kind, **kwargs)
+        except ValueError as e:
+            print(f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}")
+            return 2
     try:
         lx.start()
     except OSError as e:

@@ -27,6 +27,9 @@ from risk.types import base_asset
 EXCHANGE = "binanceusdm"
 ONBOARD_MS = {"BTC": 1569398400000, "ETH": 1569398400000}
 DEFAULT_RECV_WINDOW = 5000
+MAX_RECV_WINDOW = 60_000
+"""Binance: "The max cannot go beyond 60,000" (USDⓈ-M futures, General Info, Timing security);
+error -1131 BAD_RECV_WINDOW "recvWindow must be less than 60000." (Error codes, 11xx)."""
 
 
 def error(status: int, code: int, msg: str) -> ApiError:
@@ -83,7 +86,13 @@ def _authenticate(req: Request) -> LocalAccount:
     if account is None:
         raise error(401, -2015, "Invalid API-key, IP, or permissions for action.")
     signed, signature = binance_payload(req.raw_query, req.body)
-    params = dict(pair.partition("=")[::2] for pair in signed.split("&") if pair)
+    # the query string wins over the body for a parameter sent in both (Binance's rule)
+    params = {
+        name: value
+        for part in (req.body.decode(errors="replace"), req.raw_query)
+        for name, value in (pair.partition("=")[::2] for pair in part.split("&") if pair)
+        if name != "signature"
+    }
     if "timestamp" not in params:
         raise error(
             400,
@@ -95,6 +104,8 @@ def _authenticate(req: Request) -> LocalAccount:
         recv_window = int(params.get("recvWindow", DEFAULT_RECV_WINDOW))
     except ValueError:
         raise error(400, -1100, "Illegal characters found in parameter 'timestamp'.") from None
+    if not 0 < recv_window <= MAX_RECV_WINDOW:
+        raise error(400, -1131, "recvWindow must be less than 60000.")
     if timestamp >= req.server_ms + 1000 or req.server_ms - timestamp > recv_window:
         raise error(400, -1021, "Timestamp for this request is outside of the recvWindow.")
     if signature is None or not same(

@@ -16,6 +16,11 @@ the next N matching requests. Kinds and their parameters:
 - ``maintenance`` HTTP 503 with the exchange's own maintenance body
 - ``malformed``   HTTP ``status`` (default 200) with a body cut off mid-JSON
 - ``clock_skew``  the exchange's clock runs ``skew_ms`` (default 5000) ahead (negative: behind)
+
+An unknown kind, exchange or parameter, or a value that is not a finite number, is refused
+with a one-line ``ValueError``. ``parse_spec`` reads the same rule from one line of text
+(``418,exchange=binanceusdm,ban_s=120``), as ``localexchange --fault`` and the control
+endpoint (connectors/localexchange/control.py) take it.
 """
 
 from __future__ import annotations
@@ -27,6 +32,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 KINDS = ("latency", "timeout", "429", "418", "5xx", "maintenance", "malformed", "clock_skew")
+PARAMS: dict[str, tuple[str, ...]] = {
+    "latency": ("seconds",),
+    "timeout": ("seconds",),
+    "429": ("retry_after",),
+    "418": ("retry_after", "ban_s"),
+    "5xx": ("status",),
+    "maintenance": (),
+    "malformed": ("status",),
+    "clock_skew": ("skew_ms",),
+}
+"""Each kind's parameters (besides exchange, endpoint and times)."""
+EXCHANGE_NAMES = ("binanceusdm", "bybit", "okx", "hyperliquid")
 
 
 @dataclass
@@ -83,6 +100,28 @@ class Faults:
             raise ValueError(f"unknown fault {kind!r}; expected one of {', '.join(KINDS)}")
         if exchange == "binance":
             exchange = "binanceusdm"
+        if endpoint is not None and not isinstance(endpoint, str):
+            raise ValueError(f"endpoint must be a path or a request type, not {endpoint!r}")
+        if exchange is not None and exchange not in EXCHANGE_NAMES:
+            raise ValueError(
+                f"unknown exchange {exchange!r}; expected one of {', '.join(EXCHANGE_NAMES)}"
+            )
+        for name, value in params.items():
+            if name not in PARAMS[kind]:
+                allowed = ", ".join((*PARAMS[kind], "times")) or "times"
+                raise ValueError(f"a {kind} fault takes no {name!r}; it takes {allowed}")
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number, not {value!r}")
+            if not math.isfinite(value) or (name != "skew_ms" and value < 0):
+                raise ValueError(f"{name} must be a finite number of at least 0, not {value!r}")
+            if name == "status" and not (
+                isinstance(value, int) and (500 if kind == "5xx" else 100) <= value <= 599
+            ):
+                raise ValueError(f"status must be an HTTP status code, not {value!r}")
+        if times is not None and (
+            isinstance(times, bool) or not isinstance(times, int) or times < 1
+        ):
+            raise ValueError(f"times must be a whole number of at least 1, not {times!r}")
         fault = Fault(kind, exchange, endpoint, dict(params), times)
         with self._lock:
             self._rules.append(fault)
@@ -96,6 +135,21 @@ class Faults:
     def active(self) -> tuple[Fault, ...]:
         with self._lock:
             return tuple(self._rules)
+
+    def describe(self) -> list[dict[str, Any]]:
+        """The active rules, as the control endpoint lists them."""
+        with self._lock:
+            return [
+                {
+                    "kind": f.kind,
+                    "exchange": f.exchange,
+                    "endpoint": f.endpoint,
+                    "params": dict(f.params),
+                    "remaining": f.remaining,
+                    "ban_until_ms": None if f.ban_until is None else int(f.ban_until * 1000),
+                }
+                for f in self._rules
+            ]
 
     def take(
         self, exchange: str, path: str, info_type: str | None, now: float | None = None
@@ -131,3 +185,32 @@ class Faults:
 def _ban_over(fault: Fault, now: float) -> bool:
     until = fault.ban_until
     return until is not None and now >= until
+
+
+def parse_spec(text: str) -> tuple[str, dict[str, Any]]:
+    """One fault rule from a line: the kind, then comma-separated ``name=value`` pairs
+    (``exchange``, ``endpoint``, ``times`` and the kind's parameters), e.g.
+    ``418,exchange=binanceusdm,ban_s=120`` or ``latency,exchange=okx,seconds=2,times=5``.
+    Returns (kind, keyword arguments for ``Faults.inject``); the values are checked there."""
+    kind, *pairs = [part.strip() for part in text.strip().split(",")]
+    if not kind:
+        raise ValueError("a fault starts with its kind: " + ", ".join(KINDS))
+    kwargs: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        name, value = name.strip(), value.strip()
+        if not sep or not name or not value:
+            raise ValueError(f"expected name=value after the fault's kind, not {pair!r}")
+        if name in kwargs:
+            raise ValueError(f"{name} is given twice")
+        if name in ("exchange", "endpoint"):
+            kwargs[name] = value
+            continue
+        try:
+            number = float(value)
+        except ValueError:
+            raise ValueError(f"{name} must be a number, not {value!r}") from None
+        kwargs[name] = (
+            int(number) if number.is_integer() and name in ("times", "status") else number
+        )
+    return kind, kwargs

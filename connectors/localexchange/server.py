@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from connectors.localexchange import binance, bybit, hyperliquid, okx
+from connectors.localexchange import binance, bybit, control, hyperliquid, okx
 from connectors.localexchange.faults import Fault, Faults
 from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import Accounts, ApiError, Request, Response, json_response
@@ -45,6 +45,11 @@ class ExchangeState(Protocol):
 
     @property
     def request_log(self) -> deque[tuple[str, str]]: ...
+
+    @property
+    def control(self) -> bool:
+        """Whether /_control/ switches faults (connectors/localexchange/control.py)."""
+        ...
 
     def server_time_ms(self, exchange: str, path: str = "", info_type: str | None = None) -> int:
         """The exchange's own clock (wall time plus any injected skew), in ms."""
@@ -193,6 +198,8 @@ def dispatch(
     """Answer one request, or None to drop the connection (a hung request)."""
     url = urlsplit(target)
     path = url.path
+    if lx.control and path.startswith(control.PREFIX):
+        return control.handle(lx.faults, method, path, url.query, body)
     exchange = exchange_of(path)
     lx.request_log.append((method, path))
     if exchange is None:

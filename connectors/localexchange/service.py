@@ -68,6 +68,7 @@ class LocalExchange:
         clock: Callable[[], float] = time.time,
         *,
         host: str = "127.0.0.1",
+        control: bool = False,
     ):
         self.scenario = Scenario.load(scenario)
         self.market = Market(self.scenario)
@@ -77,6 +78,8 @@ class LocalExchange:
         self.request_log: deque[tuple[str, str]] = deque(maxlen=100_000)
         self.stopping = threading.Event()
         self._host = host
+        self.control = control
+        """Whether /_control/faults switches faults while it runs (the localexchange command)."""
         self._port = port
         self._server: http.LocalServer | None = None
         demo = self.scenario.accounts.get("demo", {})

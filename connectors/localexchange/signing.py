@@ -22,14 +22,20 @@ def same(a: str, b: str) -> bool:
 
 
 def binance_payload(raw_query: str, body: bytes) -> tuple[str, str | None]:
-    """(the signed text, the signature) of a Binance request: every parameter before the final
-    ``signature=`` of the query string, then the form body, concatenated (Binance's rule)."""
+    """(the signed text, the signature) of a Binance request: the query string and the form
+    body concatenated, up to the ``signature=`` parameter (Binance's totalParams). The signature
+    must be the last thing sent ("make sure the signature is the end part of your query string
+    or request body"): a parameter after it, in the same part or in a body after a signed
+    query, leaves it None (so the request is refused, -1022), never accepted unsigned."""
     body_text = body.decode(errors="replace")
     for text in (raw_query, body_text):
         marker = text.rfind("signature=")
         if marker >= 0 and (marker == 0 or text[marker - 1] == "&"):
-            signature = text[marker + len("signature=") :].split("&")[0]
+            signature = text[marker + len("signature=") :]
             before = text[: max(0, marker - 1)]
+            trailing = "&" in signature or (text is raw_query and body_text.strip() != "")
+            if trailing or not signature:
+                return raw_query + body_text, None
             if text is raw_query:
                 return before, signature
             return raw_query + before, signature
