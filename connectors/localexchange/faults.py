@@ -131,11 +131,6 @@ class Faults:
         with self._lock:
             self._rules = [] if kind is None else [f for f in self._rules if f.kind != kind]
 
-    @property
-    def active(self) -> tuple[Fault, ...]:
-        with self._lock:
-            return tuple(self._rules)
-
     def describe(self) -> list[dict[str, Any]]:
         """The active rules, as the control endpoint lists them."""
         with self._lock:
