@@ -9,7 +9,7 @@ from collections.abc import Callable
 from urllib.parse import unquote
 
 from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
-from connectors.localexchange.market import price_decimals
+from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
     Request,
@@ -222,7 +222,11 @@ def exchange_info(req: Request) -> Response:
 
 
 def _premium(req: Request, base: str) -> dict[str, object]:
-    m, t = req.market, req.scenario_ms
+    return premium_row(req.market, base, req.scenario_ms)
+
+
+def premium_row(m: Market, base: str, t: int) -> dict[str, object]:
+    """One row of /fapi/v1/premiumIndex (the mark-price stream carries the same figures)."""
     d = price_decimals(base) + 7
     return {
         "symbol": _symbol(base),

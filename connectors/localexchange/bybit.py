@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
-from connectors.localexchange.market import price_decimals
+from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
     Request,
@@ -184,47 +184,47 @@ def instruments(req: Request) -> Response:
 
 def tickers(req: Request) -> Response:
     _category(req)
-    m, t = req.market, req.scenario_ms
-    rows = []
-    for base in _bases(req):
-        d = price_decimals(base)
-        st = m.stats_24h(base, t)
-        last = m.last_price(base, t)
-        bids, asks = m.order_book(base, t, 1)
-        oi = m.open_interest(base, t)
-        mark = m.mark(base, t)
-        rows.append(
-            {
-                "symbol": _symbol(base),
-                "lastPrice": fmt(last, d),
-                "indexPrice": fmt(m.index_price(base, t), d),
-                "markPrice": fmt(mark, d),
-                "prevPrice24h": fmt(st.open, d),
-                "price24hPcnt": fmt(last / st.open - 1, 6),
-                "highPrice24h": fmt(st.high, d),
-                "lowPrice24h": fmt(st.low, d),
-                "prevPrice1h": fmt(m.mark(base, t - HOUR), d),
-                "openInterest": fmt(oi, 3),
-                "openInterestValue": fmt(oi * mark, 2),
-                "turnover24h": fmt(st.quote_volume, 4),
-                "volume24h": fmt(st.volume, 4),
-                "fundingRate": fmt(m.funding_rate(base, t), 8),
-                "nextFundingTime": str(m.next_funding_ms(t)),
-                "predictedDeliveryPrice": "",
-                "basisRate": "",
-                "deliveryFeeRate": "",
-                "deliveryTime": "0",
-                "ask1Size": fmt(asks[0, 1], 3),
-                "bid1Price": fmt(bids[0, 0], d),
-                "ask1Price": fmt(asks[0, 0], d),
-                "bid1Size": fmt(bids[0, 1], 3),
-                "basis": "",
-                "preOpenPrice": "",
-                "preQty": "",
-                "curPreListingPhase": "",
-            }
-        )
+    rows = [ticker_row(req.market, base, req.scenario_ms) for base in _bases(req)]
     return envelope({"category": req.query["category"], "list": rows}, req.server_ms)
+
+
+def ticker_row(m: Market, base: str, t: int) -> dict[str, Any]:
+    """One linear ticker, as /v5/market/tickers lists it and the tickers stream pushes it."""
+    d = price_decimals(base)
+    st = m.stats_24h(base, t)
+    last = m.last_price(base, t)
+    bids, asks = m.order_book(base, t, 1)
+    oi = m.open_interest(base, t)
+    mark = m.mark(base, t)
+    return {
+        "symbol": _symbol(base),
+        "lastPrice": fmt(last, d),
+        "indexPrice": fmt(m.index_price(base, t), d),
+        "markPrice": fmt(mark, d),
+        "prevPrice24h": fmt(st.open, d),
+        "price24hPcnt": fmt(last / st.open - 1, 6),
+        "highPrice24h": fmt(st.high, d),
+        "lowPrice24h": fmt(st.low, d),
+        "prevPrice1h": fmt(m.mark(base, t - HOUR), d),
+        "openInterest": fmt(oi, 3),
+        "openInterestValue": fmt(oi * mark, 2),
+        "turnover24h": fmt(st.quote_volume, 4),
+        "volume24h": fmt(st.volume, 4),
+        "fundingRate": fmt(m.funding_rate(base, t), 8),
+        "nextFundingTime": str(m.next_funding_ms(t)),
+        "predictedDeliveryPrice": "",
+        "basisRate": "",
+        "deliveryFeeRate": "",
+        "deliveryTime": "0",
+        "ask1Size": fmt(asks[0, 1], 3),
+        "bid1Price": fmt(bids[0, 0], d),
+        "ask1Price": fmt(asks[0, 0], d),
+        "bid1Size": fmt(bids[0, 1], 3),
+        "basis": "",
+        "preOpenPrice": "",
+        "preQty": "",
+        "curPreListingPhase": "",
+    }
 
 
 def kline(req: Request, *, with_volume: bool = True) -> Response:
@@ -357,7 +357,7 @@ def risk_limit(req: Request) -> Response:
 # -- signed -------------------------------------------------------------------------------
 
 
-def _position_row(p: Any, t: int) -> dict[str, Any]:
+def position_row(p: Any, t: int) -> dict[str, Any]:
     d = price_decimals(p.base)
     im = p.notional / LEVERAGE
     return {
@@ -409,13 +409,14 @@ def position_list(req: Request) -> Response:
     _category(req)
     symbol = req.query.get("symbol")
     settle = req.query.get("settleCoin")
-    if not symbol and not settle:
+    if not symbol and not settle and req.query.get("category") == "linear":
+        # Bybit: "For linear, either symbol or settleCoin is required" (inverse needs neither)
         raise error(req, 10001, "params error: symbol or settleCoin is required")
     view = req.view(account)
     wanted = set(_bases(req)) if symbol else set(req.market.bases)
     rows = []
     if req.query.get("category") == "linear" and (settle in (None, "USDT")):
-        rows = [_position_row(p, req.scenario_ms) for p in view.positions if p.base in wanted]
+        rows = [position_row(p, req.scenario_ms) for p in view.positions if p.base in wanted]
     return envelope(
         {"list": rows, "nextPageCursor": "", "category": req.query["category"]}, req.server_ms
     )
@@ -449,10 +450,16 @@ def wallet_balance(req: Request) -> Response:
     if req.query.get("accountType") not in ("UNIFIED", "CONTRACT"):
         raise error(req, 10001, "accountType only support UNIFIED.")
     v: AccountView = req.view(account)
+    return envelope({"list": [wallet_body(v)]}, req.server_ms)
+
+
+def wallet_body(v: AccountView) -> dict[str, Any]:
+    """The UNIFIED account as /v5/account/wallet-balance lists it and the wallet stream
+    pushes it."""
     im = v.initial_margin
     equity = v.equity
     mm_rate = v.maintenance / equity if equity > 0 else 1.0
-    body = {
+    return {
         "totalEquity": fmt(equity),
         "accountIMRate": fmt(im / equity if equity > 0 else 1.0, 4),
         "totalMarginBalance": fmt(equity),
@@ -469,7 +476,6 @@ def wallet_balance(req: Request) -> Response:
             _coin("USDC", 0.0, 0.0, 0.0, 0.0),
         ],
     }
-    return envelope({"list": [body]}, req.server_ms)
 
 
 def account_info(req: Request) -> Response:

@@ -11,7 +11,8 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from connectors.localexchange.accounts import LEVERAGE, LocalAccount, tiers_for
+from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
+from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import ApiError, Request, Response, json_response, short
 from connectors.localexchange.timeframes import timeframe_ms
 
@@ -55,8 +56,8 @@ def _max_leverage(base: str) -> int:
     return int(tiers_for(EXCHANGE, base)[0].max_leverage or 1)
 
 
-def _asset_ctx(req: Request, base: str) -> dict[str, Any]:
-    m, t = req.market, req.scenario_ms
+def asset_ctx(m: Market, base: str, t: int) -> dict[str, Any]:
+    """One perp's context, as metaAndAssetCtxs lists it and activeAssetCtx pushes it."""
     mark = m.mark(base, t)
     st = m.stats_24h(base, t)
     bids, asks = m.order_book(base, t, 1)
@@ -96,7 +97,7 @@ def meta_and_ctxs(req: Request) -> Response:
     return json_response(
         [
             {"universe": _universe(req), "marginTables": [], "collateralToken": 0},
-            [_asset_ctx(req, b) for b in req.market.bases],
+            [asset_ctx(req.market, b, req.scenario_ms) for b in req.market.bases],
         ]
     )
 
@@ -139,27 +140,30 @@ def _account(req: Request) -> LocalAccount | None:
 
 def clearinghouse_state(req: Request) -> Response:
     account = _account(req)
-    t = req.scenario_ms
     if req.json_body.get("dex"):
         account = None
-    if account is None:
+    view = None if account is None else req.view(account)
+    return json_response(clearinghouse_body(view, req.scenario_ms))
+
+
+def clearinghouse_body(v: AccountView | None, t: int) -> dict[str, Any]:
+    """A user's perp state (None: an address without an account), as clearinghouseState
+    answers and the clearinghouseState subscription pushes it."""
+    if v is None:
         zero = {
             "accountValue": "0.0",
             "totalNtlPos": "0.0",
             "totalRawUsd": "0.0",
             "totalMarginUsed": "0.0",
         }
-        return json_response(
-            {
-                "marginSummary": zero,
-                "crossMarginSummary": zero,
-                "crossMaintenanceMarginUsed": "0.0",
-                "withdrawable": "0.0",
-                "assetPositions": [],
-                "time": t,
-            }
-        )
-    v = req.view(account)
+        return {
+            "marginSummary": zero,
+            "crossMarginSummary": zero,
+            "crossMaintenanceMarginUsed": "0.0",
+            "withdrawable": "0.0",
+            "assetPositions": [],
+            "time": t,
+        }
     positions = []
     ntl = 0.0
     signed_ntl = 0.0
@@ -195,16 +199,14 @@ def clearinghouse_state(req: Request) -> Response:
         "totalRawUsd": num(v.equity - signed_ntl, 6),
         "totalMarginUsed": num(used, 6),
     }
-    return json_response(
-        {
-            "marginSummary": summary,
-            "crossMarginSummary": summary,
-            "crossMaintenanceMarginUsed": num(v.maintenance, 6),
-            "withdrawable": num(max(0.0, v.equity - used), 6),
-            "assetPositions": positions,
-            "time": t,
-        }
-    )
+    return {
+        "marginSummary": summary,
+        "crossMarginSummary": summary,
+        "crossMaintenanceMarginUsed": num(v.maintenance, 6),
+        "withdrawable": num(max(0.0, v.equity - used), 6),
+        "assetPositions": positions,
+        "time": t,
+    }
 
 
 def spot_clearinghouse_state(req: Request) -> Response:

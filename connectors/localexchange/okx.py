@@ -10,8 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.localexchange.accounts import LEVERAGE, LocalAccount, contract_size, tiers_for
-from connectors.localexchange.market import price_decimals
+from connectors.localexchange.accounts import (
+    LEVERAGE,
+    AccountView,
+    LocalAccount,
+    contract_size,
+    tiers_for,
+)
+from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
     Request,
@@ -145,18 +151,18 @@ def instruments(req: Request) -> Response:
 
 
 def mark_price(req: Request) -> Response:
-    m, t = req.market, req.scenario_ms
-    return ok(
-        [
-            {
-                "instType": "SWAP",
-                "instId": _inst_id(b),
-                "markPx": short(m.mark(b, t), price_decimals(b) + 1),
-                "ts": str(t),
-            }
-            for b in _bases(req)
-        ]
-    )
+    return ok([mark_row(req.market, b, req.scenario_ms) for b in _bases(req)])
+
+
+def mark_row(m: Market, base: str, t: int) -> dict[str, Any]:
+    """One mark price, as /api/v5/public/mark-price lists it and the mark-price channel
+    pushes it."""
+    return {
+        "instType": "SWAP",
+        "instId": _inst_id(base),
+        "markPx": short(m.mark(base, t), price_decimals(base) + 1),
+        "ts": str(t),
+    }
 
 
 def _ticker(req: Request, base: str) -> dict[str, Any]:
@@ -365,11 +371,19 @@ def positions(req: Request) -> Response:
     else:
         wanted = set()
     view = req.view(account)
+    return ok(position_rows(req.market, account, view, wanted))
+
+
+def position_rows(
+    m: Market, account: LocalAccount, view: AccountView, wanted: set[str] | None = None
+) -> list[dict[str, Any]]:
+    """The account's positions as /api/v5/account/positions lists them and the positions
+    channel pushes them (``wanted``: only these assets)."""
     mgn_ratio = view.equity / view.maintenance if view.maintenance > 0 else 0.0
-    t = req.scenario_ms
+    t = view.time_ms
     rows = []
     for p in view.positions:
-        if p.base not in wanted:
+        if wanted is not None and p.base not in wanted:
             continue
         d = price_decimals(p.base)
         im = p.notional / LEVERAGE
@@ -389,8 +403,8 @@ def positions(req: Request) -> Response:
                 "instId": _inst_id(p.base),
                 "instType": "SWAP",
                 "interest": "",
-                "idxPx": short(req.market.index_price(p.base, t), d),
-                "last": short(req.market.last_price(p.base, t), d),
+                "idxPx": short(m.index_price(p.base, t), d),
+                "last": short(m.last_price(p.base, t), d),
                 "usdPx": "",
                 "bePx": short(p.entry * (1 + p.side.sign * 0.001), d + 1),
                 "lever": str(LEVERAGE),
@@ -438,16 +452,21 @@ def positions(req: Request) -> Response:
                 "closeOrderAlgo": [],
             }
         )
-    return ok(rows)
+    return rows
 
 
 def balance(req: Request) -> Response:
     account = _authenticate(req)
     v = req.view(account)
+    return ok([balance_body(v, req.query.get("ccy"))])
+
+
+def balance_body(v: AccountView, ccy: str | None = None) -> dict[str, Any]:
+    """The account as /api/v5/account/balance gives it and the account channel pushes it."""
     im = v.initial_margin
     eq = v.equity
     ratio = eq / v.maintenance if v.maintenance > 0 else 0.0
-    t = str(req.scenario_ms)
+    t = str(v.time_ms)
     detail = {
         "availBal": fmt(max(0.0, eq - im)),
         "availEq": fmt(max(0.0, eq - im)),
@@ -488,27 +507,22 @@ def balance(req: Request) -> Response:
         "totalPnl": "",
         "totalPnlRatio": "",
     }
-    ccy = req.query.get("ccy")
     details = [detail] if ccy in (None, "", "USDT") or "USDT" in (ccy or "").split(",") else []
-    return ok(
-        [
-            {
-                "adjEq": fmt(eq),
-                "availEq": fmt(max(0.0, eq - im)),
-                "borrowFroz": "",
-                "details": details,
-                "imr": fmt(im),
-                "isoEq": "0",
-                "mgnRatio": fmt(ratio),
-                "mmr": fmt(v.maintenance),
-                "notionalUsd": fmt(sum(p.notional for p in v.positions)),
-                "ordFroz": "0",
-                "totalEq": fmt(eq),
-                "uTime": t,
-                "upl": fmt(v.unrealized_pnl),
-            }
-        ]
-    )
+    return {
+        "adjEq": fmt(eq),
+        "availEq": fmt(max(0.0, eq - im)),
+        "borrowFroz": "",
+        "details": details,
+        "imr": fmt(im),
+        "isoEq": "0",
+        "mgnRatio": fmt(ratio),
+        "mmr": fmt(v.maintenance),
+        "notionalUsd": fmt(sum(p.notional for p in v.positions)),
+        "ordFroz": "0",
+        "totalEq": fmt(eq),
+        "uTime": t,
+        "upl": fmt(v.unrealized_pnl),
+    }
 
 
 def config(req: Request) -> Response:
