@@ -28,8 +28,10 @@ ANCHOR_PIN_MS = 45 * MINUTE_MS
 
 
 def scenario_names() -> tuple[str, ...]:
+    """Every scenario file's name (``<name>.json``; sidecars such as
+    ``<name>.liquidations.json`` are not scenarios)."""
     folder = resource_path("scenarios")
-    return tuple(sorted(p.stem for p in folder.glob("*.json")))
+    return tuple(sorted(p.stem for p in folder.glob("*.json") if "." not in p.stem))
 
 
 def _parse_time(text: str) -> int:
