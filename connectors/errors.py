@@ -70,7 +70,7 @@ _RATE_CODES = {"-1003", "10006", "10018", "50011", "50061"}
 _MAINTENANCE_CODES = {"50001", "50013", "50026", "10016", "-1001", "-1008", "-1016"}
 _UNKNOWN_SYMBOL_CODES = {"-1121", "10001", "51001"}
 
-_URL = re.compile(r"https?://\S+")
+_URL = re.compile(r"(?:https?|wss?)://\S+")
 _QUERY_SECRET = re.compile(r"(signature|sign|apiKey|api_key|secret|passphrase)=[^&\s\"']+", re.I)
 _JSON_OBJECT = re.compile(r"\{.*\}", re.S)
 _MAX_DETAIL = 160

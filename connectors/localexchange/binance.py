@@ -664,6 +664,27 @@ def api_restrictions(req: Request) -> Response:
     )
 
 
+def listen_key(req: Request) -> Response:
+    """POST / PUT / DELETE /fapi/v1/listenKey: the user-data stream's key. Only the API key
+    is checked (Binance: USER_STREAM endpoints are not signed)."""
+    key = req.headers.get("X-MBX-APIKEY", "")
+    account = req.accounts.get(EXCHANGE, key) if key else None
+    keys = req.listen_keys
+    if account is None or keys is None:
+        raise error(401, -2015, "Invalid API-key, IP, or permissions for action.")
+    if req.method == "POST":
+        return json_response({"listenKey": keys.issue(account)})
+    if req.method == "PUT":
+        live = keys.keep_alive(account)
+        if live is None:
+            raise error(400, -1125, "This listenKey does not exist.")
+        return json_response({"listenKey": live})
+    if req.method == "DELETE":
+        keys.close(account)
+        return json_response({})
+    raise error(405, -1000, "Method not allowed.")
+
+
 def position_side_dual(req: Request) -> Response:
     _authenticate(req)
     return json_response({"dualSidePosition": False})
@@ -699,6 +720,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/fapi/v2/balance": balance,
     "/fapi/v3/balance": balance,
     "/fapi/v1/positionSide/dual": position_side_dual,
+    "/fapi/v1/listenKey": listen_key,
     "/fapi/v1/multiAssetsMargin": multi_assets_margin,
     "/sapi/v1/account/apiRestrictions": api_restrictions,
 }

@@ -17,6 +17,16 @@ the next N matching requests. Kinds and their parameters:
 - ``malformed``   HTTP ``status`` (default 200) with a body cut off mid-JSON
 - ``clock_skew``  the exchange's clock runs ``skew_ms`` (default 5000) ahead (negative: behind)
 
+The streaming side (connectors/localexchange/wsserver.py) has three more, matched against the
+WebSocket path or the channel; HTTP requests never see them, nor streams the HTTP kinds:
+
+- ``ws_drop``     drop the connection without a close frame (``mid_frame=1``: after half of a
+                  frame); ``times=N`` drops N connections, without ``times`` every connection
+                  as soon as it is made (a reconnect storm) until ``seconds`` have passed
+- ``ws_silent``   send no data frames (subscriptions are still answered; ``pongs=0`` stops the
+                  pongs too), until ``seconds`` have passed or the rule is cleared
+- ``ws_malformed`` the next data frame(s) cut off in the middle of the JSON
+
 An unknown kind, exchange or parameter, or a value that is not a finite number, is refused
 with a one-line ``ValueError``. ``parse_spec`` reads the same rule from one line of text
 (``418,exchange=binanceusdm,ban_s=120``), as ``localexchange --fault`` and the control
@@ -31,7 +41,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("latency", "timeout", "429", "418", "5xx", "maintenance", "malformed", "clock_skew")
+HTTP_KINDS = ("latency", "timeout", "429", "418", "5xx", "maintenance", "malformed", "clock_skew")
+WS_KINDS = ("ws_drop", "ws_silent", "ws_malformed")
+KINDS = HTTP_KINDS + WS_KINDS
 PARAMS: dict[str, tuple[str, ...]] = {
     "latency": ("seconds",),
     "timeout": ("seconds",),
@@ -41,6 +53,9 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "maintenance": (),
     "malformed": ("status",),
     "clock_skew": ("skew_ms",),
+    "ws_drop": ("mid_frame", "seconds"),
+    "ws_silent": ("pongs", "seconds"),
+    "ws_malformed": (),
 }
 """Each kind's parameters (besides exchange, endpoint and times)."""
 EXCHANGE_NAMES = ("binanceusdm", "bybit", "okx", "hyperliquid")
@@ -55,6 +70,17 @@ class Fault:
     remaining: int | None = None
     banned_at: float | None = None
     """Wall-clock seconds of the request that started a ``ban_s`` ban."""
+    created: float = field(default_factory=time.monotonic)
+
+    @property
+    def expired(self) -> bool:
+        """A stream fault with ``seconds`` ends that long after it was injected."""
+        seconds = self.params.get("seconds")
+        return (
+            self.kind in WS_KINDS
+            and seconds is not None
+            and (time.monotonic() - self.created >= float(seconds))
+        )
 
     @property
     def ban_until(self) -> float | None:
@@ -156,7 +182,7 @@ class Faults:
         with self._lock:
             self._rules = [f for f in self._rules if not _ban_over(f, now)]
             for f in self._rules:
-                if f.kind == "clock_skew" or not f.matches(exchange, path, info_type):
+                if f.kind in ("clock_skew", *WS_KINDS) or not f.matches(exchange, path, info_type):
                     continue
                 if f.remaining is not None:
                     if f.remaining <= 0:
@@ -164,6 +190,25 @@ class Faults:
                     f.remaining -= 1
                 if "ban_s" in f.params and f.banned_at is None:
                     f.banned_at = now
+                out.append(f)
+            self._rules = [f for f in self._rules if f.remaining is None or f.remaining > 0]
+        return out
+
+    def take_ws(
+        self, exchange: str, path: str, channel: str, kinds: tuple[str, ...]
+    ) -> list[Fault]:
+        """The stream faults of ``kinds`` that apply to a frame on ``channel`` of a
+        connection at ``path`` (a ``times`` rule is consumed; a ``seconds`` rule expires)."""
+        out = []
+        with self._lock:
+            self._rules = [f for f in self._rules if not f.expired]
+            for f in self._rules:
+                if f.kind not in kinds or not f.matches(exchange, path, channel or None):
+                    continue
+                if f.remaining is not None:
+                    if f.remaining <= 0:
+                        continue
+                    f.remaining -= 1
                 out.append(f)
             self._rules = [f for f in self._rules if f.remaining is None or f.remaining > 0]
         return out

@@ -1,7 +1,8 @@
 """What an exchange handler receives and returns, independent of the HTTP plumbing.
 
-A handler sees the request, the market and a way to find an account by its key: nothing of the
-service that runs the server, so no handler module imports the service (which imports them)."""
+A handler sees the request, the market, a way to find an account by its key (and Binance's
+listen keys): nothing of the service that runs the server, so no handler module imports the
+service (which imports them)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from email.message import Message
 from typing import Any, Protocol
 
 from connectors.localexchange.accounts import AccountView, LocalAccount
+from connectors.localexchange.listenkeys import ListenKeys
 from connectors.localexchange.market import Market
 
 
@@ -36,6 +38,8 @@ class Request:
     market: Market
     accounts: Accounts
     json_body: Any = None
+    listen_keys: ListenKeys | None = None
+    """Binance's user-data stream keys (the listenKey endpoints issue and renew them)."""
 
     def view(self, account: LocalAccount) -> AccountView:
         """The account as it stands at the request's scenario time."""

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from connectors.localexchange import binance, bybit, control, hyperliquid, okx
 from connectors.localexchange.faults import Fault, Faults
+from connectors.localexchange.listenkeys import ListenKeys
 from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import Accounts, ApiError, Request, Response, json_response
 
@@ -39,6 +40,9 @@ class ExchangeState(Protocol):
 
     @property
     def faults(self) -> Faults: ...
+
+    @property
+    def listen_keys(self) -> ListenKeys: ...
 
     @property
     def stopping(self) -> threading.Event: ...
@@ -238,6 +242,7 @@ def dispatch(
         market=lx.market,
         accounts=lx.store,
         json_body=json_body,
+        listen_keys=lx.listen_keys,
     )
     module = MODULES[exchange]
     try:

@@ -24,9 +24,12 @@ from connectors.localexchange.accounts import (
 )
 from connectors.localexchange.clock import ScenarioClock
 from connectors.localexchange.faults import Faults
+from connectors.localexchange.liquidations import LiquidationTape
+from connectors.localexchange.listenkeys import ListenKeys
 from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import Response
 from connectors.localexchange.scenario import Scenario
+from connectors.localexchange.wsserver import WsServer
 from risk.types import base_asset
 
 log = logging.getLogger(__name__)
@@ -57,8 +60,10 @@ def demo_credentials(exchange: str) -> Credentials:
 
 class LocalExchange:
     """An HTTP server on 127.0.0.1 speaking the REST APIs of Binance USDⓈ-M, Bybit v5, OKX v5
-    and Hyperliquid, replaying a scenario. ``clock`` (wall seconds) drives scenario time only;
-    the exchanges' own clocks, used to check request timestamps, are the real wall clock."""
+    and Hyperliquid, and a WebSocket server beside it speaking their streaming APIs, replaying
+    a scenario (prices, the market's liquidations, the demo accounts). ``clock`` (wall seconds)
+    drives scenario time only; the exchanges' own clocks, used to check request timestamps,
+    are the real wall clock."""
 
     def __init__(
         self,
@@ -69,9 +74,12 @@ class LocalExchange:
         *,
         host: str = "127.0.0.1",
         control: bool = False,
+        ws_port: int = 0,
     ):
         self.scenario = Scenario.load(scenario)
         self.market = Market(self.scenario)
+        self.tape = LiquidationTape(self.scenario)
+        self.listen_keys = ListenKeys()
         self.clock = ScenarioClock(self.scenario.start_ms, speed, clock)
         self.faults = Faults()
         self.store = AccountStore()
@@ -82,6 +90,8 @@ class LocalExchange:
         """Whether /_control/faults switches faults while it runs (the localexchange command)."""
         self._port = port
         self._server: http.LocalServer | None = None
+        self._ws_port = ws_port
+        self._ws: WsServer | None = None
         demo = self.scenario.accounts.get("demo", {})
         for exchange in EXCHANGES:
             self.store.add(
@@ -101,12 +111,21 @@ class LocalExchange:
         if self._server is None:
             self.stopping.clear()
             self._server = http.serve(self._host, self._port, self._dispatch)
+            self._ws = WsServer(self, self._host, self._ws_port).start()
             threading.Thread(target=self._warm, name="localexchange-warm", daemon=True).start()
-            log.info("local exchange serving %s on %s", self.scenario.name, self.base_url)
+            log.info(
+                "local exchange serving %s on %s and %s",
+                self.scenario.name,
+                self.base_url,
+                self.ws_url,
+            )
         return self
 
     def stop(self) -> None:
         self.stopping.set()
+        if self._ws is not None:
+            self._ws.stop()
+            self._ws = None
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -128,6 +147,19 @@ class LocalExchange:
     @property
     def base_url(self) -> str:
         return f"http://{self._host}:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """Where the streaming APIs live: ``ws://127.0.0.1:<port>`` (paths as on the venues)."""
+        if self._ws is None:
+            raise RuntimeError("the local exchange is not running; call start() first")
+        return self._ws.url
+
+    @property
+    def ws(self) -> WsServer:
+        if self._ws is None:
+            raise RuntimeError("the local exchange is not running; call start() first")
+        return self._ws
 
     def _warm(self) -> None:
         """Build the day blocks behind a year of daily candles before the first chart asks."""
@@ -239,3 +271,5 @@ class LocalExchange:
         for account in self.store.all():
             with account.lock:
                 account._cache = None
+        if self._ws is not None:
+            self._ws.wake()
