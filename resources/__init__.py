@@ -61,3 +61,16 @@ def default_tiers(exchange: str, symbol: str) -> tuple[MarginTier, ...]:
         )
         for t, row in zip(tiers, rows, strict=True)
     )
+
+
+def liquidation_prior(exchange: str, symbol: str, side: str) -> float | None:
+    """The usual USD liquidated on one side of a symbol on one venue per 5 minutes, before the
+    app has its own week of prints (resources/liquidation_norms.json: CoinGlass's Binance
+    history, other venues scaled by their share of liquidations). None where there is no prior
+    (assets other than BTC and ETH)."""
+    data = load_json("liquidation_norms.json")
+    rates = data["binanceusdm"].get(base_asset(symbol))
+    shares = data["venue_share"]["share"]
+    if rates is None or exchange not in shares or side not in ("long", "short"):
+        return None
+    return float(rates[side]) * float(shares[exchange]) / float(shares["binanceusdm"])
