@@ -2,7 +2,16 @@
 
 Faults can be switched on to rehearse an outage: at start with ``--fault`` (repeatable), and
 while it runs through its control endpoint on 127.0.0.1 (connectors/localexchange/control.py),
-both taking a rule as one line: ``418,exchange=binanceusdm,ban_s=120``."""
+both taking a rule as one line: ``418,exchange=binanceusdm,ban_s=120``.
+
+``--json`` prints one JSON object instead of the table, with ccxt's own credential names, so
+any ccxt or ccxt.pro client can be pointed at it by swapping the venue's host for the URL and
+keeping the venue's paths::
+
+    {"exchanges": {"binanceusdm": {"rest": URL, "ws": URL, "apiKey": .., "secret": ..},
+                   "bybit": {..}, "okx": {.., "password": ..},
+                   "hyperliquid": {"rest": URL, "ws": URL, "walletAddress": ..}}}
+"""
 
 from __future__ import annotations
 
@@ -13,7 +22,7 @@ import threading
 from datetime import UTC, datetime
 from types import FrameType
 
-from cli.render import Column, table
+from cli.render import Column, json_text, table
 from connectors.localexchange.accounts import EXCHANGES
 from connectors.localexchange.control import FAULTS_PATH
 from connectors.localexchange.faults import KINDS, parse_spec
@@ -48,6 +57,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
     )
     parser.add_argument(
+        "--ws-port",
+        type=int,
+        default=0,
+        help="port of the streaming (WebSocket) side on 127.0.0.1 (default: any free port)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print the addresses and the demo credentials as one JSON object",
+    )
+    parser.add_argument(
         "--seek",
         type=float,
         default=0.0,
@@ -66,11 +86,28 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def endpoints(lx: LocalExchange) -> dict[str, dict[str, dict[str, str]]]:
+    """Where each venue is and its demo credentials, under ccxt's own names."""
+    out: dict[str, dict[str, str]] = {}
+    for exchange in EXCHANGES:
+        creds = lx.credentials(exchange)
+        entry = {"rest": lx.base_url, "ws": lx.ws_url}
+        if exchange == "hyperliquid":
+            entry["walletAddress"] = creds.wallet
+        else:
+            entry["apiKey"] = creds.api_key
+            entry["secret"] = creds.secret
+            if exchange == "okx":
+                entry["password"] = creds.password
+        out[exchange] = entry
+    return {"exchanges": out}
+
+
 def describe(lx: LocalExchange) -> str:
-    """The address and the demo credentials, for a person to paste into the app."""
+    """The addresses and the demo credentials, for a person to paste into the app."""
     lines = [
         f"Local exchange replaying '{lx.scenario.name}': {lx.scenario.title}",
-        f"  address: {lx.base_url}   speed: x{lx.clock.speed:g}",
+        f"  address: {lx.base_url}   streams: {lx.ws_url}   speed: x{lx.clock.speed:g}",
     ]
     rows = []
     for exchange in EXCHANGES:
@@ -115,7 +152,13 @@ def run(args: argparse.Namespace) -> int:
     from connectors.redaction import install_redaction
 
     install_redaction()
-    lx = LocalExchange(scenario=args.scenario, speed=args.speed, port=args.port, control=True)
+    lx = LocalExchange(
+        scenario=args.scenario,
+        speed=args.speed,
+        port=args.port,
+        control=True,
+        ws_port=args.ws_port,
+    )
     for (kind, kwargs), spec in zip(rules, args.fault, strict=True):
         try:
             lx.faults.inject(kind, **kwargs)
@@ -125,7 +168,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         lx.start()
     except OSError as e:
-        print(f"cascade-watch: cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}")
+        lx.stop()
+        ports = f"{args.port} / {args.ws_port}"
+        print(f"cascade-watch: cannot listen on 127.0.0.1 ports {ports}: {e.strerror or e}")
         return 1
     if args.seek:
         lx.seek(args.seek * 3600)
@@ -136,7 +181,7 @@ def run(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGINT, stop)
     previous_term = signal.signal(signal.SIGTERM, stop)
-    print(describe(lx), flush=True)
+    print(json_text(endpoints(lx)) if args.json else describe(lx), flush=True)
     reported = 0
     try:
         while not done.wait(0.5):

@@ -247,8 +247,9 @@ def premium_index(req: Request) -> Response:
     return json_response([_premium(req, b) for b in req.market.bases])
 
 
-def _ticker(req: Request, base: str) -> dict[str, object]:
-    m, t = req.market, req.scenario_ms
+def ticker_row(m: Market, base: str, t: int) -> dict[str, object]:
+    """One symbol's 24-h statistics, as /fapi/v1/ticker/24hr lists them (the ticker stream
+    pushes the same figures under one-letter names)."""
     d = price_decimals(base)
     st = m.stats_24h(base, t)
     last = m.last_price(base, t)
@@ -275,8 +276,8 @@ def _ticker(req: Request, base: str) -> dict[str, object]:
 def ticker_24hr(req: Request) -> Response:
     base = _base(req, required=False)
     if base is not None:
-        return json_response(_ticker(req, base))
-    return json_response([_ticker(req, b) for b in req.market.bases])
+        return json_response(ticker_row(req.market, base, req.scenario_ms))
+    return json_response([ticker_row(req.market, b, req.scenario_ms) for b in req.market.bases])
 
 
 def ticker_price(req: Request) -> Response:

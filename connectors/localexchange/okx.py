@@ -165,8 +165,9 @@ def mark_row(m: Market, base: str, t: int) -> dict[str, Any]:
     }
 
 
-def _ticker(req: Request, base: str) -> dict[str, Any]:
-    m, t = req.market, req.scenario_ms
+def ticker_row(m: Market, base: str, t: int) -> dict[str, Any]:
+    """One swap's ticker, as /api/v5/market/tickers lists it and the tickers channel
+    pushes it."""
     d = price_decimals(base)
     st = m.stats_24h(base, t)
     bids, asks = m.order_book(base, t, 1)
@@ -192,11 +193,11 @@ def _ticker(req: Request, base: str) -> dict[str, Any]:
 
 
 def tickers(req: Request) -> Response:
-    return ok([_ticker(req, b) for b in _bases(req)])
+    return ok([ticker_row(req.market, b, req.scenario_ms) for b in _bases(req)])
 
 
 def ticker(req: Request) -> Response:
-    return ok([_ticker(req, b) for b in _bases(req, required=True)])
+    return ok([ticker_row(req.market, b, req.scenario_ms) for b in _bases(req, required=True)])
 
 
 def candles(req: Request) -> Response:

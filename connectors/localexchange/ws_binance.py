@@ -5,8 +5,10 @@ answered ``{"result": null, "id": n}``) and the user-data stream ``/private/ws?l
 
 Streams (Binance's "WebSocket Market Streams" and "User Data Streams" documentation):
 ``<symbol>@markPrice[@1s]`` and ``!markPrice@arr[@1s]`` (``markPriceUpdate`` every 1 s, or 3 s
-without ``@1s``), ``<symbol>@forceOrder`` and ``!forceOrder@arr`` (one ``forceOrder`` event per
-liquidation; Binance sends at most the latest one per symbol per second), and on the user
+without ``@1s``), ``<symbol>@ticker`` / ``@miniTicker`` and their ``!…@arr`` (``24hrTicker`` /
+``24hrMiniTicker`` every 500 ms / 1 s), ``<symbol>@forceOrder`` and ``!forceOrder@arr`` (one
+``forceOrder`` event per liquidation; Binance sends at most the latest one per symbol per
+second), and on the user
 stream ``ACCOUNT_UPDATE`` whenever a position or the wallet changes. Pings are WebSocket
 frames, answered by the server.
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from connectors.localexchange.accounts import LocalAccount
-from connectors.localexchange.binance import premium_row
+from connectors.localexchange.binance import premium_row, ticker_row
 from connectors.localexchange.liquidations import Print
 from connectors.localexchange.market import price_decimals
 from connectors.localexchange.protocol import fmt, short
@@ -25,6 +27,8 @@ from risk.types import base_asset
 
 EXCHANGE = "binanceusdm"
 LIQUIDATION_EVERY_S = 0.25
+TICKERS = {"ticker": ("24hrTicker", 0.5), "miniTicker": ("24hrMiniTicker", 1.0)}
+"""Stream name -> (event type, push interval in seconds)."""
 ACCOUNT_EVERY_S = 0.5
 
 
@@ -107,7 +111,7 @@ class BinanceSession(Session):
         target, kind = parts[0], parts[1] if len(parts) > 1 else ""
         if target.startswith("!"):
             base = None
-            if parts[-1] not in ("arr", "1s") or kind not in ("markPrice", "forceOrder"):
+            if parts[-1] not in ("arr", "1s") or kind not in (*TICKERS, "markPrice", "forceOrder"):
                 return None
         else:
             base = base_asset(target.upper())
@@ -118,6 +122,8 @@ class BinanceSession(Session):
             return Sub("mark", base, extra={"every": every})
         if kind == "forceOrder":
             return Sub("liquidations", base, last_ms=self.scenario_ms())
+        if kind in TICKERS:
+            return Sub("ticker", base, extra={"every": TICKERS[kind][1], "event": kind})
         return None
 
     def due(self, now: float) -> list[Frame]:
@@ -131,6 +137,14 @@ class BinanceSession(Session):
                     for b in ([sub.base] if sub.base else self.lx.market.bases)
                 ]
                 frames.append(Frame(rows[0] if sub.base else rows, "markPrice"))
+            elif sub.kind == "ticker" and now >= sub.next_due:
+                sub.next_due = now + sub.extra["every"]
+                kind = sub.extra["event"]
+                rows = [
+                    self._ticker(kind, b, t)
+                    for b in ([sub.base] if sub.base else self.lx.market.bases)
+                ]
+                frames.append(Frame(rows[0] if sub.base else rows, TICKERS[kind][0]))
             elif sub.kind == "liquidations" and now >= sub.next_due:
                 sub.next_due = now + LIQUIDATION_EVERY_S
                 start = sub.last_ms if sub.last_ms is not None and sub.last_ms <= t else t
@@ -155,6 +169,18 @@ class BinanceSession(Session):
             "r": row["lastFundingRate"],
             "T": row["nextFundingTime"],
         }
+
+    def _ticker(self, kind: str, base: str, t: int) -> dict[str, Any]:
+        row = ticker_row(self.lx.market, base, t)
+        out: dict[str, Any] = {"e": TICKERS[kind][0], "E": t, "s": row["symbol"]}
+        names = {"c": "lastPrice", "o": "openPrice", "h": "highPrice", "l": "lowPrice"}
+        names |= {"v": "volume", "q": "quoteVolume"}
+        if kind == "ticker":
+            names |= {"p": "priceChange", "P": "priceChangePercent", "w": "weightedAvgPrice"}
+            names |= {"Q": "lastQty", "O": "openTime", "C": "closeTime", "F": "firstId"}
+            names |= {"L": "lastId", "n": "count"}
+        out.update({short_name: row[name] for short_name, name in names.items()})
+        return out
 
     def _account_update(self, sub: Sub, t: int) -> Frame | None:
         """``ACCOUNT_UPDATE`` when the positions or the wallet changed since the last push

@@ -8,9 +8,10 @@ answered "pong". Login: ``{"apiKey", "passphrase", "timestamp" (Unix seconds, wi
 "sign": base64 HMAC-SHA256(secret, timestamp + "GET" + "/users/self/verify")}``.
 
 Channels: ``mark-price`` (pushed when the mark changes, at most every 200 ms, and every 10 s
-without a change), ``liquidation-orders`` by ``instType`` (every swap's liquidations; at most
-one order per instrument per second, sizes in contracts), and after login ``positions`` and
-``account`` (a snapshot on subscription, then on every change and every 10 s).
+without a change), ``tickers`` (when the last price changes, at most every 100 ms),
+``liquidation-orders`` by ``instType`` (every swap's liquidations; at most one order per
+instrument per second, sizes in contracts), and after login ``positions`` and ``account`` (a
+snapshot on subscription, then on every change and every 10 s).
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ from typing import Any, ClassVar
 
 from connectors.localexchange.accounts import LocalAccount, contract_size
 from connectors.localexchange.market import price_decimals
-from connectors.localexchange.okx import balance_body, mark_row, position_rows
+from connectors.localexchange.okx import balance_body, mark_row, position_rows, ticker_row
 from connectors.localexchange.protocol import short
 from connectors.localexchange.signing import hmac_b64, same
 from connectors.localexchange.wssession import Frame, Session, StreamState, Sub, parse_json
 
 EXCHANGE = "okx"
 MARK_EVERY_S = 0.2
+TICKER_EVERY_S = 0.1
 MARK_QUIET_S = 10.0
 LIQUIDATION_EVERY_S = 0.25
 ACCOUNT_EVERY_S = 0.5
@@ -122,9 +124,10 @@ class OkxSession(Session):
             return None
         if self.path != "/ws/v5/public":
             return None
-        if channel == "mark-price":
+        if channel in ("mark-price", "tickers"):
             base = next((b for b in self.lx.market.bases if _inst_id(b) == arg.get("instId")), None)
-            return None if base is None else Sub("mark", base, key=arg)
+            kind = "mark" if channel == "mark-price" else "ticker"
+            return None if base is None else Sub(kind, base, key=arg)
         if channel == "liquidation-orders" and arg.get("instType") == "SWAP":
             return Sub("liquidations", key=arg, last_ms=self.scenario_ms())
         return None
@@ -136,6 +139,11 @@ class OkxSession(Session):
             if sub.kind == "mark":
                 if now >= sub.next_due or self.woken:
                     frame = self._mark(sub, t, now)
+                    if frame is not None:
+                        frames.append(frame)
+            elif sub.kind == "ticker":
+                if now >= sub.next_due or self.woken:
+                    frame = self._ticker(sub, t, now)
                     if frame is not None:
                         frames.append(frame)
             elif now < sub.next_due:
@@ -162,6 +170,16 @@ class OkxSession(Session):
         sub.next_due = now + MARK_EVERY_S
         sub.extra["quiet_until"] = now + MARK_QUIET_S
         return Frame({"arg": sub.key, "data": [row]}, "mark-price")
+
+    def _ticker(self, sub: Sub, t: int, now: float) -> Frame | None:
+        assert sub.base is not None
+        sub.next_due = now + TICKER_EVERY_S
+        last = self.lx.market.last_price(sub.base, t)
+        if last == sub.last_sent and not self.woken:
+            return None
+        sub.last_sent = last
+        row = ticker_row(self.lx.market, sub.base, t)
+        return Frame({"arg": sub.key, "data": [row]}, "tickers")
 
     def _liquidations(self, sub: Sub, t: int) -> list[Frame]:
         start = sub.last_ms if sub.last_ms is not None and sub.last_ms <= t else t
