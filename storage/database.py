@@ -26,6 +26,10 @@ Repositories (each in its own module, all thread-safe):
   ``set(key, value)``, ``delete(key)``, ``all() -> dict``.
 - ``db.events`` (storage/events.py): ``add(rec) -> id``, ``add_many(recs) -> ids``,
   ``remove(id) -> bool``, ``between(from_ms, to_ms)``.
+- ``db.liquidations`` (storage/liquidations.py): the market's liquidations per minute,
+  ``add(minutes)``, ``cover(exchange, symbol, from_ms, to_ms)``,
+  ``covered_since(exchange, symbol, now_ms)``, ``query(exchange, symbol, since_ms, until_ms)
+  -> LiquidationSeries``, ``symbols()``.
 
 On the database itself: ``prune(now_ms, budget_ms=200, max_steps=None) -> PruneResult``
 (retention spans tables: storage/retention.py), ``check_integrity()``, ``file_size()``,
@@ -48,6 +52,7 @@ from storage.connection import Connections
 from storage.errors import DatabaseUnreadable
 from storage.events import EventRepository
 from storage.levels import LevelRepository
+from storage.liquidations import LiquidationRepository
 from storage.records import PruneResult
 from storage.settings import SettingRepository
 from storage.snapshots import SnapshotRepository
@@ -68,6 +73,7 @@ class Database:
         self.warnings = WarningRepository(connections)
         self.settings = SettingRepository(connections)
         self.events = EventRepository(connections)
+        self.liquidations = LiquidationRepository(connections)
 
     @classmethod
     def open(cls, path: Path | str, *, secret_store: SecretDeleter | None = None) -> Database:

@@ -126,6 +126,36 @@ class SnapshotSeries:
 
 
 @dataclass(frozen=True, slots=True)
+class LiquidationMinute:
+    """The market's liquidations on one venue, one symbol, one minute (``minute_ms``: its
+    start): USD notional and count of longs and of shorts liquidated."""
+
+    exchange: str
+    symbol: str
+    minute_ms: int
+    long_usd: float = 0.0
+    short_usd: float = 0.0
+    long_count: int = 0
+    short_count: int = 0
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class LiquidationSeries:
+    """One venue's and symbol's liquidations per minute as columns, oldest first (minutes
+    without a print are absent; ``covered`` says which spans were being recorded)."""
+
+    exchange: str
+    symbol: str
+    minute_ms: np.ndarray
+    long_usd: np.ndarray
+    short_usd: np.ndarray
+    covered: tuple[tuple[int, int], ...] = ()
+
+    def __len__(self) -> int:
+        return int(self.minute_ms.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
 class PruneResult:
     """What one ``prune`` call did; ``done`` is False when it stopped on its time budget and
     should be called again."""

@@ -40,6 +40,8 @@ HOUR_MS = 3_600_000
 DAY_MS = 86_400_000
 FULL_RESOLUTION_FOR_MS = 48 * HOUR_MS
 MINUTE_RESOLUTION_FOR_MS = 30 * DAY_MS
+LIQUIDATION_RETENTION_MS = 30 * DAY_MS
+"""The market's liquidations per minute are kept 30 days (the norm reads the last 7)."""
 COMPACT_SPAN_MS = 10 * MINUTE_MS
 
 
@@ -176,6 +178,14 @@ def repack(conn: sqlite3.Connection, span: Span) -> tuple[int, int]:
     return len(raw), len(merged) - len(kept)
 
 
+def drop_old_liquidations(conn: sqlite3.Connection, now_ms: int) -> int:
+    """Delete liquidation minutes and coverage spans older than LIQUIDATION_RETENTION_MS."""
+    cutoff = now_ms - LIQUIDATION_RETENTION_MS
+    n = conn.execute("DELETE FROM liquidation_minutes WHERE minute_ms < ?", (cutoff,)).rowcount
+    conn.execute("DELETE FROM liquidation_coverage WHERE to_ms < ?", (cutoff,))
+    return int(n)
+
+
 def prune(
     transaction: Callable[[], AbstractContextManager[sqlite3.Connection]],
     now_ms: int,
@@ -186,6 +196,8 @@ def prune(
     left to do, ``budget_ms`` of wall time is spent or ``max_steps`` steps are done."""
     started = time.perf_counter()
     steps = compacted = removed = 0
+    with transaction() as conn:
+        removed += drop_old_liquidations(conn, now_ms)
     while True:
         if max_steps is not None and steps >= max_steps:
             return PruneResult(steps, compacted, removed, done=False)

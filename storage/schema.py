@@ -139,7 +139,32 @@ V2 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2)
+V3 = Migration(
+    3,
+    "the market's liquidations per minute, and when they were being recorded",
+    (
+        """CREATE TABLE liquidation_minutes (
+            exchange TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            minute_ms INTEGER NOT NULL,
+            long_usd REAL NOT NULL DEFAULT 0,
+            short_usd REAL NOT NULL DEFAULT 0,
+            long_count INTEGER NOT NULL DEFAULT 0,
+            short_count INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (exchange, symbol, minute_ms)
+        ) WITHOUT ROWID""",
+        """CREATE TABLE liquidation_coverage (
+            id INTEGER PRIMARY KEY,
+            exchange TEXT NOT NULL,
+            symbol TEXT NOT NULL,
+            from_ms INTEGER NOT NULL,
+            to_ms INTEGER NOT NULL
+        )""",
+        "CREATE INDEX liquidation_coverage_key ON liquidation_coverage(exchange, symbol, to_ms)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

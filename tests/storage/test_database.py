@@ -24,6 +24,7 @@ from storage.records import (
 )
 from storage.retention import DAY_MS, HOUR_MS, MINUTE_MS
 from storage.sample import ReportWalk
+from storage.schema import SCHEMA_VERSION
 
 T0 = 1_767_225_600_000  # 2026-01-01 00:00 UTC
 
@@ -63,7 +64,7 @@ def test_pragmas_and_schema(db: Database) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
-    assert db.schema_version == 2
+    assert db.schema_version == SCHEMA_VERSION
     assert {"accounts", "snapshots", "snapshot_blocks", "warnings"} <= set(db.sqlite.table_names())
 
 

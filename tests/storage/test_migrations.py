@@ -24,7 +24,9 @@ def make_file_at(path: Path, version: int) -> sqlite3.Connection:
     return conn
 
 
-def fill_v1(conn: sqlite3.Connection) -> None:
+def fill(conn: sqlite3.Connection, version: int) -> None:
+    """The same data as a file at ``version`` holds it (v1 kept duplicate events and had no
+    severity history, which v2 built from first_seen)."""
     conn.execute(
         "INSERT INTO accounts (id, exchange, label, base_url, enabled, is_demo, secret_name) "
         "VALUES (1, 'bybit', 'main', NULL, 1, 0, 'bybit-main')"
@@ -46,7 +48,11 @@ def fill_v1(conn: sqlite3.Connection) -> None:
         "'acknowledged')",
         (T0, T0 + 5000),
     )
-    for _ in range(2):
+    if version >= 2:
+        conn.execute(
+            "UPDATE warnings SET severity_history = json_array(json_array(?, 'critical'))", (T0,)
+        )
+    for _ in range(2 if version == 1 else 1):
         conn.execute(
             "INSERT INTO events (ts_ms, name, kind, typical_move, source, user_defined) "
             "VALUES (?, 'CPI', 'macro', 0.02, 'builtin', 0)",
@@ -64,7 +70,7 @@ def test_migrations_are_an_ordered_list() -> None:
 def test_every_earlier_version_opens_with_data_kept(tmp_path: Path, version: int) -> None:
     path = tmp_path / "old.db"
     conn = make_file_at(path, version)
-    fill_v1(conn)
+    fill(conn, version)
     conn.close()
     with Database.open(path) as db:
         assert db.schema_version == SCHEMA_VERSION
