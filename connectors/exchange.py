@@ -27,6 +27,7 @@ from connectors.ratelimit import (
     RATE_LIMITS,
     Hold,
     RateLimits,
+    address_of,
     ban_expiry_ms,
     hold_seconds,
     key_id,
@@ -188,7 +189,7 @@ class ExchangeConnector:
         self._timeout_ms = timeout_ms
         self._clock = clock
         self._limits = rate_limits
-        self._address = _address(api_url)
+        self._address = address_of(api_url)
         self._key = key_id(credentials.api_key or credentials.wallet)
         self._lock = threading.RLock()
         self._requests = 0
@@ -640,12 +641,3 @@ class ExchangeConnector:
             )
 
         return self._guarded(read)
-
-
-def _address(api_url: str | None) -> str:
-    """The base URL a rate limit is kept for: scheme, host and port, never user info."""
-    if not api_url:
-        return ""
-    parts = urlsplit(api_url)
-    host = parts.netloc.rpartition("@")[2]
-    return f"{parts.scheme}://{host}{parts.path.rstrip('/')}"

@@ -29,6 +29,7 @@ import re
 import threading
 from dataclasses import dataclass
 from enum import Enum
+from urllib.parse import urlsplit
 
 MAX_HOLD_S = 3 * 86_400.0
 """Binance's longest automatic ban is three days; a longer text is not believed."""
@@ -55,6 +56,16 @@ class Hold:
     scope: Scope
     banned: bool
     """An IP ban (HTTP 418), not a plain rate limit."""
+
+
+def address_of(api_url: str | None) -> str:
+    """The base URL a rate limit is kept for: scheme, host and port, never user info ("" for
+    the real exchange)."""
+    if not api_url:
+        return ""
+    parts = urlsplit(api_url)
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}{parts.path.rstrip('/')}"
 
 
 def key_id(key: str) -> str:

@@ -22,9 +22,12 @@ its connection (it is reconnected) instead of stalling ccxt's receive loop. Trou
 logged once per episode and group of feeds that share links (a venue's public feeds; one
 account's): a WARNING when the first of them goes stale, later failures of the same episode
 at DEBUG, an INFO when all of them have been live again for ``STABLE_S`` — with no traceback
-and no address, key or listen key in the text. Prints that arrive are delivered before any error
-is handled; prints published while a connection was down are not recoverable (the venues keep
-no public history of them), which ``StreamStatus`` makes visible as a stale period.
+and no address, key or listen key in the text. Before dialling, a feed consults the rate limits
+and bans shared with the REST connectors (connectors/ratelimit.py): while the venue holds
+this address (or key) it stays stale, saying why, and sends nothing. Prints that arrive are
+delivered before any error is handled; prints published while a connection was down are not
+recoverable (the venues keep no public history of them), which ``StreamStatus`` makes visible
+as a stale period.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ import ccxt.pro  # type: ignore[import-untyped]
 
 from connectors.credentials import Credentials
 from connectors.errors import EXCHANGE_NAMES, scrub
+from connectors.ratelimit import RATE_LIMITS, RateLimits, address_of, key_id
 from connectors.venues import VENUES, point_at
 from risk.types import Side
 
@@ -386,8 +390,10 @@ class StreamHub:
         silence_s: Mapping[str, float] | None = None,
         timeout_ms: int = 10_000,
         liquidations: bool = True,
+        rate_limits: RateLimits = RATE_LIMITS,
     ) -> None:
         self.callbacks = callbacks
+        self.rate_limits = rate_limits
         self.clock = clock
         self.silence_s = {**SILENCE_S, **(silence_s or {})}
         self.timeout_ms = timeout_ms
@@ -542,8 +548,10 @@ class StreamHub:
 
     async def _run_public(self, venue: _Venue, feed: _Feed) -> None:
         attempt = 0
+        address = address_of(venue.endpoint.api_url)
         while not feed.stopped:
             try:
+                await self._wait_for_hold(feed, address, "")
                 client = await venue.ready()
                 await self._watch_loop(feed, client)
             except asyncio.CancelledError:
@@ -556,8 +564,11 @@ class StreamHub:
     async def _run_account(self, endpoint: Endpoint, feed: _Feed, client: Any) -> None:
         attempt = 0
         last: dict[str, PushedPosition] = {}
+        address = address_of(endpoint.api_url)
+        key = key_id(str(client.apiKey or client.walletAddress or ""))
         while not feed.stopped:
             try:
+                await self._wait_for_hold(feed, address, key)
                 if client.markets is None:
                     venue = self._venues.get(endpoint)
                     source = venue.client if venue is not None else None
@@ -602,6 +613,26 @@ class StreamHub:
                 attempt = await self._failed(feed, StreamFailure("connection closed"), attempt)
             except Exception as exc:
                 attempt = await self._failed(feed, exc, attempt)
+
+    async def _wait_for_hold(self, feed: _Feed, address: str, key: str) -> None:
+        """Send nothing while the venue holds this address or key (a rate limit or a ban met
+        by any connector); the feed is stale meanwhile, saying why."""
+        logged = False
+        while not feed.stopped:
+            now = self.clock()
+            hold = self.rate_limits.active(feed.exchange, address, key, now)
+            if hold is None:
+                return
+            name = EXCHANGE_NAMES.get(feed.exchange, feed.exchange)
+            why = "has banned this IP address" if hold.banned else "asked us to slow down"
+            reason = f"{name} {why}; reconnecting in {hold.until - now:.0f} s"
+            if not logged and feed.group not in self._episodes:
+                self._episodes[feed.group] = _Episode(time.monotonic(), feed.label())
+                logger.warning("%s is stale: %s", feed.label(), reason)
+            logged = True
+            feed.live_since = None
+            self._set_state(feed, StreamState.STALE, reason)
+            await asyncio.sleep(min(max(hold.until - now, 0.1), BACKOFF_MAX_S))
 
     async def _positions_loop(
         self, feed: _Feed, client: Any, last: dict[str, PushedPosition]

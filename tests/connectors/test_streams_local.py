@@ -260,3 +260,32 @@ def test_a_refused_login_is_stale_and_names_no_secret(
     assert status.reason is not None and "login" in status.reason
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert good.api_key not in text and bad.secret not in text and good.password not in text
+
+
+def test_a_ban_met_by_the_poller_keeps_the_streams_quiet(live_lx: LocalExchange) -> None:
+    from connectors.ratelimit import RateLimits, Scope, address_of
+
+    limits = RateLimits()
+    rec = Recorder()
+    hub = StreamHub(rec, rate_limits=limits).start()
+    try:
+        now = time.time()
+        limits.hold(
+            "binanceusdm",
+            address_of(live_lx.base_url),
+            "",
+            Scope.ADDRESS,
+            now + 3,
+            banned=True,
+            now=now,
+        )
+        hub.watch_symbols(
+            Endpoint("binanceusdm", live_lx.base_url, live_lx.ws_url), [btc("binanceusdm")]
+        )
+        assert rec.wait_for(lambda: any(s.state is StreamState.STALE for s in rec.statuses))
+        stale = next(s for s in rec.statuses if s.state is StreamState.STALE)
+        assert stale.reason is not None and "banned this IP" in stale.reason
+        assert not rec.marks and live_lx.ws.connections == 0  # nothing was dialled
+        assert rec.wait_for(lambda: len(rec.marks) >= 1, 10.0)  # the ban ends, it connects
+    finally:
+        hub.stop()
