@@ -131,7 +131,8 @@ def wilson(hits: int, n: int) -> tuple[float, float]:
 
 
 def fires(s: Series, k: float, p: float, sel: np.ndarray) -> np.ndarray:
-    return sel & s.ok & (s.ratio >= k) & (s.move <= p)
+    out: np.ndarray = sel & s.ok & (s.ratio >= k) & (s.move <= p)
+    return out
 
 
 def tune(series: list[Series], months: set[str]) -> tuple[float, float, int, int]:
