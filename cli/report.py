@@ -16,8 +16,8 @@ import formatting as fmt
 from cli.account_report import format_table, report_to_json
 from cli.render import Column, fields, json_text
 from connectors.credentials import Credentials
-from connectors.errors import ConnectorError
-from connectors.exchange import ExchangeConnector, KeyPermissions
+from connectors.exchange import ExchangeConnector
+from connectors.types import ConnectorError, KeyPermissions
 from risk.report import AccountReport, build_report
 from risk.rules import EXCHANGES
 from risk.types import Account

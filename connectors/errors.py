@@ -14,47 +14,13 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping
-from enum import Enum
 
 import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 
 from connectors.redaction import redact
+from connectors.types import ConnectorError, ErrorKind
 
 logger = logging.getLogger(__name__)
-
-
-class ErrorKind(Enum):
-    AUTH = "auth"
-    """Key or signature rejected (or missing)."""
-    PERMISSION = "permission"
-    """Key valid but not allowed here: no futures permission, IP not whitelisted."""
-    CLOCK_SKEW = "clock_skew"
-    RATE_LIMITED = "rate_limited"
-    EXCHANGE_DOWN = "exchange_down"
-    """5xx, maintenance, or the exchange says it is unavailable."""
-    TIMEOUT = "timeout"
-    UNKNOWN_SYMBOL = "unknown_symbol"
-    NOT_SUPPORTED = "not_supported"
-    NETWORK = "network"
-    """The exchange could not be reached at all (DNS, refused, reset)."""
-    MALFORMED = "malformed"
-    """The exchange answered with something we cannot read."""
-
-
-class ConnectorError(Exception):
-    """A connector failure: its kind, one trader-readable line, and how long to wait (seconds)
-    before trying again when the exchange said so (Retry-After) or the kind implies it."""
-
-    def __init__(self, kind: ErrorKind, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-        self.retry_after = retry_after
-
-    def __repr__(self) -> str:
-        return (
-            f"ConnectorError({self.kind.value}, {self.message!r}, retry_after={self.retry_after})"
-        )
 
 
 EXCHANGE_NAMES = {

@@ -7,7 +7,6 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -15,13 +14,7 @@ import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typ
 import numpy as np
 
 from connectors.credentials import Credentials
-from connectors.errors import (
-    EXCHANGE_NAMES,
-    ConnectorError,
-    ErrorKind,
-    exchange_code_and_text,
-    translate,
-)
+from connectors.errors import EXCHANGE_NAMES, exchange_code_and_text, translate
 from connectors.parsing import MarketRef, build_account
 from connectors.ratelimit import (
     RATE_LIMITS,
@@ -34,6 +27,13 @@ from connectors.ratelimit import (
     scope_of,
 )
 from connectors.redaction import display_url, register_secrets, url_password
+from connectors.types import (
+    Capability,
+    ConnectorError,
+    ErrorKind,
+    KeyPermissions,
+    permissions_warning,
+)
 from connectors.venues import VENUES, Venue, point_at
 from formatting import safe_text
 from resources import default_tiers
@@ -82,30 +82,6 @@ class _SharedMarkets:
 SHARED_MARKETS = _SharedMarkets()
 
 
-@dataclass(frozen=True, slots=True)
-class KeyPermissions:
-    """What the API key may do, as the exchange reports it. ``known`` is False when the
-    exchange would not say (then can_trade / can_withdraw are None). ``warning`` is one line
-    for the user when the key can do more than this read-only app needs."""
-
-    can_read: bool
-    can_trade: bool | None
-    can_withdraw: bool | None
-    known: bool
-    warning: str | None = None
-
-
-def permissions_warning(can_trade: bool | None, can_withdraw: bool | None) -> str | None:
-    if can_withdraw:
-        return (
-            "this API key can WITHDRAW funds; Cascade Watch only reads — replace it with a "
-            "read-only key"
-        )
-    if can_trade:
-        return "this API key can trade; Cascade Watch only reads — a read-only key is enough"
-    return None
-
-
 class ExchangeConnector:
     """Read-only adapter from one exchange account to the risk engine's types.
 
@@ -136,6 +112,9 @@ class ExchangeConnector:
       mark price; a figure the exchange does not offer is None).
     - ``fetch_order_book(symbol, depth=100) -> OrderBook`` (sizes in base units).
     - ``fetch_funding_history(symbol, limit=100) -> tuple[float, ...]`` oldest first.
+    - ``fetch_open_interest_history(symbol, timeframe="1h", limit=500)`` oldest first.
+    - ``capabilities``: the optional reads above it offers (``connectors.types.Capability``);
+      the monitor calls no other.
     - ``requests_made``: HTTP requests sent so far; ``close()`` releases the HTTP session.
 
     Errors: every method raises only ``ConnectorError`` (kind, one-line message without URL or
@@ -150,6 +129,9 @@ class ExchangeConnector:
     ccxt client and its HTTP session are not thread-safe). Use one connector per account to
     poll accounts concurrently.
     """
+
+    capabilities = frozenset(Capability)
+    """Every optional read; where a venue lacks one the call returns an empty answer."""
 
     def __init__(
         self,

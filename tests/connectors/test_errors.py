@@ -6,8 +6,9 @@ import ccxt
 import pytest
 
 from connectors.credentials import Credentials
-from connectors.errors import ErrorKind, exchange_code_and_text, scrub, translate
+from connectors.errors import exchange_code_and_text, scrub, translate
 from connectors.exchange import ExchangeConnector
+from connectors.types import ErrorKind
 from connectors.venues import point_at
 
 SECRET = "s3cr3t-abcdefgh"
@@ -123,7 +124,7 @@ def test_point_at_keeps_paths_and_replaces_templated_hosts() -> None:
 
 
 def test_missing_credentials_are_refused_before_any_request() -> None:
-    from connectors.errors import ConnectorError
+    from connectors.types import ConnectorError
 
     with pytest.raises(ConnectorError) as info:
         ExchangeConnector("okx", Credentials("k", "s"))
@@ -133,7 +134,7 @@ def test_missing_credentials_are_refused_before_any_request() -> None:
 
 
 def test_unreachable_exchange_is_a_network_error() -> None:
-    from connectors.errors import ConnectorError
+    from connectors.types import ConnectorError
 
     conn = ExchangeConnector(
         "binanceusdm", Credentials(KEY, SECRET), api_url="http://127.0.0.1:9", timeout_ms=2000
@@ -167,7 +168,7 @@ def test_a_liquidation_price_mismatch_is_logged(caplog: pytest.LogCaptureFixture
 
 
 def test_a_malformed_wallet_address_is_refused() -> None:
-    from connectors.errors import ConnectorError
+    from connectors.types import ConnectorError
 
     with pytest.raises(ConnectorError) as info:
         ExchangeConnector("hyperliquid", Credentials(wallet="0x1234"))
@@ -177,8 +178,8 @@ def test_a_malformed_wallet_address_is_refused() -> None:
 @pytest.mark.parametrize("url", ["notaurl", "ftp://host", "127.0.0.1:8080", "http://"])
 def test_an_api_address_that_is_not_a_web_address_is_refused_in_plain_words(url: str) -> None:
     from connectors.credentials import Credentials
-    from connectors.errors import ConnectorError
     from connectors.exchange import ExchangeConnector
+    from connectors.types import ConnectorError
 
     with pytest.raises(ConnectorError) as info:
         ExchangeConnector("bybit", Credentials(api_key=KEY, secret=SECRET), api_url=url)
@@ -188,8 +189,8 @@ def test_an_api_address_that_is_not_a_web_address_is_refused_in_plain_words(url:
 
 def test_whitespace_pasted_around_a_key_is_named_not_sent() -> None:
     from connectors.credentials import Credentials
-    from connectors.errors import ConnectorError, ErrorKind
     from connectors.exchange import ExchangeConnector
+    from connectors.types import ConnectorError, ErrorKind
 
     for creds in (Credentials(api_key=f" {KEY}", secret=SECRET),
                   Credentials(api_key=KEY, secret=f"{SECRET}\n")):  # fmt: skip

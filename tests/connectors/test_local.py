@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 
 from connectors.credentials import Credentials
-from connectors.errors import ConnectorError, ErrorKind
 from connectors.exchange import ExchangeConnector
 from connectors.localexchange import LocalExchange
+from connectors.types import ConnectorError, ErrorKind
 from resources import default_tiers
 from risk.report import build_report
 from risk.types import Account, MarginMode, Position, Side

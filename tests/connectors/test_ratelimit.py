@@ -14,7 +14,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from connectors.errors import ConnectorError, ErrorKind
 from connectors.exchange import ExchangeConnector
 from connectors.localexchange import LocalExchange
 from connectors.ratelimit import (
@@ -26,6 +25,7 @@ from connectors.ratelimit import (
     key_id,
     scope_of,
 )
+from connectors.types import ConnectorError, ErrorKind
 
 BTC = "BTC/USDT:USDT"
 

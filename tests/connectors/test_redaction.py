@@ -68,8 +68,8 @@ def test_url_user_info_is_never_shown() -> None:
 
 
 def test_an_address_password_is_never_echoed_by_the_connector() -> None:
-    from connectors.errors import ConnectorError
     from connectors.exchange import ExchangeConnector
+    from connectors.types import ConnectorError
 
     creds = Credentials(api_key="k" * 16, secret="s" * 16)
     for url in (

@@ -6,7 +6,7 @@ import threading
 
 import numpy as np
 
-from connectors.errors import ConnectorError, ErrorKind
+from connectors.types import ConnectorError, ErrorKind
 from resources import default_tiers
 from risk.types import Account, Candles, Figure, MarketStats, OrderBook, Position, Side, Source
 

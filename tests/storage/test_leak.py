@@ -59,7 +59,7 @@ def test_secret_bytes_appear_nowhere(debug_log: Path, caplog: pytest.LogCaptureF
 
     import connectors.exchange as exchange_mod
     import connectors.localexchange as localexchange
-    from connectors.errors import ConnectorError
+    from connectors.types import ConnectorError
     from risk.report import build_report
 
     with localexchange.LocalExchange(scenario="2025-11-04", port=0) as lx:
@@ -178,8 +178,8 @@ def test_no_credential_in_any_log_file_or_export_on_all_four_venues(app_logs) ->
     from urllib.parse import urlsplit
 
     import connectors.localexchange as localexchange
-    from connectors.errors import ConnectorError
     from connectors.exchange import ExchangeConnector
+    from connectors.types import ConnectorError
     from monitor.events import NullCallbacks
     from monitor.service import WatchService
 
