@@ -25,9 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from alerts import WarningRule
 from monitor.events import NullCallbacks
 from monitor.service import WatchService
-from risk.warnings import Rule
 from storage.database import Database
 from storage.records import AccountRecord
 
@@ -55,9 +55,9 @@ class Timing(NullCallbacks):
     def on_warning(self, e) -> None:  # type: ignore[no-untyped-def]
         w = e.warning
         if (
-            w.rule == Rule.LIQUIDATION_DISTANCE
+            w.rule is WarningRule.LIQUIDATION_DISTANCE
             and BTC in w.symbols
-            and e.change in ("fired", "escalated")
+            and e.change.is_new
             and not self.event.is_set()
         ):
             self.fired_at = time.perf_counter()
@@ -75,7 +75,7 @@ def bench_latency(trials: int) -> None:
     lx = svc.demo_exchange
     lx.pause()
     time.sleep(2.0)
-    report = svc.jobs.accounts["1"].report
+    report = svc.jobs.accounts[1].report
     pos = next(p for p in report.positions if p.symbol == BTC)
     liq = pos.liquidation_price.value
     safe = liq * 1.25
@@ -91,7 +91,7 @@ def bench_latency(trials: int) -> None:
 
     svc.jobs._fetch = timed_fetch  # type: ignore[method-assign]
     http_ms: list[float] = []
-    conn = svc.jobs.accounts["1"].connector
+    conn = svc.jobs.accounts[1].connector
     fetch_account = conn.fetch_account
 
     def timed_http():  # type: ignore[no-untyped-def]
@@ -118,7 +118,7 @@ def bench_latency(trials: int) -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             time.sleep(0.2)
-            if not any(w.rule == Rule.LIQUIDATION_DISTANCE for w in svc.open_warnings()):
+            if not any(w.rule is WarningRule.LIQUIDATION_DISTANCE for w in svc.open_warnings()):
                 break
         time.sleep(0.1 + (len(latencies) % 7) * 0.13)  # de-phase from the poll schedule
         cb.arm()

@@ -17,15 +17,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from alerts.vocabulary import Change
 from cli.render import Column, line
-from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
+from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from storage.records import WarningRecord
 
 if TYPE_CHECKING:
     from storage.secrets import PassphraseAsk
 
 logger = logging.getLogger(__name__)
 
-PRINTED_CHANGES = ("fired", "escalated", "resolved")
+PRINTED_CHANGES = frozenset({Change.FIRED, Change.ESCALATED, Change.RESOLVED})
 
 EVENT_COLUMNS = (
     Column("time"),
@@ -70,19 +72,29 @@ def format_event(
     event: WarningEvent, account_label: str = "", scenario_ms: int | None = None
 ) -> str:
     """One line: time, severity, change, rule, account and symbols, message."""
-    w = event.warning
+    text = event.warning.message
+    if event.change is Change.RESOLVED:
+        text = f"{event.why_resolved}; it said: {text}"
+    return format_line(event.warning, event.change.value, text, account_label, scenario_ms)
+
+
+def format_line(
+    w: WarningRecord,
+    change: str,
+    text: str,
+    account_label: str = "",
+    scenario_ms: int | None = None,
+) -> str:
     now = datetime.now(UTC).strftime("%H:%M:%S")
     scen = ""
     if scenario_ms is not None:
         scen = " [" + datetime.fromtimestamp(scenario_ms / 1000, UTC).strftime("%m-%d %H:%M") + "]"
-    who = account_label or (f"account {w.account_id}" if w.account_id is not None else "")
+    who = account_label or f"account {w.account_id}"
     symbols = f" {'/'.join(s.split('/')[0] for s in w.symbols)}" if w.symbols else ""
-    text = w.message
-    if event.change == "resolved":
-        text = f"{event.why_resolved}; it said: {w.message}"
+    severity = w.severity.label.upper()
     return line(
         EVENT_COLUMNS,
-        (f"{now}{scen}", w.severity.upper(), event.change, f"{w.rule} · {who}{symbols} — {text}"),
+        (f"{now}{scen}", severity, change, f"{w.rule.value} · {who}{symbols} — {text}"),
     )
 
 
@@ -92,9 +104,9 @@ class PrintCallbacks:
     def __init__(self, out: TextIO = sys.stdout, accounts: bool = False) -> None:
         self.out = out
         self.show_accounts = accounts
-        self.labels: dict[str, str] = {}
-        self.status: dict[str, str] = {}
-        self.scenario_ms: Any = None
+        self.labels: dict[int, str] = {}
+        self.status: dict[int, AccountStatus] = {}
+        self.scenario_ms: Callable[[], int] | None = None
         self._lock = threading.Lock()
 
     def _print(self, line: str) -> None:
@@ -106,21 +118,23 @@ class PrintCallbacks:
         if self.show_accounts and self.status.get(u.account_id) != u.status:
             self.status[u.account_id] = u.status
             detail = f": {u.error}" if u.error else ""
-            self._print(f"{datetime.now(UTC):%H:%M:%S} account {u.label} is {u.status}{detail}")
+            self._print(
+                f"{datetime.now(UTC):%H:%M:%S} account {u.label} is {u.status.value}{detail}"
+            )
 
     def on_market(self, u: MarketUpdate) -> None:
         return None
 
-    def print_open(self, record: Any) -> None:
+    def print_open(self, record: WarningRecord) -> None:
         """A warning still open from an earlier run (shown once, as 'open')."""
-        label = self.labels.get(str(record.account_id), "")
-        self._print(format_event(WarningEvent("open", record), label))
+        label = self.labels.get(record.account_id, "")
+        self._print(format_line(record, "open", record.message, label))
 
     def on_warning(self, e: WarningEvent) -> None:
         if e.change not in PRINTED_CHANGES:
             return
-        label = self.labels.get(str(e.warning.account_id), "")
-        scen = self.scenario_ms() if callable(self.scenario_ms) else None
+        label = self.labels.get(e.warning.account_id, "")
+        scen = self.scenario_ms() if self.scenario_ms is not None else None
         self._print(format_event(e, label, scen))
 
 

@@ -5,18 +5,21 @@ The UI's bridge turns them into queued Qt signals; ``python main.py watch`` prin
 
 Interface (what the UI codes against):
 
-``monitor.events`` (frozen dataclasses)
-    ``AccountUpdate(account_id, label, exchange, is_demo, report, status, error, last_ok_ms,
-    age_ms, stale, permissions)``; status is "connecting", "ok", "error" or "stale". After a
-    failed poll ``report`` is the last good one and ``age_ms`` says how old it is.
+``monitor.events`` (frozen dataclasses and enums)
+    ``AccountUpdate(account_id: int, label, exchange, is_demo, account, report, status,
+    error, error_kind, last_ok_ms, age_ms, stale_after_ms, permissions)``: ``account`` is the
+    ``risk.types.Account`` the connector returned and ``report`` the ``AccountReport`` built
+    from it (both None before the first good poll); status is an ``AccountStatus``
+    (connecting, ok, error, stale); ``stale`` is ``monitor.health.is_stale(age_ms,
+    stale_after_ms)``. After a failed poll the account and report are the last good ones and
+    ``age_ms`` says how old they are.
     ``MarketUpdate(symbol, as_of_ms, candles, levels, liqmap, cascade, betas)``: levels is a
     ``risk.levels.Levels``, liqmap a ``risk.liqmap.LiqMap``, cascade a tuple of
     ``risk.cascade.Cascade`` (nearest supports first); betas maps the symbol to its beta to
     the leader (BTC).
-    ``WarningEvent(change, warning, reason)``: change is "fired", "escalated", "updated",
-    "resolved", "acknowledged" or "snoozed"; warning is the ``storage.records.WarningRecord``
-    as persisted; reason says why a warning resolved (its positions closed, the condition
-    cleared, the account removed).
+    ``WarningEvent(change, warning, reason)``: change is an ``alerts.Change``; warning is the
+    ``storage.records.WarningRecord`` as persisted; reason an ``alerts.ResolveReason`` when it
+    resolved (its positions closed, the condition cleared, the account removed).
     ``MonitorCallbacks``: ``on_account(u)``, ``on_market(u)``, ``on_warning(e)``;
     ``NullCallbacks`` implements all three as no-ops.
 
@@ -25,19 +28,21 @@ demo_scenario="2025-11-04", demo_speed=60.0, connector_factory=None, poll_interv
 max_workers=8, calendar=None, clear_after=2)``
     ``start()``, ``stop(timeout=5.0) -> bool`` (True when no job was left running),
     ``acknowledge(key)``, ``snooze(key, until_ms)``, ``reload_accounts()``,
-    ``set_demo(scenario, speed)``, ``poll_now(account_id)``, ``open_warnings()`` (every
+    ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
     warning not resolved, for a UI that starts after the loop), ``tick()`` (poll every account
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the
     ``LocalExchange`` in demo mode, else None), ``running``.
 
 Settings read from the database (``db.settings.get``): ``monitor.poll_interval_s.<account_id>``
 (seconds) and ``monitor.thresholds`` / ``monitor.thresholds.<account_id>`` (a dict of
-``risk.warnings.Thresholds`` field names to values). The user's own events come from
+``alerts.Thresholds`` field names to values). The user's own events come from
 ``db.events.between(from_ms, to_ms)``; the shipped calendar from ``resources/events-2026.json``.
 
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
-(the job bodies), ``alerts`` (fire / escalate / resolve / acknowledge / snooze, persisted),
-``state`` (per-account and per-symbol memory), ``calendar`` (scheduled events). The
-``watch`` command that prints the loop in a terminal is cli/watch.py. The rules themselves are
-pure functions in ``risk.warnings``.
+(the job bodies: they assemble an account's state once and call ``alerts.evaluate`` once),
+``alerts`` (fire / escalate / resolve / acknowledge / snooze, persisted), ``health`` (the
+loop's own health rules and the one definition of stale), ``ports`` (what the monitor needs
+of a connector), ``state`` (per-account and per-symbol memory), ``calendar`` (scheduled
+events). The ``watch`` command that prints the loop in a terminal is cli/watch.py. The market
+rules are the pure ``alerts`` package.
 """

@@ -1,8 +1,8 @@
 """The warning lifecycle: fire once, escalate, update, resolve, acknowledge, snooze.
 
-The rules (``risk.warnings``) say which conditions hold now; ``AlertManager.update`` turns them
-into warnings with a memory, persisted through the database so a restart neither repeats nor
-forgets one:
+The rules (``alerts.evaluate`` and ``monitor.health``) say which conditions hold now;
+``AlertManager.update`` turns them into warnings with a memory, persisted through the database
+so a restart neither repeats nor forgets one:
 
 - a condition that starts to hold fires a warning once; it stays active while the condition
   holds (the rules add hysteresis: an active condition clears only 10 % past its threshold);
@@ -20,15 +20,16 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from monitor.events import (
-    REASON_ACCOUNT_REMOVED,
-    REASON_ALL_CLOSED,
-    REASON_CLEARED,
-    REASON_CLOSED,
-    WarningEvent,
+from alerts.vocabulary import (
+    Change,
+    Condition,
+    ResolveReason,
+    Severity,
+    WarningRule,
+    WarningState,
 )
-from risk.warnings import Condition, Severity
-from storage.records import WarningRecord, WarningState, warning_key
+from monitor.events import WarningEvent
+from storage.records import WarningRecord
 
 logger = logging.getLogger(__name__)
 
@@ -41,22 +42,6 @@ class WarningStore(Protocol):
     def upsert(self, record: WarningRecord) -> WarningRecord: ...
 
     def all(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
-
-
-def severity_of(record: WarningRecord) -> Severity:
-    try:
-        return Severity.parse(record.severity)
-    except KeyError:
-        return Severity.WARNING
-
-
-def record_account(account_id: str) -> int | None:
-    """The database's account id (an int) from the monitor's (a str)."""
-    return int(account_id) if account_id.lstrip("-").isdigit() else None
-
-
-def condition_key(cond: Condition) -> str:
-    return warning_key(cond.rule, record_account(cond.account_id), cond.symbols)
 
 
 class AlertManager:
@@ -88,24 +73,19 @@ class AlertManager:
         """Every warning not resolved, most severe first."""
         with self._lock:
             recs = list(self._open.values())
-        return tuple(sorted(recs, key=lambda r: (-severity_of(r), r.first_seen_ms)))
+        return tuple(sorted(recs, key=lambda r: (-r.severity, r.first_seen_ms)))
 
-    def active_keys(self, account_id: str) -> dict[str, Severity]:
-        """The open warnings of an account, in the rules' key format, with their severity now
-        (the rules relax a threshold only for a warning already at that severity)."""
-        acc = record_account(account_id)
+    def active_keys(self, account_id: int) -> dict[str, Severity]:
+        """The open warnings of an account with their severity now (the rules relax a
+        threshold only for a warning already at that severity)."""
         with self._lock:
-            return {
-                _rule_key(r.key, account_id): severity_of(r)
-                for r in self._open.values()
-                if r.account_id == acc
-            }
+            return {r.key: r.severity for r in self._open.values() if r.account_id == account_id}
 
     def update(
         self,
-        account_id: str,
+        account_id: int,
         conditions: Iterable[Condition],
-        evaluated_rules: Collection[str],
+        evaluated_rules: Collection[WarningRule],
         now_ms: int,
         held_symbols: Collection[str] | None = None,
     ) -> list[WarningEvent]:
@@ -113,17 +93,15 @@ class AlertManager:
         changes it made. ``held_symbols`` (the account's positions now) lets a resolved
         warning say that its position was closed rather than that its condition cleared."""
         events: list[WarningEvent] = []
-        acc = record_account(account_id)
         with self._lock:
             seen: set[str] = set()
             for cond in conditions:
-                key = condition_key(cond)
-                seen.add(key)
-                event = self._apply(key, cond, acc, now_ms)
+                seen.add(cond.key)
+                event = self._apply(cond, now_ms)
                 if event is not None:
                     events.append(event)
             for key, rec in list(self._open.items()):
-                if rec.account_id != acc or rec.rule not in evaluated_rules or key in seen:
+                if rec.account_id != account_id or rec.rule not in evaluated_rules or key in seen:
                     continue
                 count = self._clear_counts.get(key, 0) + 1
                 self._clear_counts[key] = count
@@ -133,14 +111,13 @@ class AlertManager:
             self._publish(event)
         return events
 
-    def resolve_account(self, account_id: str, now_ms: int) -> list[WarningEvent]:
+    def resolve_account(self, account_id: int, now_ms: int) -> list[WarningEvent]:
         """Resolve every open warning of an account (it was removed or disabled)."""
-        acc = record_account(account_id)
         with self._lock:
             events = [
-                self._resolve(r, now_ms, REASON_ACCOUNT_REMOVED)
+                self._resolve(r, now_ms, ResolveReason.ACCOUNT_REMOVED)
                 for r in list(self._open.values())
-                if r.account_id == acc
+                if r.account_id == account_id
             ]
         for event in events:
             self._publish(event)
@@ -152,7 +129,7 @@ class AlertManager:
             if rec is None:
                 return None
             rec = replace(rec, state=WarningState.ACKNOWLEDGED, acknowledged_ms=now_ms)
-            event = self._save(rec, "acknowledged")
+            event = self._save(rec, Change.ACKNOWLEDGED)
         self._publish(event)
         return event
 
@@ -162,33 +139,32 @@ class AlertManager:
             if rec is None or until_ms <= now_ms:
                 return None
             rec = replace(rec, state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
-            event = self._save(rec, "snoozed")
+            event = self._save(rec, Change.SNOOZED)
         self._publish(event)
         return event
 
-    def _apply(
-        self, key: str, cond: Condition, acc: int | None, now_ms: int
-    ) -> WarningEvent | None:
+    def _apply(self, cond: Condition, now_ms: int) -> WarningEvent | None:
+        key = cond.key
         self._clear_counts.pop(key, None)
         rec = self._open.get(key)
         if rec is None:
             rec = WarningRecord(
                 key=key,
                 rule=cond.rule,
-                severity=cond.severity.label,
+                severity=cond.severity,
                 message=cond.message,
-                account_id=acc,
+                account_id=cond.account_id,
                 symbols=tuple(cond.symbols),
                 first_seen_ms=now_ms,
                 last_seen_ms=now_ms,
             )
             self._published_ms[key] = now_ms
-            return self._save(rec, "fired")
-        old = severity_of(rec)
+            return self._save(rec, Change.FIRED)
+        old = rec.severity
         if cond.severity > old:
             rec = replace(
                 rec,
-                severity=cond.severity.label,
+                severity=cond.severity,
                 message=cond.message,
                 last_seen_ms=now_ms,
                 state=WarningState.ACTIVE,
@@ -196,38 +172,40 @@ class AlertManager:
                 acknowledged_ms=None,
             )
             self._published_ms[key] = now_ms
-            return self._save(rec, "escalated")
-        change: str | None = None
+            return self._save(rec, Change.ESCALATED)
+        change: Change | None = None
         if rec.state is WarningState.SNOOZED and (rec.snoozed_until_ms or 0) <= now_ms:
             rec = replace(rec, state=WarningState.ACTIVE, snoozed_until_ms=None)
-            change = "updated"
+            change = Change.UPDATED
         if cond.severity < old or (
             cond.message != rec.message
             and (now_ms - self._published_ms.get(key, 0) >= self._update_every_ms)
         ):
-            change = "updated"
+            change = Change.UPDATED
         if change is None:
             rec = replace(rec, last_seen_ms=now_ms)
             self._open[key] = rec
             self._store.upsert(rec)
             return None
-        rec = replace(rec, severity=cond.severity.label, message=cond.message, last_seen_ms=now_ms)
+        rec = replace(rec, severity=cond.severity, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
         return self._save(rec, change)
 
-    def _resolve(self, rec: WarningRecord, now_ms: int, reason: str) -> WarningEvent:
+    def _resolve(self, rec: WarningRecord, now_ms: int, reason: ResolveReason) -> WarningEvent:
         rec = replace(rec, state=WarningState.RESOLVED, resolved_ms=now_ms)
         self._clear_counts.pop(rec.key, None)
         self._published_ms.pop(rec.key, None)
-        return self._save(rec, "resolved", reason)
+        return self._save(rec, Change.RESOLVED, reason)
 
-    def _save(self, rec: WarningRecord, change: str, reason: str = "") -> WarningEvent:
+    def _save(
+        self, rec: WarningRecord, change: Change, reason: ResolveReason | None = None
+    ) -> WarningEvent:
         self._store.upsert(rec)
         if rec.state is WarningState.RESOLVED:
             self._open.pop(rec.key, None)
         else:
             self._open[rec.key] = rec
-        logger.info("warning %s: %s %s", change, rec.key, rec.severity)
+        logger.info("warning %s: %s %s", change.value, rec.key, rec.severity.label)
         return WarningEvent(change, rec, reason)
 
     def _publish(self, event: WarningEvent) -> None:
@@ -237,15 +215,7 @@ class AlertManager:
             logger.exception("warning callback failed")
 
 
-def _clear_reason(rec: WarningRecord, held_symbols: Collection[str] | None) -> str:
+def _clear_reason(rec: WarningRecord, held_symbols: Collection[str] | None) -> ResolveReason:
     if held_symbols is not None and rec.symbols and not set(rec.symbols) <= set(held_symbols):
-        return REASON_CLOSED if len(rec.symbols) == 1 else REASON_ALL_CLOSED
-    return REASON_CLEARED
-
-
-def _rule_key(key: str, account_id: str) -> str:
-    """The rules' key (``risk.warnings.warning_key``) for a stored key: same format, the
-    account part as the monitor's string id."""
-    rule, _, rest = key.partition("|")
-    _, _, symbols = rest.partition("|")
-    return f"{rule}|{account_id}|{symbols}"
+        return ResolveReason.CLOSED if len(rec.symbols) == 1 else ResolveReason.ALL_CLOSED
+    return ResolveReason.CLEARED

@@ -1,15 +1,15 @@
 """The scheduled macro events: the shipped calendar (resources/events-2026.json) plus the
-user's own events from the database, as ``risk.warnings.ScheduledEvent`` values."""
+user's own events from the database, as ``alerts.ScheduledEvent`` values."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from typing import Any
 
+from alerts.state import ScheduledEvent
 from resources import load_json
-from risk.warnings import ScheduledEvent
+from storage.records import EventRecord
 
 logger = logging.getLogger(__name__)
 
@@ -35,12 +35,12 @@ def builtin_events(files: Sequence[str] = CALENDAR_FILES) -> tuple[ScheduledEven
     return tuple(sorted(out, key=lambda e: e.at_ms))
 
 
-def from_record(record: Any) -> ScheduledEvent:
-    """A database event record (``storage.records.EventRecord``) as a scheduled event; its one
-    typical move applies to every leader."""
-    move = getattr(record, "typical_move", None)
+def from_record(record: EventRecord) -> ScheduledEvent:
+    """A database event record as a scheduled event; its one typical move applies to every
+    leader."""
+    move = record.typical_move
     moves = {} if move is None else {"*": float(move)}
-    return ScheduledEvent(str(record.name), int(record.ts_ms), moves, str(record.source))
+    return ScheduledEvent(record.name, record.ts_ms, moves, record.source)
 
 
 class Calendar:
@@ -50,7 +50,7 @@ class Calendar:
 
     def __init__(
         self,
-        user_events: Callable[[int, int], Iterable[Any]] | None = None,
+        user_events: Callable[[int, int], Iterable[EventRecord]] | None = None,
         builtin: Sequence[ScheduledEvent] | None = None,
     ) -> None:
         self._builtin = tuple(builtin_events() if builtin is None else builtin)
@@ -64,7 +64,7 @@ class Calendar:
         if self._user_events is not None:
             try:
                 for rec in self._user_events(lo, hi):
-                    ev = rec if isinstance(rec, ScheduledEvent) else from_record(rec)
+                    ev = from_record(rec)
                     chosen[ev.at_ms // 60_000] = ev
             except Exception:
                 logger.exception("could not read the user's events")

@@ -6,73 +6,90 @@ Callbacks run on the scheduler's worker threads. The UI's bridge turns each into
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import Enum
+from types import MappingProxyType
 from typing import Protocol
 
+from alerts.vocabulary import Change, ResolveReason
+from connectors.types import ErrorKind, KeyPermissions
+from monitor.health import is_stale
+from risk.cascade import Cascade
+from risk.levels import Levels
+from risk.liqmap import LiqMap
 from risk.report import AccountReport
-from risk.types import Candles
+from risk.types import Account, Candles
 from storage.records import WarningRecord
 
-STATUS_CONNECTING = "connecting"
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
-STATUS_STALE = "stale"
 
-CHANGES = ("fired", "escalated", "updated", "resolved", "acknowledged", "snoozed")
+class AccountStatus(Enum):
+    """An account's connection as the window and ``watch`` show it."""
+
+    CONNECTING = "connecting"
+    """Not read yet."""
+    OK = "ok"
+    ERROR = "error"
+    """The last poll failed; the figures are the last good ones (still recent)."""
+    STALE = "stale"
+    """The figures are older than the stale limit (``monitor.health.is_stale``)."""
 
 
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:
-    """An account after a poll (or a failed one). On failure ``report`` is the last good one,
-    ``age_ms`` says how old it is and ``stale`` is True once it is older than three polls."""
+    """An account after a poll (or a failed one): the ``Account`` the connector returned and
+    the report built from it, together (both None until the first good poll), so the table,
+    the chart, the scenario panel and the warnings all work from one account and one report.
+    On failure they are the last good ones and ``age_ms`` says how old they are."""
 
-    account_id: str
+    account_id: int
     label: str
     exchange: str
     is_demo: bool
+    account: Account | None
     report: AccountReport | None
-    status: str
+    status: AccountStatus
     error: str | None
+    error_kind: ErrorKind | None
     last_ok_ms: int | None
     age_ms: int | None
-    stale: bool
-    permissions: object | None = None
+    stale_after_ms: int
+    """The age past which these figures are stale (the window applies it as they age)."""
+    permissions: KeyPermissions | None = None
+
+    @property
+    def stale(self) -> bool:
+        return is_stale(self.age_ms, self.stale_after_ms)
 
 
 @dataclass(frozen=True, slots=True)
 class MarketUpdate:
     """A symbol's market picture after a refresh: candles (1h), support levels, the market's
-    liquidation map, the cascade model's result and the betas to the leader."""
+    liquidation map, the cascade model's result (nearest supports first) and the betas to the
+    leader."""
 
     symbol: str
     as_of_ms: int
     candles: Candles | None
-    levels: object | None
-    liqmap: object | None
-    cascade: object | None
-    betas: dict[str, float] = field(default_factory=dict)
-
-
-REASON_CLEARED = "the condition no longer holds"
-REASON_CLOSED = "the position was closed"
-REASON_ALL_CLOSED = "the positions were closed"
-REASON_ACCOUNT_REMOVED = "the account was removed or disabled"
+    levels: Levels | None
+    liqmap: LiqMap | None
+    cascade: tuple[Cascade, ...] | None
+    betas: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
 class WarningEvent:
-    """A change in a warning's life: fired, escalated, updated, resolved, acknowledged or
-    snoozed. ``warning`` is the record as persisted after the change; a resolved warning keeps
-    its last message, and ``reason`` says why it resolved."""
+    """A change in a warning's life. ``warning`` is the record as persisted after the change;
+    a resolved warning keeps its last message, and ``reason`` says why it resolved."""
 
-    change: str
+    change: Change
     warning: WarningRecord
-    reason: str = ""
+    reason: ResolveReason | None = None
 
     @property
     def why_resolved(self) -> str:
         """The reason, or the general one when the resolver gave none."""
-        return self.reason or REASON_CLEARED
+        return (self.reason or ResolveReason.CLEARED).text
 
 
 class MonitorCallbacks(Protocol):

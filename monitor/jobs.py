@@ -12,27 +12,32 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 import numpy as np
 
+import alerts
+from alerts.state import AccountState, Crowding, LeaderMarket, MarketState
+from alerts.vocabulary import HEALTH_RULES, MARKET_RULES, Condition, WarningRule
+from connectors.types import Capability, ConnectorError, ErrorKind
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
-from monitor.events import MarketUpdate, MonitorCallbacks
+from monitor.events import MarketUpdate, MonitorCallbacks, WarningEvent
+from monitor.health import health_conditions
+from monitor.ports import OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
-from risk import warnings as rules
-from risk.cascade import assess_account, cascades
-from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms
-from risk.levels import find_levels
-from risk.liqmap import build_liqmap
-from risk.report import build_report, default_leader
-from risk.rules import rules_for
-from risk.types import Account, Candles
-from risk.warnings import CascadeRisk, Condition, Crowding, Rule, zscore
+from risk.cascade import Cascade, cascades
+from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms, zscore
+from risk.levels import Levels, find_levels
+from risk.liqmap import LiqMap, build_liqmap
+from risk.report import AccountReport, build_report, default_leader
+from risk.types import Account, Candles, OrderBook
 from storage.records import LevelRecord
 
 logger = logging.getLogger(__name__)
+
+V = TypeVar("V")
 
 CANDLE_LIMIT = 1000
 """1h bars per refresh (about 6 weeks; OKX gives 300 per request, the others 1,000+)."""
@@ -65,7 +70,7 @@ class Jobs:
         self.alerts = alerts
         self.calendar = calendar
         self.clock = clock
-        self.accounts: dict[str, AccountSlot] = {}
+        self.accounts: dict[int, AccountSlot] = {}
         self.markets: dict[str, MarketSlot] = {}
         self._markets_lock = threading.Lock()
         self.stopping = threading.Event()
@@ -75,7 +80,7 @@ class Jobs:
 
     # --- accounts -----------------------------------------------------------------------------
 
-    def poll_account(self, account_id: str, *, force: bool = False) -> None:
+    def poll_account(self, account_id: int, *, force: bool = False) -> None:
         """Read the account, build its report, store it, evaluate its warnings, report."""
         slot = self.accounts.get(account_id)
         if slot is None or self.stopping.is_set():
@@ -96,12 +101,14 @@ class Jobs:
 
     def _fetch(self, slot: AccountSlot) -> None:
         cfg = slot.config
+        if slot.connector is None:
+            return  # it could not be built: the slot keeps the reason as its error
         try:
             account = slot.connector.fetch_account()
         except Exception as exc:
             kind, message, retry_after = describe_error(exc)
             with slot.lock:
-                repeated = slot.error_kind == kind
+                repeated = slot.error_kind is kind
                 slot.record_failure(self.now_ms(), kind, message, retry_after)
                 failures = slot.failures
             # The message is the connector's scrubbed sentence; tracebacks are never logged
@@ -113,39 +120,30 @@ class Jobs:
                 cfg.exchange,
                 failures,
                 message,
-                kind,
+                kind.value,
             )
             return
         report = self.build_report(account)
         now = self.now_ms()
         with slot.lock:
-            previous = slot.report
-            if previous is not None:
-                gone = rules.suspected_liquidation(previous, report, cfg.account_id, cfg.thresholds)
-                if gone is not None:
-                    slot.liquidated = gone
-            if slot.liquidated is not None and set(slot.liquidated.symbols) & set(account.symbols):
-                slot.liquidated = None
-            slot.account = account
-            slot.report = report
-            slot.record_success(now)
+            slot.record_read(account, report, now)
             slot.clock_note = next((n for n in account.notes if "clock" in n.lower()), None)
         self._ensure_markets(account.symbols)
         if not slot.permissions_checked:
             self._check_permissions(slot)
         try:
-            self.db.snapshots.save(int(cfg.account_id), report, now)
+            self.db.snapshots.save(cfg.account_id, report, now)
         except Exception:
             logger.exception("could not store the snapshot of %s", cfg.label)
 
     def _check_permissions(self, slot: AccountSlot) -> None:
         """Read the key's permissions once per connection (one request; none on Hyperliquid)."""
         slot.permissions_checked = True
-        read = getattr(slot.connector, "key_permissions", None)
-        if read is None:
+        conn = slot.connector
+        if conn is None or Capability.KEY_PERMISSIONS not in conn.capabilities:
             return
         try:
-            permissions = read()
+            permissions = conn.key_permissions()
         except Exception as exc:
             logger.info(
                 "key permissions of %s unknown: %s", slot.config.label, describe_error(exc)[1]
@@ -154,7 +152,7 @@ class Jobs:
         with slot.lock:
             slot.permissions = permissions
 
-    def build_report(self, account: Account) -> Any:
+    def build_report(self, account: Account) -> AccountReport:
         """The risk report with this monitor's betas and volatilities."""
         leader = default_leader(account)
         betas: dict[str, float] = {}
@@ -169,58 +167,43 @@ class Jobs:
                 sigmas[sym] = m.sigma_daily
         return build_report(account, leader=leader, betas=betas, sigma_daily=sigmas)
 
-    def evaluate(self, slot: AccountSlot, now_ms: int) -> list[Any]:
-        """Run the rules for one account and feed the alert manager. Market rules run only on
-        a fresh report: on a failed poll they resolve nothing and fire nothing."""
+    def evaluate(self, slot: AccountSlot, now_ms: int) -> list[WarningEvent]:
+        """The loop's health rules, and on a fresh report the market rules (``alerts``), for
+        one account; the alert manager turns the conditions into warning changes. On a failed
+        poll the market rules resolve nothing and fire nothing."""
         cfg = slot.config
         with slot.lock:
             status = slot.connection_status(now_ms)
-            report = slot.report
-            account = slot.account
-            fresh = slot.error_kind is None and report is not None and not slot.is_stale(now_ms)
-            liquidated = slot.liquidated
-        t = cfg.thresholds
-        active = self.alerts.active_keys(cfg.account_id)
-        conds: list[Condition] = rules.connectivity(status, cfg.account_id, cfg.label, t)
-        evaluated: set[str] = set(Rule.CONNECTIVITY_RULES)
-        if fresh and report is not None:
-            evaluated.update(Rule.MARKET_RULES)
-            conds += self.market_conditions(cfg.account_id, report, account, t, active, now_ms)
-            if liquidated is not None:
-                conds.append(liquidated)
-        held = set(account.symbols) if fresh and account is not None else None
+            report, account, before = slot.report, slot.account, slot.before_change
+            fresh = slot.error_kind is None and not slot.is_stale(now_ms)
+        conds: list[Condition] = health_conditions(status, cfg.account_id, cfg.label)
+        evaluated: set[WarningRule] = set(HEALTH_RULES)
+        held: set[str] | None = None
+        if fresh and report is not None and account is not None:
+            held = set(account.symbols)
+            state = AccountState(cfg.account_id, account, report, before)
+            active = self.alerts.active_keys(cfg.account_id)
+            try:
+                market = self.market_state(account, report, now_ms)
+                conds += alerts.evaluate(state, market, cfg.thresholds, active, now_ms)
+                evaluated |= MARKET_RULES
+            except Exception:
+                logger.exception("the market rules failed for %s", cfg.label)
         return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held)
 
-    def market_conditions(
-        self,
-        account_id: str,
-        report: Any,
-        account: Account | None,
-        t: rules.Thresholds,
-        active: Any,
-        now_ms: int,
-    ) -> list[Condition]:
-        conds = rules.liquidation_distance(report, account_id, t, active)
-        conds += rules.joint_move(report, account_id, t, active)
+    def market_state(self, account: Account, report: AccountReport, now_ms: int) -> MarketState:
+        """The market around an account, read once from the symbols' slots."""
+        leader: LeaderMarket | None = None
         jm = report.joint_move
-        leader = self.markets.get(jm.leader) if jm is not None else None
-        if leader is not None and account is not None:
-            betas = {s: m.beta for s, m in list(self.markets.items()) if m.beta is not None}
-            with leader.lock:
-                atr = leader.atr
-                mark = rules.leader_mark(report) or 1.0
-                band = max(t.support_proximity, (atr or 0.0) / mark) * t.hysteresis
-                risks = account_cascade_risks(account, leader, betas, band)
-            conds += rules.cascade_support(report, account_id, risks, t, atr, active)
-        conds += rules.scheduled_event(report, account_id, self.calendar.near(now_ms), now_ms, t)
-        crowd: dict[str, Crowding] = {}
-        for pos in report.positions:
-            m = self.markets.get(pos.symbol)
-            if m is not None:
-                with m.lock:
-                    crowd[pos.symbol] = crowding_of(m)
-        conds += rules.crowding(report, account_id, crowd, t, active)
-        return conds
+        if jm is not None and (m := self.markets.get(jm.leader)) is not None:
+            leader = _locked(m, leader_market)
+        betas = {s: m.beta for s, m in list(self.markets.items()) if m.beta is not None}
+        crowd = {
+            sym: _locked(m, crowding_of)
+            for sym in account.symbols
+            if (m := self.markets.get(sym)) is not None
+        }
+        return MarketState(leader, betas, crowd, self.calendar.near(now_ms))
 
     # --- markets ------------------------------------------------------------------------------
 
@@ -257,12 +240,14 @@ class Jobs:
         """Fetch one symbol's market data; True when a new candle arrived."""
         m = self.markets[symbol]
         conn = slot.market_connector or slot.connector
+        if conn is None:
+            return False
         try:
             candles = conn.fetch_candles(symbol, "1h", limit=CANDLE_LIMIT)
             stats = conn.fetch_market(symbol)
         except Exception as exc:
             kind, message, _ = describe_error(exc)
-            logger.warning("market data for %s failed: %s [%s]", symbol, message, kind)
+            logger.warning("market data for %s failed: %s [%s]", symbol, message, kind.value)
             return False
         daily = four_hour = None
         with m.lock:
@@ -278,18 +263,18 @@ class Jobs:
             book = conn.fetch_order_book(symbol, BOOK_DEPTH)
         except Exception as exc:
             logger.debug("order book for %s failed: %s", symbol, describe_error(exc)[1])
-        oi_history = None
-        fetch_oi = getattr(conn, "fetch_open_interest_history", None)
-        if fetch_oi is not None:
+        oi_history: OpenInterestHistory | None = None
+        if Capability.OPEN_INTEREST_HISTORY in conn.capabilities:
             try:
-                oi_history = fetch_oi(symbol, "1h", OI_HISTORY_LIMIT)
+                oi_history = conn.fetch_open_interest_history(symbol, "1h", OI_HISTORY_LIMIT)
             except Exception as exc:
                 logger.debug("open interest for %s failed: %s", symbol, describe_error(exc)[1])
         funding_history: list[float] | None = None
-        fetch_history = getattr(conn, "fetch_funding_history", None)
-        if fetch_history is not None and not m.funding:
+        with m.lock:
+            want_funding = not m.funding
+        if Capability.FUNDING_HISTORY in conn.capabilities and want_funding:
             try:
-                funding_history = [float(x) for x in fetch_history(symbol)]
+                funding_history = [float(x) for x in conn.fetch_funding_history(symbol)]
             except Exception as exc:
                 logger.debug("funding history for %s failed: %s", symbol, describe_error(exc)[1])
         with m.lock:
@@ -405,11 +390,10 @@ class Jobs:
         for _ in range(20):
             if self.stopping.is_set():
                 return
-            result = self.db.prune(self.now_ms())
-            if getattr(result, "done", True):
+            if self.db.prune(self.now_ms()).done:
                 return
 
-    def emit(self, fn: Callable[[Any], None], value: Any) -> None:
+    def emit(self, fn: Callable[[V], None], value: V) -> None:
         try:
             fn(value)
         except Exception:
@@ -418,7 +402,7 @@ class Jobs:
 
 def with_open_interest(
     candles: Candles,
-    history: tuple[np.ndarray, np.ndarray] | None,
+    history: OpenInterestHistory | None,
     current: float | None = None,
 ) -> Candles:
     """``candles`` with ``open_interest`` filled from the exchange's snapshots: a snapshot at
@@ -455,38 +439,40 @@ def with_open_interest(
     )
 
 
-def level_records(levels: Any) -> list[LevelRecord]:
+def level_records(levels: Levels) -> list[LevelRecord]:
     """Support and resistance zones as the database stores them."""
     zones = (*levels.supports, *levels.resistances)
     ts = int(levels.as_of_ms or 0)
     return [LevelRecord(levels.symbol, ts, z.low, z.high, z.score, z.reason) for z in zones]
 
 
-def describe_error(exc: BaseException) -> tuple[str, str, float | None]:
+def describe_error(exc: BaseException) -> tuple[ErrorKind, str, float | None]:
     """(kind, trader-readable message, retry-after seconds) for any exception a connector
     raises; ConnectorError carries all three."""
-    kind = getattr(exc, "kind", None)
-    if kind is not None:
-        kind_text = str(getattr(kind, "value", kind))
-        message = str(getattr(exc, "message", "") or exc)
-        retry = getattr(exc, "retry_after", None)
-        return kind_text, message, None if retry is None else float(retry)
+    if isinstance(exc, ConnectorError):
+        retry = exc.retry_after
+        return exc.kind, exc.message or str(exc), None if retry is None else float(retry)
     from storage.errors import SecretStoreError
 
     if isinstance(exc, SecretStoreError):
         # its message names the store and what to do (a wrong passphrase: try again)
-        return "auth", f"the API key could not be read: {exc}", None
+        return ErrorKind.AUTH, f"the API key could not be read: {exc}", None
     if isinstance(exc, OSError):
-        return "network", f"network error ({type(exc).__name__})", None
+        return ErrorKind.NETWORK, f"network error ({type(exc).__name__})", None
     logger.debug("unexpected %s from a connector", type(exc).__name__)
-    return "malformed", f"unexpected error ({type(exc).__name__})", None
+    return ErrorKind.MALFORMED, f"unexpected error ({type(exc).__name__})", None
+
+
+def _locked(m: MarketSlot, read: Callable[[MarketSlot], V]) -> V:
+    with m.lock:
+        return read(m)
 
 
 def _finite(x: float | None) -> float | None:
     return x if x is not None and math.isfinite(x) and x > 0 else None
 
 
-def beta_between(candles: Any, leader: Any, bars: int = 90) -> float | None:
+def beta_between(candles: Candles, leader: Candles, bars: int = 90) -> float | None:
     """OLS beta of a symbol's log returns on the leader's, over shared bar times. Daily bars:
     hourly returns carry microstructure noise and understate how alts follow BTC in a move."""
     ts, a_idx, b_idx = np.intersect1d(candles.ts_ms, leader.ts_ms, return_indices=True)
@@ -518,7 +504,30 @@ def crowding_of(m: MarketSlot) -> Crowding:
     return Crowding(m.symbol, funding, fz, oz)
 
 
-def market_cascades(candles: Any, levels: Any, liqmap: Any, book: Any, sigma: float | None) -> Any:
+def leader_market(m: MarketSlot) -> LeaderMarket | None:
+    """The leader's picture as the cascade rule reads it (call under its lock)."""
+    c = m.candles
+    if c is None or len(c) == 0:
+        return None
+    return LeaderMarket(
+        m.symbol,
+        float(c.close[-1]),
+        m.levels,
+        m.liqmap,
+        m.book,
+        m.sigma_daily,
+        daily_volume_notional(c),
+        m.atr,
+    )
+
+
+def market_cascades(
+    candles: Candles,
+    levels: Levels,
+    liqmap: LiqMap,
+    book: OrderBook | None,
+    sigma: float | None,
+) -> tuple[Cascade, ...] | None:
     """The cascades from the nearest supports of a symbol (``risk.cascade.cascades``)."""
     if sigma is None:
         return None
@@ -528,45 +537,3 @@ def market_cascades(candles: Any, levels: Any, liqmap: Any, book: Any, sigma: fl
     except Exception:
         logger.exception("cascade for %s failed", candles.symbol)
         return None
-
-
-def account_cascade_risks(
-    account: Account, leader: MarketSlot, betas: Mapping[str, float], band: float
-) -> list[CascadeRisk]:
-    """The cascade from each of the leader's qualifying supports within ``band`` (a fraction)
-    below its price, with this account's own liquidation as fuel
-    (``risk.cascade.assess_account``). Call under the leader's lock."""
-    levels, candles, sigma = leader.levels, leader.candles, leader.sigma_daily
-    if levels is None or candles is None or not sigma:
-        return []
-    mark = float(candles.close[-1])
-    near = [z for z in levels.supports if z.score >= 1.0 and z.high >= mark * (1 - band)]
-    rules_set = rules_for(account.exchange)
-    v_daily = daily_volume_notional(candles)
-    risks = []
-    for zone in near:
-        try:
-            ac = assess_account(
-                levels,
-                leader.liqmap,
-                account,
-                rules_set,
-                leader.symbol,
-                betas,
-                sigma,
-                v_daily,
-                book=leader.book,
-                support=zone,
-            )
-        except Exception:
-            logger.exception("account cascade for %s failed", leader.symbol)
-            return []
-        if ac is None:
-            continue
-        cas = ac.cascade
-        risks.append(
-            CascadeRisk(
-                leader.symbol, cas.support.high, cas.domino_ratio, cas.stop_price, -1, ac.sentence
-            )
-        )
-    return risks

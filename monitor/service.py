@@ -34,12 +34,15 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from alerts.thresholds import ThresholdError, Thresholds
+from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import MonitorCallbacks, WarningEvent
-from monitor.jobs import Jobs
+from monitor.jobs import Jobs, describe_error
+from monitor.ports import Connector
 from monitor.state import DEFAULT_POLL_S, AccountConfig, AccountSlot
-from risk.warnings import Thresholds
+from storage.records import WarningRecord
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +53,13 @@ FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliqu
 DEMO_EXCHANGES = ("binanceusdm",)
 DEMO_POLL_S = 1.0
 
-ConnectorFactory = Callable[[AccountConfig, Any, Callable[[], float]], Any]
+ConnectorFactory = Callable[[AccountConfig, Credentials, Callable[[], float]], Connector]
+"""Builds an account's connector from its configuration, credentials and the clock."""
 
 
-def default_connector(config: AccountConfig, credentials: Any, clock: Callable[[], float]) -> Any:
+def default_connector(
+    config: AccountConfig, credentials: Credentials, clock: Callable[[], float]
+) -> Connector:
     from connectors.exchange import ExchangeConnector
 
     return ExchangeConnector(
@@ -217,7 +223,7 @@ class WatchService:
         if was_running:
             self.start()
 
-    def poll_now(self, account_id: str) -> None:
+    def poll_now(self, account_id: int) -> None:
         """Poll an account at once (ignoring its backoff), on a worker thread."""
         with self._lock:
             scheduler = self._scheduler
@@ -236,7 +242,7 @@ class WatchService:
     def snooze(self, key: str, until_ms: int) -> None:
         self.alerts.snooze(key, until_ms, self.jobs.now_ms())
 
-    def open_warnings(self) -> tuple[Any, ...]:
+    def open_warnings(self) -> tuple[WarningRecord, ...]:
         """Every warning not resolved (for a UI that starts after the loop)."""
         return self.alerts.open_warnings()
 
@@ -310,8 +316,6 @@ class WatchService:
                 slot.connector = self._factory(cfg, creds, self.clock)
                 slot.market_connector = self._factory(cfg, creds, self.clock)
             except Exception as exc:
-                from monitor.jobs import describe_error
-
                 kind, message, _ = describe_error(exc)
                 slot.record_failure(now, kind, message, None)
                 slot.next_attempt_ms = now + 10**15
@@ -322,7 +326,7 @@ class WatchService:
             self.jobs.emit(self.callbacks.on_account, update)
             self._schedule_poll(cfg)
 
-    def _drop(self, account_id: str, *, resolve: bool, now_ms: int) -> None:
+    def _drop(self, account_id: int, *, resolve: bool, now_ms: int) -> None:
         slot = self.jobs.accounts.pop(account_id)
         if self._scheduler is not None:
             with contextlib.suppress(Exception):
@@ -347,11 +351,9 @@ class WatchService:
             datetime.now().astimezone(),
         )
 
-    def _credentials(self, cfg: AccountConfig) -> Any:
+    def _credentials(self, cfg: AccountConfig) -> Credentials:
         if cfg.is_demo and self._lx is not None:
             return self._lx.credentials(cfg.exchange)
-        from connectors.credentials import Credentials
-
         if cfg.secret_name is None or self.secrets is None:
             return Credentials()
         # a wrong passphrase is asked again by the store itself, once per run for all accounts
@@ -365,7 +367,9 @@ class WatchService:
             is_demo = bool(getattr(rec, "is_demo", False))
             if is_demo != self.demo:
                 continue
-            account_id = str(rec.id)
+            if rec.id is None:
+                continue
+            account_id = rec.id
             base_url = rec.base_url
             if is_demo and self._lx is not None:
                 base_url = self._lx.base_url
@@ -383,7 +387,7 @@ class WatchService:
             )
         return out
 
-    def _poll_interval(self, account_id: str, exchange: str, is_demo: bool) -> float:
+    def _poll_interval(self, account_id: int, exchange: str, is_demo: bool) -> float:
         if self._poll_override is not None:
             chosen = self._poll_override
         else:
@@ -395,7 +399,7 @@ class WatchService:
                 chosen = default
         return max(chosen, min_poll_interval_s(exchange))
 
-    def _thresholds(self, account_id: str) -> Thresholds:
+    def _thresholds(self, account_id: int) -> Thresholds:
         base = Thresholds()
         for key in ("monitor.thresholds", f"monitor.thresholds.{account_id}"):
             value = self._setting(key)
@@ -406,7 +410,10 @@ class WatchService:
                     logger.warning("setting %s is not JSON; ignored", key)
                     continue
             if isinstance(value, dict):
-                base = base.with_overrides(value)
+                try:
+                    base = base.with_overrides(value)
+                except ThresholdError as exc:
+                    logger.warning("setting %s ignored: %s", key, exc)
         return base
 
     def _setting(self, key: str) -> Any:

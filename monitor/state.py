@@ -10,40 +10,37 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
-from monitor.events import (
-    STATUS_CONNECTING,
-    STATUS_ERROR,
-    STATUS_OK,
-    STATUS_STALE,
-    AccountUpdate,
-)
+from alerts.thresholds import Thresholds
+from connectors.types import ErrorKind, KeyPermissions
+from monitor.events import AccountStatus, AccountUpdate
+from monitor.health import STALE_POLLS, ConnectionStatus, is_stale, stale_after_ms
+from monitor.ports import Connector
 from risk.cascade import Cascade
 from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.report import AccountReport
 from risk.types import Account, Candles, MarketStats, OrderBook
-from risk.warnings import Condition, ConnectionStatus, Thresholds
 
 DEFAULT_POLL_S = 5.0
 MAX_BACKOFF_S = 60.0
-STALE_POLLS = 3.0
 
 
 @dataclass(frozen=True, slots=True)
 class AccountConfig:
     """An account to watch: from the database's account record plus its settings."""
 
-    account_id: str
+    account_id: int
     label: str
     exchange: str
     is_demo: bool = False
     base_url: str | None = None
     secret_name: str | None = None
     poll_interval_s: float = DEFAULT_POLL_S
+    stale_polls: float = STALE_POLLS
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
@@ -52,34 +49,48 @@ class AccountSlot:
     """Mutable per-account state; touch it only under ``lock``."""
 
     config: AccountConfig
-    connector: Any = None
-    market_connector: Any = None
+    connector: Connector | None = None
+    market_connector: Connector | None = None
     report: AccountReport | None = None
     account: Account | None = None
+    """The account the connector last returned; ``report`` was built from it."""
+    before_change: AccountReport | None = None
+    """The report read just before the account's positions last changed."""
     last_ok_ms: int | None = None
     failures: int = 0
     next_attempt_ms: int = 0
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     error_message: str | None = None
-    permissions: object | None = None
+    permissions: KeyPermissions | None = None
     permissions_checked: bool = False
     clock_note: str | None = None
     force_next: bool = False
     """Set by ``poll_now``: the next poll ignores the backoff."""
-    liquidated: Condition | None = None
-    """A suspected liquidation, held until its symbols are traded again."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def poll_ms(self) -> int:
         return int(self.config.poll_interval_s * 1000)
 
+    @property
+    def stale_after_ms(self) -> int:
+        return stale_after_ms(self.poll_ms, self.config.stale_polls)
+
     def age_ms(self, now_ms: int) -> int | None:
         return None if self.last_ok_ms is None else max(0, now_ms - self.last_ok_ms)
 
     def is_stale(self, now_ms: int) -> bool:
-        age = self.age_ms(now_ms)
-        return age is not None and age > STALE_POLLS * self.poll_ms
+        return is_stale(self.age_ms(now_ms), self.stale_after_ms)
+
+    def record_read(self, account: Account, report: AccountReport, now_ms: int) -> None:
+        """Keep a good poll's account and report; remember the report before a change in the
+        positions held (what the suspected-liquidation rule compares)."""
+        previous = self.report
+        if previous is not None and _held(previous) != _held(report):
+            self.before_change = previous
+        self.account = account
+        self.report = report
+        self.record_success(now_ms)
 
     def record_success(self, now_ms: int) -> None:
         self.last_ok_ms = now_ms
@@ -89,7 +100,7 @@ class AccountSlot:
         self.error_message = None
 
     def record_failure(
-        self, now_ms: int, kind: str, message: str, retry_after_s: float | None
+        self, now_ms: int, kind: ErrorKind, message: str, retry_after_s: float | None
     ) -> None:
         """Count a failed poll and set when to try again: exponential backoff from the poll
         interval, capped, and never sooner than the exchange's Retry-After."""
@@ -107,34 +118,40 @@ class AccountSlot:
             error_message=self.error_message,
             age_ms=self.age_ms(now_ms),
             poll_interval_ms=self.poll_ms,
+            stale_polls=self.config.stale_polls,
             failures=self.failures,
             clock_note=self.clock_note,
         )
 
     def update(self, now_ms: int) -> AccountUpdate:
-        stale = self.is_stale(now_ms)
         if self.last_ok_ms is None and self.error_kind is None:
-            status = STATUS_CONNECTING
-        elif stale:
-            status = STATUS_STALE
+            status = AccountStatus.CONNECTING
+        elif self.is_stale(now_ms):
+            status = AccountStatus.STALE
         elif self.error_kind is not None:
-            status = STATUS_ERROR
+            status = AccountStatus.ERROR
         else:
-            status = STATUS_OK
+            status = AccountStatus.OK
         cfg = self.config
         return AccountUpdate(
             account_id=cfg.account_id,
             label=cfg.label,
             exchange=cfg.exchange,
             is_demo=cfg.is_demo,
+            account=self.account,
             report=self.report,
             status=status,
             error=self.error_message,
+            error_kind=self.error_kind,
             last_ok_ms=self.last_ok_ms,
             age_ms=self.age_ms(now_ms),
-            stale=stale,
+            stale_after_ms=self.stale_after_ms,
             permissions=self.permissions,
         )
+
+
+def _held(report: AccountReport) -> frozenset[tuple[str, str]]:
+    return frozenset((p.symbol, p.side.name) for p in report.positions)
 
 
 HISTORY_LEN = 30 * 24 * 60
@@ -152,7 +169,7 @@ class MarketSlot:
     higher_fetched_ms: int = -(2**62)
     stats: MarketStats | None = None
     book: OrderBook | None = None
-    oi_history: tuple[np.ndarray, np.ndarray] | None = None
+    oi_history: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None = None
     """(snapshot times in ms, open interest in base units) from the exchange, oldest first."""
     funding: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_LEN))
     open_interest: deque[float] = field(default_factory=lambda: deque(maxlen=HISTORY_LEN))

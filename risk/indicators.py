@@ -8,6 +8,7 @@ what was known at t.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -171,3 +172,17 @@ def nice_step(x: float) -> float:
     base = 10.0**k
     candidates = [base, 2 * base, 5 * base, 10 * base]
     return min(candidates, key=lambda c: abs(math.log(c / x)))
+
+
+def zscore(history: Sequence[float] | np.ndarray, value: float | None = None) -> float | None:
+    """z-score of ``value`` (default: the last of ``history``) against ``history``; None with
+    fewer than 10 finite points or no spread."""
+    a = np.asarray(history, dtype=np.float64)
+    a = a[np.isfinite(a)]
+    if a.size < 10:
+        return None
+    x = float(a[-1]) if value is None else float(value)
+    sd = float(a.std())
+    if sd <= 0 or not math.isfinite(sd):
+        return None
+    return (x - float(a.mean())) / sd

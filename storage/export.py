@@ -97,10 +97,10 @@ def write_warnings_csv(path: Path, warnings: Iterable[WarningRecord]) -> int:
             w.writerow(
                 (
                     r.key,
-                    r.rule,
-                    r.severity,
+                    r.rule.value,
+                    r.severity.label,
                     r.state.value,
-                    "" if r.account_id is None else r.account_id,
+                    r.account_id,
                     " ".join(r.symbols),
                     r.message,
                     r.first_seen_ms,
@@ -110,7 +110,7 @@ def write_warnings_csv(path: Path, warnings: Iterable[WarningRecord]) -> int:
                     "" if r.acknowledged_ms is None else r.acknowledged_ms,
                     "" if r.snoozed_until_ms is None else r.snoozed_until_ms,
                     "" if r.resolved_ms is None else r.resolved_ms,
-                    "; ".join(f"{iso(t)} {s}" for t, s in r.severity_history),
+                    "; ".join(f"{iso(t)} {s.label}" for t, s in r.severity_history),
                 )
             )
             n += 1

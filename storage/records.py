@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
 
 import numpy as np
+
+from alerts.vocabulary import Severity, WarningRule, WarningState
 
 MAX_TS = 2**62
 """Beyond any timestamp in ms: the open end of a time range."""
@@ -31,24 +32,18 @@ class AccountRecord:
     id: int | None = None
 
 
-class WarningState(Enum):
-    ACTIVE = "active"
-    ACKNOWLEDGED = "acknowledged"
-    SNOOZED = "snoozed"
-    RESOLVED = "resolved"
-
-
 @dataclass(frozen=True, slots=True)
 class WarningRecord:
-    """A warning's persisted state. ``key`` is its identity (rule + account + symbols); the
-    monitor builds it with ``warning_key``. ``severity_history`` is kept by the database:
-    (ts_ms, severity) each time the severity changed, oldest first; it is ignored on input."""
+    """A warning's persisted state. ``key`` is its identity (rule + account + symbols,
+    ``alerts.warning_key``). ``severity_history`` is kept by the database: (ts_ms, severity)
+    each time the severity changed, oldest first; it is ignored on input. The enums are
+    stored as their values (the severity as its label)."""
 
     key: str
-    rule: str
-    severity: str
+    rule: WarningRule
+    severity: Severity
     message: str
-    account_id: int | None
+    account_id: int
     symbols: tuple[str, ...]
     first_seen_ms: int
     last_seen_ms: int
@@ -56,13 +51,7 @@ class WarningRecord:
     snoozed_until_ms: int | None = None
     resolved_ms: int | None = None
     acknowledged_ms: int | None = None
-    severity_history: tuple[tuple[int, str], ...] = ()
-
-
-def warning_key(rule: str, account_id: int | None, symbols: tuple[str, ...]) -> str:
-    """The unique identity of a warning: the same rule on the same account and symbols."""
-    account = "-" if account_id is None else str(account_id)
-    return f"{rule}|{account}|{','.join(sorted(symbols))}"
+    severity_history: tuple[tuple[int, Severity], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

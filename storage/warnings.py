@@ -1,33 +1,48 @@
 """Warnings as the monitor last left them (``db.warnings``), so a restart neither repeats nor
-forgets one. The store keeps each warning's severity history itself."""
+forgets one. The store keeps each warning's severity history itself.
+
+The record's enums are stored as their values (the severity as its label: "warning"), which are
+the strings earlier versions stored, so their databases read as before."""
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from alerts.vocabulary import Severity, WarningRule, WarningState
 from storage.connection import Connections
-from storage.records import WarningRecord, WarningState
+from storage.records import WarningRecord
+
+log = logging.getLogger(__name__)
 
 
-def _record(r: Mapping[str, Any]) -> WarningRecord:
-    return WarningRecord(
-        key=r["key"],
-        rule=r["rule"],
-        severity=r["severity"],
-        message=r["message"],
-        account_id=r["account_id"],
-        symbols=tuple(json.loads(r["symbols"])),
-        first_seen_ms=r["first_seen_ms"],
-        last_seen_ms=r["last_seen_ms"],
-        state=WarningState(r["state"]),
-        snoozed_until_ms=r["snoozed_until_ms"],
-        resolved_ms=r["resolved_ms"],
-        acknowledged_ms=r["acknowledged_ms"],
-        severity_history=tuple((int(t), str(s)) for t, s in json.loads(r["severity_history"])),
-    )
+def _record(r: Mapping[str, Any]) -> WarningRecord | None:
+    """A stored warning, its enums read back from their values; None (logged) for a row this
+    version cannot read (a rule it does not know)."""
+    try:
+        return WarningRecord(
+            key=r["key"],
+            rule=WarningRule(r["rule"]),
+            severity=Severity.parse(r["severity"]),
+            message=r["message"],
+            account_id=int(r["account_id"]),
+            symbols=tuple(json.loads(r["symbols"])),
+            first_seen_ms=r["first_seen_ms"],
+            last_seen_ms=r["last_seen_ms"],
+            state=WarningState(r["state"]),
+            snoozed_until_ms=r["snoozed_until_ms"],
+            resolved_ms=r["resolved_ms"],
+            acknowledged_ms=r["acknowledged_ms"],
+            severity_history=tuple(
+                (int(t), Severity.parse(str(s))) for t, s in json.loads(r["severity_history"])
+            ),
+        )
+    except (TypeError, ValueError) as exc:
+        log.warning("warning %r left out: %s", r["key"], exc)
+        return None
 
 
 class WarningRepository:
@@ -42,9 +57,9 @@ class WarningRepository:
             row = conn.execute(
                 "SELECT severity_history FROM warnings WHERE key = ?", (record.key,)
             ).fetchone()
-            history = [tuple(x) for x in json.loads(row[0])] if row else []
-            if not history or history[-1][1] != record.severity:
-                history.append((record.last_seen_ms, record.severity))
+            history = [(int(t), str(s)) for t, s in json.loads(row[0])] if row else []
+            if not history or history[-1][1] != record.severity.label:
+                history.append((record.last_seen_ms, record.severity.label))
             conn.execute(
                 """INSERT INTO warnings (key, rule, severity, message, account_id, symbols,
                    first_seen_ms, last_seen_ms, state, snoozed_until_ms, resolved_ms,
@@ -59,8 +74,8 @@ class WarningRepository:
                    severity_history = excluded.severity_history""",
                 (
                     record.key,
-                    record.rule,
-                    record.severity,
+                    record.rule.value,
+                    record.severity.label,
                     record.message,
                     record.account_id,
                     json.dumps(list(record.symbols)),
@@ -76,7 +91,7 @@ class WarningRepository:
         return replace(
             record,
             symbols=tuple(record.symbols),
-            severity_history=tuple((int(t), str(s)) for t, s in history),
+            severity_history=tuple((t, Severity.parse(s)) for t, s in history),
         )
 
     def all(self, active_only: bool = False) -> list[WarningRecord]:
@@ -85,7 +100,8 @@ class WarningRepository:
         sql = "SELECT * FROM warnings"
         if active_only:
             sql += " WHERE state != 'resolved'"
-        return [_record(r) for r in self._db.query(sql + " ORDER BY last_seen_ms DESC")]
+        rows = self._db.query(sql + " ORDER BY last_seen_ms DESC")
+        return [rec for rec in map(_record, rows) if rec is not None]
 
     def get(self, key: str) -> WarningRecord | None:
         rows = self._db.query("SELECT * FROM warnings WHERE key = ?", (key,))

@@ -29,6 +29,9 @@ from PySide6.QtWidgets import (
 )
 
 import formatting as fmt
+from alerts.vocabulary import Change, WarningState
+from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.health import is_stale
 from risk.liquidation import beta_of
 from ui import theme
 from ui.bridge import MonitorBridge
@@ -38,7 +41,7 @@ from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
 from ui.scenario_panel import ScenarioPanel
 from ui.settings import AppSettings, Preferences
 from ui.settings_dialog import SettingsDialog
-from ui.warnings_panel import Banner, WarningsPanel, state_of
+from ui.warnings_panel import Banner, WarningsPanel
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,6 @@ def scenario_names() -> tuple[str, ...]:
 SPEEDS = (60.0, 300.0, 600.0, 1800.0, 3600.0)
 DEFAULT_SPEED = 1800.0
 """The 2025-11-04 scenario spans 48 h; at 1,800× BTC breaks 105,000 about a minute in."""
-NEW_WARNING = ("fired", "escalated")
 
 
 class MainWindow(QMainWindow):
@@ -71,11 +73,11 @@ class MainWindow(QMainWindow):
         self.settings = settings
         self.bridge = bridge
         self.prefs: Preferences = settings.load_preferences()
-        self.account_status: dict[str, Any] = {}
-        self.account_labels: dict[str, str] = {}
-        self.received: dict[str, float] = {}
+        self.account_status: dict[int, AccountUpdate] = {}
+        self.account_labels: dict[int, str] = {}
+        self.received: dict[int, float] = {}
         self.records: list[Any] = []
-        self._pending_accounts: dict[str, Any] = {}
+        self._pending_accounts: dict[int, AccountUpdate] = {}
         self._account_timer = QTimer(self)
         self._account_timer.setSingleShot(True)
         self._account_timer.setInterval(200)
@@ -249,10 +251,10 @@ class MainWindow(QMainWindow):
         return tray
 
     # -- data from the monitor ----------------------------------------------------------------
-    def on_account(self, update: Any) -> None:
+    def on_account(self, update: AccountUpdate) -> None:
         """Keep the newest update per account; the display timer applies them (a burst of
         polls costs one table, scenario and summary refresh)."""
-        aid = str(update.account_id)
+        aid = update.account_id
         self.account_status[aid] = update
         if update.report is not None or aid not in self.received:
             self.received[aid] = time.monotonic()
@@ -279,20 +281,20 @@ class MainWindow(QMainWindow):
         self._update_chart_lines()
         self._refresh_status()
 
-    def on_market(self, update: Any) -> None:
+    def on_market(self, update: MarketUpdate) -> None:
         if update.betas:
             self.betas.update(update.betas)
             self.scenario.set_betas(dict(update.betas))
         self.chart.set_market(update)
 
-    def on_warning(self, event: Any) -> None:
+    def on_warning(self, event: WarningEvent) -> None:
         self.warnings.add_event(event)
         w = event.warning
-        if event.change in NEW_WARNING and state_of(w) == "active":
+        if event.change.is_new and w.state is WarningState.ACTIVE:
             self.banner.show_warning(event.change, w)
-            self.notify(w.severity.upper(), w.message)
+            self.notify(w.severity.label.upper(), w.message)
             self.sigWarningShown.emit(w.key)
-        elif event.change == "resolved" and not self.warnings.active:
+        elif event.change is Change.RESOLVED and not self.warnings.active:
             self.banner.hide()
 
     def on_reset(self, demo: bool) -> None:
@@ -332,14 +334,14 @@ class MainWindow(QMainWindow):
         parts = []
         for aid, u in self.account_status.items():
             rep = u.report
-            name = self.account_labels.get(aid, aid)
+            name = self.account_labels.get(aid, str(aid))
             if u.is_demo:
                 name = (
                     f"<span style='background:{t.amber};color:black;padding:0 4px'>"
                     f"&nbsp;DEMO&nbsp;</span> {u.label}"
                 )
             if rep is None:
-                parts.append(f"{name}: {u.status}")
+                parts.append(f"{name}: {u.status.value}")
                 continue
             mr = rep.margin_ratio
             mr_c = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.calm
@@ -406,7 +408,7 @@ class MainWindow(QMainWindow):
             lines.append((mark * (1 + b * r), f"SCENARIO BTC {fmt.pct(r)}", t.accent))
         self.chart.set_liquidations(lines)
 
-    def _age_ms(self, aid: str, u: Any) -> int | None:
+    def _age_ms(self, aid: int, u: AccountUpdate) -> int | None:
         """The data's age now: its age when it arrived plus the time since (a replay's clock is
         not the wall clock, so the monitor's own age_ms is the base)."""
         if u.last_ok_ms is None and u.report is None:
@@ -423,15 +425,13 @@ class MainWindow(QMainWindow):
                 self.status_labels[aid] = label
                 self.statusBar().addWidget(label)
             age_ms = self._age_ms(aid, u)
-            stale = bool(u.stale) or (
-                age_ms is not None and age_ms > self.prefs.stale_after_s * 1000
-            )
-            name = self.account_labels.get(aid, aid)
-            if u.status == "error":
+            stale = is_stale(age_ms, u.stale_after_ms)
+            name = self.account_labels.get(aid, str(aid))
+            if u.status is AccountStatus.ERROR:
                 text, colour = f"● {name}: error: {u.error or 'unknown'}", t.red
             elif stale:
                 text, colour = f"● {name}: STALE ({fmt.age(age_ms)} old)", t.red
-            elif u.status == "connecting":
+            elif u.status is AccountStatus.CONNECTING:
                 text, colour = f"● {name}: connecting…", t.amber
             else:
                 text, colour = f"● {name}: connected · {fmt.age(age_ms)}", t.calm
@@ -471,7 +471,7 @@ class MainWindow(QMainWindow):
 
     def acknowledge_all(self) -> None:
         for key, w in list(self.warnings.active.items()):
-            if state_of(w) == "active":
+            if w.state is WarningState.ACTIVE:
                 self.acknowledge(key)
         self.banner.hide()
 
@@ -534,8 +534,8 @@ class MainWindow(QMainWindow):
             self, "Remove account", f"Remove {record.label} and forget its key?"
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.model.remove_account(str(record.id))
-            self.scenario.remove_account(str(record.id))
+            self.model.remove_account(record.id)
+            self.scenario.remove_account(record.id)
             self._run_command("remove account", lambda: self.backend.remove_account(record))
             self.refresh_accounts()
 

@@ -17,6 +17,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QFont
 
 import formatting as fmt
+from monitor.events import AccountStatus, AccountUpdate
 from risk.report import AccountReport, PositionReport
 from risk.types import MarginMode
 from ui import theme
@@ -32,7 +33,7 @@ _Index = QModelIndex | QPersistentModelIndex
 class Row:
     """One table row: a position and the account state it was read in."""
 
-    account_id: str
+    account_id: int
     account_label: str
     is_demo: bool
     exchange: str
@@ -217,7 +218,7 @@ class PositionsModel(QAbstractTableModel):
             return QBrush(theme.qcolor(colour))
         return None
 
-    def set_account(self, update: Any) -> None:
+    def set_account(self, update: AccountUpdate) -> None:
         """Replace an account's rows from an AccountUpdate (keeps the last report when the update
         carries none, marking it stale)."""
         report: AccountReport | None = update.report
@@ -225,7 +226,7 @@ class PositionsModel(QAbstractTableModel):
         if report is None:
             if not old:
                 return
-            stale = bool(update.stale) or update.status in ("error", "stale")
+            stale = update.stale or update.status in (AccountStatus.ERROR, AccountStatus.STALE)
             new_rows = [
                 Row(
                     r.account_id,
@@ -244,21 +245,21 @@ class PositionsModel(QAbstractTableModel):
                 Row(
                     update.account_id,
                     update.label,
-                    bool(update.is_demo),
+                    update.is_demo,
                     update.exchange,
                     report,
                     p,
                     update.last_ok_ms,
-                    bool(update.stale),
+                    update.stale,
                 )
                 for p in report.positions
             ]
         self._replace_block(update.account_id, new_rows)
 
-    def remove_account(self, account_id: str) -> None:
+    def remove_account(self, account_id: int) -> None:
         self._replace_block(account_id, [])
 
-    def _replace_block(self, account_id: str, new_rows: list[Row]) -> None:
+    def _replace_block(self, account_id: int, new_rows: list[Row]) -> None:
         idx = [i for i, r in enumerate(self.rows) if r.account_id == account_id]
         if idx and len(idx) == len(new_rows) and idx == list(range(idx[0], idx[0] + len(idx))):
             start = idx[0]
@@ -270,9 +271,6 @@ class PositionsModel(QAbstractTableModel):
         self.beginResetModel()
         self.rows = [r for r in self.rows if r.account_id != account_id] + new_rows
         self.endResetModel()
-
-    def symbols(self) -> list[str]:
-        return list(dict.fromkeys(r.position.symbol for r in self.rows))
 
 
 class PositionsProxy(QSortFilterProxyModel):

@@ -2,14 +2,16 @@
 
 Computed on the GUI thread with the risk engine (a report is about a millisecond): each
 position's mark becomes mark × (1 + beta·r) and the shifted account goes through build_report.
+It works from the ``Account`` the monitor read (``AccountUpdate.account``), every tier
+included, so at 0 % it shows the table's liquidation prices and the engine's joint move.
 """
 
 from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
@@ -28,9 +30,10 @@ from PySide6.QtWidgets import (
 )
 
 import formatting as fmt
+from monitor.events import AccountUpdate
 from risk.liquidation import beta_of
-from risk.report import AccountReport, build_report, default_leader
-from risk.types import Account, MarginTier, Position
+from risk.report import AccountReport, PositionReport, build_report, default_leader
+from risk.types import Account
 from ui import theme
 
 log = logging.getLogger(__name__)
@@ -38,44 +41,15 @@ log = logging.getLogger(__name__)
 STEPS_PER_PCT = 2  # the slider moves in 0.5 % steps
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class ScenarioAccount:
-    account_id: str
+    account_id: int
     label: str
     is_demo: bool
     account: Account
 
 
-def account_from_report(report: AccountReport) -> Account:
-    """An Account rebuilt from a report, when the monitor did not send the account itself.
-
-    Each position gets one flat tier at its current maintenance rate: exact near the marks,
-    an approximation when a big move would cross a tier bound.
-    """
-    positions = []
-    for p in report.positions:
-        rate = min(0.5, max(0.0, p.maintenance_margin / p.notional)) if p.notional else 0.005
-        positions.append(
-            Position(
-                p.symbol,
-                p.side,
-                p.size,
-                p.entry_price,
-                p.mark_price,
-                (MarginTier(0.0, 1e15, rate),),
-                margin_mode=p.margin_mode,
-            )
-        )
-    return Account(
-        report.exchange,
-        report.wallet_balance,
-        tuple(positions),
-        as_of_ms=report.as_of_ms,
-        label=report.label,
-    )
-
-
-def shifted(account: Account, leader: str, betas: dict[str, float], r: float) -> Account:
+def shifted(account: Account, leader: str, betas: Mapping[str, float], r: float) -> Account:
     """The account with every mark moved: the leader by r, the others by beta·r."""
     positions = []
     for p in account.positions:
@@ -89,11 +63,11 @@ class ScenarioPanel(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.accounts: dict[str, ScenarioAccount] = {}
+        self.accounts: dict[int, ScenarioAccount] = {}
         self.betas: dict[str, float] = {}
         self.user_betas: dict[str, float] = {}
         self.leader = "BTC/USDT:USDT"
-        self.last_reports: dict[str, AccountReport] = {}
+        self.last_reports: dict[int, AccountReport] = {}
         self.amber, self.red = 0.10, 0.05
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -155,25 +129,23 @@ class ScenarioPanel(QWidget):
     def set_move(self, r: float) -> None:
         self.slider.setValue(round(r * 100 * STEPS_PER_PCT))
 
-    def set_account(self, update: Any, recompute: bool = True) -> None:
-        account: Account | None = getattr(update, "account", None)
-        if account is None and update.report is not None:
-            account = account_from_report(update.report)
+    def set_account(self, update: AccountUpdate, recompute: bool = True) -> None:
+        account = update.account
         if account is None or not account.positions:
             return
         self.accounts[update.account_id] = ScenarioAccount(
-            update.account_id, update.label, bool(update.is_demo), account
+            update.account_id, update.label, update.is_demo, account
         )
         if not any(p.symbol == self.leader for p in account.positions):
             self.leader = default_leader(account) or self.leader
         if recompute:
             self.recompute()
 
-    def remove_account(self, account_id: str) -> None:
+    def remove_account(self, account_id: int) -> None:
         self.accounts.pop(account_id, None)
         self.recompute()
 
-    def set_betas(self, betas: dict[str, float]) -> None:
+    def set_betas(self, betas: Mapping[str, float]) -> None:
         changed = False
         for s, b in betas.items():
             if s not in self.betas or abs(self.betas[s] - b) > 1e-6:
@@ -225,7 +197,7 @@ class ScenarioPanel(QWidget):
         price_text = f" → {fmt.price(leader_price * (1 + r))}" if leader_price else ""
         self.move_label.setText(f"<span style='color:{colour}'>{fmt.pct(r)}</span>{price_text}")
         betas = self.effective_betas()
-        rows: list[tuple[ScenarioAccount, Any, str, Any]] = []
+        rows: list[tuple[ScenarioAccount, PositionReport, str, AccountReport]] = []
         lines = []
         self.last_reports = {}
         for sa in self.accounts.values():
@@ -258,7 +230,9 @@ class ScenarioPanel(QWidget):
                     return p.mark_price
         return None
 
-    def _fill_rows(self, rows: list[tuple[ScenarioAccount, Any, str, Any]]) -> None:
+    def _fill_rows(
+        self, rows: list[tuple[ScenarioAccount, PositionReport, str, AccountReport]]
+    ) -> None:
         t = theme.current()
         self.table.setRowCount(len(rows))
         for i, (sa, p, tag, report) in enumerate(rows):

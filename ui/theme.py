@@ -8,6 +8,8 @@ import pyqtgraph as pg
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from alerts.vocabulary import Severity
+
 
 @dataclass(frozen=True)
 class Theme:
@@ -113,9 +115,9 @@ def apply(app: QApplication, name: str = "dark") -> Theme:
     return theme
 
 
-def severity_colour(severity: str) -> str:
+def severity_colour(severity: Severity) -> str:
     t = current()
-    return {"critical": t.red, "warning": t.amber}.get(severity, t.accent)
+    return {Severity.CRITICAL: t.red, Severity.WARNING: t.amber}.get(severity, t.accent)
 
 
 def distance_colour(distance: float | None, amber: float = 0.10, red: float = 0.05) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
@@ -22,19 +22,26 @@ from PySide6.QtWidgets import (
 )
 
 import formatting as fmt
+from alerts.vocabulary import Change, Severity, WarningState
+from monitor.events import WarningEvent
+from storage.records import WarningRecord
 from ui import theme
 
-
-def state_of(w: Any) -> str:
-    """A warning's state as text (the monitor's records hold an Enum)."""
-    return str(getattr(w.state, "value", w.state))
-
-
-SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 SNOOZE_CHOICES = (("15 minutes", 15), ("1 hour", 60), ("4 hours", 240), ("Until tomorrow", 1440))
 HISTORY_LIMIT = 500
 REFRESH_MS = 50
 """Events arriving within this long are drawn together."""
+QUIET_STATES = frozenset({WarningState.ACKNOWLEDGED, WarningState.SNOOZED})
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryRow:
+    """A line of the history: a warning's change, or a note (the watch switched accounts)."""
+
+    ms: int
+    change: str
+    severity: Severity
+    text: str
 
 
 class WarningsPanel(QWidget):
@@ -43,9 +50,9 @@ class WarningsPanel(QWidget):
 
     def __init__(self) -> None:
         super().__init__()
-        self.active: dict[str, Any] = {}
-        self.history: list[tuple[int, str, Any, str]] = []
-        self.account_labels: dict[str, str] = {}
+        self.active: dict[str, WarningRecord] = {}
+        self.history: list[HistoryRow] = []
+        self.account_labels: dict[int, str] = {}
         self._history_dirty = False
         self._pending = QTimer(self)
         self._pending.setSingleShot(True)
@@ -97,38 +104,35 @@ class WarningsPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tabs)
 
-    def add_event(self, event: Any) -> None:
+    def add_event(self, event: WarningEvent) -> None:
         """Record a change; the tables are redrawn once per burst of events (several accounts
         polled at once send several), not once per event. An "updated" warning (its figures
         moved) changes the active row but is not history."""
         w = event.warning
-        if event.change == "resolved":
+        if event.change is Change.RESOLVED:
             self.active.pop(w.key, None)
         else:
             self.active[w.key] = w
-        if event.change != "updated":
+        if event.change is not Change.UPDATED:
             text = w.message
-            if event.change == "resolved":
+            if event.change is Change.RESOLVED:
                 reason = event.why_resolved
                 text = f"{reason[:1].upper()}{reason[1:]}. It said: {w.message}"
-            self._add_history(event.change, w, text)
+            self._add_history(event.change.value, w.severity, text)
         self._pending.start()
 
     def add_note(self, text: str) -> None:
         """A line in the history that is not a warning (the watch switched accounts)."""
-        note = type("Note", (), {"severity": "info", "message": text, "key": ""})()
-        self._add_history("note", note, text)
+        self._add_history("note", Severity.INFO, text)
         self._pending.start()
 
-    def _add_history(self, change: str, w: Any, text: str) -> None:
-        self.history.insert(0, (int(time.time() * 1000), change, w, text))
+    def _add_history(self, change: str, severity: Severity, text: str) -> None:
+        self.history.insert(0, HistoryRow(int(time.time() * 1000), change, severity, text))
         del self.history[HISTORY_LIMIT:]
         self._history_dirty = True
 
-    def account_name(self, account_id: Any) -> str:
-        if account_id is None:
-            return "market"
-        return self.account_labels.get(str(account_id), str(account_id))
+    def account_name(self, account_id: int) -> str:
+        return self.account_labels.get(account_id, str(account_id))
 
     def selected_key(self) -> str | None:
         rows = self.active_table.selectionModel().selectedRows()
@@ -150,18 +154,15 @@ class WarningsPanel(QWidget):
 
     def _refresh(self) -> None:
         t = theme.current()
-        ws = sorted(
-            self.active.values(),
-            key=lambda w: (SEVERITY_ORDER.get(w.severity, 3), -w.first_seen_ms),
-        )
+        ws = sorted(self.active.values(), key=lambda w: (-w.severity, -w.first_seen_ms))
         self.active_table.setRowCount(len(ws))
         for i, w in enumerate(ws):
             colour = theme.qcolor(theme.severity_colour(w.severity))
-            state = state_of(w)
-            if state == "snoozed" and w.snoozed_until_ms:
+            state = w.state.value
+            if w.state is WarningState.SNOOZED and w.snoozed_until_ms:
                 state = f"snoozed until {fmt.clock(w.snoozed_until_ms)}"
             cells = [
-                w.severity.upper(),
+                w.severity.label.upper(),
                 w.message,
                 self.account_name(w.account_id),
                 fmt.clock(w.first_seen_ms),
@@ -175,11 +176,11 @@ class WarningsPanel(QWidget):
                     f = item.font()
                     f.setBold(True)
                     item.setFont(f)
-                if state_of(w) in ("acknowledged", "snoozed") and j > 0:
+                if w.state in QUIET_STATES and j > 0:
                     item.setForeground(QBrush(theme.qcolor(t.muted)))
                 self.active_table.setItem(i, j, item)
         self.active_table.resizeRowsToContents()
-        crit = sum(1 for w in ws if w.severity == "critical")
+        crit = sum(1 for w in ws if w.severity is Severity.CRITICAL)
         self.count_label.setText(
             f"{len(ws)} active warning{'s' if len(ws) != 1 else ''}"
             + (f", {crit} critical" if crit else "")
@@ -191,12 +192,12 @@ class WarningsPanel(QWidget):
             return
         self._history_dirty = False
         self.history_table.setRowCount(len(self.history))
-        for i, (ms, change, w, text) in enumerate(self.history):
-            cells = [fmt.clock(ms), change, w.severity.upper(), text]
+        for i, row in enumerate(self.history):
+            cells = [fmt.clock(row.ms), row.change, row.severity.label.upper(), row.text]
             for j, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if j == 2:
-                    item.setForeground(QBrush(theme.qcolor(theme.severity_colour(w.severity))))
+                    item.setForeground(QBrush(theme.qcolor(theme.severity_colour(row.severity))))
                 self.history_table.setItem(i, j, item)
 
 
@@ -222,11 +223,11 @@ class Banner(QWidget):
         self.setAutoFillBackground(True)
         self.hide()
 
-    def show_warning(self, change: str, w: Any) -> None:
+    def show_warning(self, change: Change, w: WarningRecord) -> None:
         colour = theme.severity_colour(w.severity)
         self.setStyleSheet(f"Banner {{ background: {colour}; }}")
         self.setObjectName("Banner")
-        verb = "ESCALATED" if change == "escalated" else w.severity.upper()
+        verb = "ESCALATED" if change is Change.ESCALATED else w.severity.label.upper()
         self.label.setText(f"⚠ {verb}: {w.message}")
         self.show()
 

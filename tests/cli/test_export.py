@@ -3,11 +3,12 @@
 import csv
 import math
 
+from alerts import Severity, WarningRule, warning_key
 from main import main
 from risk.report import build_report
 from risk.types import Account, MarginTier, Position, Side
 from storage.database import open_database
-from storage.records import AccountRecord, WarningRecord, warning_key
+from storage.records import AccountRecord, WarningRecord
 
 
 def fill(data_dir):
@@ -18,9 +19,10 @@ def fill(data_dir):
     report = build_report(Account("binanceusdm", 10_000, (btc,)))
     for i in range(3):
         db.snapshots.save(acc.id, report, 1_800_000_000_000 + i * 5_000)
-    key = warning_key("joint_move", acc.id, ("BTC/USDT:USDT",))
+    key = warning_key(WarningRule.JOINT_MOVE, acc.id, ("BTC/USDT:USDT",))
     db.warnings.upsert(
-        WarningRecord(key, "joint_move", "critical", "BTC −4 % liquidates the account",
+        WarningRecord(key, WarningRule.JOINT_MOVE, Severity.CRITICAL,
+                      "BTC −4 % liquidates the account",
                       acc.id, ("BTC/USDT:USDT",), 1_800_000_000_000, 1_800_000_010_000)
     )  # fmt: skip
     db.close()

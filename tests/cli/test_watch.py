@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from alerts import Change, ResolveReason, Severity, WarningRule
 from cli.watch import format_event
 from monitor.events import WarningEvent
 from storage.records import WarningRecord
@@ -18,19 +19,19 @@ from tests.paths import REPO_ROOT
 def test_format_event_is_one_line():
     rec = WarningRecord(
         "joint_move|1|BTC/USDT:USDT,ETH/USDT:USDT",
-        "joint_move",
-        "critical",
+        WarningRule.JOINT_MOVE,
+        Severity.CRITICAL,
         "BTC −4.1 % liquidates the whole cross account, your ETH long included.",
         1,
         ("BTC/USDT:USDT", "ETH/USDT:USDT"),
         0,
         0,
     )
-    line = format_event(WarningEvent("escalated", rec), "Main", 1_762_214_400_000)
+    line = format_event(WarningEvent(Change.ESCALATED, rec), "Main", 1_762_214_400_000)
     assert "\n" not in line
     assert "CRITICAL" in line and "escalated" in line and "Main BTC/ETH" in line
     assert "[11-04 00:00]" in line
-    closed = format_event(WarningEvent("resolved", rec, "the positions were closed"), "Main")
+    closed = format_event(WarningEvent(Change.RESOLVED, rec, ResolveReason.ALL_CLOSED), "Main")
     assert "resolved" in closed and "the positions were closed; it said: BTC −4.1 %" in closed
 
 

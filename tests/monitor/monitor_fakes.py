@@ -1,4 +1,7 @@
-"""Test doubles for the monitor: a settable clock and an in-memory connector."""
+"""Test doubles for the monitor: a settable clock and an in-memory connector.
+
+``FakeConnector`` satisfies ``monitor.ports.Connector`` (mypy checks it: tests/monitor_fakes.py
+is in ``[tool.mypy] files``). It offers none of the optional reads, as a venue without them."""
 
 from __future__ import annotations
 
@@ -6,7 +9,9 @@ import threading
 
 import numpy as np
 
-from connectors.types import ConnectorError, ErrorKind
+from connectors.types import Capability, ConnectorError, ErrorKind, KeyPermissions
+from monitor.ports import Connector, OpenInterestHistory
+from monitor.service import ConnectorFactory
 from resources import default_tiers
 from risk.types import Account, Candles, Figure, MarketStats, OrderBook, Position, Side, Source
 
@@ -45,6 +50,8 @@ def demo_like_account(wallet: float, btc: float = 106_000.0, eth: float = 3_600.
 class FakeConnector:
     """Serves a settable account; ``fail`` makes every call raise a ConnectorError."""
 
+    capabilities: frozenset[Capability] = frozenset()
+
     def __init__(self, wallet: float = 17_800.0) -> None:
         self.wallet = wallet
         self.btc = 106_000.0
@@ -53,8 +60,10 @@ class FakeConnector:
         self.calls = 0
         self.closed = False
 
-    def fail_with(self, kind: str = "network", retry_after: float | None = None) -> None:
-        self.fail = ConnectorError(ErrorKind(kind), f"fake {kind}", retry_after)
+    def fail_with(
+        self, kind: ErrorKind = ErrorKind.NETWORK, retry_after: float | None = None
+    ) -> None:
+        self.fail = ConnectorError(kind, f"fake {kind.value}", retry_after)
 
     def fetch_account(self) -> Account:
         self.calls += 1
@@ -62,7 +71,9 @@ class FakeConnector:
             raise self.fail
         return demo_like_account(self.wallet, self.btc, self.eth)
 
-    def fetch_candles(self, symbol, timeframe="1h", since_ms=None, limit=500) -> Candles:
+    def fetch_candles(
+        self, symbol: str, timeframe: str = "1h", since_ms: int | None = None, limit: int = 500
+    ) -> Candles:
         if self.fail is not None:
             raise self.fail
         n = 200
@@ -75,13 +86,30 @@ class FakeConnector:
             symbol, timeframe, ts, close, close * 1.003, close * 0.997, close, np.full(n, 100.0)
         )
 
-    def fetch_market(self, symbol) -> MarketStats:
+    def fetch_market(self, symbol: str) -> MarketStats:
         if self.fail is not None:
             raise self.fail
         return MarketStats(symbol, Figure(0.0001, Source.EXCHANGE), Figure(1e5, Source.EXCHANGE))
 
-    def fetch_order_book(self, symbol, depth=100) -> OrderBook:
+    def fetch_order_book(self, symbol: str, depth: int = 100) -> OrderBook:
         raise ConnectorError(ErrorKind.NOT_SUPPORTED, "no book")
+
+    def key_permissions(self) -> KeyPermissions:
+        raise ConnectorError(ErrorKind.NOT_SUPPORTED, "not offered")
+
+    def fetch_open_interest_history(
+        self, symbol: str, timeframe: str = "1h", limit: int = 500
+    ) -> OpenInterestHistory:
+        raise ConnectorError(ErrorKind.NOT_SUPPORTED, "not offered")
+
+    def fetch_funding_history(self, symbol: str, limit: int = 100) -> tuple[float, ...]:
+        raise ConnectorError(ErrorKind.NOT_SUPPORTED, "not offered")
 
     def close(self) -> None:
         self.closed = True
+
+
+def serving(fake: Connector) -> ConnectorFactory:
+    """A connector factory that hands out ``fake`` for every account (typed: mypy checks
+    that the fake is a ``monitor.ports.Connector``)."""
+    return lambda config, credentials, clock: fake

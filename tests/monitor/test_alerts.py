@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import pytest
 
+from alerts import Change, Condition, Severity, WarningRule, WarningState
 from monitor.alerts import AlertManager
-from risk.warnings import Condition, Rule, Severity
 from storage.database import Database
-from storage.records import WarningState
 
-RULES = (Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE)
+RULES = (WarningRule.JOINT_MOVE, WarningRule.LIQUIDATION_DISTANCE)
 
 
 pytestmark = pytest.mark.usefixtures("main_account")
 
 
 def cond(severity=Severity.WARNING, message="BTC -6.0 % liquidates your ETH long too"):
-    return Condition(Rule.JOINT_MOVE, severity, "1", ("BTC/USDT:USDT", "ETH/USDT:USDT"), message)
+    return Condition(
+        WarningRule.JOINT_MOVE, severity, 1, ("BTC/USDT:USDT", "ETH/USDT:USDT"), message
+    )
 
 
 def manager(db, seen, **kw):
@@ -25,98 +26,96 @@ def manager(db, seen, **kw):
 
 
 def changes(events):
-    return [e.change for e in events]
+    return [e.change.value for e in events]
 
 
 def test_fires_once_escalates_and_resolves_after_consecutive_clears(db):
     seen = []
     am = manager(db, seen, clear_after=2)
-    assert changes(am.update("1", [cond()], RULES, 1_000)) == ["fired"]
-    assert am.update("1", [cond()], RULES, 2_000) == []
-    assert changes(am.update("1", [cond(Severity.CRITICAL)], RULES, 3_000)) == ["escalated"]
-    assert am.update("1", [], RULES, 4_000) == []  # one clear: not yet
-    assert am.update("1", [cond(Severity.CRITICAL)], RULES, 5_000) == []  # back: count reset
-    assert am.update("1", [], RULES, 6_000) == []
-    [resolved] = am.update("1", [], RULES, 7_000)
-    assert resolved.change == "resolved"
+    assert changes(am.update(1, [cond()], RULES, 1_000)) == ["fired"]
+    assert am.update(1, [cond()], RULES, 2_000) == []
+    assert changes(am.update(1, [cond(Severity.CRITICAL)], RULES, 3_000)) == ["escalated"]
+    assert am.update(1, [], RULES, 4_000) == []  # one clear: not yet
+    assert am.update(1, [cond(Severity.CRITICAL)], RULES, 5_000) == []  # back: count reset
+    assert am.update(1, [], RULES, 6_000) == []
+    [resolved] = am.update(1, [], RULES, 7_000)
+    assert resolved.change is Change.RESOLVED
     rec = db.warnings.get(resolved.warning.key)
     assert rec.state is WarningState.RESOLVED and rec.resolved_ms == 7_000
     assert rec.first_seen_ms == 1_000 and rec.last_seen_ms == 5_000
-    assert [s for _, s in rec.severity_history] == ["warning", "critical"]
+    assert [s for _, s in rec.severity_history] == [Severity.WARNING, Severity.CRITICAL]
     assert changes(seen) == ["fired", "escalated", "resolved"]
 
 
 def test_a_resolved_warning_says_why(db):
     am = manager(db, [], clear_after=1)
-    am.update("1", [cond()], RULES, 1_000)
-    [cleared] = am.update("1", [], RULES, 2_000, {"BTC/USDT:USDT", "ETH/USDT:USDT"})
-    assert cleared.reason == "the condition no longer holds"
-    am.update("1", [cond()], RULES, 3_000)
-    [closed] = am.update("1", [], RULES, 4_000, {"BTC/USDT:USDT"})
-    assert closed.reason == "the positions were closed"  # the warning was about BTC and ETH
+    am.update(1, [cond()], RULES, 1_000)
+    [cleared] = am.update(1, [], RULES, 2_000, {"BTC/USDT:USDT", "ETH/USDT:USDT"})
+    assert cleared.why_resolved == "the condition no longer holds"
+    am.update(1, [cond()], RULES, 3_000)
+    [closed] = am.update(1, [], RULES, 4_000, {"BTC/USDT:USDT"})
+    assert closed.why_resolved == "the positions were closed"  # the warning was about BTC and ETH
     assert closed.warning.message == cond().message  # what it said, kept for the history
-    am.update("1", [cond()], RULES, 5_000)
-    [removed] = am.resolve_account("1", 6_000)
-    assert removed.reason == "the account was removed or disabled"
+    am.update(1, [cond()], RULES, 5_000)
+    [removed] = am.resolve_account(1, 6_000)
+    assert removed.why_resolved == "the account was removed or disabled"
 
 
 def test_rules_not_evaluated_resolve_nothing(db):
     am = manager(db, [], clear_after=1)
-    am.update("1", [cond()], RULES, 1_000)
-    assert am.update("1", [], (Rule.STALE_DATA,), 2_000) == []
+    am.update(1, [cond()], RULES, 1_000)
+    assert am.update(1, [], (WarningRule.STALE_DATA,), 2_000) == []
     assert len(am.open_warnings()) == 1
 
 
 def test_message_updates_are_throttled(db):
     am = manager(db, [], update_every_ms=30_000)
-    am.update("1", [cond()], RULES, 0)
-    assert am.update("1", [cond(message="BTC -5.9 %")], RULES, 10_000) == []
-    assert changes(am.update("1", [cond(message="BTC -5.8 %")], RULES, 31_000)) == ["updated"]
+    am.update(1, [cond()], RULES, 0)
+    assert am.update(1, [cond(message="BTC -5.9 %")], RULES, 10_000) == []
+    assert changes(am.update(1, [cond(message="BTC -5.8 %")], RULES, 31_000)) == ["updated"]
 
 
 def test_acknowledge_and_snooze(db):
     seen = []
     am = manager(db, seen)
-    [fired] = am.update("1", [cond()], RULES, 0)
+    [fired] = am.update(1, [cond()], RULES, 0)
     key = fired.warning.key
     am.acknowledge(key, 1_000)
     assert db.warnings.get(key).state is WarningState.ACKNOWLEDGED
-    assert am.update("1", [cond()], RULES, 2_000) == []
+    assert am.update(1, [cond()], RULES, 2_000) == []
     # An escalation ends the acknowledgement: a worse situation is shown again.
-    [esc] = am.update("1", [cond(Severity.CRITICAL)], RULES, 3_000)
-    assert esc.change == "escalated" and esc.warning.state is WarningState.ACTIVE
+    [esc] = am.update(1, [cond(Severity.CRITICAL)], RULES, 3_000)
+    assert esc.change is Change.ESCALATED and esc.warning.state is WarningState.ACTIVE
     am.snooze(key, 10_000, 4_000)
     assert db.warnings.get(key).state is WarningState.SNOOZED
-    assert am.update("1", [cond(Severity.CRITICAL)], RULES, 5_000) == []
-    [back] = am.update("1", [cond(Severity.CRITICAL)], RULES, 10_000)
-    assert back.change == "updated" and back.warning.state is WarningState.ACTIVE
+    assert am.update(1, [cond(Severity.CRITICAL)], RULES, 5_000) == []
+    [back] = am.update(1, [cond(Severity.CRITICAL)], RULES, 10_000)
+    assert back.change is Change.UPDATED and back.warning.state is WarningState.ACTIVE
     assert changes(seen) == ["fired", "acknowledged", "escalated", "snoozed", "updated"]
 
 
 def test_restart_neither_repeats_nor_forgets(db):
     seen = []
     am = manager(db, seen, clear_after=2)
-    am.update("1", [cond(Severity.CRITICAL)], RULES, 1_000)
+    am.update(1, [cond(Severity.CRITICAL)], RULES, 1_000)
     db.close()
     db2 = Database.open(db.path)
     try:
         seen2 = []
         am2 = manager(db2, seen2, clear_after=2)
-        assert [r.rule for r in am2.open_warnings()] == [Rule.JOINT_MOVE]
-        assert am2.update("1", [cond(Severity.CRITICAL)], RULES, 9_000) == []
-        am2.update("1", [], RULES, 10_000)
-        am2.update("1", [], RULES, 11_000)
+        assert [r.rule for r in am2.open_warnings()] == [WarningRule.JOINT_MOVE]
+        assert am2.update(1, [cond(Severity.CRITICAL)], RULES, 9_000) == []
+        am2.update(1, [], RULES, 10_000)
+        am2.update(1, [], RULES, 11_000)
         assert changes(seen2) == ["resolved"]
         assert db2.warnings.get(seen2[0].warning.key).first_seen_ms == 1_000
     finally:
         db2.close()
 
 
-def test_active_keys_match_the_rules_format(db):
-    from risk.warnings import warning_key
-
+def test_active_keys_are_the_conditions_keys(db):
     am = manager(db, [])
     c = cond()
-    am.update("1", [c], RULES, 0)
-    assert am.active_keys("1") == {warning_key(c.rule, "1", c.symbols): c.severity}
-    assert am.active_keys("2") == {}
+    am.update(1, [c], RULES, 0)
+    assert am.active_keys(1) == {c.key: c.severity}
+    assert am.active_keys(2) == {}

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from monitor.events import NullCallbacks
+from alerts import WarningRule
+from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
-from risk.warnings import Rule
 
 pytestmark = pytest.mark.slow
 HOUR_MS = 3_600_000
@@ -37,7 +37,7 @@ class ScenarioRecorder(NullCallbacks):
     def on_warning(self, e):
         with self.lock:
             w = e.warning
-            self.warnings.append((self.now(), e.change, w.rule, w.severity))
+            self.warnings.append((self.now(), e.change.value, w.rule, w.severity.label))
 
     def on_account(self, u):
         with self.lock:
@@ -99,23 +99,23 @@ def test_warnings_fire_before_the_demo_account_is_liquidated(db):
         assert wait_for(lambda: demo_liquidation(lx) is not None, 60), "never liquidated"
         liquidated_ms = demo_liquidation(lx).time_ms
         # Once the positions are gone, their warnings resolve (after two clear polls).
-        assert wait_for(lambda: "resolved" in rec.changes(Rule.JOINT_MOVE), 10)
+        assert wait_for(lambda: "resolved" in rec.changes(WarningRule.JOINT_MOVE), 10)
         # ...and the trader is told the account appears to have been liquidated.
-        assert wait_for(lambda: rec.first(Rule.LIQUIDATED) is not None, 10)
+        assert wait_for(lambda: rec.first(WarningRule.LIQUIDATED) is not None, 10)
     finally:
         assert svc.stop(timeout=5.0)
-    joint = rec.first(Rule.JOINT_MOVE)
-    critical = rec.first(Rule.JOINT_MOVE, "fired", "critical") or rec.first(
-        Rule.JOINT_MOVE, "escalated", "critical"
+    joint = rec.first(WarningRule.JOINT_MOVE)
+    critical = rec.first(WarningRule.JOINT_MOVE, "fired", "critical") or rec.first(
+        WarningRule.JOINT_MOVE, "escalated", "critical"
     )
     assert joint is not None and critical is not None
     lead_h = (liquidated_ms - critical) / HOUR_MS
     print(f"joint-move warning {(liquidated_ms - joint) / HOUR_MS:.1f} h, critical {lead_h:.1f} h")
     assert lead_h >= 2.0, f"critical joint-move warning only {lead_h:.1f} h before liquidation"
-    assert rec.first(Rule.LIQUIDATION_DISTANCE) < liquidated_ms
+    assert rec.first(WarningRule.LIQUIDATION_DISTANCE) < liquidated_ms
     # The liquidation map comes from the exchange's open-interest history, not the volume proxy.
     assert rec.proxy_maps and not any(rec.proxy_maps)
-    cascade = rec.first(Rule.CASCADE_SUPPORT)
+    cascade = rec.first(WarningRule.CASCADE_SUPPORT)
     lowest_reach = min(rec.prone_reach, default=None)
     highest_liq = max(rec.liquidation_prices)
     if cascade is None and (lowest_reach is None or lowest_reach > highest_liq):
@@ -147,21 +147,21 @@ def test_faults_raise_stale_and_connectivity_warnings_that_resolve(db):
     try:
         lx = svc.demo_exchange
         lx.pause()
-        assert wait_for(lambda: any(u.status == "ok" for u in rec.accounts), 15)
+        assert wait_for(lambda: any(u.status is AccountStatus.OK for u in rec.accounts), 15)
         lx.faults.inject("5xx", exchange="binanceusdm", status=502)
-        assert wait_for(lambda: rec.first(Rule.STALE_DATA) is not None, 15)
-        assert rec.first(Rule.UNREACHABLE) is not None
+        assert wait_for(lambda: rec.first(WarningRule.STALE_DATA) is not None, 15)
+        assert rec.first(WarningRule.UNREACHABLE) is not None
         stale = [u for u in rec.accounts if u.stale]
-        assert stale and stale[-1].report is not None and stale[-1].status == "stale"
+        assert stale and stale[-1].report is not None and stale[-1].status is AccountStatus.STALE
         assert stale[-1].age_ms > 3_000
         lx.faults.clear()
-        assert wait_for(lambda: "resolved" in rec.changes(Rule.STALE_DATA), 20)
-        assert wait_for(lambda: "resolved" in rec.changes(Rule.UNREACHABLE), 5)
-        assert rec.accounts[-1].status == "ok"
+        assert wait_for(lambda: "resolved" in rec.changes(WarningRule.STALE_DATA), 20)
+        assert wait_for(lambda: "resolved" in rec.changes(WarningRule.UNREACHABLE), 5)
+        assert rec.accounts[-1].status is AccountStatus.OK
         lx.faults.inject("429", exchange="binanceusdm", retry_after=2)
-        assert wait_for(lambda: rec.changes(Rule.UNREACHABLE).count("fired") >= 2, 10)
+        assert wait_for(lambda: rec.changes(WarningRule.UNREACHABLE).count("fired") >= 2, 10)
         lx.faults.clear()
-        assert wait_for(lambda: rec.changes(Rule.UNREACHABLE)[-1] == "resolved", 20)
+        assert wait_for(lambda: rec.changes(WarningRule.UNREACHABLE)[-1] == "resolved", 20)
     finally:
         assert svc.stop(timeout=5.0)
 
@@ -185,7 +185,7 @@ def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
     svc.start()
     try:
         lx = svc.demo_exchange
-        assert wait_for(lambda: any(u.status == "ok" for u in rec.accounts), 15)
+        assert wait_for(lambda: any(u.status is AccountStatus.OK for u in rec.accounts), 15)
         arrivals: list[tuple[float, str]] = []
         take = lx.faults.take
 

@@ -9,11 +9,12 @@ from datetime import datetime
 
 import pytest
 
-from monitor.events import NullCallbacks
+from alerts import WarningRule
+from connectors.types import ErrorKind
+from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
-from risk.warnings import Rule
 from storage.records import AccountRecord
-from tests.monitor.monitor_fakes import FakeClock, FakeConnector
+from tests.monitor.monitor_fakes import FakeClock, FakeConnector, serving
 
 CPI_MS = int(datetime.fromisoformat("2026-01-13T13:30:00+00:00").timestamp() * 1000)
 MIN_S = 60.0
@@ -36,7 +37,9 @@ class Recorder(NullCallbacks):
 
     def of(self, rule):
         return [
-            (t, e.change, e.warning.severity) for t, e in self.warnings if e.warning.rule == rule
+            (t, e.change.value, e.warning.severity.label)
+            for t, e in self.warnings
+            if e.warning.rule is rule
         ]
 
 
@@ -45,9 +48,7 @@ pytestmark = pytest.mark.usefixtures("main_account")
 
 def service(db, clock, fake, rec, **kw):
     kw.setdefault("poll_interval_s", 5.0)
-    return WatchService(
-        db, None, rec, clock=clock, connector_factory=lambda cfg, creds, clk: fake, **kw
-    )
+    return WatchService(db, None, rec, clock=clock, connector_factory=serving(fake), **kw)
 
 
 def test_scheduled_event_warns_60_and_15_minutes_ahead_under_a_fake_clock(db):
@@ -57,7 +58,7 @@ def test_scheduled_event_warns_60_and_15_minutes_ahead_under_a_fake_clock(db):
     while clock() * 1000 < CPI_MS + 40 * 60_000:
         svc.tick()
         clock.advance(MIN_S)
-    got = [g for g in rec.of(Rule.SCHEDULED_EVENT) if g[1] != "updated"]
+    got = [g for g in rec.of(WarningRule.SCHEDULED_EVENT) if g[1] != "updated"]
     assert got[0] == (CPI_MS - 60 * 60_000, "fired", "warning")
     assert got[1] == (CPI_MS - 15 * 60_000, "escalated", "critical")
     assert [c for _, c, _ in got] == ["fired", "escalated", "resolved"]
@@ -70,7 +71,7 @@ def test_no_event_warning_when_headroom_exceeds_the_typical_move(db):
     rec = Recorder(clock)
     svc = service(db, clock, FakeConnector(wallet=22_000), rec)  # joint move ~-5.6 %
     svc.tick()
-    assert rec.of(Rule.SCHEDULED_EVENT) == []
+    assert rec.of(WarningRule.SCHEDULED_EVENT) == []
 
 
 def test_failed_polls_keep_the_report_mark_it_stale_and_back_off(db):
@@ -80,34 +81,34 @@ def test_failed_polls_keep_the_report_mark_it_stale_and_back_off(db):
     svc = service(db, clock, fake, rec)
     svc.tick()
     good = rec.accounts[-1]
-    assert good.status == "ok" and good.report is not None
-    fake.fail_with("network")
+    assert good.status is AccountStatus.OK and good.report is not None
+    fake.fail_with(ErrorKind.NETWORK)
     calls = fake.calls
     for _ in range(8):
         clock.advance(5)
         svc.tick()
     last = rec.accounts[-1]
     assert last.report is good.report, "the last good report is kept"
-    assert last.stale and last.status == "stale" and last.age_ms == 40_000
+    assert last.stale and last.status is AccountStatus.STALE and last.age_ms == 40_000
     # Backoff 5, 10, 20 s: attempts at 5, 10, 20 and 40 s, not at every 5 s tick.
     assert fake.calls - calls == 4
     # fired once; its message (the data's age) is updated as it grows
-    assert [c for _, c, _ in rec.of(Rule.STALE_DATA) if c != "updated"] == ["fired"]
-    assert rec.of(Rule.UNREACHABLE)[0][1] == "fired"
+    assert [c for _, c, _ in rec.of(WarningRule.STALE_DATA) if c != "updated"] == ["fired"]
+    assert rec.of(WarningRule.UNREACHABLE)[0][1] == "fired"
     fake.fail = None
     for _ in range(10):  # the next attempt is due at 80 s
         clock.advance(5)
         svc.tick()
-    assert rec.accounts[-1].status == "ok"
-    assert rec.of(Rule.STALE_DATA)[-1][1] == "resolved"
-    assert rec.of(Rule.UNREACHABLE)[-1][1] == "resolved"
+    assert rec.accounts[-1].status is AccountStatus.OK
+    assert rec.of(WarningRule.STALE_DATA)[-1][1] == "resolved"
+    assert rec.of(WarningRule.UNREACHABLE)[-1][1] == "resolved"
 
 
 def test_retry_after_is_honoured(db):
     clock = FakeClock(1_800_000_000)
     fake = FakeConnector(wallet=30_000)
     svc = service(db, clock, fake, Recorder(clock))
-    fake.fail_with("rate_limited", retry_after=30)
+    fake.fail_with(ErrorKind.RATE_LIMITED, retry_after=30)
     svc.tick()
     calls = fake.calls
     for _ in range(5):
@@ -123,17 +124,17 @@ def test_key_rejected_is_critical(db):
     clock = FakeClock(1_800_000_000)
     rec = Recorder(clock)
     fake = FakeConnector()
-    fake.fail_with("auth")
+    fake.fail_with(ErrorKind.AUTH)
     service(db, clock, fake, rec).tick()
-    assert rec.of(Rule.KEY_REJECTED) == [(1_800_000_000_000, "fired", "critical")]
+    assert rec.of(WarningRule.KEY_REJECTED) == [(1_800_000_000_000, "fired", "critical")]
 
 
 def test_warnings_survive_a_restart_without_repeating(db):
     clock = FakeClock(1_800_000_000)
     rec1 = Recorder(clock)
     service(db, clock, FakeConnector(wallet=17_800), rec1).tick()
-    fired = {e.warning.key for _, e in rec1.warnings if e.change == "fired"}
-    assert {Rule.JOINT_MOVE, Rule.LIQUIDATION_DISTANCE} <= {k.split("|")[0] for k in fired}
+    fired = {e.warning.key for _, e in rec1.warnings if e.change.value == "fired"}
+    assert {"joint_move", "liquidation_distance"} <= {k.split("|")[0] for k in fired}
     clock.advance(60)
     rec2 = Recorder(clock)
     svc2 = service(db, clock, FakeConnector(wallet=17_800), rec2)
@@ -145,7 +146,7 @@ def test_warnings_survive_a_restart_without_repeating(db):
     svc3 = service(db, clock, FakeConnector(wallet=60_000), rec2)
     svc3.tick()
     svc3.tick()
-    assert {e.warning.key for _, e in rec2.warnings if e.change == "resolved"} == fired
+    assert {e.warning.key for _, e in rec2.warnings if e.change.value == "resolved"} == fired
 
 
 class CountingConnector(FakeConnector):
@@ -170,9 +171,7 @@ class CountingConnector(FakeConnector):
 def test_scheduler_start_stop_restart_is_clean(db):
     fake = CountingConnector(wallet=30_000)
     rec = Recorder()
-    svc = WatchService(
-        db, None, rec, connector_factory=lambda cfg, creds, clk: fake, poll_interval_s=0.2
-    )
+    svc = WatchService(db, None, rec, connector_factory=serving(fake), poll_interval_s=0.2)
     svc.start()
     svc.start()  # idempotent
     time.sleep(1.5)
@@ -191,21 +190,19 @@ def test_scheduler_start_stop_restart_is_clean(db):
 
 def test_poll_now_ignores_the_backoff(db):
     fake = FakeConnector(wallet=30_000)
-    fake.fail_with("rate_limited", retry_after=60)
+    fake.fail_with(ErrorKind.RATE_LIMITED, retry_after=60)
     rec = Recorder()
-    svc = WatchService(
-        db, None, rec, connector_factory=lambda cfg, creds, clk: fake, poll_interval_s=0.2
-    )
+    svc = WatchService(db, None, rec, connector_factory=serving(fake), poll_interval_s=0.2)
     svc.start()
     try:
         time.sleep(0.8)
         assert fake.calls == 1, "the 60 s Retry-After holds the polls back"
         fake.fail = None
-        svc.poll_now("1")
+        svc.poll_now(1)
         deadline = time.monotonic() + 3
-        while time.monotonic() < deadline and rec.accounts[-1].status != "ok":
+        while time.monotonic() < deadline and rec.accounts[-1].status is not AccountStatus.OK:
             time.sleep(0.05)
-        assert fake.calls == 2 and rec.accounts[-1].status == "ok"
+        assert fake.calls == 2 and rec.accounts[-1].status is AccountStatus.OK
     finally:
         svc.stop()
 
@@ -277,6 +274,6 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
     svc2 = WatchService(db, never, rec2, clock=clock, connector_factory=lambda *a: FakeConnector())
     svc2.reload_accounts()
     for account in (rec, *others):
-        update = next(u for u in reversed(rec2.accounts) if u.account_id == str(account.id))
-        assert update.status == "error" and "passphrase does not open" in update.error
+        update = next(u for u in reversed(rec2.accounts) if u.account_id == account.id)
+        assert update.status is AccountStatus.ERROR and "passphrase does not open" in update.error
     assert [a.value for a in asks] == ["open", "again", "again"]

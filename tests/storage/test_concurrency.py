@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
+from alerts import Severity, WarningRule, warning_key
 from storage.database import Database
-from storage.records import AccountRecord, WarningRecord, warning_key
+from storage.records import AccountRecord, WarningRecord
 from storage.retention import MINUTE_MS
 from storage.sample import ReportWalk
 
@@ -26,9 +27,12 @@ def test_writers_readers_and_pruner(tmp_path: Path) -> None:
         try:
             for i in range(WRITES):
                 db.snapshots.save(account_id, walk.next(), T0 + i * 4000)
-                key = warning_key("rule", account_id, ("BTC",))
+                rule = WarningRule.UNREACHABLE
+                key = warning_key(rule, account_id, ("BTC",))
                 db.warnings.upsert(
-                    WarningRecord(key, "rule", "warning", "m", account_id, ("BTC",), T0, T0 + i)
+                    WarningRecord(
+                        key, rule, Severity.WARNING, "m", account_id, ("BTC",), T0, T0 + i
+                    )
                 )
                 db.settings.set(f"last-{account_id}", i)
         except BaseException as e:

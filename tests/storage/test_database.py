@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import math
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from alerts import Severity, WarningRule, WarningState, warning_key
 from risk.types import Candles
 from storage.database import Database
 from storage.export import export_snapshots, export_warnings
@@ -19,8 +22,6 @@ from storage.records import (
     EventRecord,
     LevelRecord,
     WarningRecord,
-    WarningState,
-    warning_key,
 )
 from storage.retention import DAY_MS, HOUR_MS, MINUTE_MS
 from storage.sample import ReportWalk
@@ -81,7 +82,7 @@ def test_accounts_crud_and_no_secret_column(tmp_path: Path) -> None:
         columns = set(db.sqlite.table("accounts").columns_dict)
         assert not columns & {"secret", "api_key", "password"}
         db.snapshots.save(a.id, ReportWalk(3).next(), T0)
-        db.warnings.upsert(_warning(a.id, "critical", T0))
+        db.warnings.upsert(_warning(a.id, Severity.CRITICAL, T0))
         assert db.accounts.remove(a.id) == "okx-1"
         assert secrets.deleted == ["okx-1"]
         assert db.accounts.get(a.id) is None
@@ -237,13 +238,13 @@ def test_levels(db: Database) -> None:
     assert db.levels.latest("ETH") == ()
 
 
-def _warning(account_id: int | None, severity: str, ts: int, **kw: object) -> WarningRecord:
+def _warning(account_id: int, severity: Severity, ts: int, **kw: object) -> WarningRecord:
     symbols = ("BTC/USDT:USDT", "ETH/USDT:USDT")
     return WarningRecord(
-        key=warning_key("near_liquidation", account_id, symbols),
-        rule="near_liquidation",
+        key=warning_key(WarningRule.LIQUIDATION_DISTANCE, account_id, symbols),
+        rule=WarningRule.LIQUIDATION_DISTANCE,
         severity=severity,
-        message=f"{severity}: 4 % from liquidation",
+        message=f"{severity.label}: 4 % from liquidation",
         account_id=account_id,
         symbols=symbols,
         first_seen_ms=T0,
@@ -253,17 +254,18 @@ def _warning(account_id: int | None, severity: str, ts: int, **kw: object) -> Wa
 
 
 def test_warning_lifecycle_and_history(db: Database, account: AccountRecord) -> None:
-    w = db.warnings.upsert(_warning(account.id, "warning", T0))
-    assert w.severity_history == ((T0, "warning"),)
-    db.warnings.upsert(_warning(account.id, "warning", T0 + 1000))
-    db.warnings.upsert(_warning(account.id, "critical", T0 + 2000))
+    assert account.id is not None
+    w = db.warnings.upsert(_warning(account.id, Severity.WARNING, T0))
+    assert w.severity_history == ((T0, Severity.WARNING),)
+    db.warnings.upsert(_warning(account.id, Severity.WARNING, T0 + 1000))
+    db.warnings.upsert(_warning(account.id, Severity.CRITICAL, T0 + 2000))
     got = db.warnings.get(w.key)
     assert got is not None and got.last_seen_ms == T0 + 2000
-    assert got.severity_history == ((T0, "warning"), (T0 + 2000, "critical"))
+    assert got.severity_history == ((T0, Severity.WARNING), (T0 + 2000, Severity.CRITICAL))
     db.warnings.upsert(
         _warning(
             account.id,
-            "critical",
+            Severity.CRITICAL,
             T0 + 3000,
             state=WarningState.SNOOZED,
             snoozed_until_ms=T0 + HOUR_MS,
@@ -272,13 +274,39 @@ def test_warning_lifecycle_and_history(db: Database, account: AccountRecord) -> 
     assert [x.state for x in db.warnings.all(active_only=True)] == [WarningState.SNOOZED]
     db.warnings.upsert(
         _warning(
-            account.id, "critical", T0 + 4000, state=WarningState.RESOLVED, resolved_ms=T0 + 4000
+            account.id,
+            Severity.CRITICAL,
+            T0 + 4000,
+            state=WarningState.RESOLVED,
+            resolved_ms=T0 + 4000,
         )
     )
     assert db.warnings.all(active_only=True) == []
     assert len(db.warnings.all(active_only=False)) == 1
     assert db.warnings.get("nope") is None
-    assert warning_key("r", 1, ("B", "A")) == warning_key("r", 1, ("A", "B"))
+    rule = WarningRule.JOINT_MOVE
+    assert warning_key(rule, 1, ("B", "A")) == warning_key(rule, 1, ("A", "B"))
+
+
+def test_stored_warnings_read_back_as_enums(db: Database, account: AccountRecord) -> None:
+    """A database written before the enums (their values as text) reads as before; a row
+    whose rule this version does not know is left out, not fatal."""
+    with closing(sqlite3.connect(db.path)) as conn, conn:
+        for key, rule in (("joint_move|1|BTC", "joint_move"), ("retired|1|BTC", "retired")):
+            conn.execute(
+                "INSERT INTO warnings (key, rule, severity, message, account_id, symbols,"
+                " first_seen_ms, last_seen_ms, state, severity_history)"
+                " VALUES (?, ?, 'critical', 'm', ?, '[\"BTC\"]', 1, 2, 'snoozed',"
+                ' \'[[1, "warning"], [2, "critical"]]\')',
+                (key, rule, account.id),
+            )
+    [w] = db.warnings.all()
+    assert (w.rule, w.severity, w.state) == (
+        WarningRule.JOINT_MOVE,
+        Severity.CRITICAL,
+        WarningState.SNOOZED,
+    )
+    assert w.severity_history == ((1, Severity.WARNING), (2, Severity.CRITICAL))
 
 
 def test_settings(db: Database) -> None:
@@ -306,7 +334,7 @@ def test_events(db: Database) -> None:
 def test_csv_exports(db: Database, account: AccountRecord, tmp_path: Path) -> None:
     _fill(db, account.id, T0, T0 + 20 * MINUTE_MS, 60_000, n_pos=2)
     db.prune(T0 + 11 * MINUTE_MS, budget_ms=60_000)
-    db.warnings.upsert(_warning(account.id, "warning", T0))
+    db.warnings.upsert(_warning(account.id, Severity.WARNING, T0))
     n = export_snapshots(db.accounts, db.snapshots, tmp_path / "out" / "snaps.csv")
     with open(tmp_path / "out" / "snaps.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from alerts import Severity, WarningRule, warning_key
 from connectors.credentials import Credentials
 from storage.database import Database
 from storage.export import export_snapshots, export_warnings
 from storage.paths import database_path, ensure_data_dir
-from storage.records import AccountRecord, WarningRecord, warning_key
+from storage.records import AccountRecord, WarningRecord
 from storage.sample import ReportWalk
 from storage.secrets import SecretStore
 
@@ -77,9 +78,9 @@ def test_secret_bytes_appear_nowhere(debug_log: Path, caplog: pytest.LogCaptureF
         symbols = ("BTC/USDT:USDT",)
         db.warnings.upsert(
             WarningRecord(
-                warning_key("poll_failed", account.id, symbols),
-                "poll_failed",
-                "warning",
+                warning_key(WarningRule.UNREACHABLE, account.id, symbols),
+                WarningRule.UNREACHABLE,
+                Severity.WARNING,
                 str(info.value),
                 account.id,
                 symbols,
@@ -180,7 +181,7 @@ def test_no_credential_in_any_log_file_or_export_on_all_four_venues(app_logs) ->
     import connectors.localexchange as localexchange
     from connectors.exchange import ExchangeConnector
     from connectors.types import ConnectorError
-    from monitor.events import NullCallbacks
+    from monitor.events import AccountStatus, NullCallbacks
     from monitor.service import WatchService
 
     data_dir, terminal = app_logs
@@ -203,7 +204,7 @@ def test_no_credential_in_any_log_file_or_export_on_all_four_venues(app_logs) ->
             rec = db.accounts.add(
                 AccountRecord(venue, f"leak {venue}", lx.base_url, secret_name=f"{venue}-leak")
             )
-            accounts[str(rec.id)] = venue
+            accounts[rec.id] = venue
             values += [creds.api_key, creds.secret, creds.password]
         rejected = leak_credentials("okx")  # a key the exchange does not know
         store.set("okx-rejected", rejected)
@@ -217,7 +218,11 @@ def test_no_credential_in_any_log_file_or_export_on_all_four_venues(app_logs) ->
         try:
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                ok = {u.account_id for u in list(updates) if u.status == "ok"}  # type: ignore[attr-defined]
+                ok = {
+                    u.account_id
+                    for u in list(updates)
+                    if u.status is AccountStatus.OK  # type: ignore[attr-defined]
+                }
                 if set(accounts) <= ok:
                     break
                 time.sleep(0.2)

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from alerts import Severity
 from storage.database import Database
 from storage.errors import DatabaseCorrupt, SchemaTooNew
 from storage.retention import HOUR_MS
@@ -44,8 +45,8 @@ def fill(conn: sqlite3.Connection, version: int) -> None:
         )
     conn.execute(
         "INSERT INTO warnings (key, rule, severity, message, account_id, symbols, first_seen_ms, "
-        "last_seen_ms, state) VALUES ('r|1|BTC', 'r', 'critical', 'close', 1, '[\"BTC\"]', ?, ?, "
-        "'acknowledged')",
+        "last_seen_ms, state) VALUES ('joint_move|1|BTC', 'joint_move', 'critical', 'close', 1, "
+        "'[\"BTC\"]', ?, ?, 'acknowledged')",
         (T0, T0 + 5000),
     )
     if version >= 2:
@@ -80,7 +81,7 @@ def test_every_earlier_version_opens_with_data_kept(tmp_path: Path, version: int
         assert np.allclose(s.positions[("BTC/USDT:USDT", "long")].mark, 97000.0 + np.arange(5))
         w = db.warnings.all(active_only=True)
         assert len(w) == 1 and w[0].state.value == "acknowledged"
-        assert w[0].severity_history == ((T0, "critical"),)
+        assert w[0].severity_history == ((T0, Severity.CRITICAL),)
         assert len(db.events.between(T0, T0 + 2 * HOUR_MS)) == 1
         assert db.settings.get("poll_s") == 3
         assert db.prune(T0 + HOUR_MS, budget_ms=10_000).done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from alerts import Change, ResolveReason, Severity, WarningRule
 from monitor.events import WarningEvent
 from storage.records import WarningRecord
 from ui.warnings_panel import WarningsPanel
@@ -10,8 +11,8 @@ from ui.warnings_panel import WarningsPanel
 def record() -> WarningRecord:
     return WarningRecord(
         "joint_move|1|BTC/USDT:USDT",
-        "joint_move",
-        "critical",
+        WarningRule.JOINT_MOVE,
+        Severity.CRITICAL,
         "BTC −4.1 % liquidates the whole cross account.",
         1,
         ("BTC/USDT:USDT",),
@@ -23,8 +24,8 @@ def record() -> WarningRecord:
 def test_the_history_says_why_a_warning_resolved(qtbot) -> None:
     panel = WarningsPanel()
     qtbot.addWidget(panel)
-    panel.add_event(WarningEvent("fired", record()))
-    panel.add_event(WarningEvent("resolved", record(), "the position was closed"))
+    panel.add_event(WarningEvent(Change.FIRED, record()))
+    panel.add_event(WarningEvent(Change.RESOLVED, record(), ResolveReason.CLOSED))
     table = panel.history_table
     qtbot.waitUntil(lambda: table.rowCount() == 2)
     assert table.item(0, 1).text() == "resolved"

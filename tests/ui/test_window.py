@@ -54,7 +54,7 @@ def test_acknowledge_goes_to_the_service_and_back(app: App, qtbot) -> None:
     assert key
     app.window.warnings.ack_button.click()
     history = app.window.warnings.history
-    qtbot.waitUntil(lambda: any(row[1] == "acknowledged" for row in history), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: any(row.change == "acknowledged" for row in history), timeout=WAIT_MS)
 
 
 def test_scenario_slider_changes_the_figures(app: App, qtbot) -> None:

@@ -24,20 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from monitor.events import (
-    STATUS_CONNECTING,
-    STATUS_OK,
-    AccountUpdate,
-    MarketUpdate,
-    WarningEvent,
-)
+from alerts import Change, Severity, WarningRule, WarningState, warning_key
+from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from risk.cascade import Cascade, cascades
 from risk.indicators import HOUR_MS, daily_sigma, daily_volume_notional
 from risk.levels import Level, LevelKind, Levels, find_levels
 from risk.liqmap import LiqMap, build_liqmap
 from risk.report import AccountReport, build_report
 from risk.types import Account, Candles, MarginMode, MarginTier, Position, Side
-from storage.records import AccountRecord, WarningRecord, WarningState, warning_key
+from storage.records import AccountRecord, WarningRecord
 from ui.connect_dialog import AccountForm, default_connector_factory
 
 LEADER = "BTC/USDT:USDT"
@@ -48,7 +43,10 @@ SCENARIO_START_MS = 1_762_214_400_000  # 2025-11-04 00:00 UTC
 HOURLY_BARS = 720
 """30 days of 1h bars behind the replay: what the levels, the map and the cascade read."""
 DEMO_ID = 1
-"""The demo account's id (the monitor's AccountUpdate carries it as text)."""
+"""The demo account's id."""
+POLL_MS = 60_000
+"""The feed publishes once a replay minute."""
+STALE_AFTER_MS = 3 * POLL_MS
 
 # The leader's 1h history, (hours from its start, price): a range whose floor at ~104k was
 # tested three times, above October's ~100.3k low. The crash breaks that floor.
@@ -275,24 +273,39 @@ def demo_account(marks: dict[str, float], now_ms: int) -> Account:
     )
 
 
-def _connecting(account_id: str, label: str, exchange: str, is_demo: bool) -> AccountUpdate:
+def _connecting(account_id: int, label: str, exchange: str, is_demo: bool) -> AccountUpdate:
     return AccountUpdate(
-        account_id, label, exchange, is_demo, None, STATUS_CONNECTING, None, None, None, False
+        account_id,
+        label,
+        exchange,
+        is_demo,
+        None,
+        None,
+        AccountStatus.CONNECTING,
+        None,
+        None,
+        None,
+        None,
+        STALE_AFTER_MS,
     )
 
 
-def _ok(account_id: str, is_demo: bool, report: AccountReport, now_ms: int) -> AccountUpdate:
+def _ok(
+    account_id: int, is_demo: bool, account: Account, report: AccountReport, now_ms: int
+) -> AccountUpdate:
     return AccountUpdate(
         account_id,
         report.label,
         report.exchange,
         is_demo,
+        account,
         report,
-        STATUS_OK,
+        AccountStatus.OK,
+        None,
         None,
         now_ms,
         0,
-        False,
+        STALE_AFTER_MS,
     )
 
 
@@ -340,16 +353,16 @@ class ScriptedFeed:
 
     def acknowledge(self, key: str) -> None:
         self._change(
-            key, "acknowledged", state=WarningState.ACKNOWLEDGED, acknowledged_ms=self.now_ms
+            key, Change.ACKNOWLEDGED, state=WarningState.ACKNOWLEDGED, acknowledged_ms=self.now_ms
         )
 
     def snooze(self, key: str, until_ms: int) -> None:
-        self._change(key, "snoozed", state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
+        self._change(key, Change.SNOOZED, state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
 
     def reload_accounts(self) -> None:
         pass
 
-    def poll_now(self, account_id: str) -> None:
+    def poll_now(self, account_id: int) -> None:
         pass
 
     def set_demo(self, scenario: str, speed: float) -> None:
@@ -362,7 +375,7 @@ class ScriptedFeed:
                 self._warnings.clear()
             self.start()
 
-    def _change(self, key: str, change: str, **kw: Any) -> None:
+    def _change(self, key: str, change: Change, **kw: Any) -> None:
         with self._lock:
             w = self._warnings.get(key)
             if w is None:
@@ -379,10 +392,10 @@ class ScriptedFeed:
         hourly = {s: hourly_candles(s, hour, p) for s, p in START_PRICES.items()}
         self.pictures = {s: market_picture(c) for s, c in hourly.items()}
         self._watched = watched_cascade(hourly[LEADER], self.pictures[LEADER])
-        self.callbacks.on_account(_connecting(str(DEMO_ID), "Demo cross", "binanceusdm", True))
+        self.callbacks.on_account(_connecting(DEMO_ID, "Demo cross", "binanceusdm", True))
         for i in range(self.extra_accounts):
             self.callbacks.on_account(
-                _connecting(str(DEMO_ID + 1 + i), f"Account {i + 1}", "bybit", False)
+                _connecting(DEMO_ID + 1 + i, f"Account {i + 1}", "bybit", False)
             )
         while not self._stop.is_set():
             now_ms = t0 + (self.step + 1) * MINUTE_MS
@@ -405,13 +418,13 @@ class ScriptedFeed:
         report = build_report(
             account, leader=LEADER, betas=BETAS, sigma_daily={s: 0.03 * BETAS[s] for s in BETAS}
         )
-        self.callbacks.on_account(_ok(str(DEMO_ID), True, report, now_ms))
+        self.callbacks.on_account(_ok(DEMO_ID, True, account, report, now_ms))
         for i in range(self.extra_accounts):
             if self.poll_delay_s:
                 time.sleep(self.poll_delay_s)
             acc = replace(account, label=f"Account {i + 1}", exchange="bybit")
             rep = build_report(acc, leader=LEADER, betas=BETAS)
-            self.callbacks.on_account(_ok(str(DEMO_ID + 1 + i), False, rep, now_ms))
+            self.callbacks.on_account(_ok(DEMO_ID + 1 + i, False, acc, rep, now_ms))
         for s, c in candles.items():
             pic = self.pictures[s]
             self.callbacks.on_market(
@@ -421,20 +434,20 @@ class ScriptedFeed:
 
     def _rules(self, now_ms: int, report: AccountReport, btc: float) -> None:
         jm = report.joint_move.nearest if report.joint_move else None
-        wanted: dict[str, tuple[str, str, str]] = {}
+        wanted: dict[str, tuple[WarningRule, Severity, str]] = {}
         watched = self._watched
         if watched is not None and btc < watched.support.low:
             z = watched.support
-            wanted[warning_key("cascade_support", DEMO_ID, (LEADER,))] = (
-                "cascade_support",
-                "warning",
+            wanted[warning_key(WarningRule.CASCADE_SUPPORT, DEMO_ID, (LEADER,))] = (
+                WarningRule.CASCADE_SUPPORT,
+                Severity.WARNING,
                 f"BTC broke the {z.low:,.0f}–{z.high:,.0f} support; next stop "
                 f"~{watched.stop_price:,.0f} (cascade estimate)",
             )
         if jm is not None and abs(jm) < 0.05:
-            sev = "critical" if abs(jm) < 0.03 else "warning"
-            wanted[warning_key("joint_move", DEMO_ID, (LEADER,))] = (
-                "joint_move",
+            sev = Severity.CRITICAL if abs(jm) < 0.03 else Severity.WARNING
+            wanted[warning_key(WarningRule.JOINT_MOVE, DEMO_ID, (LEADER,))] = (
+                WarningRule.JOINT_MOVE,
                 sev,
                 f"Demo cross: a BTC move of {jm * 100:+.1f} % (alts following) liquidates it",
             )
@@ -446,7 +459,7 @@ class ScriptedFeed:
                 if old is None:
                     w = WarningRecord(key, rule, sev, msg, DEMO_ID, (LEADER,), now_ms, now_ms)
                     self._warnings[key] = w
-                    events.append(WarningEvent("fired", w))
+                    events.append(WarningEvent(Change.FIRED, w))
                 elif old.state is WarningState.RESOLVED:
                     w = replace(
                         old,
@@ -457,11 +470,11 @@ class ScriptedFeed:
                         resolved_ms=None,
                     )
                     self._warnings[key] = w
-                    events.append(WarningEvent("fired", w))
-                elif old.severity != sev and sev == "critical":
+                    events.append(WarningEvent(Change.FIRED, w))
+                elif old.severity != sev and sev is Severity.CRITICAL:
                     w = replace(old, severity=sev, message=msg, last_seen_ms=now_ms, state=active)
                     self._warnings[key] = w
-                    events.append(WarningEvent("escalated", w))
+                    events.append(WarningEvent(Change.ESCALATED, w))
                 else:
                     w = replace(old, message=msg, last_seen_ms=now_ms)
                     self._warnings[key] = w
@@ -471,7 +484,7 @@ class ScriptedFeed:
                         old, state=WarningState.RESOLVED, last_seen_ms=now_ms, resolved_ms=now_ms
                     )
                     self._warnings[key] = w
-                    events.append(WarningEvent("resolved", w))
+                    events.append(WarningEvent(Change.RESOLVED, w))
         for e in events:
             self.callbacks.on_warning(e)
 

@@ -1,4 +1,4 @@
-"""The warning rules: pure functions of a report, market figures or a connection status."""
+"""The warning rules: pure functions of a report and market figures."""
 
 from __future__ import annotations
 
@@ -6,24 +6,21 @@ import math
 
 import pytest
 
-from risk.report import build_report
-from risk.warnings import (
+from alerts import (
     CascadeRisk,
-    ConnectionStatus,
     Crowding,
-    Rule,
     ScheduledEvent,
     Severity,
+    ThresholdError,
     Thresholds,
-    cascade_support,
-    connectivity,
-    crowding,
-    joint_move,
-    liquidation_distance,
-    scheduled_event,
+    WarningRule,
     warning_key,
-    zscore,
 )
+from alerts.account_rules import joint_move, liquidation_distance, suspected_liquidation
+from alerts.market_rules import cascade_support, crowding, scheduled_event
+from risk.indicators import zscore
+from risk.report import build_report
+from risk.types import Account
 from tests.monitor.monitor_fakes import BTC, ETH, demo_like_account
 
 T = Thresholds()
@@ -39,65 +36,65 @@ def by_symbol(conds):
 
 def test_distance_thresholds_and_severity():
     # BTC at -6.3 %, ETH at -9.3 % from their liquidation prices.
-    conds = by_symbol(liquidation_distance(report(17_800), "1", T))
+    conds = by_symbol(liquidation_distance(report(17_800), 1, T))
     assert conds[(BTC,)].severity is Severity.WARNING
     assert conds[(ETH,)].severity is Severity.WARNING
     assert "BTC long: liquidation at" in conds[(BTC,)].message
-    conds = by_symbol(liquidation_distance(report(15_000), "1", T))
+    conds = by_symbol(liquidation_distance(report(15_000), 1, T))
     assert conds[(BTC,)].severity is Severity.CRITICAL  # -3.6 %
-    assert liquidation_distance(report(30_000), "1", T) == []
+    assert liquidation_distance(report(30_000), 1, T) == []
 
 
 def test_distance_hysteresis_keeps_an_active_warning_until_threshold_times_1_1():
     r = report(20_000)  # BTC -8.4 %, ETH -12.4 %
-    eth = warning_key(Rule.LIQUIDATION_DISTANCE, "1", (ETH,))
-    fresh = by_symbol(liquidation_distance(r, "1", T))
+    eth = warning_key(WarningRule.LIQUIDATION_DISTANCE, 1, (ETH,))
+    fresh = by_symbol(liquidation_distance(r, 1, T))
     assert (ETH,) not in fresh  # 12.4 % > 10 %
-    held = by_symbol(liquidation_distance(r, "1", T, active={eth}))
+    held = by_symbol(liquidation_distance(r, 1, T, active={eth: Severity.WARNING}))
     assert (ETH,) not in held  # 12.4 % > 11 %: clears even when active
     r2 = report(18_800)
     eth_d = abs(next(p.distance for p in r2.positions if p.symbol == ETH))
     assert 0.10 < eth_d < 0.11
-    assert (ETH,) not in by_symbol(liquidation_distance(r2, "1", T))
-    assert (ETH,) in by_symbol(liquidation_distance(r2, "1", T, active={eth}))
+    assert (ETH,) not in by_symbol(liquidation_distance(r2, 1, T))
+    assert (ETH,) in by_symbol(liquidation_distance(r2, 1, T, active={eth: Severity.WARNING}))
 
 
 def test_distance_in_sigmas_and_touch_probability():
     acc = demo_like_account(30_000)
     r = build_report(acc, betas={ETH: 1.3}, sigma_daily={BTC: 0.10, ETH: 0.08})
-    conds = by_symbol(liquidation_distance(r, "1", T))
+    conds = by_symbol(liquidation_distance(r, 1, T))
     assert set(conds) == {(BTC,)}, "a 10 % daily sigma puts BTC's 17.9 % within 2 sigma"
     assert any("σ" in c.message or "chance" in c.message for c in conds.values())
 
 
 def test_joint_move_message_and_levels():
-    [c] = joint_move(report(17_800), "1", T)
+    [c] = joint_move(report(17_800), 1, T)
     assert c.severity is Severity.CRITICAL
     assert c.message.startswith("BTC −3.3 %")
     assert "liquidates the whole cross account, your ETH long included" in c.message
-    [c] = joint_move(report(22_000), "1", T)
+    [c] = joint_move(report(22_000), 1, T)
     assert c.severity is Severity.WARNING
-    assert joint_move(report(40_000), "1", T) == []
+    assert joint_move(report(40_000), 1, T) == []
 
 
 def test_cascade_support_needs_proximity_domino_and_reach():
     r = report(20_000)  # joint move -4.46 % -> BTC ~101,270
     risk = CascadeRisk(BTC, 105_000.0, 1.4, 100_500.0, -1, "If 105,000 breaks, ...")
-    [c] = cascade_support(r, "1", [risk], T)
-    assert c.rule == Rule.CASCADE_SUPPORT
+    [c] = cascade_support(r, 1, [risk], T)
+    assert c.rule is WarningRule.CASCADE_SUPPORT
     assert "If 105,000 breaks" in c.message
     assert "domino ratio 1.4" in c.message
     # Too far from the support (BTC 106,000 vs 100,000: 6 %).
     far = CascadeRisk(BTC, 100_000.0, 1.4, 95_000.0, -1)
-    assert cascade_support(r, "1", [far], T) == []
+    assert cascade_support(r, 1, [far], T) == []
     # One ATR wider than 1.5 % brings it in.
-    assert cascade_support(r, "1", [far], T, atr=6_500.0) != []
+    assert cascade_support(r, 1, [far], T, atr=6_500.0) != []
     # Domino ratio below 1: not cascade-prone.
     weak = CascadeRisk(BTC, 105_000.0, 0.6, 103_000.0, -1)
-    assert cascade_support(r, "1", [weak], T) == []
+    assert cascade_support(r, 1, [weak], T) == []
     # The cascade stops above the account's liquidation: out of reach.
     short_reach = CascadeRisk(BTC, 105_000.0, 1.2, 102_500.0, -1)
-    assert cascade_support(r, "1", [short_reach], T) == []
+    assert cascade_support(r, 1, [short_reach], T) == []
 
 
 HOUR = 3_600_000
@@ -119,7 +116,7 @@ MIN = 60_000
 def test_scheduled_event_windows(before_ms, expected):
     at = 1_768_311_000_000
     events = [ScheduledEvent("US CPI release", at, {"BTC": 0.04})]
-    conds = scheduled_event(report(17_800), "1", events, at - before_ms, T)
+    conds = scheduled_event(report(17_800), 1, events, at - before_ms, T)
     if expected is None:
         assert conds == []
     else:
@@ -131,18 +128,18 @@ def test_scheduled_event_windows(before_ms, expected):
 def test_scheduled_event_only_when_headroom_below_typical_move():
     at = 1_768_311_000_000
     events = [ScheduledEvent("FOMC decision", at, {"BTC": 0.04})]
-    assert scheduled_event(report(22_000), "1", events, at - 30 * MIN, T) == []
+    assert scheduled_event(report(22_000), 1, events, at - 30 * MIN, T) == []
     wide = [ScheduledEvent("FOMC decision", at, {"*": 0.08})]
-    assert scheduled_event(report(22_000), "1", wide, at - 30 * MIN, T) != []
+    assert scheduled_event(report(22_000), 1, wide, at - 30 * MIN, T) != []
 
 
 def test_crowding_only_on_the_crowded_side():
     r = report(30_000)
     hot = {BTC: Crowding(BTC, 0.0005, 2.5, 2.2), ETH: Crowding(ETH, 0.0001, 0.5, None)}
-    [c] = crowding(r, "1", hot, T)
+    [c] = crowding(r, 1, hot, T)
     assert c.symbols == (BTC,) and c.severity is Severity.WARNING
     shorts_crowded = {BTC: Crowding(BTC, -0.0005, -2.5, 2.5)}
-    assert crowding(r, "1", shorts_crowded, T) == []
+    assert crowding(r, 1, shorts_crowded, T) == []
 
 
 def test_zscore():
@@ -152,53 +149,45 @@ def test_zscore():
     assert z is not None and math.isclose(z, 5.0)
 
 
-def test_connectivity_rules():
-    ok = ConnectionStatus(None, None, 1_000, 5_000)
-    assert connectivity(ok, "1", "Main", T) == []
-    down = ConnectionStatus("network", "cannot reach Binance", 16_000, 5_000, failures=3)
-    rules = {c.rule: c for c in connectivity(down, "1", "Main", T)}
-    assert set(rules) == {Rule.UNREACHABLE, Rule.STALE_DATA}
-    assert "16 s old" in rules[Rule.STALE_DATA].message
-    key = ConnectionStatus("auth", "rejected", None, 5_000, failures=1)
-    [c] = connectivity(key, "1", "Main", T)
-    assert c.rule == Rule.KEY_REJECTED and c.severity is Severity.CRITICAL
-    skew = ConnectionStatus("clock_skew", "clock off", 2_000, 5_000, failures=1)
-    assert connectivity(skew, "1", "Main", T)[0].rule == Rule.CLOCK_SKEW
-
-
 def test_thresholds_overrides():
-    t = T.with_overrides({"distance_warning": 0.2, "unknown": 1, "event_lead_ms": [120, 30]})
+    t = T.with_overrides({"distance_warning": 0.2, "event_lead_ms": [120, 30]})
     assert t.distance_warning == 0.2 and t.event_lead_ms == (120, 30)
+
+
+def test_unknown_or_mistyped_thresholds_are_refused_by_name():
+    with pytest.raises(ThresholdError, match="unknown thresholds: colour, unknown"):
+        T.with_overrides({"distance_warning": 0.2, "unknown": 1, "colour": "red"})
+    with pytest.raises(ThresholdError, match="distance_warning='far'"):
+        T.with_overrides({"distance_warning": "far"})
+    with pytest.raises(ThresholdError, match="event_after_ms=True"):
+        T.with_overrides({"event_after_ms": True})
 
 
 def test_hysteresis_delays_de_escalation_but_never_brings_escalation_forward():
     """An open WARNING must not turn CRITICAL at 5.4 % (the relaxed 5.5 %): the relaxed
     threshold belongs to a warning that is already critical."""
-    btc = warning_key(Rule.LIQUIDATION_DISTANCE, "1", (BTC,))
+    btc = warning_key(WarningRule.LIQUIDATION_DISTANCE, 1, (BTC,))
     r = next(
         rep
         for wallet in range(15_000, 18_000, 25)
         if 0.050 < abs((rep := report(wallet)).positions[0].distance) < 0.055
     )
-    assert by_symbol(liquidation_distance(r, "1", T))[(BTC,)].severity is Severity.WARNING
-    as_warning = liquidation_distance(r, "1", T, active={btc: Severity.WARNING})
+    assert by_symbol(liquidation_distance(r, 1, T))[(BTC,)].severity is Severity.WARNING
+    as_warning = liquidation_distance(r, 1, T, active={btc: Severity.WARNING})
     assert by_symbol(as_warning)[(BTC,)].severity is Severity.WARNING
-    as_critical = liquidation_distance(r, "1", T, active={btc: Severity.CRITICAL})
+    as_critical = liquidation_distance(r, 1, T, active={btc: Severity.CRITICAL})
     assert by_symbol(as_critical)[(BTC,)].severity is Severity.CRITICAL
 
 
 def test_positions_gone_near_liquidation_with_a_wallet_loss_read_as_a_liquidation():
-    from risk.types import Account
-    from risk.warnings import suspected_liquidation
-
     before = report(15_000)  # BTC -3.6 % from its liquidation price
     emptied = build_report(Account("binanceusdm", 1_200.0, ()))
-    cond = suspected_liquidation(before, emptied, "1", T)
+    cond = suspected_liquidation(before, emptied, 1, T)
     assert cond is not None and cond.severity is Severity.CRITICAL
     assert cond.symbols == tuple(sorted((BTC, ETH)))
-    assert "wallet fell from 15,000 to 1,200" in cond.message
+    assert "wallet fell from 15,000.00 to 1,200.00" in cond.message
     assert "appears to have been liquidated" in cond.message
     # closing far from liquidation, or without a loss, is not a liquidation
-    assert suspected_liquidation(report(40_000), emptied, "1", T) is None
+    assert suspected_liquidation(report(40_000), emptied, 1, T) is None
     richer = build_report(Account("binanceusdm", 16_000.0, ()))
-    assert suspected_liquidation(before, richer, "1", T) is None
+    assert suspected_liquidation(before, richer, 1, T) is None

@@ -1,0 +1,159 @@
+"""The rules on an account's own figures: a position near its liquidation price, the joint
+move that liquidates the cross account, and positions that vanished near liquidation."""
+
+from __future__ import annotations
+
+import math
+
+import formatting as fmt
+from alerts.thresholds import Thresholds
+from alerts.vocabulary import Active, Condition, Severity, WarningRule, warning_key
+from risk.report import AccountReport, PositionReport
+from risk.types import base_asset
+
+_NONE: Active = {}
+
+
+def liquidation_distance(
+    report: AccountReport, account_id: int, thresholds: Thresholds, active: Active = _NONE
+) -> list[Condition]:
+    """A position's liquidation price within X % of its mark, within k sigmas of its 24 h
+    volatility, or with a 24 h touching probability above p."""
+    out: list[Condition] = []
+    for pos in report.positions:
+        cond = _distance_condition(pos, account_id, thresholds, active)
+        if cond is not None:
+            out.append(cond)
+    return out
+
+
+def _distance_condition(
+    pos: PositionReport, account_id: int, t: Thresholds, active: Active
+) -> Condition | None:
+    liq = pos.shown_liquidation_price
+    if liq is None or pos.distance is None or not math.isfinite(pos.distance):
+        return None
+    key = warning_key(WarningRule.LIQUIDATION_DISTANCE, account_id, (pos.symbol,))
+    dist = abs(pos.distance)
+    severity: Severity | None = None
+    why: list[str] = []
+    if dist <= t.relaxed(t.distance_critical, key, active, Severity.CRITICAL):
+        severity = Severity.CRITICAL
+        why.append(f"within {t.distance_critical * 100:.0f} % of the mark")
+    elif dist <= t.relaxed(t.distance_warning, key, active, Severity.WARNING):
+        severity = Severity.WARNING
+        why.append(f"within {t.distance_warning * 100:.0f} % of the mark")
+    if pos.distance_sigma is not None and pos.distance_sigma <= t.relaxed(
+        t.sigma_warning, key, active
+    ):
+        severity = max(severity or Severity.WARNING, Severity.WARNING)
+        why.append(f"{pos.distance_sigma:.1f} σ of 24 h volatility")
+    p = pos.touch_probability
+    if p is not None:
+        if p >= t.tightened(t.touch_critical, key, active, Severity.CRITICAL):
+            severity = Severity.CRITICAL
+            why.append(f"{p * 100:.0f} % chance to touch it within 24 h")
+        elif p >= t.tightened(t.touch_warning, key, active):
+            severity = max(severity or Severity.WARNING, Severity.WARNING)
+            why.append(f"{p * 100:.0f} % chance to touch it within 24 h")
+    if severity is None:
+        return None
+    side = pos.side.name.lower()
+    msg = (
+        f"{base_asset(pos.symbol)} {side}: liquidation at {fmt.price(liq.value)}, "
+        f"{fmt.pct(pos.distance)} from the mark {fmt.price(pos.mark_price)} ({'; '.join(why)})."
+    )
+    return Condition(
+        WarningRule.LIQUIDATION_DISTANCE, severity, account_id, (pos.symbol,), msg, pos.distance
+    )
+
+
+def leader_mark(report: AccountReport) -> float | None:
+    """The mark of the joint move's leader, when the account holds it."""
+    if report.joint_move is None:
+        return None
+    for pos in report.positions:
+        if pos.symbol == report.joint_move.leader:
+            return pos.mark_price
+    return None
+
+
+def joint_move(
+    report: AccountReport, account_id: int, thresholds: Thresholds, active: Active = _NONE
+) -> list[Condition]:
+    """The cross account is liquidated by a leader move smaller than X %, the others following
+    by beta: "BTC −6 % liquidates your ETH long"."""
+    jm = report.joint_move
+    if jm is None or jm.nearest is None or not math.isfinite(jm.nearest):
+        return []
+    t = thresholds
+    symbols = tuple(p.symbol for p in report.positions)
+    key = warning_key(WarningRule.JOINT_MOVE, account_id, symbols)
+    move = abs(jm.nearest)
+    if move <= t.relaxed(t.joint_move_critical, key, active, Severity.CRITICAL):
+        severity = Severity.CRITICAL
+    elif move <= t.relaxed(t.joint_move_warning, key, active, Severity.WARNING):
+        severity = Severity.WARNING
+    else:
+        return []
+    leader = base_asset(jm.leader)
+    others = [
+        f"{base_asset(p.symbol)} {p.side.name.lower()}"
+        for p in report.positions
+        if p.symbol != jm.leader
+    ]
+    what = (
+        "your account"
+        if not others
+        else "the whole cross account, your " + " and ".join(others) + " included"
+    )
+    mark = leader_mark(report)
+    at = f" (at {leader} {fmt.price(mark * (1 + jm.nearest))})" if mark else ""
+    msg = (
+        f"{leader} {fmt.pct(jm.nearest)}{at} liquidates {what}: the cross account has "
+        f"{move * 100:.1f} % of joint-move headroom, "
+        f"margin ratio {fmt.pct(report.margin_ratio, signed=False, decimals=0)}."
+    )
+    return [Condition(WarningRule.JOINT_MOVE, severity, account_id, symbols, msg, jm.nearest)]
+
+
+def suspected_liquidation(
+    before: AccountReport, current: AccountReport, account_id: int, thresholds: Thresholds
+) -> Condition | None:
+    """Positions that were near liquidation are gone and the wallet fell: the account has most
+    likely been liquidated. No exchange says so in its account data; a trader needs to know.
+
+    A position counts when its last distance was within twice the critical threshold (or
+    already past its liquidation price); the wallet must have fallen, which a normal close at
+    a loss also does, so the message says "appears"."""
+    now_held = {(p.symbol, p.side) for p in current.positions}
+    gone = [
+        p
+        for p in before.positions
+        if (p.symbol, p.side) not in now_held
+        and p.distance is not None
+        and abs(p.distance) <= 2 * thresholds.distance_critical
+    ]
+    lost = before.wallet_balance - current.wallet_balance
+    if not gone or lost <= 0:
+        return None
+    names = " and ".join(f"{base_asset(p.symbol)} {p.side.name.lower()}" for p in gone)
+    marks = ", ".join(
+        f"{base_asset(p.symbol)} {fmt.price(p.mark_price)} vs liquidation "
+        f"{fmt.price(p.shown_liquidation_price.value)}"
+        for p in gone
+        if p.shown_liquidation_price is not None
+    )
+    msg = (
+        f"Your {names} {'is' if len(gone) == 1 else 'are'} gone and the wallet fell from "
+        f"{fmt.money(before.wallet_balance)} to {fmt.money(current.wallet_balance)} "
+        f"(last seen: {marks}): the account appears to have been liquidated."
+    )
+    return Condition(
+        WarningRule.LIQUIDATED,
+        Severity.CRITICAL,
+        account_id,
+        tuple(sorted({p.symbol for p in gone})),
+        msg,
+        -lost,
+    )

@@ -1,0 +1,44 @@
+"""The one entry point: which warning conditions hold now for an account in its market."""
+
+from __future__ import annotations
+
+from alerts.account_rules import joint_move, liquidation_distance, suspected_liquidation
+from alerts.market_rules import (
+    cascade_band,
+    cascade_risks,
+    cascade_support,
+    crowding,
+    scheduled_event,
+)
+from alerts.state import AccountState, MarketState
+from alerts.thresholds import Thresholds
+from alerts.vocabulary import Active, Condition
+
+
+def evaluate(
+    state: AccountState,
+    market: MarketState,
+    thresholds: Thresholds,
+    active: Active,
+    now_ms: int,
+) -> list[Condition]:
+    """Every market rule (``alerts.MARKET_RULES``) on one account: liquidation distance, joint
+    move, cascade-prone support, scheduled event, crowding and a suspected liquidation.
+    ``active`` is the account's open warnings with their severity (for hysteresis); ``now_ms``
+    places the scheduled events. Pure: the same values give the same conditions."""
+    report, aid, t = state.report, state.account_id, thresholds
+    conds = liquidation_distance(report, aid, t, active)
+    conds += joint_move(report, aid, t, active)
+    leader = market.leader
+    jm = report.joint_move
+    if leader is not None and jm is not None and leader.symbol == jm.leader:
+        band = cascade_band(report, leader, t)
+        risks = cascade_risks(state.account, leader, market.betas, band)
+        conds += cascade_support(report, aid, risks, t, leader.atr, active)
+    conds += scheduled_event(report, aid, market.events, now_ms, t)
+    conds += crowding(report, aid, market.crowding, t, active)
+    if state.before_change is not None:
+        gone = suspected_liquidation(state.before_change, report, aid, t)
+        if gone is not None:
+            conds.append(gone)
+    return conds

@@ -1,0 +1,96 @@
+"""What the warning rules read: immutable values describing one account and the market.
+
+The monitor assembles them once per evaluation (under its locks) and hands them to
+``alerts.evaluate``; nothing here reads a clock, a file or the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from risk.levels import Levels
+from risk.liqmap import LiqMap
+from risk.report import AccountReport
+from risk.types import Account, OrderBook
+
+_EMPTY: Mapping[str, float] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class AccountState:
+    """One account as read: the ``Account`` the connector returned and the report built from
+    it (so every rule, like the window, works from one account and one report)."""
+
+    account_id: int
+    account: Account
+    report: AccountReport
+    before_change: AccountReport | None = None
+    """The report read just before the account's positions last changed (None until they
+    have): the suspected-liquidation rule compares it with ``report``."""
+
+
+@dataclass(frozen=True, slots=True)
+class LeaderMarket:
+    """The joint move's leader (BTC) as the cascade rule reads it."""
+
+    symbol: str
+    price: float
+    """The last close of its 1h candles."""
+    levels: Levels | None
+    liqmap: LiqMap | None
+    book: OrderBook | None
+    sigma_daily: float | None
+    daily_volume: float | None
+    """Notional traded per day (``risk.indicators.daily_volume_notional``)."""
+    atr: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Crowding:
+    """A symbol's funding rate and open interest, each as a z-score over 30 days."""
+
+    symbol: str
+    funding_rate: float | None
+    funding_z: float | None
+    open_interest_z: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledEvent:
+    """A scheduled macro release: its name, time (ms, UTC) and typical moves by base asset
+    ("*" for any asset not named)."""
+
+    name: str
+    at_ms: int
+    typical_move: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MarketState:
+    """The market around an account: the leader's picture, the betas to the leader, the
+    crowding of each symbol held and the scheduled events near now."""
+
+    leader: LeaderMarket | None = None
+    betas: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
+    crowding: Mapping[str, Crowding] = field(default_factory=lambda: MappingProxyType({}))
+    events: tuple[ScheduledEvent, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CascadeRisk:
+    """What the cascade model says about one support (or resistance) of one symbol.
+
+    ``direction`` is −1 for a support below the price (long liquidations push it down) and +1
+    for a resistance above; ``reach_price`` is where forced selling (or buying) would carry the
+    price once the level breaks; ``sentence`` is the cascade module's own warning text.
+    """
+
+    symbol: str
+    level: float
+    domino_ratio: float
+    reach_price: float
+    direction: int = -1
+    sentence: str | None = None

@@ -1,0 +1,109 @@
+"""The watch loop's own health: an account the exchange cannot be reached for, a rejected key,
+a skewed clock, figures too old to read as current.
+
+These are facts about the watch, not about the market, so they live with the monitor rather
+than in ``alerts``; they share its vocabulary (``WarningRule``, ``Severity``, ``Condition``).
+"Stale" is defined here once: the monitor's account status, the stale-data warning and the
+window's status bar all ask ``is_stale``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from alerts.vocabulary import Condition, Severity, WarningRule
+from connectors.types import ErrorKind
+
+STALE_POLLS = 3.0
+"""Figures older than this many poll intervals are stale (the default of the setting)."""
+KEY_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.PERMISSION})
+"""Errors that mean the key itself was refused: the user has to act."""
+
+
+def stale_after_ms(poll_interval_ms: int, stale_polls: float = STALE_POLLS) -> int:
+    """How old an account's figures may be before they are stale."""
+    return int(stale_polls * poll_interval_ms)
+
+
+def is_stale(age_ms: int | None, limit_ms: int) -> bool:
+    """Whether figures of this age (None: never read) are stale under ``limit_ms``."""
+    return age_ms is not None and age_ms > limit_ms
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionStatus:
+    """What the monitor knows about an account's connection at one moment."""
+
+    error_kind: ErrorKind | None
+    error_message: str | None
+    age_ms: int | None
+    """Age of the last good poll; None when there has never been one."""
+    poll_interval_ms: int
+    stale_polls: float = STALE_POLLS
+    failures: int = 0
+    clock_note: str | None = None
+    """The connector's note when it had to compensate for this computer's clock."""
+
+    @property
+    def stale_after_ms(self) -> int:
+        return stale_after_ms(self.poll_interval_ms, self.stale_polls)
+
+
+def health_conditions(status: ConnectionStatus, account_id: int, label: str) -> list[Condition]:
+    """Account unreachable, key rejected, clock skewed, or data older than ``stale_polls``
+    polls (critical past four times that)."""
+    out: list[Condition] = []
+    kind = status.error_kind
+    err = status.error_message or (kind.value if kind is not None else "")
+    if kind in KEY_KINDS:
+        out.append(
+            Condition(
+                WarningRule.KEY_REJECTED,
+                Severity.CRITICAL,
+                account_id,
+                (),
+                f"{label}: the exchange rejected the API key ({err}); "
+                "risk figures are not updated.",
+            )
+        )
+    elif kind is ErrorKind.CLOCK_SKEW or status.clock_note:
+        out.append(
+            Condition(
+                WarningRule.CLOCK_SKEW,
+                Severity.WARNING,
+                account_id,
+                (),
+                f"{label}: this computer's clock is off from the exchange's "
+                f"({err or status.clock_note or ''}); "
+                "signed requests fail until it is synchronised.",
+            )
+        )
+    elif kind is not None:
+        severity = Severity.WARNING if status.failures >= 2 else Severity.INFO
+        out.append(
+            Condition(
+                WarningRule.UNREACHABLE,
+                severity,
+                account_id,
+                (),
+                f"{label}: the exchange cannot be reached ({err}); "
+                f"{status.failures} failed poll(s), retrying with backoff.",
+                float(status.failures),
+            )
+        )
+    limit = status.stale_after_ms
+    if is_stale(status.age_ms, limit):
+        age_ms = status.age_ms or 0
+        severity = Severity.CRITICAL if age_ms > 4 * limit else Severity.WARNING
+        out.append(
+            Condition(
+                WarningRule.STALE_DATA,
+                severity,
+                account_id,
+                (),
+                f"{label}: the figures are {age_ms / 1000:.0f} s old (more than "
+                f"{status.stale_polls:.0f} polls); do not read them as current.",
+                float(age_ms),
+            )
+        )
+    return out
