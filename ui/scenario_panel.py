@@ -211,6 +211,12 @@ class ScenarioPanel(QWidget):
                 mr = report.margin_ratio
                 c = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.calm
                 state_html = f"margin ratio <b style='color:{c}'>{fmt.pct(mr, signed=False)}</b>"
+                jm = report.joint_move
+                if jm is not None and jm.nearest is not None:
+                    state_html += (
+                        f", liquidated if {jm.leader.split('/')[0]} moves "
+                        f"<b>{fmt.pct(jm.nearest, decimals=2)}</b> from here"
+                    )
             lines.append(
                 f"<b>{tag}{sa.label}</b>: equity <b>{fmt.money(report.equity)}</b> "
                 f"({fmt.money(report.equity - sa.account.wallet_balance - _upnl(sa.account), True)}"

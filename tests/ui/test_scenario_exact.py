@@ -1,0 +1,90 @@
+"""The scenario panel at 0 % shows exactly the table's liquidation prices and the engine's
+joint move, on an account whose tiers matter: the demo account scaled ×40 (its BTC notional
+is far past the first maintenance tier), fed through the monitor's bridge."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import formatting as fmt
+from monitor.events import AccountStatus, AccountUpdate, MarketUpdate
+from resources import default_tiers
+from risk.report import build_report, default_leader
+from risk.types import Account, Position, Side
+from tests.ui.ui_feed import feed_backend
+from ui.app import App
+from ui.positions_model import COLUMNS
+
+BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
+BETAS = {BTC: 1.0, ETH: 1.3}
+SCALE = 40
+
+
+def demo_x40() -> Account:
+    """resources/scenarios/2025-11-04.json's demo account ×40, BTC at 118,000."""
+    btc, eth = 118_000.0, 3_850.0 * (1 + 1.3 * (118_000.0 / 109_000.0 - 1))
+    return Account(
+        "binanceusdm",
+        27_000.0 * SCALE,
+        (
+            Position(
+                BTC, Side.LONG, 3.0 * SCALE, 109_000.0, btc, default_tiers("binanceusdm", "BTC")
+            ),
+            Position(
+                ETH, Side.LONG, 8.0 * SCALE, 3_850.0, eth, default_tiers("binanceusdm", "ETH")
+            ),
+        ),
+        label="Demo ×40",
+    )
+
+
+@pytest.fixture
+def app(qapp: object, tmp_path: Path) -> Iterator[App]:
+    a = App(tmp_path, crash_dialog=False, backend_factory=feed_backend())
+    a.window.show()  # the feed is not started: only the update below reaches the window
+    yield a
+    a.shutdown()
+    a.window.deleteLater()
+
+
+def test_the_panel_at_zero_matches_the_table_and_the_engine(app: App, qtbot) -> None:
+    account = demo_x40()
+    btc = account.positions[0]
+    assert btc.notional() > btc.tiers[0].max_bound * 10, "the tiers past the first must matter"
+    report = build_report(account, leader=default_leader(account), betas=BETAS)
+    for symbol, beta in BETAS.items():
+        app.bridge.on_market(MarketUpdate(symbol, 0, None, None, None, None, {symbol: beta}))
+    app.bridge.on_account(
+        AccountUpdate(7, "Demo ×40", "binanceusdm", True, account, report,
+                      AccountStatus.OK, None, None, 0, 0, 15_000)
+    )  # fmt: skip
+    window, panel = app.window, app.window.scenario
+    qtbot.waitUntil(lambda: window.proxy.rowCount() == 2 and panel.table.rowCount() == 2)
+    assert panel.move == 0.0
+
+    liq_col = [c.title for c in COLUMNS].index("Liq. price")
+    symbol_col = [c.title for c in COLUMNS].index("Symbol")
+    table = {
+        window.proxy.index(r, symbol_col).data(): window.proxy.index(r, liq_col).data()
+        for r in range(2)
+    }
+    on_panel = {panel.table.item(r, 1).text(): panel.table.item(r, 3).text() for r in range(2)}
+    expected = {
+        p.symbol: fmt.price(p.shown_liquidation_price.value if p.shown_liquidation_price else None)
+        for p in report.positions
+    }
+    assert table == {"BTC/USDT": expected[BTC], "ETH/USDT": expected[ETH]}
+    assert on_panel == {"BTC long": expected[BTC], "ETH long": expected[ETH]}
+
+    jm = report.joint_move
+    assert jm is not None and jm.nearest is not None
+    assert f"BTC moves <b>{fmt.pct(jm.nearest, decimals=2)}</b>" in panel.summary.text()
+    assert fmt.pct(jm.nearest) in window.summary.text()
+    shown = panel.last_reports[7]
+    assert shown.joint_move is not None and shown.joint_move.nearest == jm.nearest
+    assert [p.shown_liquidation_price for p in shown.positions] == [
+        p.shown_liquidation_price for p in report.positions
+    ]
