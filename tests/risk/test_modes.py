@@ -1,4 +1,4 @@
-"""Hedge mode, distances and the stress grid's bookkeeping."""
+"""Hedge mode and distances."""
 
 import math
 
@@ -8,7 +8,6 @@ import pytest
 from risk.distance import distance_pct, distance_sigma, touch_probability
 from risk.liquidation import liquidation_price
 from risk.rules import rules_for
-from risk.stress import stress_grid
 from risk.types import Account, MarginMode, MarginTier, Position, Side
 
 INF = math.inf
@@ -75,20 +74,3 @@ def test_touch_probability_matches_a_simulation():
     simulated = float((lows <= barrier).mean())
     # discrete monitoring misses a few touches; the continuous formula is a slight upper bound
     assert simulated == pytest.approx(touch_probability(95.0, 100.0, sigma), abs=0.03)
-
-
-def test_stress_grid_marks_isolated_and_cross_positions_gone_separately():
-    tier = (MarginTier(0, INF, 0.005),)
-    btc = Position("BTC", Side.LONG, 1, 100_000, 100_000, tier)
-    eth_iso = Position("ETH", Side.LONG, 10, 3_000, 3_000, tier,
-                       margin_mode=MarginMode.ISOLATED, leverage=20)  # fmt: skip
-    account = Account("binanceusdm", 20_000, (btc, eth_iso))
-    grid = stress_grid(account, rules_for("binanceusdm"), "BTC", {"ETH": 1.0})
-    at = {round(float(r), 3): i for i, r in enumerate(grid.moves)}
-    assert not grid.gone[at[0.0]].any()
-    # a 20× isolated ETH long is gone after about −4.5 %, the cross BTC long only near −20 %
-    assert grid.gone[at[-0.05], 1] and not grid.gone[at[-0.05], 0]
-    assert grid.gone[at[-0.25]].all()
-    assert not grid.gone[at[0.5]].any()
-    assert grid.equity[at[0.0]] == pytest.approx(20_000)
-    assert grid.margin_ratio[at[0.0]] == pytest.approx(500 / 20_000)

@@ -2,14 +2,12 @@
 
 import math
 
-import numpy as np
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from risk.liquidation import account_totals, joint_move, liquidation_price
 from risk.rules import RULE_SETS
-from risk.stress import stress_grid
 from risk.types import Account, MarginMode, MarginTier, Position, Side, cumulative_amounts
 
 RATES = [0.004, 0.005, 0.01, 0.025, 0.05, 0.1]
@@ -121,28 +119,6 @@ def test_with_one_position_the_joint_move_agrees_with_the_liquidation_price(acco
     else:
         assert jm.nearest is not None
         assert pos.mark_price * (1 + jm.nearest) == pytest.approx(lp, rel=1e-9)
-
-
-@settings(max_examples=150, deadline=None)
-@given(accounts(min_positions=1, max_positions=4), st.floats(0.3, 2.0))
-def test_the_stress_grid_agrees_with_the_exact_joint_move(account, beta):
-    assume(alive(account))
-    rules = RULE_SETS[account.exchange]
-    leader = account.positions[0].symbol
-    betas = {p.symbol: beta for p in account.positions[1:]}
-    jm = joint_move(account, rules, leader, betas)
-    grid = stress_grid(account, rules, leader, betas)
-    dead = grid.equity <= grid.maintenance
-    step = grid.moves[1] - grid.moves[0]
-    for r, direction in ((jm.down, -1), (jm.up, 1)):
-        side = grid.moves * direction >= 0
-        if r is None or abs(r) > 0.5:
-            assert not (dead & side & (np.abs(grid.moves) <= 0.5 - step)).any() or r is not None
-            continue
-        first_dead = grid.moves[dead & side]
-        assert first_dead.size > 0
-        nearest = first_dead[np.argmin(np.abs(first_dead))]
-        assert abs(nearest - r) <= step + 1e-12
 
 
 def test_isolated_positions_are_left_out_of_the_cross_account():
