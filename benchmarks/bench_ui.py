@@ -117,6 +117,8 @@ def gui_gaps_monitor(seconds: float) -> tuple[float, int, int]:
 
     from connectors.localexchange import LocalExchange
     from monitor.events import MarketUpdate
+    from settings.registry import POLL_INTERVAL_S
+    from settings.store import SettingsStore
     from storage.records import AccountRecord
     from tests.ui.ui_feed import history_candles
     from ui.app import App
@@ -131,10 +133,10 @@ def gui_gaps_monitor(seconds: float) -> tuple[float, int, int]:
     secrets = open_secret_store(data_dir, lambda is_new: "bench passphrase")
     for i in range(5):
         secrets.set(f"bench-{i}", lx.credentials("binanceusdm"))
-        rec = db.accounts.add(
+        db.accounts.add(
             AccountRecord("binanceusdm", f"Account {i + 1}", lx.base_url, secret_name=f"bench-{i}")
         )
-        db.settings.set(f"monitor.poll_interval_s.{rec.id}", 1.0)
+    SettingsStore(db.settings).set(POLL_INTERVAL_S, 1)
     db.close()
     from ui import passphrase
 

@@ -25,7 +25,7 @@ Interface (what the UI codes against):
 
 ``monitor.service.WatchService(db, secrets, callbacks, *, clock=time.time, demo=False,
 demo_scenario="2025-11-04", demo_speed=60.0, connector_factory=None, poll_interval_s=None,
-max_workers=8, calendar=None, clear_after=2)``
+max_workers=8, calendar=None, clear_after=2, market_interval_s=None, settings=None)``
     ``start()``, ``stop(timeout=5.0) -> bool`` (True when no job was left running),
     ``acknowledge(key)``, ``snooze(key, until_ms)``, ``reload_accounts()``,
     ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
@@ -33,10 +33,10 @@ max_workers=8, calendar=None, clear_after=2)``
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the
     ``LocalExchange`` in demo mode, else None), ``running``.
 
-Settings read from the database (``db.settings.get``): ``monitor.poll_interval_s.<account_id>``
-(seconds) and ``monitor.thresholds`` / ``monitor.thresholds.<account_id>`` (a dict of
-``alerts.Thresholds`` field names to values). The user's own events come from
-``db.events.between(from_ms, to_ms)``; the shipped calendar from ``resources/events-2026.json``.
+Settings (``settings.registry``, read through ``settings.store.SettingsStore``; by default the
+watched database's settings table): the poll interval, the stale limit in polls and the
+warning thresholds. The user's own events come from ``db.events.between(from_ms, to_ms)``;
+the shipped calendar from ``resources/events-2026.json``.
 
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
 (the job bodies: they assemble an account's state once and call ``alerts.evaluate`` once),

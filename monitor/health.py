@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from alerts.vocabulary import Condition, Severity, WarningRule
 from connectors.types import ErrorKind
+from settings.registry import STALE_POLLS as STALE_POLLS_SETTING
 
-STALE_POLLS = 3.0
-"""Figures older than this many poll intervals are stale (the default of the setting)."""
+STALE_POLLS = float(STALE_POLLS_SETTING.default)
+"""Figures older than this many poll intervals are stale (the setting's default)."""
 KEY_KINDS = frozenset({ErrorKind.AUTH, ErrorKind.PERMISSION})
 """Errors that mean the key itself was refused: the user has to act."""
 

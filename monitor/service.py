@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import logging
 import threading
 import time
@@ -34,14 +33,15 @@ from typing import Any
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from alerts.thresholds import ThresholdError, Thresholds
 from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import MonitorCallbacks, WarningEvent
 from monitor.jobs import Jobs, describe_error
 from monitor.ports import Connector
-from monitor.state import DEFAULT_POLL_S, AccountConfig, AccountSlot
+from monitor.state import AccountConfig, AccountSlot
+from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
+from settings.store import SettingsStore
 from storage.records import WarningRecord
 
 logger = logging.getLogger(__name__)
@@ -108,8 +108,10 @@ class WatchService:
         calendar: Calendar | None = None,
         clear_after: int = 2,
         market_interval_s: float | None = None,
+        settings: SettingsStore | None = None,
     ) -> None:
         self.db = db
+        self.settings = settings or SettingsStore(db.settings)
         self.secrets = secrets
         self.callbacks = callbacks
         self.clock = clock
@@ -360,67 +362,45 @@ class WatchService:
         return self.secrets.get(cfg.secret_name) or Credentials()
 
     def _account_configs(self) -> list[AccountConfig]:
+        values = self._settings()
+        thresholds = values.thresholds()
         out: list[AccountConfig] = []
         for rec in self.db.accounts.all():
-            if not getattr(rec, "enabled", True):
+            if not rec.enabled or rec.is_demo != self.demo or rec.id is None:
                 continue
-            is_demo = bool(getattr(rec, "is_demo", False))
-            if is_demo != self.demo:
-                continue
-            if rec.id is None:
-                continue
-            account_id = rec.id
             base_url = rec.base_url
-            if is_demo and self._lx is not None:
+            if rec.is_demo and self._lx is not None:
                 base_url = self._lx.base_url
             out.append(
                 AccountConfig(
-                    account_id=account_id,
+                    account_id=rec.id,
                     label=rec.label or rec.exchange,
                     exchange=rec.exchange,
-                    is_demo=is_demo,
+                    is_demo=rec.is_demo,
                     base_url=base_url,
                     secret_name=rec.secret_name,
-                    poll_interval_s=self._poll_interval(account_id, rec.exchange, is_demo),
-                    thresholds=self._thresholds(account_id),
+                    poll_interval_s=self._poll_interval(values, rec.exchange, rec.is_demo),
+                    stale_polls=float(values.get(STALE_POLLS)),
+                    thresholds=thresholds,
                 )
             )
         return out
 
-    def _poll_interval(self, account_id: int, exchange: str, is_demo: bool) -> float:
+    def _settings(self) -> Values:
+        try:
+            return self.settings.values()
+        except Exception:
+            logger.exception("the settings could not be read; the defaults apply")
+            return Values.defaults()
+
+    def _poll_interval(self, values: Values, exchange: str, is_demo: bool) -> float:
         if self._poll_override is not None:
             chosen = self._poll_override
+        elif is_demo:
+            chosen = DEMO_POLL_S
         else:
-            stored = self._setting(f"monitor.poll_interval_s.{account_id}")
-            default = DEMO_POLL_S if is_demo else DEFAULT_POLL_S
-            try:
-                chosen = float(stored) if stored is not None else default
-            except (TypeError, ValueError):
-                chosen = default
+            chosen = float(values.get(POLL_INTERVAL_S))
         return max(chosen, min_poll_interval_s(exchange))
-
-    def _thresholds(self, account_id: int) -> Thresholds:
-        base = Thresholds()
-        for key in ("monitor.thresholds", f"monitor.thresholds.{account_id}"):
-            value = self._setting(key)
-            if isinstance(value, str):
-                try:
-                    value = json.loads(value)
-                except ValueError:
-                    logger.warning("setting %s is not JSON; ignored", key)
-                    continue
-            if isinstance(value, dict):
-                try:
-                    base = base.with_overrides(value)
-                except ThresholdError as exc:
-                    logger.warning("setting %s ignored: %s", key, exc)
-        return base
-
-    def _setting(self, key: str) -> Any:
-        try:
-            return self.db.settings.get(key)
-        except Exception:
-            return None
 
     def _start_demo_exchange(self) -> None:
         from connectors.localexchange.service import LocalExchange
@@ -434,7 +414,7 @@ class WatchService:
 
 def ensure_demo_accounts(db: Any, exchanges: tuple[str, ...]) -> None:
     """Make sure the (demo) database holds one demo account per demo exchange."""
-    have = {rec.exchange for rec in db.accounts.all() if getattr(rec, "is_demo", False)}
+    have = {rec.exchange for rec in db.accounts.all() if rec.is_demo}
     from storage.records import AccountRecord
 
     for exchange in exchanges:

@@ -24,8 +24,8 @@ from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.report import AccountReport
 from risk.types import Account, Candles, MarketStats, OrderBook
+from settings.registry import POLL_INTERVAL_S
 
-DEFAULT_POLL_S = 5.0
 MAX_BACKOFF_S = 60.0
 
 
@@ -39,7 +39,7 @@ class AccountConfig:
     is_demo: bool = False
     base_url: str | None = None
     secret_name: str | None = None
-    poll_interval_s: float = DEFAULT_POLL_S
+    poll_interval_s: float = float(POLL_INTERVAL_S.default)
     stale_polls: float = STALE_POLLS
     thresholds: Thresholds = field(default_factory=Thresholds)
 

@@ -8,10 +8,15 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the app imports Qt, the monitor and storage only when it starts
+    import argparse
+
+    from monitor.events import AccountUpdate
+    from ui.ports import BackendFactory, BackendPort
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +92,7 @@ class App:
         force_demo: bool = False,
         scenario: str | None = None,
         speed: float | None = None,
-        backend_factory: Callable[..., Any] | None = None,
+        backend_factory: BackendFactory | None = None,
         crash_dialog: bool = True,
         defer_backend: bool = False,
     ) -> None:
@@ -96,34 +101,32 @@ class App:
         from ui import theme
         from ui.bridge import MonitorBridge
         from ui.crash import CrashReporter
+        from ui.layout import WindowLayout
         from ui.main_window import DEFAULT_SPEED, MainWindow
         from ui.passphrase import PassphrasePrompt
-        from ui.settings import AppSettings
 
         self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
         self.qapp.setApplicationName("Cascade Watch")
         from storage.paths import ensure_data_dir
 
         ensure_data_dir(data_dir)
-        self.settings = AppSettings(data_dir)
-        prefs = self.settings.load_preferences()
-        theme.apply(self.qapp, prefs.theme)
+        self.window_state = WindowLayout(data_dir)
+        theme.apply(self.qapp, self.window_state.theme_hint())
+        self._legacy = self.window_state.legacy_values()
         self.crash = CrashReporter(show_dialog=crash_dialog)
         self.crash.install()
         self.bridge = MonitorBridge()
         self.passphrase = PassphrasePrompt()
-        self._backend_args = {
-            "scenario": scenario or str(self.settings.get("demo/scenario", "2025-11-04")),
-            "speed": speed or float(self.settings.get("demo/speed", DEFAULT_SPEED)),
-            "force_demo": force_demo,
-            "backend_factory": backend_factory,
-        }
+        self._scenario = scenario or str(self.window_state.get("demo/scenario", "2025-11-04"))
+        self._speed = speed or float(str(self.window_state.get("demo/speed", DEFAULT_SPEED)))
+        self._force_demo = force_demo
+        self._factory = backend_factory
         self.data_dir = data_dir
-        self.backend: Any = None
+        self.backend: BackendPort | None = None
         self._builder: threading.Thread | None = None
         if not defer_backend:
             self.backend = self._build_backend()
-        self.window = MainWindow(self.backend, self.settings, self.bridge)
+        self.window = MainWindow(self.backend, self.window_state, self.bridge)
         self.bridge.sigBackend.connect(self._on_backend)
         self.bridge.sigStorageError.connect(self._on_storage_error)
         self._frozen = False
@@ -131,31 +134,40 @@ class App:
         if self.backend is not None:
             self._on_backend(self.backend)
 
-    def _freeze_long_lived(self, update: Any) -> None:
+    def _freeze_long_lived(self, update: AccountUpdate) -> None:
         """Once an account has been read (ccxt's markets and tiers are loaded), move what is
         alive into the collector's permanent generation. Otherwise every full collection walks
         those ~200,000 long-lived objects and holds the GUI thread for 50-80 ms."""
         import gc
 
-        if self._frozen or getattr(update, "report", None) is None:
+        if self._frozen or update.report is None:
             return
         self._frozen = True
         self.bridge.sigAccount.disconnect(self._freeze_long_lived)
         gc.freeze()
 
-    def _build_backend(self, start_fresh: bool = False) -> Any:
+    def _build_backend(self, start_fresh: bool = False) -> BackendPort:
         from ui.backend import create_backend
 
-        return create_backend(
+        backend = create_backend(
             self.data_dir,
             self.bridge,
+            scenario=self._scenario,
+            speed=self._speed,
+            force_demo=self._force_demo,
             passphrase=self.passphrase,
+            backend_factory=self._factory,
             start_fresh=start_fresh,
-            **self._backend_args,
         )
+        if self._legacy is not None:
+            adopt_legacy(backend, *self._legacy)
+        return backend
 
-    def _on_backend(self, backend: Any) -> None:
+    def _on_backend(self, backend: BackendPort) -> None:
         self.backend = backend
+        if self._legacy is not None:
+            self.window_state.forget_legacy_values()
+            self._legacy = None
         self.window.set_backend(backend)
 
     def start(self) -> None:
@@ -181,7 +193,7 @@ class App:
         self._builder = threading.Thread(target=build, name="backend-start", daemon=True)
         self._builder.start()
 
-    def _on_storage_error(self, error: Any) -> None:
+    def _on_storage_error(self, error: Exception) -> None:
         """The database cannot be opened: say why, and offer the way out (move it aside and
         start fresh; nothing is deleted) or quit. Never a traceback, never a silent loss."""
         from storage.errors import DatabaseUnreadable
@@ -192,7 +204,7 @@ class App:
         else:
             self.qapp.exit(1)
 
-    def choose_recovery(self, error: Any) -> bool:
+    def choose_recovery(self, error: Exception) -> bool:
         """Ask the trader; True to move the file aside and start with an empty database."""
         from PySide6.QtWidgets import QMessageBox
 
@@ -231,7 +243,7 @@ class App:
             self.crash.uninstall()
 
 
-def run(args: Any) -> int:
+def run(args: argparse.Namespace) -> int:
     if display_missing():
         print(NO_DISPLAY_MESSAGE)
         return 2
@@ -262,3 +274,17 @@ def run(args: Any) -> int:
         app.shutdown()
     app.dispose()
     return code
+
+
+def adopt_legacy(
+    backend: BackendPort, values: dict[str, object], events: list[tuple[int, str]]
+) -> None:
+    """Hand the preferences an earlier version kept in ui.ini to the backend's store (once:
+    the caller then forgets them). The user's calendar entries are taken only when the store
+    has none (the earlier version copied them to the database too)."""
+    from ui.ports import Preferences, UserEvent
+
+    stored = backend.load_preferences()
+    kept = stored.events or tuple(UserEvent(at, name) for at, name in events)
+    backend.apply_preferences(Preferences(stored.values.replace(values), kept))
+    log.info("settings kept in ui.ini by an earlier version moved to the database")

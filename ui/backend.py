@@ -1,33 +1,29 @@
-"""What the window talks to: the watch service plus the account store (database + secrets).
+"""What the window talks to: the watch service plus the account store (database + secrets)
+and the settings.
 
 ``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database),
 unless the caller hands it a ``backend_factory`` (the tests and the UI benchmark do: a scripted
-feed, tests/ui/ui_feed.py). Every method here may block (database, keyring, scheduler shutdown),
-so the window calls them off the GUI thread.
-
-What the window needs of a backend is ``Backend``'s public surface: ``service`` (with
-``acknowledge`` and ``snooze``), ``start``, ``stop``, ``set_demo``, ``accounts``,
-``add_account``, ``update_account``, ``set_enabled``, ``remove_account`` and
-``apply_preferences``; an optional ``title_note`` is shown in the window title.
+feed, tests/ui/ui_feed.py). What the window needs of a backend is ``ui.ports.BackendPort``.
+Every method here may block (database, keyring, scheduler shutdown), so the window calls them
+off the GUI thread.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ui.connect_dialog import AccountForm, default_connector_factory
-from ui.settings import Preferences
+from monitor.service import WatchService
+from settings.store import SettingsStore
+from storage.records import AccountRecord, EventRecord
+from ui.connect_dialog import AccountForm
+from ui.ports import BackendFactory, BackendPort, Preferences, ResettableCallbacks, UserEvent
 
 log = logging.getLogger(__name__)
-
-BackendFactory = Callable[..., Any]
-"""``factory(callbacks, *, scenario, speed)`` → an object with ``Backend``'s public methods."""
 
 
 class Backend:
@@ -36,12 +32,12 @@ class Backend:
     stops the demo and starts the watch on the real database, removing the last one goes back.
     """
 
-    kind = "monitor"
+    title_note: str | None = None
 
     def __init__(
         self,
         data_dir: Path,
-        callbacks: Any,
+        callbacks: ResettableCallbacks,
         db: Any,
         secrets: Any,
         *,
@@ -56,13 +52,12 @@ class Backend:
         self.demo = demo
         self.scenario = scenario
         self.speed = speed
-        self.connector_factory = default_connector_factory
+        self.settings = SettingsStore(db.settings)
+        """The one settings store: the user's database, for the demo's watch too."""
         self._demo_db: Any = None
         self.service = self._make_service()
 
-    def _make_service(self) -> Any:
-        from monitor.service import WatchService
-
+    def _make_service(self) -> WatchService:
         if self.demo:
             from storage.database import open_database
 
@@ -75,6 +70,7 @@ class Backend:
                 demo=True,
                 demo_scenario=self.scenario,
                 demo_speed=self.speed,
+                settings=self.settings,
             )
         return WatchService(self.db, self.secrets, self.callbacks, demo=False)
 
@@ -97,9 +93,7 @@ class Backend:
             self._demo_db.close()
             self._demo_db = None
         self.demo = demo
-        reset = getattr(self.callbacks, "on_reset", None)
-        if reset is not None:
-            reset(demo)
+        self.callbacks.on_reset(demo)
         self.service = self._make_service()
         self.service.start()
         log.info("now watching %s", "the demo" if demo else "the stored accounts")
@@ -109,13 +103,11 @@ class Backend:
         if self.demo:
             self.service.set_demo(scenario, speed)
 
-    def accounts(self) -> list[Any]:
+    def accounts(self) -> list[AccountRecord]:
         """The user's own accounts (the demo's live in demo.db)."""
-        return [r for r in self.db.accounts.all() if not getattr(r, "is_demo", False)]
+        return [r for r in self.db.accounts.all() if not r.is_demo]
 
     def add_account(self, form: AccountForm) -> None:
-        from storage.records import AccountRecord
-
         secret_name = None
         if form.credentials is not None:
             if self.secrets is None:
@@ -137,7 +129,7 @@ class Backend:
         else:
             self.service.reload_accounts()
 
-    def update_account(self, record: Any, form: AccountForm) -> None:
+    def update_account(self, record: AccountRecord, form: AccountForm) -> None:
         secret_name = record.secret_name
         if form.credentials is not None and self.secrets is not None:
             secret_name = secret_name or f"{form.exchange}-{uuid.uuid4().hex[:12]}"
@@ -153,11 +145,11 @@ class Backend:
         )
         self._after_change()
 
-    def set_enabled(self, record: Any, enabled: bool) -> None:
+    def set_enabled(self, record: AccountRecord, enabled: bool) -> None:
         self.db.accounts.update(replace(record, enabled=enabled))
         self._after_change()
 
-    def remove_account(self, record: Any) -> None:
+    def remove_account(self, record: AccountRecord) -> None:
         self.db.accounts.remove(record.id)
         if record.secret_name and self.secrets is not None:
             try:
@@ -175,63 +167,53 @@ class Backend:
         else:
             self.service.reload_accounts()
 
+    def load_preferences(self) -> Preferences:
+        return Preferences(self.settings.values(), user_events(self.db.events.between(0, 2**62)))
+
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Hand the monitor its thresholds and poll intervals (it reads them as settings)."""
-        thresholds = {
-            "distance_warning": prefs.amber_pct / 100,
-            "distance_critical": prefs.red_pct / 100,
-            "joint_move_warning": prefs.joint_warning_pct / 100,
-            "joint_move_critical": prefs.joint_critical_pct / 100,
-        }
-        for db in (self.db, self._demo_db):
-            if db is not None:
-                db.settings.set("monitor.thresholds", thresholds)
-                _sync_user_events(db, prefs.events)
-        for rec in self.accounts():
-            self.db.settings.set(f"monitor.poll_interval_s.{rec.id}", prefs.account_poll_s)
+        """Store the settings and the user's calendar; the watch re-reads them."""
+        self.settings.save(prefs.values)
+        sync_user_events(self.db, prefs.events)
         self.service.reload_accounts()
 
 
-def _sync_user_events(db: Any, events: list[dict[str, str]]) -> None:
-    """Make the database's user-defined calendar entries those of the settings dialog."""
-    from storage.records import EventRecord
+def user_events(records: Iterable[EventRecord]) -> tuple[UserEvent, ...]:
+    return tuple(UserEvent(r.ts_ms, r.name) for r in records if r.user_defined)
 
+
+def sync_user_events(db: Any, events: Iterable[UserEvent]) -> None:
+    """Make the database's user-defined calendar entries ``events``."""
     for old in db.events.between(0, 2**62):
         if old.user_defined and old.id is not None:
             db.events.remove(old.id)
-    records = []
-    for e in events:
-        when = datetime.strptime(e["when"], "%Y-%m-%d %H:%M").replace(tzinfo=UTC)
-        records.append(
-            EventRecord(
-                int(when.timestamp() * 1000), e["name"], "user", source="user", user_defined=True
-            )
-        )
+    records = [
+        EventRecord(e.at_ms, e.name, "user", source="user", user_defined=True) for e in events
+    ]
     if records:
         db.events.add_many(records)
 
 
 def create_backend(
     data_dir: Path,
-    callbacks: Any,
+    callbacks: ResettableCallbacks,
     *,
     scenario: str = "2025-11-04",
     speed: float = 60.0,
     force_demo: bool = False,
-    passphrase: Any = None,
+    passphrase: Callable[[bool], str] | None = None,
     backend_factory: BackendFactory | None = None,
     start_fresh: bool = False,
-) -> Any:
-    """The real watch service, or what ``backend_factory(callbacks, scenario=, speed=)``
-    builds when one is given (a ready-made service with the window's backend methods)."""
+) -> BackendPort:
+    """The real watch service, or what ``backend_factory(callbacks, data_dir=, scenario=,
+    speed=)`` builds when one is given."""
     if backend_factory is not None:
-        return backend_factory(callbacks, scenario=scenario, speed=speed)
+        return backend_factory(callbacks, data_dir=data_dir, scenario=scenario, speed=speed)
     return _monitor_backend(
         data_dir, callbacks, scenario, speed, force_demo, passphrase, start_fresh
     )
 
 
-def open_secret_store(data_dir: Path, passphrase: Any) -> Any:
+def open_secret_store(data_dir: Path, passphrase: Callable[[bool], str] | None) -> Any:
     """The secret store (keychain, else an encrypted file asking ``passphrase``), or None when
     it cannot be opened: the demo still runs, and saving a real account says why it cannot."""
     try:
@@ -245,18 +227,18 @@ def open_secret_store(data_dir: Path, passphrase: Any) -> Any:
 
 def _monitor_backend(
     data_dir: Path,
-    callbacks: Any,
+    callbacks: ResettableCallbacks,
     scenario: str,
     speed: float,
     force_demo: bool,
-    passphrase: Any,
+    passphrase: Callable[[bool], str] | None,
     start_fresh: bool = False,
 ) -> Backend:
     from storage.database import open_database
 
     db = open_database(data_dir, False, start_fresh=start_fresh)
     secrets = open_secret_store(data_dir, passphrase)
-    real = [r for r in db.accounts.all() if not getattr(r, "is_demo", False) and r.enabled]
+    real = [r for r in db.accounts.all() if not r.is_demo and r.enabled]
     demo = force_demo or not real
     log.info("watching %s", "the demo" if demo else f"{len(real)} account(s)")
     return Backend(data_dir, callbacks, db, secrets, demo=demo, scenario=scenario, speed=speed)

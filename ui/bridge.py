@@ -6,13 +6,13 @@ GUI thread is delivered as a queued call, so every slot runs on the GUI thread.
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtCore import QObject, Signal
+
+from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
 
 
 class MonitorBridge(QObject):
-    """Implements the monitor's MonitorCallbacks protocol with signals."""
+    """Implements the monitor's callbacks (``ui.ports.ResettableCallbacks``) with signals."""
 
     sigAccount = Signal(object)
     sigMarket = Signal(object)
@@ -27,15 +27,17 @@ class MonitorBridge(QObject):
     """A command run off the GUI thread failed; the text says what, in plain words."""
     sigStorageError = Signal(object)
     """The database could not be opened while starting the watch (a storage.errors error)."""
+    sigPreferences = Signal(object)
+    """The stored settings and calendar (``ui.ports.Preferences``), read off the GUI thread."""
 
-    def on_account(self, update: Any) -> None:
-        self.sigAccount.emit(update)
+    def on_account(self, u: AccountUpdate) -> None:
+        self.sigAccount.emit(u)
 
-    def on_market(self, update: Any) -> None:
-        self.sigMarket.emit(update)
+    def on_market(self, u: MarketUpdate) -> None:
+        self.sigMarket.emit(u)
 
-    def on_warning(self, event: Any) -> None:
-        self.sigWarning.emit(event)
+    def on_warning(self, e: WarningEvent) -> None:
+        self.sigWarning.emit(e)
 
     def on_reset(self, demo: bool) -> None:
         self.sigReset.emit(demo)

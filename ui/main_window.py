@@ -7,7 +7,6 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QPixmap
@@ -33,13 +32,25 @@ from alerts.vocabulary import Change, WarningState
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.health import is_stale
 from risk.liquidation import beta_of
+from settings.registry import (
+    DISTANCE_CRITICAL,
+    DISTANCE_WARNING,
+    JOINT_MOVE_CRITICAL,
+    JOINT_MOVE_WARNING,
+    SOUND,
+    THEME,
+    TRAY,
+    Values,
+)
+from storage.records import AccountRecord
 from ui import theme
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
 from ui.connect_dialog import ConnectDialog
+from ui.layout import WindowLayout
+from ui.ports import BackendPort, Preferences
 from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
 from ui.scenario_panel import ScenarioPanel
-from ui.settings import AppSettings, Preferences
 from ui.settings_dialog import SettingsDialog
 from ui.warnings_panel import Banner, WarningsPanel
 
@@ -63,20 +74,23 @@ DEFAULT_SPEED = 1800.0
 
 
 class MainWindow(QMainWindow):
-    """``backend`` is a ui.backend.Backend: the watch service plus the account store."""
+    """``backend`` is the watch service plus the account store and the settings (None while
+    it is being built); until it says otherwise the settings are their defaults."""
 
     sigWarningShown = Signal(str)
 
-    def __init__(self, backend: Any, settings: AppSettings, bridge: MonitorBridge) -> None:
+    def __init__(
+        self, backend: BackendPort | None, window_state: WindowLayout, bridge: MonitorBridge
+    ) -> None:
         super().__init__()
         self.backend = backend
-        self.settings = settings
+        self.window_state = window_state
         self.bridge = bridge
-        self.prefs: Preferences = settings.load_preferences()
+        self.prefs = Preferences(Values.defaults())
         self.account_status: dict[int, AccountUpdate] = {}
         self.account_labels: dict[int, str] = {}
         self.received: dict[int, float] = {}
-        self.records: list[Any] = []
+        self.records: list[AccountRecord] = []
         self._pending_accounts: dict[int, AccountUpdate] = {}
         self._account_timer = QTimer(self)
         self._account_timer.setSingleShot(True)
@@ -87,7 +101,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("Cascade Watch")
         self.resize(1560, 960)
 
-        self.model = PositionsModel(self.prefs.amber_pct / 100, self.prefs.red_pct / 100)
+        values = self.prefs.values
+        self.model = PositionsModel(values.get(DISTANCE_WARNING), values.get(DISTANCE_CRITICAL))
         self.proxy = PositionsProxy()
         self.proxy.setSourceModel(self.model)
         self.table = QTableView()
@@ -168,6 +183,7 @@ class MainWindow(QMainWindow):
         bridge.sigReset.connect(self.on_reset)
         bridge.sigNotice.connect(self.show_notice)
         bridge.sigRecords.connect(self._on_records)
+        bridge.sigPreferences.connect(self._on_preferences)
         self.chart.sigSymbolRequested.connect(self._on_chart_symbol)
         self.scenario.sigChanged.connect(lambda _r: self._update_chart_lines())
         self.warnings.sigAcknowledge.connect(self.acknowledge)
@@ -191,10 +207,14 @@ class MainWindow(QMainWindow):
         lay.addWidget(w, 1)
         return box
 
-    def set_backend(self, backend: Any) -> None:
+    def set_backend(self, backend: BackendPort) -> None:
         self.backend = backend
         self.refresh_accounts()
-        note = getattr(backend, "title_note", None)
+        self._run_command(
+            "read the settings",
+            lambda b: self.bridge.sigPreferences.emit(b.load_preferences()),
+        )
+        note = backend.title_note
         if note:
             self.setWindowTitle(f"Cascade Watch ({note})")
 
@@ -211,7 +231,7 @@ class MainWindow(QMainWindow):
         demo = bar.addMenu("&Demo")
         self.scenario_group = QActionGroup(self)
         sc_menu = demo.addMenu("Scenario")
-        current_sc = str(self.settings.get("demo/scenario", SCENARIOS[0]))
+        current_sc = str(self.window_state.get("demo/scenario", SCENARIOS[0]))
         for name in scenario_names():
             act = QAction(name, self, checkable=True)
             act.setChecked(name == current_sc)
@@ -220,7 +240,7 @@ class MainWindow(QMainWindow):
             sc_menu.addAction(act)
         sp_menu = demo.addMenu("Speed")
         self.speed_group = QActionGroup(self)
-        current_sp = float(self.settings.get("demo/speed", DEFAULT_SPEED))
+        current_sp = float(self.window_state.get("demo/speed", DEFAULT_SPEED))
         for speed in SPEEDS:
             act = QAction(f"×{speed:g}", self, checkable=True)
             act.setChecked(abs(speed - current_sp) < 1e-9)
@@ -321,11 +341,11 @@ class MainWindow(QMainWindow):
         """Tray message and a beep, only when the window is not in front."""
         if self.isActiveWindow():
             return
-        if self.tray is not None and self.prefs.tray:
+        if self.tray is not None and self.prefs.values.get(TRAY):
             self.tray.showMessage(
                 f"Cascade Watch: {title}", message, QSystemTrayIcon.MessageIcon.Warning, 10_000
             )
-        if self.prefs.sound:
+        if self.prefs.values.get(SOUND):
             QApplication.beep()
 
     # -- derived displays -----------------------------------------------------------------------
@@ -352,8 +372,9 @@ class MainWindow(QMainWindow):
             jm = rep.joint_move
             if jm is not None and jm.nearest is not None:
                 r = jm.nearest
+                values = self.prefs.values
                 c = theme.distance_colour(
-                    r, self.prefs.joint_warning_pct / 100, self.prefs.joint_critical_pct / 100
+                    r, values.get(JOINT_MOVE_WARNING), values.get(JOINT_MOVE_CRITICAL)
                 )
                 leader = jm.leader.split("/")[0]
                 price = self._mark_of(jm.leader)
@@ -451,15 +472,16 @@ class MainWindow(QMainWindow):
     def _on_chart_symbol(self, _symbol: str) -> None:
         self._update_chart_lines()
 
-    def _run_command(self, what: str, fn: Callable[[], Any]) -> None:
-        """Service calls may touch the database: run them off the GUI thread."""
+    def _run_command(self, what: str, fn: Callable[[BackendPort], object]) -> None:
+        """Backend calls may touch the database: run them off the GUI thread."""
 
         def call() -> None:
-            if self.backend is None:
+            backend = self.backend
+            if backend is None:
                 self.bridge.sigNotice.emit("The watch is still starting; try again in a moment.")
                 return
             try:
-                fn()
+                fn(backend)
             except Exception as exc:
                 log.exception("%s failed", what)
                 self.bridge.sigNotice.emit(f"{what.capitalize()} failed: {exc}")
@@ -467,7 +489,7 @@ class MainWindow(QMainWindow):
         self._commands.submit(call)
 
     def acknowledge(self, key: str) -> None:
-        self._run_command("acknowledge", lambda: self.backend.service.acknowledge(key))
+        self._run_command("acknowledge", lambda b: b.service.acknowledge(key))
 
     def acknowledge_all(self) -> None:
         for key, w in list(self.warnings.active.items()):
@@ -476,20 +498,20 @@ class MainWindow(QMainWindow):
         self.banner.hide()
 
     def snooze(self, key: str, until_ms: int) -> None:
-        self._run_command("snooze", lambda: self.backend.service.snooze(key, until_ms))
+        self._run_command("snooze", lambda b: b.service.snooze(key, until_ms))
 
     def set_demo(self, scenario: str | None = None, speed: float | None = None) -> None:
-        scenario = scenario or str(self.settings.get("demo/scenario", SCENARIOS[0]))
-        speed = speed or float(self.settings.get("demo/speed", DEFAULT_SPEED))
-        self.settings.set("demo/scenario", scenario)
-        self.settings.set("demo/speed", speed)
-        self._run_command("set_demo", lambda: self.backend.set_demo(scenario, speed))
+        scenario = scenario or str(self.window_state.get("demo/scenario", SCENARIOS[0]))
+        speed = speed or float(self.window_state.get("demo/speed", DEFAULT_SPEED))
+        self.window_state.set("demo/scenario", scenario)
+        self.window_state.set("demo/speed", speed)
+        self._run_command("set_demo", lambda b: b.set_demo(scenario, speed))
 
     def add_account(self) -> None:
         dlg = ConnectDialog(self)
         if dlg.exec():
             form = dlg.form_result()
-            self._run_command("add account", lambda: self.backend.add_account(form))
+            self._run_command("add account", lambda b: b.add_account(form))
             self.refresh_accounts()
 
     def _fill_accounts_menu(self) -> None:
@@ -509,34 +531,34 @@ class MainWindow(QMainWindow):
                 False
             )
 
-    def set_enabled(self, record: Any, enabled: bool) -> None:
-        self._run_command("enable account", lambda: self.backend.set_enabled(record, enabled))
+    def set_enabled(self, record: AccountRecord, enabled: bool) -> None:
+        self._run_command("enable account", lambda b: b.set_enabled(record, enabled))
         self.refresh_accounts()
 
     def refresh_accounts(self) -> None:
         """Re-read the stored accounts off the GUI thread (the menu shows the cached list)."""
         self._run_command(
-            "list accounts", lambda: self.bridge.sigRecords.emit(list(self.backend.accounts()))
+            "list accounts", lambda b: self.bridge.sigRecords.emit(list(b.accounts()))
         )
 
-    def _on_records(self, records: list[Any]) -> None:
+    def _on_records(self, records: list[AccountRecord]) -> None:
         self.records = records
 
-    def edit_account(self, record: Any) -> None:
+    def edit_account(self, record: AccountRecord) -> None:
         dlg = ConnectDialog(self, existing=record)
         if dlg.exec():
             form = dlg.form_result()
-            self._run_command("edit account", lambda: self.backend.update_account(record, form))
+            self._run_command("edit account", lambda b: b.update_account(record, form))
             self.refresh_accounts()
 
-    def remove_account(self, record: Any) -> None:
+    def remove_account(self, record: AccountRecord) -> None:
         answer = QMessageBox.question(
             self, "Remove account", f"Remove {record.label} and forget its key?"
         )
         if answer == QMessageBox.StandardButton.Yes:
             self.model.remove_account(record.id)
             self.scenario.remove_account(record.id)
-            self._run_command("remove account", lambda: self.backend.remove_account(record))
+            self._run_command("remove account", lambda b: b.remove_account(record))
             self.refresh_accounts()
 
     def open_settings(self) -> None:
@@ -545,18 +567,30 @@ class MainWindow(QMainWindow):
             self.apply_preferences(dlg.result_preferences())
 
     def apply_preferences(self, prefs: Preferences) -> None:
+        """Show the window with ``prefs`` and have the backend store them."""
+        self._show_preferences(prefs)
+        self._run_command("settings", lambda b: b.apply_preferences(prefs))
+
+    def _on_preferences(self, prefs: Preferences) -> None:
+        """The stored settings, read when the backend arrived."""
+        self._show_preferences(prefs)
+
+    def _show_preferences(self, prefs: Preferences) -> None:
         self.prefs = prefs
-        self.settings.save_preferences(prefs)
-        self.model.amber, self.model.red = prefs.amber_pct / 100, prefs.red_pct / 100
+        values = prefs.values
+        self.window_state.set_theme_hint(values.get(THEME))
+        self.model.amber, self.model.red = (
+            values.get(DISTANCE_WARNING),
+            values.get(DISTANCE_CRITICAL),
+        )
         self.scenario.amber, self.scenario.red = self.model.amber, self.model.red
         self.scenario.recompute()
         self.model.layoutChanged.emit()
         self._update_summary()
-        self._run_command("settings", lambda: self.backend.apply_preferences(prefs))
 
     # -- layout persistence -----------------------------------------------------------------------
     def save_layout(self) -> None:
-        s = self.settings
+        s = self.window_state
         s.set("window/geometry", self.saveGeometry())
         s.set("window/state", self.saveState())
         for name, sp in self.splitters.items():
@@ -567,7 +601,7 @@ class MainWindow(QMainWindow):
         s.sync()
 
     def restore_layout(self) -> None:
-        s = self.settings
+        s = self.window_state
         geo = s.get_bytes("window/geometry")
         if geo is not None:
             self.restoreGeometry(geo)

@@ -1,9 +1,10 @@
-"""Thresholds, poll intervals, the user's event calendar, sound and theme."""
+"""The settings dialog: one field per declared setting (``settings.registry``), grouped as
+declared, and the user's own calendar entries."""
 
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from datetime import UTC, datetime
 
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,27 +25,63 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.settings import Preferences
+from settings.registry import (
+    DISTANCE_CRITICAL,
+    DISTANCE_WARNING,
+    JOINT_MOVE_CRITICAL,
+    JOINT_MOVE_WARNING,
+    SETTINGS,
+    AnySetting,
+    Group,
+    Unit,
+)
+from ui.ports import Preferences, UserEvent
 
 WHEN_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
+WHEN_FORMAT = "%Y-%m-%d %H:%M"
+AT_MOST = ((DISTANCE_CRITICAL, DISTANCE_WARNING), (JOINT_MOVE_CRITICAL, JOINT_MOVE_WARNING))
+"""A critical threshold is never wider than its warning one."""
+
+Field = QDoubleSpinBox | QSpinBox | QCheckBox | QComboBox
 
 
-def _pct_box(value: float, lo: float, hi: float) -> QDoubleSpinBox:
-    box = QDoubleSpinBox()
-    box.setRange(lo, hi)
-    box.setDecimals(1)
-    box.setSingleStep(0.5)
-    box.setSuffix(" %")
-    box.setValue(value)
-    return box
+def make_field(setting: AnySetting, value: object) -> Field:
+    """The widget for a setting, showing ``value`` as the user types it."""
+    if isinstance(setting.default, bool):
+        box = QCheckBox(setting.label)
+        box.setChecked(bool(value))
+        return box
+    if isinstance(setting.default, str):
+        combo = QComboBox()
+        combo.addItems(list(setting.choices))
+        combo.setCurrentText(str(value))
+        return combo
+    scale = 100.0 if setting.unit is Unit.PERCENT else 1.0
+    low = (setting.minimum or 0.0) * scale
+    high = (setting.maximum or 1e9) * scale
+    if isinstance(setting.default, int):
+        spin = QSpinBox()
+        spin.setRange(int(low), int(high))
+        spin.setSuffix(setting.unit.value)
+        spin.setValue(int(value))  # type: ignore[call-overload]  # an int setting's value
+        return spin
+    dspin = QDoubleSpinBox()
+    dspin.setRange(low, high)
+    dspin.setDecimals(1)
+    dspin.setSingleStep(0.5)
+    dspin.setSuffix(setting.unit.value)
+    dspin.setValue(float(value) * scale)  # type: ignore[arg-type]  # a float setting's value
+    return dspin
 
 
-def _secs_box(value: int, lo: int, hi: int) -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(lo, hi)
-    box.setSuffix(" s")
-    box.setValue(value)
-    return box
+def field_value(setting: AnySetting, field: Field) -> object:
+    if isinstance(field, QCheckBox):
+        return field.isChecked()
+    if isinstance(field, QComboBox):
+        return field.currentText()
+    if isinstance(field, QSpinBox):
+        return field.value()
+    return field.value() / (100.0 if setting.unit is Unit.PERCENT else 1.0)
 
 
 class SettingsDialog(QDialog):
@@ -53,37 +90,19 @@ class SettingsDialog(QDialog):
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self.prefs = prefs
-
-        self.amber = _pct_box(prefs.amber_pct, 0.5, 50)
-        self.red = _pct_box(prefs.red_pct, 0.5, 50)
-        self.joint_warning = _pct_box(prefs.joint_warning_pct, 0.5, 50)
-        self.joint_critical = _pct_box(prefs.joint_critical_pct, 0.5, 50)
-        thresholds = QGroupBox("Warn when the liquidation is within")
-        tf = QFormLayout(thresholds)
-        tf.addRow("Position distance: amber", self.amber)
-        tf.addRow("Position distance: red", self.red)
-        tf.addRow("Joint BTC move: warning", self.joint_warning)
-        tf.addRow("Joint BTC move: critical", self.joint_critical)
-
-        self.account_poll = _secs_box(prefs.account_poll_s, 3, 3600)
-        self.stale_after = _secs_box(prefs.stale_after_s, 10, 3600)
-        polling = QGroupBox("Polling")
-        pf = QFormLayout(polling)
-        pf.addRow("Poll each account every", self.account_poll)
-        pf.addRow("Data is STALE after", self.stale_after)
-
-        self.theme = QComboBox()
-        self.theme.addItems(["dark", "light"])
-        self.theme.setCurrentText(prefs.theme)
-        self.sound = QCheckBox("Beep on a new warning when the window is not in front")
-        self.sound.setChecked(prefs.sound)
-        self.tray = QCheckBox("System-tray notification on a new warning")
-        self.tray.setChecked(prefs.tray)
-        look = QGroupBox("Alerts and look")
-        lf = QFormLayout(look)
-        lf.addRow(self.sound)
-        lf.addRow(self.tray)
-        lf.addRow("Theme (applies on restart)", self.theme)
+        self.fields: dict[str, Field] = {}
+        layout = QVBoxLayout(self)
+        for group in Group:
+            box = QGroupBox(group.value)
+            form = QFormLayout(box)
+            for setting in (s for s in SETTINGS if s.group is group):
+                field = make_field(setting, prefs.values.get(setting))
+                self.fields[setting.key] = field
+                if isinstance(field, QCheckBox):
+                    form.addRow(field)
+                else:
+                    form.addRow(setting.label, field)
+            layout.addWidget(box)
 
         self.events = QTableWidget(0, 2)
         self.events.setHorizontalHeaderLabels(["When (UTC, YYYY-MM-DD HH:MM)", "Event"])
@@ -91,7 +110,8 @@ class SettingsDialog(QDialog):
         self.events.verticalHeader().setVisible(False)
         self.events.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         for e in prefs.events:
-            self._add_event(e.get("when", ""), e.get("name", ""))
+            when = datetime.fromtimestamp(e.at_ms / 1000, UTC).strftime(WHEN_FORMAT)
+            self._add_event(when, e.name)
         add = QPushButton("Add event")
         add.clicked.connect(lambda: self._add_event("", ""))
         remove = QPushButton("Remove")
@@ -104,15 +124,13 @@ class SettingsDialog(QDialog):
         row.addWidget(remove)
         row.addStretch(1)
         cl.addLayout(row)
+        layout.addWidget(cal)
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        for w in (thresholds, polling, look, cal):
-            layout.addWidget(w)
         layout.addWidget(buttons)
 
     def _add_event(self, when: str, name: str) -> None:
@@ -126,24 +144,20 @@ class SettingsDialog(QDialog):
             self.events.removeRow(idx)
 
     def result_preferences(self) -> Preferences:
-        events = []
+        """The values as edited (a critical threshold clamped to its warning one) and the
+        calendar entries whose time reads as YYYY-MM-DD HH:MM."""
+        changes = {s.key: field_value(s, self.fields[s.key]) for s in SETTINGS}
+        for critical, warning in AT_MOST:
+            changes[critical.key] = min(
+                float(changes[critical.key]),  # type: ignore[arg-type]  # a float setting
+                float(changes[warning.key]),  # type: ignore[arg-type]
+            )
+        events: list[UserEvent] = []
         for r in range(self.events.rowCount()):
-            when = (self.events.item(r, 0).text() if self.events.item(r, 0) else "").strip()
-            name = (self.events.item(r, 1).text() if self.events.item(r, 1) else "").strip()
+            when_item, name_item = self.events.item(r, 0), self.events.item(r, 1)
+            when = (when_item.text() if when_item else "").strip()
+            name = (name_item.text() if name_item else "").strip()
             if WHEN_RE.match(when) and name:
-                events.append({"when": when, "name": name})
-        red = min(self.red.value(), self.amber.value())
-        critical = min(self.joint_critical.value(), self.joint_warning.value())
-        return replace(
-            self.prefs,
-            amber_pct=self.amber.value(),
-            red_pct=red,
-            joint_warning_pct=self.joint_warning.value(),
-            joint_critical_pct=critical,
-            account_poll_s=self.account_poll.value(),
-            stale_after_s=self.stale_after.value(),
-            theme=self.theme.currentText(),
-            sound=self.sound.isChecked(),
-            tray=self.tray.isChecked(),
-            events=events,
-        )
+                at = datetime.strptime(when, WHEN_FORMAT).replace(tzinfo=UTC)
+                events.append(UserEvent(int(at.timestamp() * 1000), name))
+        return Preferences(self.prefs.values.replace(changes), tuple(events))

@@ -9,13 +9,14 @@ import pytest
 
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
+from ui.backend import Backend
 from ui.positions_model import COLUMNS
 
 
 def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbot) -> None:
     app = App(tmp_path, speed=60.0, crash_dialog=False)
     try:
-        assert app.backend.kind == "monitor" and app.backend.demo
+        assert isinstance(app.backend, Backend) and app.backend.demo
         app.start()
         qtbot.waitUntil(lambda: app.window.proxy.rowCount() >= 1, timeout=30_000)
         col = [c.title for c in COLUMNS].index("Account")
@@ -70,7 +71,7 @@ def test_adding_a_real_account_leaves_the_demo(
         qtbot.waitUntil(lambda: app.window.proxy.rowCount() >= 1, timeout=30_000)
         assert all(r.is_demo for r in app.window.model.rows)
         form = AccountForm("binanceusdm", "Local real", lx.base_url, lx.credentials("binanceusdm"))
-        app.window._run_command("add account", lambda: app.backend.add_account(form))
+        app.window._run_command("add account", lambda b: b.add_account(form))
         qtbot.waitUntil(
             lambda: (
                 bool(app.window.model.rows) and all(not r.is_demo for r in app.window.model.rows)
@@ -83,7 +84,7 @@ def test_adding_a_real_account_leaves_the_demo(
         assert [r.label for r in stored] == ["Local real"]
         secret = lx.credentials("binanceusdm").secret.encode()
         assert secret not in (tmp_path / "cascade.db").read_bytes()
-        app.window._run_command("remove", lambda: app.backend.remove_account(stored[0]))
+        app.window._run_command("remove", lambda b: b.remove_account(stored[0]))
         qtbot.waitUntil(
             lambda: bool(app.window.model.rows) and all(r.is_demo for r in app.window.model.rows),
             timeout=60_000,

@@ -6,9 +6,13 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+from settings.registry import DISTANCE_WARNING, POLL_INTERVAL_S, SOUND, THEME
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
+from ui.ports import Preferences, UserEvent
 from ui.positions_model import COLUMNS
+
+FOMC_MS = 1_796_929_200_000  # 2026-12-10 19:00 UTC
 
 WAIT_MS = 20_000
 
@@ -116,10 +120,10 @@ def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Pa
     first = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
     first.start()
     qtbot.waitUntil(lambda: first.window.proxy.rowCount() == 3, timeout=WAIT_MS)
-    prefs = first.window.prefs
-    prefs.amber_pct, prefs.sound, prefs.account_poll_s = 12.5, False, 30
-    prefs.events = [{"when": "2026-12-10 19:00", "name": "FOMC"}]
-    first.window.apply_preferences(prefs)
+    values = first.window.prefs.values.replace(
+        {DISTANCE_WARNING.key: 0.125, SOUND.key: False, POLL_INTERVAL_S.key: 30}
+    )
+    first.window.apply_preferences(Preferences(values, (UserEvent(FOMC_MS, "FOMC"),)))
     first.window.chart.set_symbol("SOL/USDT:USDT")
     first.window.chart.set_timeframe("5m")
     first.window.resize(700, 520)  # the offscreen screen is small: keep within it
@@ -130,14 +134,46 @@ def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Pa
 
     second = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
     try:
-        p = second.window.prefs
-        assert (p.amber_pct, p.sound, p.account_poll_s) == (12.5, False, 30)
-        assert p.events == [{"when": "2026-12-10 19:00", "name": "FOMC"}]
+        qtbot.waitUntil(lambda: second.window.prefs.events != (), timeout=WAIT_MS)
+        v = second.window.prefs.values
+        assert (v.get(DISTANCE_WARNING), v.get(SOUND), v.get(POLL_INTERVAL_S)) == (0.125, False, 30)
+        assert second.window.prefs.events == (UserEvent(FOMC_MS, "FOMC"),)
+        assert second.window.model.amber == 0.125
         assert second.window.chart.symbol == "SOL/USDT:USDT"
         assert second.window.chart.timeframe == "5m"
         assert second.window.size().height() == 520
-        assert second.settings.get_bytes("window/splitter_middle") == saved_middle
+        assert second.window_state.get_bytes("window/splitter_middle") == saved_middle
         assert second.window.splitters["middle"].saveState() == saved_middle
     finally:
         second.shutdown()
         second.window.deleteLater()
+
+
+def test_preferences_an_earlier_version_kept_in_ui_ini_move_to_the_database_once(
+    qapp: object, tmp_path: Path, qtbot
+) -> None:
+    from PySide6.QtCore import QSettings
+
+    old = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    for key, value in {
+        "prefs/amber_pct": "12.5",
+        "prefs/sound": "false",
+        "prefs/account_poll_s": "30",
+        "prefs/theme": "light",
+        "prefs/stale_after_s": "90",
+        "prefs/events": '[{"when": "2026-12-10 19:00", "name": "FOMC"}]',
+    }.items():
+        old.setValue(key, value)
+    old.sync()
+    app = App(tmp_path, speed=3000.0, crash_dialog=False, backend_factory=feed_backend())
+    try:
+        assert app.window_state.theme_hint() == "light"
+        qtbot.waitUntil(lambda: app.window.prefs.events != (), timeout=WAIT_MS)
+        v = app.window.prefs.values
+        assert (v.get(DISTANCE_WARNING), v.get(SOUND), v.get(POLL_INTERVAL_S)) == (0.125, False, 30)
+        assert v.get(THEME) == "light"
+        assert app.window.prefs.events == (UserEvent(FOMC_MS, "FOMC"),)
+        assert not [k for k in app.window_state.qs.allKeys() if k.startswith("prefs/")]
+    finally:
+        app.shutdown()
+        app.window.deleteLater()

@@ -18,8 +18,8 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,8 +32,12 @@ from risk.levels import Level, LevelKind, Levels, find_levels
 from risk.liqmap import LiqMap, build_liqmap
 from risk.report import AccountReport, build_report
 from risk.types import Account, Candles, MarginMode, MarginTier, Position, Side
+from settings.store import SettingsStore
+from storage.database import Database
 from storage.records import AccountRecord, WarningRecord
-from ui.connect_dialog import AccountForm, default_connector_factory
+from ui.backend import sync_user_events, user_events
+from ui.connect_dialog import AccountForm
+from ui.ports import BackendFactory, BackendPort, Preferences, ResettableCallbacks
 
 LEADER = "BTC/USDT:USDT"
 BETAS = {LEADER: 1.0, "ETH/USDT:USDT": 1.35, "SOL/USDT:USDT": 1.6}
@@ -506,16 +510,17 @@ def _append(c: Candles, ts_ms: int, close: float) -> Candles:
 
 
 class FeedBackend:
-    """The window's backend (ui.backend.Backend's methods) on a scripted feed: the accounts
-    the user adds live in memory as storage.records.AccountRecord (no database, no keyring)."""
+    """The window's backend (``ui.ports.BackendPort``) on a scripted feed: the accounts the
+    user adds live in memory as storage.records.AccountRecord (no keyring); the settings and
+    the user's calendar in a real database file in the data directory (``feed.db``), so they
+    persist across restarts as the real backend's do."""
 
-    kind = "scripted"
     title_note = "built-in demo feed"
 
-    def __init__(self, service: Any) -> None:
+    def __init__(self, service: ScriptedFeed, data_dir: Path) -> None:
         self.service = service
-        self.demo = True
-        self.connector_factory = default_connector_factory
+        self.db = Database.open(data_dir / "feed.db")
+        self.settings = SettingsStore(self.db.settings)
         self._accounts: list[AccountRecord] = []
         self._lock = threading.Lock()
 
@@ -523,7 +528,10 @@ class FeedBackend:
         self.service.start()
 
     def stop(self, timeout: float = 3.0) -> None:
-        self.service.stop(timeout)
+        try:
+            self.service.stop(timeout)
+        finally:
+            self.db.close()
 
     def set_demo(self, scenario: str, speed: float) -> None:
         self.service.set_demo(scenario, speed)
@@ -562,16 +570,22 @@ class FeedBackend:
         with self._lock:
             self._accounts = [a for a in self._accounts if a.id != record.id]
 
-    def apply_preferences(self, prefs: Any) -> None:
-        pass
+    def load_preferences(self) -> Preferences:
+        return Preferences(self.settings.values(), user_events(self.db.events.between(0, 2**62)))
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        self.settings.save(prefs.values)
+        sync_user_events(self.db, prefs.events)
 
 
-def feed_backend(**feed_options: Any) -> Callable[..., FeedBackend]:
+def feed_backend(**feed_options: Any) -> BackendFactory:
     """A ``backend_factory`` for ui.app.App: a FeedBackend on a ScriptedFeed. The app's demo
     scenario and speed apply unless ``feed_options`` set demo_scenario / demo_speed."""
 
-    def make(callbacks: Any, *, scenario: str, speed: float) -> FeedBackend:
+    def make(
+        callbacks: ResettableCallbacks, *, data_dir: Path, scenario: str, speed: float
+    ) -> BackendPort:
         options = {"demo_scenario": scenario, "demo_speed": speed, **feed_options}
-        return FeedBackend(ScriptedFeed(callbacks, **options))
+        return FeedBackend(ScriptedFeed(callbacks, **options), data_dir)
 
     return make

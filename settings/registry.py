@@ -1,0 +1,207 @@
+"""Every user setting, declared once: its key, type, default, range and label.
+
+The database's settings table holds the values (``settings.store``), so the desktop app and the
+headless ``watch`` command share them; the settings dialog builds its fields from these
+declarations. The warning thresholds' defaults are ``alerts.Thresholds``'s own (declared there
+once). What is not a setting: the window's layout (ui.ini) and the user's own calendar entries
+(the database's events table).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Generic, TypeVar, cast
+
+from alerts.thresholds import Thresholds
+
+T = TypeVar("T")
+
+
+class SettingError(ValueError):
+    """A value a setting does not take; the message names the setting and the problem."""
+
+
+class Unit(Enum):
+    """How a value is shown and typed: a fraction as a percentage, seconds, polls, or as is."""
+
+    NONE = ""
+    PERCENT = " %"
+    SECONDS = " s"
+    POLLS = " polls"
+
+
+class Group(Enum):
+    """The settings dialog's boxes, in order."""
+
+    THRESHOLDS = "Warn when the liquidation is within"
+    POLLING = "Polling"
+    LOOK = "Alerts and look"
+
+
+@dataclass(frozen=True, slots=True)
+class Setting(Generic[T]):
+    """One setting. ``threshold`` names the ``alerts.Thresholds`` field it sets, if any."""
+
+    key: str
+    default: T
+    label: str
+    group: Group
+    minimum: float | None = None
+    maximum: float | None = None
+    unit: Unit = Unit.NONE
+    choices: tuple[str, ...] = ()
+    threshold: str | None = None
+
+    def parse(self, raw: object) -> T:
+        """``raw`` as this setting's type, within its range or choices; SettingError saying
+        what is wrong otherwise."""
+        return cast(T, _parse(self, raw))
+
+    def show(self, value: object) -> str:
+        """A value as the user types it (a fraction as a percentage)."""
+        if self.unit is Unit.PERCENT and isinstance(value, int | float):
+            return f"{value * 100:g}{self.unit.value}"
+        return f"{value}{self.unit.value}"
+
+
+def _parse(s: Setting[Any], raw: object) -> object:
+    kind = type(s.default)
+    if kind is bool:
+        if not isinstance(raw, bool):
+            raise SettingError(f"{s.key}: {raw!r} is not true or false")
+        return raw
+    if kind is str:
+        if not isinstance(raw, str) or (s.choices and raw not in s.choices):
+            expected = f"one of {', '.join(s.choices)}" if s.choices else "text"
+            raise SettingError(f"{s.key}: {raw!r} is not {expected}")
+        return raw
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        raise SettingError(f"{s.key}: {raw!r} is not a number")
+    if kind is int and raw != int(raw):
+        raise SettingError(f"{s.key}: {raw!r} is not a whole number")
+    value = int(raw) if kind is int else float(raw)
+    low = -float("inf") if s.minimum is None else s.minimum
+    high = float("inf") if s.maximum is None else s.maximum
+    if not low <= value <= high:
+        raise SettingError(f"{s.key}: {s.show(value)} is outside {s.show(low)} to {s.show(high)}")
+    return value
+
+
+_T = Thresholds()
+
+DISTANCE_WARNING = Setting(
+    "alerts.distance_warning",
+    _T.distance_warning,
+    "Position distance: amber",
+    Group.THRESHOLDS,
+    0.005,
+    0.5,
+    Unit.PERCENT,
+    threshold="distance_warning",
+)
+DISTANCE_CRITICAL = Setting(
+    "alerts.distance_critical",
+    _T.distance_critical,
+    "Position distance: red",
+    Group.THRESHOLDS,
+    0.005,
+    0.5,
+    Unit.PERCENT,
+    threshold="distance_critical",
+)
+JOINT_MOVE_WARNING = Setting(
+    "alerts.joint_move_warning",
+    _T.joint_move_warning,
+    "Joint BTC move: warning",
+    Group.THRESHOLDS,
+    0.005,
+    0.5,
+    Unit.PERCENT,
+    threshold="joint_move_warning",
+)
+JOINT_MOVE_CRITICAL = Setting(
+    "alerts.joint_move_critical",
+    _T.joint_move_critical,
+    "Joint BTC move: critical",
+    Group.THRESHOLDS,
+    0.005,
+    0.5,
+    Unit.PERCENT,
+    threshold="joint_move_critical",
+)
+POLL_INTERVAL_S = Setting(
+    "monitor.poll_interval_s",
+    5,
+    "Poll each account every",
+    Group.POLLING,
+    1,
+    3600,
+    Unit.SECONDS,
+)
+"""Never faster than the exchange's rate limit allows (the monitor raises it to that)."""
+STALE_POLLS = Setting(
+    "monitor.stale_polls",
+    3,
+    "Data is STALE after",
+    Group.POLLING,
+    2,
+    20,
+    Unit.POLLS,
+)
+"""Figures older than this many polls are stale (``monitor.health.is_stale``)."""
+SOUND = Setting(
+    "ui.sound", True, "Beep on a new warning when the window is not in front", Group.LOOK
+)
+TRAY = Setting("ui.tray", True, "System-tray notification on a new warning", Group.LOOK)
+THEME = Setting(
+    "ui.theme", "dark", "Theme (applies on restart)", Group.LOOK, choices=("dark", "light")
+)
+
+AnySetting = Setting[Any]
+
+SETTINGS: tuple[AnySetting, ...] = (
+    DISTANCE_WARNING,
+    DISTANCE_CRITICAL,
+    JOINT_MOVE_WARNING,
+    JOINT_MOVE_CRITICAL,
+    POLL_INTERVAL_S,
+    STALE_POLLS,
+    SOUND,
+    TRAY,
+    THEME,
+)
+BY_KEY: Mapping[str, AnySetting] = {s.key: s for s in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class Values:
+    """A snapshot of every setting's value (defaults where none is stored)."""
+
+    by_key: Mapping[str, object]
+
+    @classmethod
+    def defaults(cls) -> Values:
+        return cls({s.key: s.default for s in SETTINGS})
+
+    def get(self, setting: Setting[T]) -> T:
+        value = self.by_key.get(setting.key, setting.default)
+        return value if type(value) is type(setting.default) else setting.default
+
+    def replace(self, changes: Mapping[str, object]) -> Values:
+        """A copy with ``changes`` (each checked by its setting; SettingError otherwise)."""
+        checked = {key: _declared(key).parse(value) for key, value in changes.items()}
+        return Values({**self.by_key, **checked})
+
+    def thresholds(self, base: Thresholds | None = None) -> Thresholds:
+        """The warning thresholds these values set (the others keep their defaults)."""
+        overrides = {s.threshold: self.get(s) for s in SETTINGS if s.threshold is not None}
+        return (base or Thresholds()).with_overrides(overrides)
+
+
+def _declared(key: str) -> AnySetting:
+    try:
+        return BY_KEY[key]
+    except KeyError:
+        raise SettingError(f"unknown setting {key!r}") from None

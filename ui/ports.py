@@ -1,0 +1,88 @@
+"""What the window needs of its backend, as Protocols, and the values they exchange.
+
+``ui.backend.Backend`` (the real monitor on the database) and the tests' scripted feed
+(tests/ui_feed.py ``FeedBackend``) both satisfy ``BackendPort``; mypy checks both. Every method
+may block (database, keyring, scheduler shutdown), so the window calls them off the GUI thread.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from monitor.events import MonitorCallbacks
+from settings.registry import Values
+from storage.records import AccountRecord
+from ui.connect_dialog import AccountForm
+
+
+@dataclass(frozen=True, slots=True)
+class UserEvent:
+    """One of the user's own calendar entries (a release the shipped calendar lacks)."""
+
+    at_ms: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    """What the settings dialog edits: every setting's value and the user's calendar."""
+
+    values: Values
+    events: tuple[UserEvent, ...] = ()
+
+
+class WatchControl(Protocol):
+    """The watch service's commands the window gives (``monitor.service.WatchService``)."""
+
+    def acknowledge(self, key: str) -> None: ...
+
+    def snooze(self, key: str, until_ms: int) -> None: ...
+
+
+class BackendPort(Protocol):
+    """The watch service plus the account store and the settings."""
+
+    @property
+    def service(self) -> WatchControl: ...
+
+    @property
+    def title_note(self) -> str | None:
+        """Shown in the window title (the scripted feed says it is one)."""
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> None: ...
+
+    def set_demo(self, scenario: str, speed: float) -> None: ...
+
+    def accounts(self) -> list[AccountRecord]: ...
+
+    def add_account(self, form: AccountForm) -> None: ...
+
+    def update_account(self, record: AccountRecord, form: AccountForm) -> None: ...
+
+    def set_enabled(self, record: AccountRecord, enabled: bool) -> None: ...
+
+    def remove_account(self, record: AccountRecord) -> None: ...
+
+    def load_preferences(self) -> Preferences: ...
+
+    def apply_preferences(self, prefs: Preferences) -> None:
+        """Store the settings and calendar, and have the watch apply them."""
+
+
+class ResettableCallbacks(MonitorCallbacks, Protocol):
+    """The monitor's callbacks plus the window's: the watch switched to or from the demo."""
+
+    def on_reset(self, demo: bool) -> None: ...
+
+
+class BackendFactory(Protocol):
+    """Builds a backend that reports through ``callbacks`` (``ui.backend.create_backend``
+    takes one; the tests and the UI benchmark pass the scripted feed's)."""
+
+    def __call__(
+        self, callbacks: ResettableCallbacks, *, data_dir: Path, scenario: str, speed: float
+    ) -> BackendPort: ...
