@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
-from typing import Protocol
 
 from alerts.vocabulary import (
     Change,
@@ -29,6 +28,7 @@ from alerts.vocabulary import (
     WarningState,
 )
 from monitor.events import WarningEvent
+from monitor.ports import WarningStore
 from storage.records import WarningRecord
 
 logger = logging.getLogger(__name__)
@@ -36,12 +36,6 @@ logger = logging.getLogger(__name__)
 UPDATE_EVERY_MS = 1_000
 """A still-active warning whose message changed is re-published at most this often: about
 once a poll, so the figures in a warning never lag the positions table."""
-
-
-class WarningStore(Protocol):
-    def upsert(self, record: WarningRecord) -> WarningRecord: ...
-
-    def all(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
 
 
 class AlertManager:

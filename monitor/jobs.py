@@ -13,7 +13,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
@@ -25,7 +25,7 @@ from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import MarketUpdate, MonitorCallbacks, WarningEvent
 from monitor.health import health_conditions
-from monitor.ports import OpenInterestHistory
+from monitor.ports import MonitorStore, OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
 from risk.cascade import Cascade, cascades
 from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms, zscore
@@ -59,7 +59,7 @@ class Jobs:
 
     def __init__(
         self,
-        db: Any,
+        db: MonitorStore,
         callbacks: MonitorCallbacks,
         alerts: AlertManager,
         calendar: Calendar,

@@ -1,17 +1,25 @@
 """What the monitor needs of the layers below it, as Protocols: a connector (one account's
-reads). ``connectors.exchange.ExchangeConnector`` satisfies
-``Connector``; so does the tests' in-memory fake (tests/monitor_fakes.py), checked by mypy.
+reads) and the store (the database's repositories it uses).
+
+``connectors.exchange.ExchangeConnector`` satisfies ``Connector``, and so does the tests'
+in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` satisfies
+``MonitorStore``. mypy checks all three.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from connectors.credentials import Credentials
 from connectors.types import Capability, KeyPermissions
+from risk.report import AccountReport
 from risk.types import Account, Candles, MarketStats, OrderBook
+from settings.store import KeyValues
+from storage.records import AccountRecord, EventRecord, LevelRecord, PruneResult, WarningRecord
 
 OpenInterestHistory = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 """(snapshot times in ms, open interest in base units), oldest first."""
@@ -44,3 +52,67 @@ class Connector(Protocol):
     def fetch_funding_history(self, symbol: str, limit: int = ...) -> tuple[float, ...]: ...
 
     def close(self) -> None: ...
+
+
+class SecretSource(Protocol):
+    """The secret store, as the monitor reads an account's key (``storage.secrets``)."""
+
+    def get(self, name: str) -> Credentials | None: ...
+
+
+class AccountStore(Protocol):
+    def all(self) -> list[AccountRecord]: ...
+
+    def add(self, record: AccountRecord) -> AccountRecord: ...
+
+
+class SnapshotStore(Protocol):
+    def save(self, account_id: int, report: AccountReport, ts_ms: int) -> int: ...
+
+
+class CandleStore(Protocol):
+    def save(self, candles: Candles) -> int: ...
+
+
+class LevelStore(Protocol):
+    def save(self, symbol: str, ts_ms: int, levels: Iterable[LevelRecord]) -> int: ...
+
+
+class WarningStore(Protocol):
+    """Where the warning lifecycle keeps its records, so a restart neither repeats nor
+    forgets one."""
+
+    def upsert(self, record: WarningRecord) -> WarningRecord: ...
+
+    def all(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
+
+
+class EventSource(Protocol):
+    def between(self, from_ms: int, to_ms: int) -> list[EventRecord]: ...
+
+
+class MonitorStore(Protocol):
+    """The database as the watch loop uses it."""
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def snapshots(self) -> SnapshotStore: ...
+
+    @property
+    def candles(self) -> CandleStore: ...
+
+    @property
+    def levels(self) -> LevelStore: ...
+
+    @property
+    def warnings(self) -> WarningStore: ...
+
+    @property
+    def events(self) -> EventSource: ...
+
+    @property
+    def settings(self) -> KeyValues: ...
+
+    def prune(self, now_ms: int) -> PruneResult: ...

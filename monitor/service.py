@@ -28,21 +28,25 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
+# APScheduler 3 ships no type information (no stubs, no py.typed)
+from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
+from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
 from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import MonitorCallbacks, WarningEvent
 from monitor.jobs import Jobs, describe_error
-from monitor.ports import Connector
+from monitor.ports import Connector, MonitorStore, SecretSource
 from monitor.state import AccountConfig, AccountSlot
 from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
 from settings.store import SettingsStore
 from storage.records import WarningRecord
+
+if TYPE_CHECKING:  # the local exchange is imported only when the demo starts
+    from connectors.localexchange.service import LocalExchange
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +77,7 @@ def min_poll_interval_s(exchange: str) -> float:
     per request, times the requests of one poll)."""
     rate_ms: float | None = None
     try:
-        import ccxt
+        import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 
         rate_ms = float(getattr(ccxt, exchange)().rateLimit)
     except Exception:
@@ -94,8 +98,8 @@ class WatchService:
 
     def __init__(
         self,
-        db: Any,
-        secrets: Any,
+        db: MonitorStore,
+        secrets: SecretSource | None,
         callbacks: MonitorCallbacks,
         *,
         clock: Callable[[], float] = time.time,
@@ -124,7 +128,7 @@ class WatchService:
         self._market_interval = market_interval_s
         self._lock = threading.RLock()
         self._scheduler: BackgroundScheduler | None = None
-        self._lx: Any = None
+        self._lx: LocalExchange | None = None
         self._inflight = 0
         self._idle = threading.Condition()
         self.alerts = AlertManager(db.warnings, self._on_warning, clear_after=clear_after)
@@ -134,7 +138,7 @@ class WatchService:
     # --- lifecycle ----------------------------------------------------------------------------
 
     @property
-    def demo_exchange(self) -> Any:
+    def demo_exchange(self) -> LocalExchange | None:
         """The local exchange the demo plays on (None outside the demo)."""
         return self._lx
 
@@ -412,7 +416,7 @@ class WatchService:
         logger.info("demo exchange playing %s at %g×", self.demo_scenario, self.demo_speed)
 
 
-def ensure_demo_accounts(db: Any, exchanges: tuple[str, ...]) -> None:
+def ensure_demo_accounts(db: MonitorStore, exchanges: tuple[str, ...]) -> None:
     """Make sure the (demo) database holds one demo account per demo exchange."""
     have = {rec.exchange for rec in db.accounts.all() if rec.is_demo}
     from storage.records import AccountRecord
@@ -424,7 +428,7 @@ def ensure_demo_accounts(db: Any, exchanges: tuple[str, ...]) -> None:
             )
 
 
-def _close(connector: Any) -> None:
+def _close(connector: Connector | None) -> None:
     if connector is not None:
         with contextlib.suppress(Exception):
             connector.close()

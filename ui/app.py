@@ -105,7 +105,8 @@ class App:
         from ui.main_window import DEFAULT_SPEED, MainWindow
         from ui.passphrase import PassphrasePrompt
 
-        self.qapp = QApplication.instance() or QApplication(sys.argv[:1])
+        existing = QApplication.instance()
+        self.qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
         self.qapp.setApplicationName("Cascade Watch")
         from storage.paths import ensure_data_dir
 

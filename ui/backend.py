@@ -12,16 +12,20 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from monitor.service import WatchService
 from settings.store import SettingsStore
 from storage.records import AccountRecord, EventRecord
 from ui.connect_dialog import AccountForm
 from ui.ports import BackendFactory, BackendPort, Preferences, ResettableCallbacks, UserEvent
+
+if TYPE_CHECKING:  # opened when the backend is built, off the GUI thread
+    from storage.database import Database
+    from storage.secrets import PassphraseAsk, PassphraseProvider, SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +42,8 @@ class Backend:
         self,
         data_dir: Path,
         callbacks: ResettableCallbacks,
-        db: Any,
-        secrets: Any,
+        db: Database,
+        secrets: SecretStore | None,
         *,
         demo: bool,
         scenario: str,
@@ -54,7 +58,7 @@ class Backend:
         self.speed = speed
         self.settings = SettingsStore(db.settings)
         """The one settings store: the user's database, for the demo's watch too."""
-        self._demo_db: Any = None
+        self._demo_db: Database | None = None
         self.service = self._make_service()
 
     def _make_service(self) -> WatchService:
@@ -150,7 +154,8 @@ class Backend:
         self._after_change()
 
     def remove_account(self, record: AccountRecord) -> None:
-        self.db.accounts.remove(record.id)
+        if record.id is not None:
+            self.db.accounts.remove(record.id)
         if record.secret_name and self.secrets is not None:
             try:
                 self.secrets.delete(record.secret_name)
@@ -181,7 +186,7 @@ def user_events(records: Iterable[EventRecord]) -> tuple[UserEvent, ...]:
     return tuple(UserEvent(r.ts_ms, r.name) for r in records if r.user_defined)
 
 
-def sync_user_events(db: Any, events: Iterable[UserEvent]) -> None:
+def sync_user_events(db: Database, events: Iterable[UserEvent]) -> None:
     """Make the database's user-defined calendar entries ``events``."""
     for old in db.events.between(0, 2**62):
         if old.user_defined and old.id is not None:
@@ -200,7 +205,7 @@ def create_backend(
     scenario: str = "2025-11-04",
     speed: float = 60.0,
     force_demo: bool = False,
-    passphrase: Callable[[bool], str] | None = None,
+    passphrase: PassphraseProvider | None = None,
     backend_factory: BackendFactory | None = None,
     start_fresh: bool = False,
 ) -> BackendPort:
@@ -213,13 +218,13 @@ def create_backend(
     )
 
 
-def open_secret_store(data_dir: Path, passphrase: Callable[[bool], str] | None) -> Any:
+def open_secret_store(data_dir: Path, passphrase: PassphraseProvider | None) -> SecretStore | None:
     """The secret store (keychain, else an encrypted file asking ``passphrase``), or None when
     it cannot be opened: the demo still runs, and saving a real account says why it cannot."""
     try:
         from storage.secrets import SecretStore
 
-        return SecretStore.open(data_dir, passphrase)
+        return SecretStore.open(data_dir, passphrase or _no_passphrase)
     except Exception as exc:
         log.warning("secret store unavailable: %s", type(exc).__name__)
         return None
@@ -231,7 +236,7 @@ def _monitor_backend(
     scenario: str,
     speed: float,
     force_demo: bool,
-    passphrase: Callable[[bool], str] | None,
+    passphrase: PassphraseProvider | None,
     start_fresh: bool = False,
 ) -> Backend:
     from storage.database import open_database
@@ -242,3 +247,8 @@ def _monitor_backend(
     demo = force_demo or not real
     log.info("watching %s", "the demo" if demo else f"{len(real)} account(s)")
     return Backend(data_dir, callbacks, db, secrets, demo=demo, scenario=scenario, speed=speed)
+
+
+def _no_passphrase(ask: PassphraseAsk) -> str:
+    """For a caller that can ask no one: the encrypted-file store then cannot be opened."""
+    raise RuntimeError("no passphrase can be asked here")

@@ -10,7 +10,7 @@ data changes.
 from __future__ import annotations
 
 import numpy as np
-import pyqtgraph as pg
+import pyqtgraph as pg  # type: ignore[import-untyped]  # pyqtgraph ships no type information
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QPainter, QPainterPath, QPen
 
@@ -19,7 +19,7 @@ from ui import theme
 MIN_BAR_PX = 3.0
 
 
-class CandlesItem(pg.GraphicsObject):
+class CandlesItem(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is untyped (Any)
     def __init__(self) -> None:
         super().__init__()
         self.x = np.zeros(0)

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
+import pyqtgraph as pg  # type: ignore[import-untyped]  # pyqtgraph ships no type information
 from PySide6.QtCore import QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 import formatting as fmt
+from monitor.events import MarketUpdate
+from risk.cascade import Cascade
+from risk.levels import Level, Levels
+from risk.liqmap import LiqMap
 from risk.types import Candles
 from ui import theme
 from ui.candles_item import CandlesItem
@@ -59,7 +64,7 @@ def resample(c: Candles, seconds: int) -> tuple[np.ndarray, ...]:
     )
 
 
-def support_zones(levels: Any, mark: float | None, limit: int = 3) -> list[Any]:
+def support_zones(levels: Levels | None, mark: float | None, limit: int = 3) -> list[Level]:
     """The supports worth drawing (a risk.levels.Levels' supports), within 15 % of the mark,
     the best-scored few."""
     zones = list(levels.supports) if levels is not None else []
@@ -69,7 +74,7 @@ def support_zones(levels: Any, mark: float | None, limit: int = 3) -> list[Any]:
     return zones[:limit]
 
 
-def nearest_cascade(cascades: Any, mark: float | None) -> Any:
+def nearest_cascade(cascades: Iterable[Cascade] | None, mark: float | None) -> Cascade | None:
     """The cascade (risk.cascade.Cascade) from the nearest support below the mark."""
     items = list(cascades or ())
     if not items:
@@ -78,7 +83,7 @@ def nearest_cascade(cascades: Any, mark: float | None) -> Any:
     return max(below or items, key=lambda c: c.start_price)
 
 
-def liqmap_bins(lm: Any, lo: float, hi: float, bins: int = 80) -> tuple[np.ndarray, ...]:
+def liqmap_bins(lm: LiqMap, lo: float, hi: float, bins: int = 80) -> tuple[np.ndarray, ...]:
     """(centres, long, short) of the liquidation map re-binned to ``bins`` buckets in [lo, hi]."""
     centres = np.asarray(lm.bucket_low, float) + float(lm.step) / 2
     longs = np.asarray(lm.long_notional, float)
@@ -99,7 +104,7 @@ class PriceChart(QWidget):
         t = theme.current()
         self.symbol: str | None = None
         self.timeframe = "1m"
-        self._market: dict[str, Any] = {}
+        self._market: dict[str, MarketUpdate] = {}
         self._marks: dict[str, float] = {}
         self.bar_seconds = 60
         self._base_seconds = 0
@@ -217,7 +222,7 @@ class PriceChart(QWidget):
         self.timer.start()
 
     # -- inputs (cheap: store and mark dirty) -------------------------------------------------
-    def set_market(self, update: Any) -> None:
+    def set_market(self, update: MarketUpdate) -> None:
         self._market[update.symbol] = update
         if self.symbol_box.findText(update.symbol) < 0:
             self.symbol_box.addItem(update.symbol)
@@ -269,8 +274,11 @@ class PriceChart(QWidget):
             return
         self._base_seconds = base
         model = self.tf_box.model()
+        assert isinstance(model, QStandardItemModel)  # a QComboBox's own model
         for i, seconds in enumerate(TIMEFRAMES.values()):
-            model.item(i).setEnabled(seconds >= base)
+            entry = model.item(i)
+            if entry is not None:
+                entry.setEnabled(seconds >= base)
         if TIMEFRAMES[self.tf_box.currentText()] < base:
             shown = next(n for n, s in TIMEFRAMES.items() if s >= base)
             self.tf_box.blockSignals(True)
@@ -349,7 +357,7 @@ class PriceChart(QWidget):
             self.plot.setXRange(x0 + shift, x1 + shift, padding=0)
         self._last_x = last
 
-    def _draw_levels(self, update: Any) -> None:
+    def _draw_levels(self, update: MarketUpdate) -> None:
         mark = float(self.mark_line.value()) or None
         zones = support_zones(update.levels, mark)
         cascade = nearest_cascade(update.cascade, mark)
@@ -413,7 +421,7 @@ class PriceChart(QWidget):
         self.plot.addItem(region, ignoreBounds=True)
         self._cascade_items.append(region)
 
-    def _draw_liqmap(self, update: Any) -> None:
+    def _draw_liqmap(self, update: MarketUpdate) -> None:
         lm = update.liqmap
         mark = float(self.mark_line.value())
         if lm is None or not mark:

@@ -30,7 +30,10 @@ from PySide6.QtWidgets import (
 
 from connectors.credentials import Credentials
 from connectors.redaction import redact
+from connectors.types import KeyPermissions
 from formatting import safe_text
+from risk.types import Account
+from storage.records import AccountRecord
 from ui import theme
 
 log = logging.getLogger(__name__)
@@ -63,16 +66,14 @@ def default_connector_factory(
     return ExchangeConnector(exchange, credentials, api_url=api_url, label=label)
 
 
-def describe_test(account: Any, permissions: Any) -> tuple[bool, str]:
+def describe_test(account: Account, permissions: KeyPermissions | None) -> tuple[bool, str]:
     """(ok, one or two sentences) for a successful read."""
-    n = len(getattr(account, "positions", ()) or ())
+    n = len(account.positions)
     parts = [f"Connected: {n} open position{'s' if n != 1 else ''}."]
     ok = True
     if permissions is not None:
-        can_trade = getattr(permissions, "can_trade", False)
-        can_withdraw = getattr(permissions, "can_withdraw", False)
-        known = getattr(permissions, "known", True)
-        extra = getattr(permissions, "warning", None)
+        can_trade, can_withdraw = permissions.can_trade, permissions.can_withdraw
+        known, extra = permissions.known, permissions.warning
         if can_withdraw or can_trade:
             what = " and ".join(
                 w for w, on in (("trade", can_trade), ("withdraw", can_withdraw)) if on
@@ -103,7 +104,7 @@ class ConnectDialog(QDialog):
         self,
         parent: QWidget | None = None,
         *,
-        existing: Any = None,
+        existing: AccountRecord | None = None,
         connector_factory: Callable[..., Any] = default_connector_factory,
     ) -> None:
         super().__init__(parent)
@@ -150,12 +151,12 @@ class ConnectDialog(QDialog):
         self.problems = QLabel()
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet(f"color: {t.amber};")
-        self.result = QLabel("")
-        # the result quotes what the exchange answered: never read it as HTML
-        self.result.setTextFormat(Qt.TextFormat.PlainText)
-        self.result.setWordWrap(True)
-        self.result.setMinimumHeight(48)
-        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.verdict = QLabel("")
+        # the verdict quotes what the exchange answered: never read it as HTML
+        self.verdict.setTextFormat(Qt.TextFormat.PlainText)
+        self.verdict.setWordWrap(True)
+        self.verdict.setMinimumHeight(48)
+        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.test_button = QPushButton("Test connection")
         self.test_button.clicked.connect(self.test_connection)
         self.buttons = QDialogButtonBox(
@@ -175,7 +176,7 @@ class ConnectDialog(QDialog):
         layout.addWidget(intro)
         layout.addLayout(self.form)
         layout.addWidget(self.problems)
-        layout.addWidget(self.result)
+        layout.addWidget(self.verdict)
         layout.addWidget(self.buttons)
 
         for w in (
@@ -202,8 +203,8 @@ class ConnectDialog(QDialog):
     def _forget_result(self) -> None:
         """A verdict is about the fields it was run on: clear it when they change."""
         self._test_id += 1
-        self.result.setText("")
-        self.result.setStyleSheet("")
+        self.verdict.setText("")
+        self.verdict.setStyleSheet("")
 
     @property
     def exchange_id(self) -> str:
@@ -300,13 +301,13 @@ class ConnectDialog(QDialog):
         """Read the account on a worker thread; the verdict arrives through a queued signal."""
         creds = self.credentials()
         if creds is None:
-            self.result.setText("Type the key and secret again to test them.")
+            self.verdict.setText("Type the key and secret again to test them.")
             return
         self._test_id += 1
         test_id = self._test_id
         self.test_button.setEnabled(False)
-        self.result.setStyleSheet("")
-        self.result.setText("Testing the connection…")
+        self.verdict.setStyleSheet("")
+        self.verdict.setText("Testing the connection…")
         form = self.form_result()
 
         def work() -> None:
@@ -330,8 +331,8 @@ class ConnectDialog(QDialog):
             return
         t = theme.current()
         colour = t.calm if ok else (t.amber if text.startswith("Connected") else t.red)
-        self.result.setStyleSheet(f"color: {colour}; font-weight: 600;")
-        self.result.setText(text)
+        self.verdict.setStyleSheet(f"color: {colour}; font-weight: 600;")
+        self.verdict.setText(text)
         self.validate()
         self.sigTestFinished.emit(ok, text)
 

@@ -23,7 +23,7 @@ from settings import registry as reg
 SETTINGS_NAME = "ui.ini"
 THEME_HINT = "window/theme"
 LEGACY_PREFIX = "prefs/"
-LEGACY_KEYS = {
+LEGACY_KEYS: dict[str, tuple[reg.AnySetting, float | None]] = {
     "amber_pct": (reg.DISTANCE_WARNING, 0.01),
     "red_pct": (reg.DISTANCE_CRITICAL, 0.01),
     "joint_warning_pct": (reg.JOINT_MOVE_WARNING, 0.01),

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QPixmap
@@ -172,7 +173,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         self._build_menus()
-        self.status_labels: dict[str, QLabel] = {}
+        self.status_labels: dict[int, QLabel] = {}
         self.clock_label = QLabel()
         self.statusBar().addPermanentWidget(self.clock_label)
         self.tray = self._make_tray()
@@ -240,7 +241,7 @@ class MainWindow(QMainWindow):
             sc_menu.addAction(act)
         sp_menu = demo.addMenu("Speed")
         self.speed_group = QActionGroup(self)
-        current_sp = float(self.window_state.get("demo/speed", DEFAULT_SPEED))
+        current_sp = float(str(self.window_state.get("demo/speed", DEFAULT_SPEED)))
         for speed in SPEEDS:
             act = QAction(f"×{speed:g}", self, checkable=True)
             act.setChecked(abs(speed - current_sp) < 1e-9)
@@ -397,7 +398,7 @@ class MainWindow(QMainWindow):
             return
         t = theme.current()
         lines: list[tuple[float, str, str]] = []
-        joint_done: set[str] = set()
+        joint_done: set[int] = set()
         for row in self.model.rows:
             if row.position.symbol != symbol:
                 continue
@@ -422,7 +423,7 @@ class MainWindow(QMainWindow):
                             t.red,
                         )
                     )
-        r = self.scenario.move
+        r = self.scenario.leader_move
         mark = self._mark_of(symbol)
         if r and mark:
             b = beta_of(symbol, self.scenario.leader, self.scenario.effective_betas())
@@ -502,7 +503,7 @@ class MainWindow(QMainWindow):
 
     def set_demo(self, scenario: str | None = None, speed: float | None = None) -> None:
         scenario = scenario or str(self.window_state.get("demo/scenario", SCENARIOS[0]))
-        speed = speed or float(self.window_state.get("demo/speed", DEFAULT_SPEED))
+        speed = speed or float(str(self.window_state.get("demo/speed", DEFAULT_SPEED)))
         self.window_state.set("demo/scenario", scenario)
         self.window_state.set("demo/speed", speed)
         self._run_command("set_demo", lambda b: b.set_demo(scenario, speed))
@@ -520,12 +521,12 @@ class MainWindow(QMainWindow):
             sub = self.accounts_menu.addMenu(
                 f"{rec.label} ({rec.exchange})" + ("" if rec.enabled else " · disabled")
             )
-            sub.addAction("Edit…", lambda r=rec: self.edit_account(r))
+            sub.addAction("Edit…", partial(self.edit_account, rec))
             sub.addAction(
                 "Enable" if not rec.enabled else "Disable",
-                lambda r=rec: self.set_enabled(r, not r.enabled),
+                partial(self.set_enabled, rec, not rec.enabled),
             )
-            sub.addAction("Remove…", lambda r=rec: self.remove_account(r))
+            sub.addAction("Remove…", partial(self.remove_account, rec))
         if self.accounts_menu.isEmpty():
             self.accounts_menu.addAction("(no stored accounts: the demo is running)").setEnabled(
                 False
@@ -556,8 +557,9 @@ class MainWindow(QMainWindow):
             self, "Remove account", f"Remove {record.label} and forget its key?"
         )
         if answer == QMessageBox.StandardButton.Yes:
-            self.model.remove_account(record.id)
-            self.scenario.remove_account(record.id)
+            if record.id is not None:
+                self.model.remove_account(record.id)
+                self.scenario.remove_account(record.id)
             self._run_command("remove account", lambda b: b.remove_account(record))
             self.refresh_accounts()
 

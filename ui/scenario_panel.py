@@ -123,7 +123,7 @@ class ScenarioPanel(QWidget):
         t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
 
     @property
-    def move(self) -> float:
+    def leader_move(self) -> float:
         return self.slider.value() / (100.0 * STEPS_PER_PCT)
 
     def set_move(self, r: float) -> None:
@@ -179,7 +179,10 @@ class ScenarioPanel(QWidget):
     def _on_beta_edited(self, item: QTableWidgetItem) -> None:
         if item.column() != 1:
             return
-        symbol = self.beta_table.item(item.row(), 0).data(Qt.ItemDataRole.UserRole)
+        name = self.beta_table.item(item.row(), 0)
+        if name is None:
+            return
+        symbol = str(name.data(Qt.ItemDataRole.UserRole))
         try:
             value = float(item.text().replace(",", "."))
         except ValueError:
@@ -190,7 +193,7 @@ class ScenarioPanel(QWidget):
         self.recompute()
 
     def recompute(self) -> None:
-        r = self.move
+        r = self.leader_move
         t = theme.current()
         colour = t.down if r < 0 else t.up if r > 0 else t.text
         leader_price = self._leader_price()

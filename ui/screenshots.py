@@ -9,13 +9,18 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+if TYPE_CHECKING:
+    from ui.app import App
+    from ui.main_window import MainWindow
 
-def _wait(app: Any, condition: Any, seconds: float) -> bool:
+
+def _wait(app: App, condition: Callable[[], bool], seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         app.qapp.processEvents()
@@ -25,10 +30,10 @@ def _wait(app: Any, condition: Any, seconds: float) -> bool:
     return False
 
 
-def _btc_mark(window: Any) -> float:
+def _btc_mark(window: MainWindow) -> float:
     for row in window.model.rows:
         if row.position.symbol.startswith("BTC"):
-            return row.position.mark_price
+            return float(row.position.mark_price)
     return float("inf")
 
 
@@ -50,7 +55,8 @@ def main(out_dir: str = "docs/screenshots", below: float = 104_000.0) -> int:
         _wait(app, lambda: False, 1.0)
         app.window.grab().save(str(out / "main-window-scenario-btc-minus-5.png"))
         app.window.scenario.set_move(0.0)
-        lx = getattr(app.backend.service, "demo_exchange", None)
+        service = app.backend.service if app.backend is not None else None
+        lx = getattr(service, "demo_exchange", None)
         dlg = ConnectDialog(app.window)
         dlg.label.setText("Binance main")
         if lx is not None:
@@ -84,4 +90,4 @@ def main(out_dir: str = "docs/screenshots", below: float = 104_000.0) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(*sys.argv[1:2]))
+    sys.exit(main(sys.argv[1]) if len(sys.argv) > 1 else main())

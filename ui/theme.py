@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import pyqtgraph as pg
+import pyqtgraph as pg  # type: ignore[import-untyped]  # pyqtgraph ships no type information
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QBrush
@@ -84,7 +85,7 @@ class WarningsPanel(QWidget):
         self.snooze_button = QPushButton("Snooze ▾")
         menu = QMenu(self.snooze_button)
         for text, minutes in SNOOZE_CHOICES:
-            menu.addAction(text, lambda m=minutes: self._snooze(m))
+            menu.addAction(text, partial(self._snooze, minutes))
         self.snooze_button.setMenu(menu)
         self.count_label = QLabel("No active warnings")
         buttons = QHBoxLayout()

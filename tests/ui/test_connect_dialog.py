@@ -127,7 +127,7 @@ def test_the_test_runs_off_the_gui_thread(qtbot) -> None:
         dlg.test_button.click()
     assert blocker.args[0] is True
     assert seen and seen[0] != threading.main_thread().name
-    assert "Connected: 1 open position." in dlg.result.text()
+    assert "Connected: 1 open position." in dlg.verdict.text()
 
 
 def test_wrong_secret_from_the_local_exchange_in_plain_words(qtbot, local_exchange: Any) -> None:

@@ -63,7 +63,7 @@ def test_the_panel_at_zero_matches_the_table_and_the_engine(app: App, qtbot) -> 
     )  # fmt: skip
     window, panel = app.window, app.window.scenario
     qtbot.waitUntil(lambda: window.proxy.rowCount() == 2 and panel.table.rowCount() == 2)
-    assert panel.move == 0.0
+    assert panel.leader_move == 0.0
 
     liq_col = [c.title for c in COLUMNS].index("Liq. price")
     symbol_col = [c.title for c in COLUMNS].index("Symbol")

@@ -88,7 +88,8 @@ def crash_path(steps: int, scenario: str = "2025-11-04") -> np.ndarray:
         [0, 12, 30, 45, 58, 75, 120],
         [0, -0.004, -0.022, -0.035, depth, depth * 0.8, depth * 0.75],
     )
-    return shape + rng.normal(0, 0.0008, steps)
+    path: np.ndarray = shape + rng.normal(0, 0.0008, steps)
+    return path
 
 
 def history_candles(symbol: str, end_ms: int, n: int, last_close: float) -> Candles:
