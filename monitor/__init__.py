@@ -31,7 +31,7 @@ max_workers=8, calendar=None, clear_after=2, market_interval_s=None, settings=No
     ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
     warning not resolved, for a UI that starts after the loop), ``tick()`` (poll every account
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the
-    ``LocalExchange`` in demo mode, else None), ``running``.
+    ``LocalExchange`` in demo mode, else None).
 
 Settings (``settings.registry``, read through ``settings.store.SettingsStore``; by default the
 watched database's settings table): the poll interval, the stale limit in polls and the

@@ -142,10 +142,6 @@ class WatchService:
         """The local exchange the demo plays on (None outside the demo)."""
         return self._lx
 
-    @property
-    def running(self) -> bool:
-        return self._scheduler is not None
-
     def start(self) -> None:
         with self._lock:
             if self._scheduler is not None:

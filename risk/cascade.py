@@ -173,11 +173,6 @@ class Cascade:
     def gap_pct(self) -> float:
         return self.gap / self.start_price
 
-    @property
-    def move_pct(self) -> float:
-        """The predicted fall from the support's bottom, as a fraction (positive)."""
-        return 1.0 - self.stop_price / self.start_price
-
 
 def next_support_below(support: Level, supports: Sequence[Level], min_score: float) -> Level | None:
     below = [z for z in supports if z.high < support.low and z.score >= min_score]

@@ -86,9 +86,6 @@ class Levels:
     supports: tuple[Level, ...]
     resistances: tuple[Level, ...]
 
-    def supports_above_score(self, min_score: float) -> tuple[Level, ...]:
-        return tuple(z for z in self.supports if z.score >= min_score)
-
 
 @dataclass(frozen=True, slots=True)
 class LevelParams:

@@ -109,9 +109,6 @@ class LiqMap:
         """Long liquidation notional with a price in [low, high)."""
         return _range_sum(self.long_prices, self.long_cum, low, high)
 
-    def short_between(self, low: float, high: float) -> float:
-        return _range_sum(self.short_prices, self.short_cum, low, high)
-
     def cumulative_long(self, lower: float) -> float:
         """Long notional liquidated if price falls from the current price to ``lower``."""
         return self.long_between(lower, self.price) if lower < self.price else 0.0

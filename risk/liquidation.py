@@ -265,11 +265,3 @@ def joint_move(
     down = _first_root(constant, movers, rules, -1)
     up = None if down == 0.0 else _first_root(constant, movers, rules, +1)
     return JointMove(leader, down, up)
-
-
-def leader_price_at(account: Account, leader: str, r: float) -> float | None:
-    """The leader's price after a joint move r, when the account holds the leader."""
-    for p in account.positions:
-        if p.symbol == leader:
-            return p.mark_price * (1 + r)
-    return None

@@ -37,10 +37,6 @@ class RuleSet:
             - tier.maintenance_amount
         )
 
-    def isolated_maintenance_price(self, position: Position, price: float) -> float:
-        """The price whose notional the isolated maintenance is computed on."""
-        return position.entry_price if self.isolated_mm_at_entry else price
-
     @staticmethod
     def _tier_value(position: Position, price: float) -> float:
         if position.tiers[0].basis is TierBasis.SIZE:

@@ -118,7 +118,6 @@ class PriceChart(QWidget):
         self._y_dirty = False
         self._reach_prices: list[float] = []
         self._liq_lines_key: Any = None
-        self.last_candles: Candles | None = None
 
         self.symbol_box = QComboBox()
         self.symbol_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
@@ -206,7 +205,6 @@ class PriceChart(QWidget):
         self._zone_items: list[Any] = []
         self._cascade_items: list[Any] = []
         self._liq_items: list[Any] = []
-        self.legend = pg.TextItem(anchor=(0, 0), color=t.muted)
         self._mouse = pg.SignalProxy(
             self.plot.scene().sigMouseMoved, rateLimit=60, slot=self._on_mouse
         )
@@ -303,7 +301,6 @@ class PriceChart(QWidget):
             return
         c: Candles | None = update.candles
         if c is not None and len(c):
-            self.last_candles = c
             base = base_seconds(c)
             self._enable_timeframes(base)
             self.bar_seconds = max(TIMEFRAMES[self.timeframe], base)
