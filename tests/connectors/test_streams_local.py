@@ -131,8 +131,14 @@ def test_marks_prints_and_positions_stream_from_each_venue(
         p = rec.prints[0]
         assert p.exchange == venue and p.symbol == symbol
         assert p.amount > 0 and 80_000 < p.price < 120_000
-        longs = sum(q.notional for q in rec.prints if q.side is Side.LONG)
-        assert longs > sum(q.notional for q in rec.prints if q.side is Side.SHORT)
+        # each print is one the scenario's tape holds for that venue: same time, side, size
+        first, last = min(q.time_ms for q in rec.prints), max(q.time_ms for q in rec.prints)
+        tape = {
+            (t.time_ms, t.side, round(t.amount, 6))
+            for t in live_lx.tape.prints(venue, "BTC", first - 1, last)
+        }
+        got = {(q.time_ms, q.side.name.lower(), round(q.amount, 6)) for q in rec.prints}
+        assert got <= tape
         assert state_of(hub, venue, FeedKind.LIQUIDATIONS) == {StreamState.LIVE}
 
     # the account is liquidated: the venue pushes the closed positions
