@@ -1,15 +1,38 @@
-"""Exact liquidation prices and the joint move, for cross and isolated margin.
+"""Exact liquidation prices and the joint move: cross pools, isolated positions, linear and
+inverse contracts.
 
-The margin surplus f = equity − maintenance is piecewise linear along any straight path through
-price space: linear inside a tier, with a kink where a position's notional crosses a tier bound.
-Each solve here walks that path from the current marks, segment by segment, and solves the
-linear equation inside the first segment whose end is at or below zero. No bisection, no
-tolerance: the answer is the closed form of the tier that actually applies at the answer.
+A cross account is one or more margin pools (``margin_pools``): the settle coins the exchange
+pools together (Bybit's Unified Trading Account, Binance multi-assets mode, OKX multi-currency
+margin), or each settle coin alone (OKX single-currency margin, Binance single-asset mode, every
+coin of coin-margined contracts). Each pool is solved on its own; the account's joint move is
+the first pool that dies.
 
-Two paths are used:
-- one symbol's price moves, every other mark held (the exchange's own per-position figure;
-  in a cross account this is why a BTC fall moves an ETH long's liquidation price), and
-- the joint move: the leader moves by a fraction r, every other symbol by beta·r.
+What is linear, and in what
+---------------------------
+A move is a path t ↦ every underlying u at g_u(t) = 1 + k_u·t times its mark (k_u = 1 for the
+position's own underlying and 0 for the others in a per-position solve, the betas in the joint
+move). Along it a pool's surplus F(t) = value of its coins − Σ maintenance, in the pool's unit,
+is piecewise linear in t:
+
+- a linear contract's PnL q·(p − e) is linear in p; its maintenance is linear in p inside a tier
+  (value at the mark × rate − amount, plus OKX's fee on the value at the mark), or a constant
+  (Bybit: value at the ENTRY price × rate − deduction + the fee to close at the bankruptcy
+  price; neither the value nor the tier moves with the mark, so a Bybit pool's surplus is one
+  straight line with no kinks at all);
+- an inverse contract's PnL S·(1/e − 1/p) and maintenance (S/p)·rate − amount are linear in
+  u = 1/p, not in p. Valued at the coin's own moving price (coin amount × p, which is how a
+  shared pool counts the coin, and for a coin's own pool only multiplies F by p > 0 and so
+  keeps its roots) they become linear in p again: S·(p/e − 1) and S·rate − amount·p. So a
+  coin-margined pool is solved in coin × price, which is the solve in u = 1/p times p;
+- a coin's collateral value in a shared pool is price × φ(coin equity), with φ linear on each
+  slice of the exchange's collateral tiers (and on a negative equity); price × (r·x + c) is
+  linear in t because both the USD equity and the price are.
+
+The kinks — a tier bound crossed, a collateral slice or zero crossed — are where one of those
+terms changes its piece; all of them are known in advance from the marks. Each solve walks
+the kinks in order from t = 0 and solves the linear equation of the first segment whose end is
+at or below zero: exact, no bisection, no tolerance, and a jump in the maintenance (a
+user-supplied tier table without maintenance amounts) is caught where it happens.
 """
 
 from __future__ import annotations
@@ -18,23 +41,487 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+import numpy.typing as npt
+
 from risk.rules import RuleSet
-from risk.types import Account, MarginMode, Position, TierBasis, tier_index
+from risk.types import (
+    Account,
+    Collateral,
+    MarginMode,
+    PoolMode,
+    Position,
+    TierBasis,
+    base_asset,
+)
+
+STABLECOINS = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "DAI", "TUSD", "USDE", "USDP"})
+"""Coins whose price does not move with any underlying."""
+
+_EDGE = 1e-12
+FloatArray = npt.NDArray[np.float64]
+_INF = math.inf
 
 
 @dataclass(frozen=True, slots=True)
-class _Mover:
-    """A position whose price moves along the path: p(t) = mark + slope·t."""
+class Pool:
+    """One margin pool: the positions that share one margin balance.
 
-    position: Position
-    mark: float
-    slope: float
-    with_maintenance: bool = True
+    ``currency`` is "USD" for a shared pool (every coin valued in USD) and the settle coin
+    otherwise; an isolated position is a pool of its own."""
+
+    currency: str
+    mode: PoolMode
+    positions: tuple[Position, ...]
+    isolated: bool = False
+
+    @property
+    def key(self) -> str:
+        if self.isolated:
+            p = self.positions[0]
+            return f"isolated {p.symbol} {p.side.name.lower()}"
+        return self.currency
+
+
+def pool_currency(account: Account, rules: RuleSet, position: Position) -> str:
+    """The cross pool a position belongs to."""
+    coin = account.settle_of(position)
+    if account.pool_mode is PoolMode.SHARED and (not position.inverse or rules.inverse_shares_pool):
+        return "USD"
+    return coin
+
+
+def margin_pools(account: Account, rules: RuleSet) -> tuple[Pool, ...]:
+    """The account's cross pools holding positions, in first-position order; an account with no
+    cross position has its settle coin's pool (empty), so its wallet is still reported."""
+    groups: dict[str, list[Position]] = {}
+    for p in account.positions:
+        if p.margin_mode is MarginMode.CROSS:
+            groups.setdefault(pool_currency(account, rules, p), []).append(p)
+    if not groups:
+        shared = account.pool_mode is PoolMode.SHARED
+        return (Pool("USD" if shared else account.settle, account.pool_mode, ()),)
+    return tuple(
+        Pool(cur, PoolMode.SHARED if cur == "USD" else PoolMode.SEPARATE, tuple(ps))
+        for cur, ps in groups.items()
+    )
+
+
+# --- the compiled pool ----------------------------------------------------------------------
+
+
+class _Asset:
+    """A coin of a pool: its balance, unit price, the underlying its price follows (None for
+    stablecoins and for a separate pool's own unit), and its valuation slices (None = at par)."""
+
+    __slots__ = ("balance", "coin", "positions", "price", "slices", "under")
+
+    def __init__(
+        self,
+        coin: str,
+        balance: float,
+        price: float,
+        under: str | None,
+        slices: list[tuple[float, float, float, float]] | None,
+    ) -> None:
+        self.coin = coin
+        self.balance = balance
+        self.price = price
+        self.under = under
+        self.slices = slices
+        self.positions: list[_Pos] = []
+
+
+class _Pos:
+    """A position's PnL P0 + P1·g and maintenance pieces (g_lo, g_hi, c0, c1) — c0 + c1·g on
+    g in [g_lo, g_hi) — in the pool's unit, g being its underlying's move factor."""
+
+    __slots__ = ("mm0", "p0", "p1", "pieces", "position", "under")
+
+    def __init__(
+        self,
+        position: Position,
+        under: str,
+        p0: float,
+        p1: float,
+        pieces: list[tuple[float, float, float, float]],
+        mm0: float,
+    ) -> None:
+        self.position = position
+        self.under = under
+        self.p0 = p0
+        self.p1 = p1
+        self.pieces = pieces
+        self.mm0 = mm0
+
+
+def _slices(c: Collateral | None) -> list[tuple[float, float, float, float]] | None:
+    """φ(x) on slices of the coin amount x: (x_lo, x_hi, r, c) with φ = r·x + c; None when the
+    coin counts at par."""
+    if c is None or (not c.tiers and c.liability_ratio == 1.0):
+        return None
+    out = [(-_INF, 0.0, c.liability_ratio, 0.0)]
+    lo, acc = 0.0, 0.0
+    tiers = c.tiers or ()
+    if not tiers:
+        out.append((0.0, _INF, 1.0, 0.0))
+        return out
+    for i, t in enumerate(tiers):
+        hi = _INF if i == len(tiers) - 1 else t.max_amount
+        out.append((lo, hi, t.ratio, acc - t.ratio * lo))
+        if hi < _INF:
+            acc += t.ratio * (hi - lo)
+        lo = hi
+    return out
+
+
+def _slice_at(slices: list[tuple[float, float, float, float]], x: float, rising: bool) -> int:
+    for i, (lo, hi, _, _) in enumerate(slices):
+        if lo < x < hi or (x == lo and rising) or (x == hi and not rising):
+            return i
+    return len(slices) - 1
+
+
+class PoolModel:
+    """A pool compiled once for every solve on it (the report solves each position and the
+    joint move on the same model)."""
+
+    def __init__(self, pool: Pool, account: Account, rules: RuleSet) -> None:
+        self.pool = pool
+        self.rules = rules
+        shared = pool.mode is PoolMode.SHARED and not pool.isolated
+        by_coin = {c.coin: c for c in account.collateral}
+        marks: dict[str, float] = {}
+        for p in pool.positions:
+            marks.setdefault(p.base, p.mark_price)
+        self.assets: dict[str, _Asset] = {}
+        self.positions: list[_Pos] = []
+
+        def asset(coin: str) -> _Asset:
+            a = self.assets.get(coin)
+            if a is None:
+                c = by_coin.get(coin)
+                if pool.isolated:
+                    balance = rules.isolated_collateral(pool.positions[0])
+                else:
+                    balance = account.balance_of(coin)
+                stable = coin in STABLECOINS
+                if shared:
+                    price = c.price if c is not None else (1.0 if stable else marks.get(coin, 1.0))
+                    a = _Asset(coin, balance, price, None if stable else coin, _slices(c))
+                else:
+                    a = _Asset(coin, balance, 1.0, None if stable else coin, None)
+                self.assets[coin] = a
+            return a
+
+        if not pool.isolated and shared:
+            # every coin with a balance counts in a shared pool, positions or not
+            asset(account.settle)
+            for c in account.collateral:
+                asset(c.coin)
+        elif not pool.isolated:
+            asset(pool.currency)
+        for p in pool.positions:
+            a = asset(p.base if p.inverse else (p.settle or account.settle))
+            pos = self._compile(p, a)
+            a.positions.append(pos)
+            self.positions.append(pos)
+        self.by_under: dict[str, list[_Pos]] = {}
+        for pos in self.positions:
+            self.by_under.setdefault(pos.under, []).append(pos)
+        self.maintenance0 = sum(pos.mm0 for pos in self.positions)
+        self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
+        self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
+
+    def _compile(self, p: Position, a: _Asset) -> _Pos:
+        rules = self.rules
+        m, s = p.mark_price, p.sign
+        v = a.price
+        if p.inverse:
+            p1 = v * s * p.size / p.entry_price
+            p0 = -v * s * p.size / m
+        else:
+            p1 = v * s * p.size * m
+            p0 = -v * s * p.size * p.entry_price
+        tiers = p.tiers
+        fixed = tiers[0].basis is TierBasis.SIZE or rules.at_entry(p) or len(tiers) == 1
+        pieces: list[tuple[float, float, float, float]] = []
+        if fixed:
+            k = rules.tier_at(p, m)
+            pieces.append((0.0, _INF, *self._coeffs(p, k, v)))
+        elif p.inverse:
+            # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
+            for k in range(len(tiers) - 1, -1, -1):
+                hi = tiers[k].max_bound if k < len(tiers) - 1 else _INF
+                lo = tiers[k].min_bound if k > 0 else 0.0
+                g_lo = p.size / (m * hi) if hi < _INF else 0.0
+                g_hi = p.size / (m * lo) if lo > 0 else _INF
+                pieces.append((g_lo, g_hi, *self._coeffs(p, k, v)))
+        else:
+            q = p.size
+            for k in range(len(tiers)):
+                lo = tiers[k].min_bound if k > 0 else 0.0
+                hi = tiers[k].max_bound if k < len(tiers) - 1 else _INF
+                pieces.append((lo / (q * m), hi / (q * m) if hi < _INF else _INF,
+                               *self._coeffs(p, k, v)))  # fmt: skip
+        mm0 = v * rules.maintenance(p, m)
+        return _Pos(p, p.base, p0, p1, pieces, mm0)
+
+    def _coeffs(self, p: Position, tier: int, v: float) -> tuple[float, float]:
+        """The maintenance on a tier as c0 + c1·g in the pool's unit."""
+        const, coeff = self.rules.maintenance_parts(p, p.tiers[tier])
+        if p.inverse:
+            # v·g·(const + coeff/(m·g)) = v·coeff/m + v·const·g
+            return v * coeff / p.mark_price, v * const
+        return v * const, v * coeff * p.mark_price
+
+    def _asset_value0(self, a: _Asset) -> float:
+        e = a.balance * a.price + sum(pos.p0 + pos.p1 for pos in a.positions)
+        if a.slices is None:
+            return e
+        x = e / a.price
+        _, _, r, c = a.slices[_slice_at(a.slices, x, True)]
+        return r * e + c * a.price
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def value_at(self, g: Mapping[str, float]) -> tuple[float, float]:
+        """(equity, maintenance) in the pool's unit with each underlying at g[u] × its mark
+        (1 where missing). A coin's own pool is counted in coin × g (see the module doc)."""
+        equity = 0.0
+        for a in self.assets.values():
+            ga = g.get(a.under, 1.0) if a.under else 1.0
+            e = a.balance * a.price * ga
+            for pos in a.positions:
+                e += pos.p0 + pos.p1 * g.get(pos.under, 1.0)
+            if a.slices is None:
+                equity += e
+            else:
+                price = a.price * ga
+                _, _, r, c = a.slices[_slice_at(a.slices, e / price, True)]
+                equity += r * e + c * price
+        mm = 0.0
+        for pos in self.positions:
+            gi = g.get(pos.under, 1.0)
+            for g_lo, g_hi, c0, c1 in pos.pieces:
+                if g_lo <= gi < g_hi:
+                    mm += c0 + c1 * gi
+                    break
+            else:
+                _, _, c0, c1 = pos.pieces[-1] if gi >= pos.pieces[-1][1] else pos.pieces[0]
+                mm += c0 + c1 * gi
+        return equity, mm
+
+    def value_grid(self, g: Mapping[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
+        """``value_at`` for arrays of move factors (the stress grid), vectorised per term."""
+        n = next(iter(g.values())).shape[0] if g else 1
+        ones = np.ones(n)
+        equity = np.zeros(n)
+        for a in self.assets.values():
+            ga = g.get(a.under, ones) if a.under else ones
+            e = a.balance * a.price * ga
+            for pos in a.positions:
+                e = e + pos.p0 + pos.p1 * g.get(pos.under, ones)
+            if a.slices is None:
+                equity += e
+            else:
+                price = a.price * ga
+                lows = np.array([sl[0] for sl in a.slices[1:]])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = np.where(price > 0, e / np.where(price > 0, price, 1.0), 0.0)
+                idx = np.searchsorted(lows, x, side="right")
+                r = np.array([sl[2] for sl in a.slices])[idx]
+                c = np.array([sl[3] for sl in a.slices])[idx]
+                equity += r * e + c * price
+        mm = np.zeros(n)
+        for pos in self.positions:
+            gi = g.get(pos.under, ones)
+            if len(pos.pieces) == 1:
+                _, _, c0, c1 = pos.pieces[0]
+                mm += c0 + c1 * gi
+                continue
+            lows = np.array([pc[0] for pc in pos.pieces[1:]])
+            idx = np.searchsorted(lows, gi, side="right")
+            mm += np.array([pc[2] for pc in pos.pieces])[idx]
+            mm += np.array([pc[3] for pc in pos.pieces])[idx] * gi
+        return equity, mm
+
+    def unit(self, g: Mapping[str, float]) -> float:
+        """The pool's unit at g, relative to now: a coin's own pool is counted in coin × g."""
+        cur = self.pool.currency
+        if cur == "USD" or cur in STABLECOINS:
+            return 1.0
+        return g.get(cur, 1.0)
+
+    # --- the walk --------------------------------------------------------------------------
+
+    def first_root(self, k: Mapping[str, float], direction: int) -> float | None:
+        """Smallest |t| in the direction where the surplus reaches zero when every underlying
+        u moves as mark × (1 + k[u]·t); None when a price reaches zero (or t infinity) first."""
+        moving = {u: ku for u, ku in k.items() if ku != 0.0}
+        end = _INF
+        for u, ku in moving.items():
+            if ku * direction < 0 and (u in self.by_under or self._has_coin(u)):
+                end = min(end, 1.0 / abs(ku))
+        alpha = self.equity0 - self.maintenance0
+        beta = 0.0
+        events: list[tuple[float, float, float]] = []
+        for u, ku in moving.items():
+            for pos in self.by_under.get(u, ()):
+                a0, b0 = self._mm_walk(pos, ku, direction, end, events)
+                alpha += pos.mm0 - a0
+                beta -= b0
+        for a in self.assets.values():
+            ka = moving.get(a.under, 0.0) if a.under else 0.0
+            if a.slices is None:
+                beta += a.balance * a.price * ka
+                for pos in a.positions:
+                    beta += pos.p1 * moving.get(pos.under, 0.0)
+                continue
+            e0 = a.balance * a.price + sum(pos.p0 + pos.p1 for pos in a.positions)
+            e1 = a.balance * a.price * ka + sum(
+                pos.p1 * moving.get(pos.under, 0.0) for pos in a.positions
+            )
+            q1 = a.price * ka
+            if e1 == 0.0 and q1 == 0.0:
+                continue
+            a0, b0 = self._value_walk(a, e0, e1, a.price, q1, direction, end, events)
+            alpha += a0 - self._asset_value0(a)
+            beta += b0
+        return _walk(alpha, beta, events, end, direction)
+
+    def _has_coin(self, u: str) -> bool:
+        a = self.assets.get(u)
+        return a is not None and a.under == u
+
+    @staticmethod
+    def _mm_walk(
+        pos: _Pos,
+        ku: float,
+        direction: int,
+        end: float,
+        events: list[tuple[float, float, float]],
+    ) -> tuple[float, float]:
+        """The position's maintenance at t = 0⁺ as (alpha, beta) in t, its kinks appended to
+        events as (|t|, Δalpha, Δbeta) of the surplus."""
+        pieces = pos.pieces
+        up = ku * direction > 0
+        probe = 1.0 + (_EDGE if up else -_EDGE)
+        i = 0
+        for i, (g_lo, g_hi, _, _) in enumerate(pieces):  # noqa: B007
+            if g_lo <= probe < g_hi:
+                break
+        _, _, c0, c1 = pieces[i]
+        a0, b0 = c0 + c1, c1 * ku
+        if len(pieces) > 1:
+            prev_a, prev_b = a0, b0
+            j = i
+            while True:
+                j += 1 if up else -1
+                if not 0 <= j < len(pieces):
+                    break
+                g_b = pieces[j][0] if up else pieces[j][1]
+                t = (g_b - 1.0) / ku
+                at = abs(t)
+                if at >= end:
+                    break
+                _, _, d0, d1 = pieces[j]
+                na, nb = d0 + d1, d1 * ku
+                events.append((at, prev_a - na, prev_b - nb))
+                prev_a, prev_b = na, nb
+        return a0, b0
+
+    @staticmethod
+    def _value_walk(
+        a: _Asset,
+        e0: float,
+        e1: float,
+        q0: float,
+        q1: float,
+        direction: int,
+        end: float,
+        events: list[tuple[float, float, float]],
+    ) -> tuple[float, float]:
+        """A coin's collateral value r·E + c·price on its current slice as (alpha, beta), the
+        slice changes appended to events. E = e0 + e1·t, price = q0 + q1·t; the coin amount
+        E / price is monotone in t, so the slices come in order."""
+        slices = a.slices
+        assert slices is not None
+        x0 = e0 / q0
+        dx = (e1 * q0 - e0 * q1) * direction  # sign of d(amount)/d|t|
+        rising = dx > 0
+        i = _slice_at(slices, x0, rising)
+        _, _, r, c = slices[i]
+        a0, b0 = r * e0 + c * q0, r * e1 + c * q1
+        if dx == 0:
+            return a0, b0
+        prev_a, prev_b = a0, b0
+        j = i
+        while True:
+            bound = slices[j][1] if rising else slices[j][0]
+            j += 1 if rising else -1
+            if not 0 <= j < len(slices) or not math.isfinite(bound):
+                break
+            denom = e1 - bound * q1
+            if denom == 0:
+                break
+            t = (bound * q0 - e0) / denom
+            if t * direction <= 0:
+                break
+            at = abs(t)
+            if at >= end:
+                break
+            _, _, r, c = slices[j]
+            na, nb = r * e0 + c * q0, r * e1 + c * q1
+            events.append((at, na - prev_a, nb - prev_b))
+            prev_a, prev_b = na, nb
+        return a0, b0
+
+
+def _walk(
+    alpha: float,
+    beta: float,
+    events: list[tuple[float, float, float]],
+    end: float,
+    direction: int,
+) -> float | None:
+    """f(t) = alpha + beta·t, changing by (Δalpha, Δbeta) at each event's |t|: the smallest
+    |t| ≤ end (signed) where f ≤ 0, or None."""
+    if events:
+        events.sort()
+    start = 0.0
+    n = len(events)
+    i = 0
+    while True:
+        final = i >= n or events[i][0] >= end
+        stop = end if final else events[i][0]
+        f_start = alpha + beta * direction * start
+        if f_start <= 0.0:
+            return direction * start
+        slope = beta * direction
+        if slope < 0.0:
+            root = start - f_start / slope
+            # A root at the path's end is a zero price (up to rounding): no liquidation.
+            limit = stop * (1 - 1e-9) if final else stop
+            if root < limit:
+                return direction * root
+        if final:
+            return None
+        # every kink at this |t| takes effect before f is looked at again
+        while i < n and events[i][0] == stop:
+            _, da, db = events[i]
+            alpha += da
+            beta += db
+            i += 1
+        start = stop
+
+
+# --- the public solves ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class AccountTotals:
-    """Cross-account sums at the current marks."""
+    """A pool's figures at the current marks, in its unit."""
 
     wallet_balance: float
     unrealized_pnl: float
@@ -50,120 +537,94 @@ class AccountTotals:
 
     @property
     def margin_ratio(self) -> float:
-        """maintenance / equity, as Binance and Bybit show it: liquidation at 1.0."""
+        """maintenance / equity, as Binance and Bybit show it: liquidation at 1.0; 0 with
+        nothing to maintain."""
+        if self.maintenance <= 0 and self.equity >= 0:
+            return 0.0
         if self.equity <= 0:
             return math.inf
         return self.maintenance / self.equity
 
 
+def _totals(model: PoolModel) -> AccountTotals:
+    return AccountTotals(model.wallet0, model.equity0 - model.wallet0, model.maintenance0)
+
+
+class AccountModel:
+    """Every pool of an account compiled for solving (cross pools and isolated positions)."""
+
+    def __init__(self, account: Account, rules: RuleSet) -> None:
+        self.account = account
+        self.rules = rules
+        self.pools = [PoolModel(p, account, rules) for p in margin_pools(account, rules)]
+        self._pool_of: dict[int, PoolModel] = {}
+        for model in self.pools:
+            for p in model.pool.positions:
+                self._pool_of[id(p)] = model
+
+    def pool_of(self, position: Position) -> PoolModel:
+        model = self._pool_of.get(id(position))
+        if model is None:
+            if position.margin_mode is MarginMode.ISOLATED:
+                pool = Pool(self.account.settle_of(position), PoolMode.SEPARATE, (position,), True)
+                model = PoolModel(pool, self.account, self.rules)
+            else:
+                cur = pool_currency(self.account, self.rules, position)
+                model = next(m for m in self.pools if m.pool.currency == cur)
+            self._pool_of[id(position)] = model
+        return model
+
+    @property
+    def primary(self) -> PoolModel:
+        """The pool closest to liquidation (highest margin ratio); the settle pool when none
+        holds positions."""
+        held = [m for m in self.pools if m.positions]
+        if not held:
+            return self.pools[0]
+        return max(held, key=lambda m: _totals(m).margin_ratio)
+
+    def liquidation_price(self, position: Position) -> float | None:
+        model = self.pool_of(position)
+        t = _nearest(model, {position.base: 1.0})
+        return None if t is None else position.mark_price * (1.0 + t)
+
+    def joint_move(self, leader: str, betas: Mapping[str, float]) -> JointMove:
+        k = underlying_betas(self.account, leader, betas)
+        down: float | None = None
+        up: float | None = None
+        down_pool = up_pool = None
+        for model in self.pools:
+            if not model.positions:
+                continue
+            d = model.first_root(k, -1)
+            if d is not None and (down is None or d > down):
+                down, down_pool = d, model.pool.currency
+            if d == 0.0:
+                continue
+            u = model.first_root(k, +1)
+            if u is not None and (up is None or u < up):
+                up, up_pool = u, model.pool.currency
+        if down == 0.0:
+            up, up_pool = None, None
+        return JointMove(leader, down, up, down_pool, up_pool)
+
+
+def _nearest(model: PoolModel, k: Mapping[str, float]) -> float | None:
+    down = model.first_root(k, -1)
+    if down == 0.0:
+        return 0.0
+    up = model.first_root(k, +1)
+    candidates = [t for t in (down, up) if t is not None]
+    return min(candidates, key=abs) if candidates else None
+
+
 def account_totals(account: Account, rules: RuleSet) -> AccountTotals:
-    upnl = 0.0
-    mm = 0.0
-    for p in account.positions:
-        if p.margin_mode is MarginMode.CROSS:
-            upnl += p.unrealized_pnl()
-            mm += rules.maintenance(p, p.mark_price)
-    return AccountTotals(account.wallet_balance, upnl, mm)
+    """The figures of the account's primary pool (the one closest to liquidation)."""
+    return _totals(AccountModel(account, rules).primary)
 
 
-def _tier_of(m: _Mover, direction: int) -> int:
-    """The mover's tier just past t = 0 in the given direction."""
-    pos = m.position
-    if pos.tiers[0].basis is TierBasis.SIZE:
-        return tier_index(pos.tiers, pos.contracts)
-    value = pos.size * m.mark
-    if m.slope * direction < 0:  # price falling: a mark exactly on a bound is in the tier below
-        value *= 1 - 1e-12
-    return tier_index(pos.tiers, value)
-
-
-def _maintenance_terms(m: _Mover, tier: int, fee: float) -> tuple[float, float]:
-    """The mover's −maintenance on a segment as (constant, slope in t)."""
-    t = m.position.tiers[tier]
-    rate = t.maintenance_margin_rate + fee
-    q = m.position.size
-    return -(q * m.mark * rate - t.maintenance_amount), -q * m.slope * rate
-
-
-def _first_root(
-    constant: float, movers: Sequence[_Mover], rules: RuleSet, direction: int
-) -> float | None:
-    """Smallest |t| in the given direction where f(t) = constant + f_movers(t) reaches zero.
-
-    f is linear between tier kinks; walking the kinks nearest first, only the mover whose
-    notional crosses a bound changes its terms, so each kink costs O(1).
-    Returns the signed t, or None when the path reaches a zero price (or infinity) first.
-    """
-    if all(m.slope * direction * m.position.sign >= 0 for m in movers):
-        # Every leg gains along this path, and each gains faster than its maintenance grows
-        # (rates are below 1): f only rises, so only an account already under water is hit.
-        return 0.0 if _surplus_at_marks(constant, movers, rules) <= 0 else None
-    fee = rules.closing_fee_rate
-    alpha = constant
-    beta = 0.0
-    end = math.inf
-    tiers: list[int] = []
-    events: list[tuple[float, int, int]] = []  # (|t|, mover, tier index beyond the kink)
-    for i, m in enumerate(movers):
-        pos = m.position
-        alpha += pos.sign * pos.size * (m.mark - pos.entry_price)
-        beta += pos.sign * pos.size * m.slope
-        if m.slope != 0:
-            zero_at = -m.mark / m.slope
-            if zero_at * direction > 0:
-                end = min(end, abs(zero_at))
-        k = _tier_of(m, direction) if m.with_maintenance else -1
-        tiers.append(k)
-        if k < 0:
-            continue
-        a, b = _maintenance_terms(m, k, fee)
-        alpha += a
-        beta += b
-        if m.slope == 0 or pos.tiers[0].basis is TierBasis.SIZE:
-            continue
-        rising = m.slope * direction > 0
-        q = pos.size
-        for j, tier in enumerate(pos.tiers[:-1]):
-            t = (tier.max_bound / q - m.mark) / m.slope
-            if t * direction > 0:
-                events.append((abs(t), i, j + 1 if rising else j))
-    events.sort()
-
-    start = 0.0
-    for stop, i, new_tier in [*events, (end, -1, -1)]:
-        if stop > end:
-            stop, i = end, -1
-        slope = beta * direction  # df/d|t|
-        f_start = alpha + beta * direction * start
-        if f_start <= 0:
-            return direction * start
-        if slope < 0:
-            root = start - f_start / slope
-            # A root at the path's end is a zero price (up to rounding): no liquidation.
-            limit = stop * (1 - 1e-9) if i < 0 else stop
-            if root < limit:
-                return direction * root
-        if i < 0:
-            return None
-        m = movers[i]
-        a, b = _maintenance_terms(m, tiers[i], fee)
-        alpha -= a
-        beta -= b
-        tiers[i] = new_tier
-        a, b = _maintenance_terms(m, new_tier, fee)
-        alpha += a
-        beta += b
-        start = stop
-    return None
-
-
-def _surplus_at_marks(constant: float, movers: Sequence[_Mover], rules: RuleSet) -> float:
-    f = constant
-    for m in movers:
-        f += m.position.unrealized_pnl(m.mark)
-        if m.with_maintenance:
-            f -= rules.maintenance(m.position, m.mark)
-    return f
+def pool_totals(model: PoolModel) -> AccountTotals:
+    return _totals(model)
 
 
 def cross_legs(account: Account) -> dict[str, tuple[Position, ...]]:
@@ -179,65 +640,43 @@ def liquidation_price(
     account: Account,
     rules: RuleSet,
     position: Position,
-    totals: AccountTotals | None = None,
-    legs: Mapping[str, tuple[Position, ...]] | None = None,
+    model: AccountModel | None = None,
 ) -> float | None:
-    """The mark of ``position``'s symbol at which it is liquidated, all other marks held.
+    """The mark of ``position``'s symbol at which it is liquidated, every instrument on the same
+    underlying moving by the same factor and every other mark held.
 
-    Cross: the whole cross account's surplus reaches zero (every cross leg of the symbol moves
-    together, as in Binance hedge mode). Isolated: the position's own collateral plus PnL reaches
-    its maintenance. None when no positive price liquidates it — never 0 or a negative price.
-    If the account is already at or past liquidation, the current mark is returned.
+    Cross: the position's pool reaches zero surplus (in hedge mode both legs move, as do a BTC
+    USDT and a BTC USDC perpetual sharing one pool). Isolated: the position's own collateral
+    plus PnL reaches its maintenance. None when no positive price liquidates it — never 0 or a
+    negative price. If the pool is already at or past liquidation, the current mark.
     """
-    if position.margin_mode is MarginMode.ISOLATED:
-        return _isolated_liquidation_price(rules, position)
-    totals = totals or account_totals(account, rules)
-    legs = legs if legs is not None else cross_legs(account)
-    movers: list[_Mover] = []
-    moving_upnl = 0.0
-    moving_mm = 0.0
-    for p in legs.get(position.symbol, ()):
-        movers.append(_Mover(p, p.mark_price, 1.0))
-        moving_upnl += p.unrealized_pnl()
-        moving_mm += rules.maintenance(p, p.mark_price)
-    constant = totals.wallet_balance + (totals.unrealized_pnl - moving_upnl)
-    constant -= totals.maintenance - moving_mm
-    t = _nearest_root(constant, movers, rules)
-    return None if t is None else position.mark_price + t
-
-
-def _isolated_liquidation_price(rules: RuleSet, position: Position) -> float | None:
-    constant = position.isolated_collateral
-    with_mm = not rules.isolated_mm_at_entry
-    if not with_mm:
-        constant -= rules.maintenance(position, position.entry_price)
-    t = _nearest_root(constant, [_Mover(position, position.mark_price, 1.0, with_mm)], rules)
-    return None if t is None else position.mark_price + t
-
-
-def _nearest_root(constant: float, movers: Sequence[_Mover], rules: RuleSet) -> float | None:
-    down = _first_root(constant, movers, rules, -1)
-    if down == 0.0:
-        return 0.0
-    up = _first_root(constant, movers, rules, +1)
-    candidates = [t for t in (down, up) if t is not None]
-    return min(candidates, key=abs) if candidates else None
+    return (model or AccountModel(account, rules)).liquidation_price(position)
 
 
 @dataclass(frozen=True, slots=True)
 class JointMove:
-    """How far the leader can move, others following by beta, before the cross account is
+    """How far the leader can move, others following by beta, before a cross pool is
     liquidated: ``down`` ≤ 0 and ``up`` ≥ 0 as fractions of the leader's mark, None where no
-    move in that direction liquidates it. ``nearest`` is the smaller of the two in size."""
+    move in that direction liquidates it; ``down_pool``/``up_pool`` name the pool that dies
+    first. ``nearest`` is the smaller of the two in size."""
 
     leader: str
     down: float | None
     up: float | None
+    down_pool: str | None = None
+    up_pool: str | None = None
 
     @property
     def nearest(self) -> float | None:
         candidates = [r for r in (self.down, self.up) if r is not None]
         return min(candidates, key=abs) if candidates else None
+
+    @property
+    def nearest_pool(self) -> str | None:
+        n = self.nearest
+        if n is None:
+            return None
+        return self.down_pool if n == self.down else self.up_pool
 
 
 def beta_of(symbol: str, leader: str, betas: Mapping[str, float]) -> float:
@@ -246,22 +685,54 @@ def beta_of(symbol: str, leader: str, betas: Mapping[str, float]) -> float:
     return float(betas.get(symbol, 1.0))
 
 
+def underlying_betas(account: Account, leader: str, betas: Mapping[str, float]) -> dict[str, float]:
+    """The move factor slope of each underlying in the joint move: instruments on one underlying
+    (a BTC USDT and a BTC USDC perpetual, BTCUSD inverse, BTC posted as collateral) move
+    together, at the leader's 1 when it is the leader's, else at the beta of the first of its
+    symbols that has one (1 by default)."""
+    lead = base_asset(leader)
+    out: dict[str, float] = {lead: 1.0}
+    for p in account.positions:
+        u = p.base
+        if u not in out and p.symbol in betas:
+            out[u] = float(betas[p.symbol])
+    for p in account.positions:
+        out.setdefault(p.base, 1.0)
+    for c in account.collateral:
+        if c.coin not in STABLECOINS:
+            out.setdefault(c.coin, 1.0)
+    return out
+
+
 def joint_move(
     account: Account,
     rules: RuleSet,
     leader: str,
     betas: Mapping[str, float],
-    totals: AccountTotals | None = None,
+    model: AccountModel | None = None,
 ) -> JointMove:
-    """Solve the joint move exactly: p_i(r) = mark_i · (1 + beta_i·r) for every cross position."""
-    totals = totals or account_totals(account, rules)
-    movers: list[_Mover] = []
-    constant = totals.wallet_balance
-    for p in account.cross_positions:
-        b = beta_of(p.symbol, leader, betas)
-        movers.append(_Mover(p, p.mark_price, p.mark_price * b))
-    if not movers:
-        return JointMove(leader, None, None)
-    down = _first_root(constant, movers, rules, -1)
-    up = None if down == 0.0 else _first_root(constant, movers, rules, +1)
-    return JointMove(leader, down, up)
+    """Solve the joint move exactly: every underlying u at mark · (1 + beta_u·r), each cross
+    pool on its own; the nearest move of any pool in each direction."""
+    return (model or AccountModel(account, rules)).joint_move(leader, betas)
+
+
+def leader_price_at(account: Account, leader: str, r: float) -> float | None:
+    """The leader's price after a joint move r, when the account holds the leader."""
+    for p in account.positions:
+        if p.symbol == leader:
+            return p.mark_price * (1 + r)
+    return None
+
+
+def surplus_along(
+    model: PoolModel, k: Mapping[str, float], ts: Sequence[float]
+) -> list[tuple[float, float]]:
+    """(equity, maintenance) of a pool at each t of a path, in its unit scaled back to now (for
+    checks and the stress grid's reference)."""
+    out = []
+    for t in ts:
+        g = {u: 1.0 + ku * t for u, ku in k.items()}
+        eq, mm = model.value_at(g)
+        scale = model.unit(g)
+        out.append((eq / scale, mm / scale))
+    return out

@@ -2,6 +2,11 @@
 
 ``build_report`` is the engine's front door: given an account (and optionally the leader, betas
 and volatilities) it returns every figure with its source and the account's timestamp.
+
+An account may hold several margin pools (``risk.liquidation.margin_pools``). The account-level
+equity, maintenance and margin ratio are those of its primary pool — the one closest to
+liquidation — named by ``currency``; ``pools`` lists every pool's own figures, each in its own
+unit (USD for a shared pool, the coin otherwise).
 """
 
 from __future__ import annotations
@@ -9,10 +14,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from risk.distance import distance_pct, distance_sigma, touch_probability
-from risk.liquidation import JointMove, account_totals, cross_legs, joint_move, liquidation_price
+from risk.distance import distance_sigma, touch_probability
+from risk.liquidation import AccountModel, JointMove, pool_totals
 from risk.rules import RuleSet, rules_for
-from risk.types import Account, Figure, MarginMode, Position, Side, Source
+from risk.types import (
+    Account,
+    ContractType,
+    Figure,
+    MarginMode,
+    PoolMode,
+    Position,
+    Side,
+    Source,
+    UnsupportedPosition,
+)
 
 MISMATCH_TOLERANCE = 0.005
 """Computed and exchange liquidation prices further apart than this (0.5 %) are flagged:
@@ -38,11 +53,33 @@ class PositionReport:
     mismatch: float | None
     """Relative gap between the computed and the exchange's figure, when both exist and
     differ by more than MISMATCH_TOLERANCE."""
+    contract_type: ContractType = ContractType.LINEAR
+    settle: str = ""
+    """The coin notional, PnL and maintenance are in."""
+    pool: str = ""
+    """The pool the position is margined in ("USD" shared, a coin, or "isolated")."""
 
     @property
     def shown_liquidation_price(self) -> Figure | None:
         """What the user sees first: our computed figure, else the exchange's."""
         return self.liquidation_price or self.exchange_liquidation_price
+
+
+@dataclass(frozen=True, slots=True)
+class PoolReport:
+    """One cross pool's figures, in its unit (``currency``)."""
+
+    currency: str
+    mode: PoolMode
+    wallet_balance: float
+    equity: float
+    maintenance_margin: float
+    margin_ratio: float
+    positions: int
+
+    @property
+    def liquidated(self) -> bool:
+        return self.positions > 0 and self.equity <= self.maintenance_margin
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +91,24 @@ class AccountReport:
     equity: float
     maintenance_margin: float
     margin_ratio: float
-    """maintenance / equity; the account is liquidated at 1.0 (inf when equity ≤ 0)."""
+    """maintenance / equity of the primary pool; liquidated at 1.0 (inf when equity ≤ 0 with
+    positions held, 0 with nothing to maintain)."""
     joint_move: JointMove | None
     positions: tuple[PositionReport, ...]
+    currency: str = ""
+    """The primary pool the account-level figures are from."""
+    pools: tuple[PoolReport, ...] = ()
+    exchange_equity: Figure | None = None
+    exchange_maintenance_margin: Figure | None = None
+    exchange_margin_ratio: Figure | None = None
+    unsupported: tuple[UnsupportedPosition, ...] = ()
 
     @property
     def liquidated(self) -> bool:
+        """A pool holding cross positions is at or past its maintenance. An account with
+        nothing at risk (no positions, or isolated ones only) is never liquidated as a whole."""
+        if self.pools:
+            return any(p.liquidated for p in self.pools)
         return self.margin_ratio >= 1.0
 
     def effective_distance(self, position: PositionReport) -> float | None:
@@ -84,6 +133,12 @@ def _mismatch(computed: float | None, exchange: Figure | None) -> float | None:
     return gap if gap > MISMATCH_TOLERANCE else None
 
 
+def effective_rules(account: Account, rules: RuleSet | None = None) -> RuleSet:
+    """The rule set a report uses: the exchange's shipped rules with the account's own taker
+    rate where the exchange reported it."""
+    return (rules or rules_for(account.exchange)).with_taker_fee(account.taker_fee_rate)
+
+
 def build_report(
     account: Account,
     *,
@@ -99,27 +154,51 @@ def build_report(
     position by notional; ``betas`` default to 1. ``sigma_daily`` maps symbols to the daily
     standard deviation of log returns, for the distances in sigmas and touch probabilities.
     """
-    rules = rules or rules_for(account.exchange)
+    rules = effective_rules(account, rules)
     betas = betas or {}
     sigma_daily = sigma_daily or {}
-    totals = account_totals(account, rules)
-    legs = cross_legs(account)
+    model = AccountModel(account, rules)
     reports = []
     for pos in account.positions:
-        lp = liquidation_price(account, rules, pos, totals, legs)
-        reports.append(_position_report(pos, lp, rules, account, sigma_daily, horizon_days))
+        lp = model.liquidation_price(pos)
+        pool = model.pool_of(pos)
+        reports.append(
+            _position_report(pos, lp, rules, account, pool.pool.key, sigma_daily, horizon_days)
+        )
     chosen_leader = leader or default_leader(account)
-    jm = joint_move(account, rules, chosen_leader, betas, totals) if chosen_leader else None
+    jm = model.joint_move(chosen_leader, betas) if chosen_leader else None
+    pools = []
+    for m in model.pools:
+        t = pool_totals(m)
+        pools.append(
+            PoolReport(
+                m.pool.currency,
+                m.pool.mode,
+                t.wallet_balance,
+                t.equity,
+                t.maintenance,
+                t.margin_ratio,
+                len(m.positions),
+            )
+        )
+    primary = model.primary
+    totals = pool_totals(primary)
     return AccountReport(
         exchange=account.exchange,
         label=account.label,
         as_of_ms=account.as_of_ms,
-        wallet_balance=account.wallet_balance,
+        wallet_balance=totals.wallet_balance,
         equity=totals.equity,
         maintenance_margin=totals.maintenance,
         margin_ratio=totals.margin_ratio,
         joint_move=jm,
         positions=tuple(reports),
+        currency=primary.pool.currency,
+        pools=tuple(pools),
+        exchange_equity=account.exchange_equity,
+        exchange_maintenance_margin=account.exchange_maintenance_margin,
+        exchange_margin_ratio=account.exchange_margin_ratio,
+        unsupported=account.unsupported,
     )
 
 
@@ -128,26 +207,33 @@ def _position_report(
     lp: float | None,
     rules: RuleSet,
     account: Account,
+    pool: str,
     sigma_daily: Mapping[str, float],
     horizon_days: float,
 ) -> PositionReport:
     sigma = sigma_daily.get(pos.symbol)
+    mark = pos.mark_price
     return PositionReport(
         symbol=pos.symbol,
         side=pos.side,
         margin_mode=pos.margin_mode,
         size=pos.size,
         entry_price=pos.entry_price,
-        mark_price=pos.mark_price,
+        mark_price=mark,
         notional=pos.notional(),
         unrealized_pnl=pos.unrealized_pnl(),
-        maintenance_margin=rules.maintenance(pos, pos.mark_price),
+        maintenance_margin=rules.maintenance(pos, mark),
         liquidation_price=None if lp is None else Figure(lp, Source.COMPUTED, account.as_of_ms),
         exchange_liquidation_price=pos.exchange_liquidation_price,
-        distance=distance_pct(lp, pos.mark_price),
-        distance_sigma=distance_sigma(lp, pos.mark_price, sigma, horizon_days),
-        touch_probability=touch_probability(lp, pos.mark_price, sigma, horizon_days),
+        distance=None if lp is None else lp / mark - 1.0,
+        distance_sigma=None if sigma is None else distance_sigma(lp, mark, sigma, horizon_days),
+        touch_probability=None
+        if sigma is None
+        else touch_probability(lp, mark, sigma, horizon_days),
         mismatch=_mismatch(lp, pos.exchange_liquidation_price),
+        contract_type=pos.contract_type,
+        settle=account.settle_of(pos),
+        pool=pool,
     )
 
 
@@ -158,4 +244,9 @@ def default_leader(account: Account) -> str | None:
     for pos in account.positions:
         if pos.symbol.upper().startswith("BTC"):
             return pos.symbol
-    return max(account.positions, key=lambda p: p.notional()).symbol
+    return max(account.positions, key=usd_notional).symbol
+
+
+def usd_notional(p: Position) -> float:
+    """A position's size in dollars: size × mark (linear), size (inverse: already USD)."""
+    return p.size if p.inverse else p.size * p.mark_price

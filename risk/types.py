@@ -1,8 +1,10 @@
 """Immutable value types shared by every layer.
 
-All money is in the account's settle currency (USDT or USDC); prices are per unit of the base
-asset; sizes are in base units (contracts × contract size). Nothing here reads a clock: a figure
-that can go stale carries the timestamp its producer gave it.
+A linear (USDT- or USDC-settled) position's money is in its settle coin, its size in base units
+(contracts × contract size). An inverse (coin-margined) position's size is in quote units (USD:
+contracts × contract size) and its money in the base coin it settles in. Prices are per unit of
+the base asset. Nothing here reads a clock: a figure that can go stale carries the timestamp its
+producer gave it.
 """
 
 from __future__ import annotations
@@ -51,6 +53,40 @@ class Source(Enum):
     COMPUTED = "computed"
 
 
+class ContractType(Enum):
+    """Linear contracts settle in a stablecoin; inverse (coin-margined) ones in their base coin,
+    with PnL = size × (1/entry − 1/mark) per side (size in USD)."""
+
+    LINEAR = "linear"
+    INVERSE = "inverse"
+
+    @classmethod
+    def parse(cls, text: str) -> ContractType:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"contract type must be 'linear' or 'inverse', not {text!r}") from None
+
+
+class PoolMode(Enum):
+    """How an exchange pools cross margin across settle coins.
+
+    SEPARATE: every settle coin is its own cross account (OKX single-currency margin, Binance
+    single-asset mode, every Binance COIN-M margin coin). SHARED: the settle coins form one
+    USD-valued pool, each coin counted at the exchange's collateral value (Bybit's Unified
+    Trading Account, Binance multi-assets mode, OKX multi-currency margin)."""
+
+    SEPARATE = "separate"
+    SHARED = "shared"
+
+    @classmethod
+    def parse(cls, text: str) -> PoolMode:
+        try:
+            return cls(text.strip().lower())
+        except ValueError:
+            raise ValueError(f"pool mode must be 'separate' or 'shared', not {text!r}") from None
+
+
 class TierBasis(Enum):
     """What picks a maintenance tier: the position's notional (most exchanges) or its size
     in base units (OKX picks tiers by the number of contracts, which does not move with price)."""
@@ -60,8 +96,9 @@ class TierBasis(Enum):
 
 
 def base_asset(symbol: str) -> str:
-    """The traded asset of a symbol: 'BTC/USDT:USDT', 'BTCUSDT', 'BTC-USDT-SWAP' -> 'BTC'."""
-    head = symbol.split("/")[0].split(":")[0].split("-")[0].upper()
+    """The traded asset of a symbol: 'BTC/USDT:USDT', 'BTCUSDT', 'BTC-USDT-SWAP', 'BTCUSD_PERP'
+    -> 'BTC'."""
+    head = symbol.split("/")[0].split(":")[0].split("-")[0].split("_")[0].upper()
     for quote in ("USDT", "USDC", "USD"):
         if head.endswith(quote) and len(head) > len(quote):
             return head[: -len(quote)]
@@ -70,11 +107,14 @@ def base_asset(symbol: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Figure:
-    """A number that can go stale: its value, who produced it, and when (ms since the epoch)."""
+    """A number that can go stale: its value, who produced it, and when (ms since the epoch).
+    ``label`` says what an exchange's figure is where that matters ("Bybit totalMarginBalance:
+    includes open orders' margin and borrowings")."""
 
     value: float
     source: Source
     as_of_ms: int | None = None
+    label: str = ""
 
     def age_ms(self, now_ms: int) -> int | None:
         return None if self.as_of_ms is None else max(0, now_ms - self.as_of_ms)
@@ -131,8 +171,11 @@ def cumulative_amounts(
 class Position:
     """One open perpetual position, as the risk engine needs it.
 
-    ``size`` is |contracts| × contract_size in base units. In Binance hedge mode a symbol may hold
-    one LONG and one SHORT position; both move with the same mark.
+    ``size`` is |contracts| × contract_size: base units for a linear contract, USD for an inverse
+    one (a BTCUSD contract is worth a fixed number of dollars). In hedge mode a symbol may hold
+    one LONG and one SHORT position; both move with the same mark. ``settle`` is the coin the
+    position's PnL and margin are in ("" = the account's settle coin; an inverse position always
+    settles in its base coin).
     """
 
     symbol: str
@@ -148,6 +191,8 @@ class Position:
     max_leverage: float | None = None
     exchange_liquidation_price: Figure | None = None
     mark_as_of_ms: int | None = None
+    contract_type: ContractType = ContractType.LINEAR
+    settle: str = ""
 
     def __post_init__(self) -> None:
         for name in ("contracts", "entry_price", "mark_price", "contract_size"):
@@ -165,30 +210,87 @@ class Position:
     def sign(self) -> int:
         return self.side.sign
 
+    @property
+    def inverse(self) -> bool:
+        return self.contract_type is ContractType.INVERSE
+
+    @property
+    def base(self) -> str:
+        return base_asset(self.symbol)
+
     def notional(self, price: float | None = None) -> float:
-        return self.size * (self.mark_price if price is None else price)
+        """Position value at a price, in the settle coin: size × price (linear), size / price
+        (inverse, in the base coin)."""
+        p = self.mark_price if price is None else price
+        return self.size / p if self.inverse else self.size * p
 
     def unrealized_pnl(self, price: float | None = None) -> float:
+        """PnL in the settle coin: side × size × (price − entry) for a linear contract,
+        side × size × (1/entry − 1/price) for an inverse one."""
         p = self.mark_price if price is None else price
+        if self.inverse:
+            return self.sign * self.size * (1.0 / self.entry_price - 1.0 / p)
         return self.sign * self.size * (p - self.entry_price)
 
     @property
-    def isolated_collateral(self) -> float:
-        """The margin an isolated position holds; by default entry notional / leverage."""
-        if self.isolated_margin is not None:
-            return self.isolated_margin
-        if self.leverage:
-            return self.size * self.entry_price / self.leverage
-        raise ValueError(f"{self.symbol}: an isolated position needs isolated_margin or leverage")
+    def entry_value(self) -> float:
+        """Position value at the entry price, in the settle coin."""
+        return self.size / self.entry_price if self.inverse else self.size * self.entry_price
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralTier:
+    """One slice of a coin's collateral value: the part of a positive balance up to
+    ``max_amount`` coins (above the previous slice) counts at ``ratio`` of its price."""
+
+    max_amount: float
+    ratio: float
+
+    def __post_init__(self) -> None:
+        if not (0 <= self.ratio <= 1.5) or not (self.max_amount > 0):
+            raise ValueError(f"a collateral tier needs max_amount > 0 and a ratio, got {self}")
+
+
+@dataclass(frozen=True, slots=True)
+class Collateral:
+    """A coin in the account besides the main settle coin: its wallet balance (unrealised PnL
+    excluded), its USD index price, and in a shared pool how the exchange values it — the
+    positive equity slice by slice at ``tiers`` (none: at full price), a negative equity (a
+    liability) at ``liability_ratio`` × its price."""
+
+    coin: str
+    balance: float
+    price: float = 1.0
+    tiers: tuple[CollateralTier, ...] = ()
+    liability_ratio: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.balance) and math.isfinite(self.price) and self.price > 0):
+            raise ValueError(f"{self.coin}: collateral needs a finite balance and price > 0")
+
+
+@dataclass(frozen=True, slots=True)
+class UnsupportedPosition:
+    """A position the engine cannot compute yet, listed so it never silently vanishes."""
+
+    symbol: str
+    side: Side
+    contracts: float
+    reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class Account:
-    """A linear (USDT- or USDC-settled) derivatives account at one moment.
+    """A derivatives account at one moment.
 
-    ``wallet_balance`` is the cross wallet: deposits + realised PnL − fees ± funding, without the
-    unrealised PnL. Isolated positions carry their own collateral and are left out of the cross
-    sums, as every exchange documents.
+    ``wallet_balance`` is the cross wallet of the account's ``settle`` coin: deposits + realised
+    PnL − fees ± funding, without the unrealised PnL. Other coins (a USDC wallet beside USDT, the
+    BTC wallet of coin-margined contracts, coins posted as collateral) are ``collateral``.
+    ``pool_mode`` says whether the settle coins share one cross pool (see PoolMode). Isolated
+    positions carry their own collateral and are left out of the cross sums, as every exchange
+    documents. ``taker_fee_rate`` is the account's own taker rate where the exchange reports it
+    (OKX's liquidation fee is charged at it). ``exchange_equity`` is the exchange's own margin
+    balance, shown beside ours where it counts things we cannot (open orders, borrowings).
     """
 
     exchange: str
@@ -200,10 +302,31 @@ class Account:
     exchange_maintenance_margin: Figure | None = None
     exchange_margin_ratio: Figure | None = None
     notes: tuple[str, ...] = field(default=())
+    settle: str = "USDT"
+    pool_mode: PoolMode = PoolMode.SEPARATE
+    collateral: tuple[Collateral, ...] = ()
+    taker_fee_rate: float | None = None
+    exchange_equity: Figure | None = None
+    unsupported: tuple[UnsupportedPosition, ...] = ()
 
     def __post_init__(self) -> None:
         if not math.isfinite(self.wallet_balance):
             raise ValueError(f"wallet_balance must be a finite number, got {self.wallet_balance}")
+
+    def settle_of(self, position: Position) -> str:
+        """The coin a position settles in."""
+        if position.inverse:
+            return position.base
+        return position.settle or self.settle
+
+    def balance_of(self, coin: str) -> float:
+        """The wallet balance of a coin (0 when the account holds none)."""
+        if coin == self.settle:
+            return self.wallet_balance
+        for c in self.collateral:
+            if c.coin == coin:
+                return c.balance
+        return 0.0
 
     @property
     def cross_positions(self) -> tuple[Position, ...]:

@@ -163,8 +163,13 @@ def test_joint_move_names_the_leader_and_follows_betas():
 
 
 def test_okx_and_bybit_add_their_fee_term_to_maintenance():
+    """OKX: the liquidation fee on the value at the mark (0.05 %); Bybit: the fee to close at
+    the bankruptcy price (0.055 % of 1 × 100,000 × (1 − 1/10)), on the value at entry."""
     tier = (MarginTier(0, INF, 0.004),)
-    pos = Position("BTC", Side.LONG, 1, 100_000, 100_000, tier)
+    pos = Position("BTC", Side.LONG, 1, 100_000, 100_000, tier, leverage=10)
     assert rules_for("binanceusdm").maintenance(pos, 100_000) == pytest.approx(400)
     assert rules_for("okx").maintenance(pos, 100_000) == pytest.approx(450)
-    assert rules_for("bybit").maintenance(pos, 100_000) == pytest.approx(455)
+    assert rules_for("bybit").maintenance(pos, 100_000) == pytest.approx(400 + 49.5)
+    # Bybit's does not move with the mark; the others' do
+    assert rules_for("bybit").maintenance(pos, 80_000) == pytest.approx(449.5)
+    assert rules_for("okx").maintenance(pos, 80_000) == pytest.approx(360)
