@@ -37,6 +37,9 @@ user-supplied tier table without maintenance amounts) is caught where it happens
 
 from __future__ import annotations
 
+import bisect
+import heapq
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -44,11 +47,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from risk.rules import RuleSet
+from risk.rules import FeeTerm, RuleSet
 from risk.types import (
     Account,
     Collateral,
+    ContractType,
     MarginMode,
+    MarginTier,
     PoolMode,
     Position,
     TierBasis,
@@ -114,7 +119,7 @@ class _Asset:
     """A coin of a pool: its balance, unit price, the underlying its price follows (None for
     stablecoins and for a separate pool's own unit), and its valuation slices (None = at par)."""
 
-    __slots__ = ("balance", "coin", "positions", "price", "slices", "under")
+    __slots__ = ("balance", "coin", "p1_by_under", "pnl0", "positions", "price", "slices", "under")
 
     def __init__(
         self,
@@ -130,29 +135,145 @@ class _Asset:
         self.under = under
         self.slices = slices
         self.positions: list[_Pos] = []
+        self.p1_by_under: dict[str, float] = {}
+        self.pnl0 = 0.0
+
+    def add(self, pos: _Pos) -> None:
+        self.positions.append(pos)
+        self.p1_by_under[pos.under] = self.p1_by_under.get(pos.under, 0.0) + pos.p1
+        self.pnl0 += pos.p0 + pos.p1
+
+
+_TIER_FACTS: dict[int, tuple[tuple[MarginTier, ...], float, tuple[bool, bool]]] = {}
+
+
+def _tier_facts(tiers: tuple[MarginTier, ...], fee: float) -> tuple[bool, bool]:
+    """(monotone, convex) of a tier table, cached per table.
+
+    Monotone: the maintenance is continuous across every bound (each amount is the previous
+    one + bound × rate step, as the exchanges derive them) and grows slower than the value
+    (rate + fee < 1), so a position that gains along a path gains faster than its maintenance
+    grows. Convex: monotone with rates that never fall from one tier to the next, so the
+    maintenance is a convex function of the price (and of 1/price for an inverse contract) and a
+    pool's surplus is concave along any straight path."""
+    hit = _TIER_FACTS.get(id(tiers))
+    if hit is not None and hit[0] is tiers and hit[1] == fee:
+        return hit[2]
+    monotone = all(t.maintenance_margin_rate + fee < 1 for t in tiers)
+    convex = True
+    for prev, t in itertools.pairwise(tiers):
+        expected = prev.maintenance_amount + t.min_bound * (
+            t.maintenance_margin_rate - prev.maintenance_margin_rate
+        )
+        if abs(t.maintenance_amount - expected) > 1e-9 * max(1.0, t.min_bound):
+            monotone = False
+        if t.maintenance_margin_rate < prev.maintenance_margin_rate:
+            convex = False
+    if len(_TIER_FACTS) > 4096:
+        _TIER_FACTS.clear()
+    facts = (monotone, monotone and convex)
+    _TIER_FACTS[id(tiers)] = (tiers, fee, facts)
+    return facts
 
 
 class _Pos:
-    """A position's PnL P0 + P1·g and maintenance pieces (g_lo, g_hi, c0, c1) — c0 + c1·g on
-    g in [g_lo, g_hi) — in the pool's unit, g being its underlying's move factor."""
+    """A position's PnL P0 + P1·g and maintenance pieces in the pool's unit, g being its
+    underlying's move factor: piece j is c0 + c1·g on g in [lows[j], highs[j]), for tier
+    tier_of[j]; coefficients are computed when a walk first needs them."""
 
-    __slots__ = ("mm0", "p0", "p1", "pieces", "position", "under")
+    __slots__ = (
+        "at_entry",
+        "coefs",
+        "convex",
+        "ev",
+        "fee_c",
+        "fee_k",
+        "highs",
+        "inv",
+        "lows",
+        "m",
+        "mm0",
+        "mm_settle",
+        "monotone",
+        "p0",
+        "p1",
+        "position",
+        "sign",
+        "size",
+        "tier_of",
+        "under",
+        "v",
+    )  # fmt: skip
 
-    def __init__(
-        self,
-        position: Position,
-        under: str,
-        p0: float,
-        p1: float,
-        pieces: list[tuple[float, float, float, float]],
-        mm0: float,
-    ) -> None:
-        self.position = position
+    def __init__(self, position: Position, under: str, v: float, rules: RuleSet) -> None:
+        p = position
+        self.position = p
         self.under = under
-        self.p0 = p0
-        self.p1 = p1
-        self.pieces = pieces
-        self.mm0 = mm0
+        self.v = v
+        m = self.m = p.mark_price
+        inv = self.inv = p.contract_type is ContractType.INVERSE
+        size = self.size = p.contracts * p.contract_size
+        s = self.sign = p.side.value
+        e = p.entry_price
+        if inv:
+            self.p1 = v * s * size / e
+            self.p0 = -v * s * size / m
+            self.ev = size / e
+        else:
+            self.p1 = v * s * size * m
+            self.p0 = -v * s * size * e
+            self.ev = size * e
+        self.at_entry = rules.at_entry(p)
+        self.fee_c = 0.0
+        self.fee_k = 0.0
+        if rules.fee_term is FeeTerm.MARK:
+            self.fee_k = size * rules.closing_fee_rate
+        elif rules.fee_term is FeeTerm.BANKRUPTCY:
+            self.fee_c = rules.fee_to_close(p)
+        tiers = p.tiers
+        n = len(tiers)
+        current = rules.tier_at(p, m)
+        fee_rate = rules.closing_fee_rate if rules.fee_term is FeeTerm.MARK else 0.0
+        if tiers[0].basis is TierBasis.SIZE or self.at_entry or n == 1:
+            self.lows, self.highs, self.tier_of = [0.0], [_INF], [current]
+            self.monotone = tiers[current].maintenance_margin_rate + fee_rate < 1
+            self.convex = self.monotone
+        elif inv:
+            # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
+            self.lows = [size / (m * tiers[k].max_bound) if k < n - 1 else 0.0
+                         for k in range(n - 1, -1, -1)]  # fmt: skip
+            self.highs = [*self.lows[1:], _INF]
+            self.tier_of = list(range(n - 1, -1, -1))
+        else:
+            qm = size * m
+            self.lows = [tiers[k].min_bound / qm if k > 0 else 0.0 for k in range(n)]
+            self.highs = [*self.lows[1:], _INF]
+            self.tier_of = list(range(n))
+        if len(self.lows) > 1:
+            self.monotone, self.convex = _tier_facts(tiers, fee_rate)
+        self.coefs: list[tuple[float, float] | None] = [None] * len(self.lows)
+        j = self.tier_of.index(current)
+        c0, c1 = self.coef(j)
+        self.mm0 = c0 + c1
+        self.mm_settle = self.mm0 / v if v else 0.0
+
+    def coef(self, j: int) -> tuple[float, float]:
+        """Piece j's maintenance as c0 + c1·g in the pool's unit."""
+        c = self.coefs[j]
+        if c is None:
+            tier = self.position.tiers[self.tier_of[j]]
+            rate = tier.maintenance_margin_rate
+            const = self.fee_c - tier.maintenance_amount
+            coeff = self.fee_k
+            if self.at_entry:
+                const += self.ev * rate
+            else:
+                coeff += self.size * rate
+            v = self.v
+            # inverse: v·g·(const + coeff/(m·g)) = v·coeff/m + v·const·g
+            c = (v * coeff / self.m, v * const) if self.inv else (v * const, v * coeff * self.m)
+            self.coefs[j] = c
+        return c
 
 
 def _slices(c: Collateral | None) -> list[tuple[float, float, float, float]] | None:
@@ -222,61 +343,24 @@ class PoolModel:
         elif not pool.isolated:
             asset(pool.currency)
         for p in pool.positions:
-            a = asset(p.base if p.inverse else (p.settle or account.settle))
-            pos = self._compile(p, a)
-            a.positions.append(pos)
+            under = p.base
+            a = asset(under if p.inverse else (p.settle or account.settle))
+            pos = _Pos(p, under, a.price, rules)
+            a.add(pos)
             self.positions.append(pos)
         self.by_under: dict[str, list[_Pos]] = {}
         for pos in self.positions:
             self.by_under.setdefault(pos.under, []).append(pos)
+        self.shared = shared
+        self.plain = all(a.slices is None for a in self.assets.values()) and not (
+            shared and any(pos.inv for pos in self.positions)
+        )
         self.maintenance0 = sum(pos.mm0 for pos in self.positions)
         self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
         self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
 
-    def _compile(self, p: Position, a: _Asset) -> _Pos:
-        rules = self.rules
-        m, s = p.mark_price, p.sign
-        v = a.price
-        if p.inverse:
-            p1 = v * s * p.size / p.entry_price
-            p0 = -v * s * p.size / m
-        else:
-            p1 = v * s * p.size * m
-            p0 = -v * s * p.size * p.entry_price
-        tiers = p.tiers
-        fixed = tiers[0].basis is TierBasis.SIZE or rules.at_entry(p) or len(tiers) == 1
-        pieces: list[tuple[float, float, float, float]] = []
-        if fixed:
-            k = rules.tier_at(p, m)
-            pieces.append((0.0, _INF, *self._coeffs(p, k, v)))
-        elif p.inverse:
-            # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
-            for k in range(len(tiers) - 1, -1, -1):
-                hi = tiers[k].max_bound if k < len(tiers) - 1 else _INF
-                lo = tiers[k].min_bound if k > 0 else 0.0
-                g_lo = p.size / (m * hi) if hi < _INF else 0.0
-                g_hi = p.size / (m * lo) if lo > 0 else _INF
-                pieces.append((g_lo, g_hi, *self._coeffs(p, k, v)))
-        else:
-            q = p.size
-            for k in range(len(tiers)):
-                lo = tiers[k].min_bound if k > 0 else 0.0
-                hi = tiers[k].max_bound if k < len(tiers) - 1 else _INF
-                pieces.append((lo / (q * m), hi / (q * m) if hi < _INF else _INF,
-                               *self._coeffs(p, k, v)))  # fmt: skip
-        mm0 = v * rules.maintenance(p, m)
-        return _Pos(p, p.base, p0, p1, pieces, mm0)
-
-    def _coeffs(self, p: Position, tier: int, v: float) -> tuple[float, float]:
-        """The maintenance on a tier as c0 + c1·g in the pool's unit."""
-        const, coeff = self.rules.maintenance_parts(p, p.tiers[tier])
-        if p.inverse:
-            # v·g·(const + coeff/(m·g)) = v·coeff/m + v·const·g
-            return v * coeff / p.mark_price, v * const
-        return v * const, v * coeff * p.mark_price
-
     def _asset_value0(self, a: _Asset) -> float:
-        e = a.balance * a.price + sum(pos.p0 + pos.p1 for pos in a.positions)
+        e = a.balance * a.price + a.pnl0
         if a.slices is None:
             return e
         x = e / a.price
@@ -303,13 +387,9 @@ class PoolModel:
         mm = 0.0
         for pos in self.positions:
             gi = g.get(pos.under, 1.0)
-            for g_lo, g_hi, c0, c1 in pos.pieces:
-                if g_lo <= gi < g_hi:
-                    mm += c0 + c1 * gi
-                    break
-            else:
-                _, _, c0, c1 = pos.pieces[-1] if gi >= pos.pieces[-1][1] else pos.pieces[0]
-                mm += c0 + c1 * gi
+            j = max(0, bisect.bisect_right(pos.lows, gi) - 1)
+            c0, c1 = pos.coef(j)
+            mm += c0 + c1 * gi
         return equity, mm
 
     def value_grid(self, g: Mapping[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
@@ -336,14 +416,13 @@ class PoolModel:
         mm = np.zeros(n)
         for pos in self.positions:
             gi = g.get(pos.under, ones)
-            if len(pos.pieces) == 1:
-                _, _, c0, c1 = pos.pieces[0]
+            if len(pos.lows) == 1:
+                c0, c1 = pos.coef(0)
                 mm += c0 + c1 * gi
                 continue
-            lows = np.array([pc[0] for pc in pos.pieces[1:]])
-            idx = np.searchsorted(lows, gi, side="right")
-            mm += np.array([pc[2] for pc in pos.pieces])[idx]
-            mm += np.array([pc[3] for pc in pos.pieces])[idx] * gi
+            idx = np.searchsorted(np.array(pos.lows[1:]), gi, side="right")
+            cs = np.array([pos.coef(j) for j in range(len(pos.lows))])
+            mm += cs[idx, 0] + cs[idx, 1] * gi
         return equity, mm
 
     def unit(self, g: Mapping[str, float]) -> float:
@@ -364,72 +443,75 @@ class PoolModel:
             if ku * direction < 0 and (u in self.by_under or self._has_coin(u)):
                 end = min(end, 1.0 / abs(ku))
         alpha = self.equity0 - self.maintenance0
+        if alpha <= 0.0:
+            return 0.0
+        if self._only_gains(moving, direction):
+            return None
         beta = 0.0
-        events: list[tuple[float, float, float]] = []
+        heap: list[tuple[float, int, int, float, float]] = []
+        movers: list[_Mover] = []
+        concave = self.plain
         for u, ku in moving.items():
             for pos in self.by_under.get(u, ()):
-                a0, b0 = self._mm_walk(pos, ku, direction, end, events)
-                alpha += pos.mm0 - a0
-                beta -= b0
+                mv = _Mover(pos, ku, direction)
+                alpha += pos.mm0 - mv.a
+                beta -= mv.b
+                concave = concave and pos.convex
+                movers.append(mv)
+        events: list[tuple[float, float, float]] = []
         for a in self.assets.values():
             ka = moving.get(a.under, 0.0) if a.under else 0.0
+            e1 = a.balance * a.price * ka
+            p1 = a.p1_by_under
+            for u, ku in moving.items():
+                if u in p1:
+                    e1 += p1[u] * ku
             if a.slices is None:
-                beta += a.balance * a.price * ka
-                for pos in a.positions:
-                    beta += pos.p1 * moving.get(pos.under, 0.0)
+                beta += e1
                 continue
-            e0 = a.balance * a.price + sum(pos.p0 + pos.p1 for pos in a.positions)
-            e1 = a.balance * a.price * ka + sum(
-                pos.p1 * moving.get(pos.under, 0.0) for pos in a.positions
-            )
+            e0 = a.balance * a.price + a.pnl0
             q1 = a.price * ka
             if e1 == 0.0 and q1 == 0.0:
                 continue
             a0, b0 = self._value_walk(a, e0, e1, a.price, q1, direction, end, events)
             alpha += a0 - self._asset_value0(a)
             beta += b0
-        return _walk(alpha, beta, events, end, direction)
+        if concave:
+            # F is concave along the path: if it still rises at the far end it rises all
+            # the way, and there is no root (F > 0 now).
+            slope_end = beta
+            for mv in movers:
+                slope_end += mv.b - mv.b_at(end)
+            if slope_end * direction >= 0.0:
+                return None
+        for i, (at, da, db) in enumerate(events):
+            heap.append((at, -1 - i, -1, da, db))
+        for i, mv in enumerate(movers):
+            ev = mv.next_event(end)
+            if ev is not None:
+                heap.append((ev[0], i, i, ev[1], ev[2]))
+        heapq.heapify(heap)
+        return _lazy_walk(alpha, beta, heap, movers, end, direction)
+
+    def _only_gains(self, moving: Mapping[str, float], direction: int) -> bool:
+        """Every moving position gains along the path, with continuous maintenance growing
+        slower than its value, and no moving coin balance loses: the surplus only rises, so
+        the walk can stop before it starts (exact; a tier table with jumps is walked)."""
+        if not self.plain:
+            return False
+        for u, ku in moving.items():
+            for pos in self.by_under.get(u, ()):
+                if pos.sign * ku * direction <= 0 or not pos.monotone:
+                    return False
+            if self.shared:
+                a = self.assets.get(u)
+                if a is not None and a.under == u and a.balance * ku * direction < 0:
+                    return False
+        return True
 
     def _has_coin(self, u: str) -> bool:
         a = self.assets.get(u)
         return a is not None and a.under == u
-
-    @staticmethod
-    def _mm_walk(
-        pos: _Pos,
-        ku: float,
-        direction: int,
-        end: float,
-        events: list[tuple[float, float, float]],
-    ) -> tuple[float, float]:
-        """The position's maintenance at t = 0⁺ as (alpha, beta) in t, its kinks appended to
-        events as (|t|, Δalpha, Δbeta) of the surplus."""
-        pieces = pos.pieces
-        up = ku * direction > 0
-        probe = 1.0 + (_EDGE if up else -_EDGE)
-        i = 0
-        for i, (g_lo, g_hi, _, _) in enumerate(pieces):  # noqa: B007
-            if g_lo <= probe < g_hi:
-                break
-        _, _, c0, c1 = pieces[i]
-        a0, b0 = c0 + c1, c1 * ku
-        if len(pieces) > 1:
-            prev_a, prev_b = a0, b0
-            j = i
-            while True:
-                j += 1 if up else -1
-                if not 0 <= j < len(pieces):
-                    break
-                g_b = pieces[j][0] if up else pieces[j][1]
-                t = (g_b - 1.0) / ku
-                at = abs(t)
-                if at >= end:
-                    break
-                _, _, d0, d1 = pieces[j]
-                na, nb = d0 + d1, d1 * ku
-                events.append((at, prev_a - na, prev_b - nb))
-                prev_a, prev_b = na, nb
-        return a0, b0
 
     @staticmethod
     def _value_walk(
@@ -478,23 +560,78 @@ class PoolModel:
         return a0, b0
 
 
-def _walk(
+class _Mover:
+    """A position's maintenance walked lazily along a path: its current piece as
+    (a, b) = c0 + c1·g(t) in t, and the next kink on request."""
+
+    __slots__ = ("a", "b", "j", "ku", "pos", "up")
+
+    def __init__(self, pos: _Pos, ku: float, direction: int) -> None:
+        self.pos = pos
+        self.ku = ku
+        up = self.up = ku * direction > 0
+        j = 0
+        if len(pos.lows) > 1:
+            probe = 1.0 + (_EDGE if up else -_EDGE)
+            j = max(0, bisect.bisect_right(pos.lows, probe) - 1)
+        self.j = j
+        c0, c1 = pos.coef(j)
+        self.a = c0 + c1
+        self.b = c1 * ku
+
+    def b_at(self, end: float) -> float:
+        """The maintenance's slope in t on the piece holding the path's end."""
+        pos = self.pos
+        n = len(pos.lows)
+        if n == 1:
+            return self.b
+        if end == _INF:
+            j = n - 1 if self.up else 0
+        else:
+            g = max(0.0, 1.0 + self.ku * end * (1 if self.up == (self.ku > 0) else -1))
+            j = max(0, bisect.bisect_right(pos.lows, g) - 1)
+        return pos.coef(j)[1] * self.ku
+
+    def next_event(self, end: float) -> tuple[float, float, float] | None:
+        """(|t|, Δalpha, Δbeta) of the surplus at the next kink, moving onto that piece."""
+        pos = self.pos
+        j = self.j
+        if self.up:
+            if j + 1 >= len(pos.lows):
+                return None
+            g_b = pos.highs[j]
+            j += 1
+        else:
+            if j == 0:
+                return None
+            g_b = pos.lows[j]
+            j -= 1
+        at = abs((g_b - 1.0) / self.ku)
+        if at >= end:
+            return None
+        c0, c1 = pos.coef(j)
+        na, nb = c0 + c1, c1 * self.ku
+        event = (at, self.a - na, self.b - nb)
+        self.j, self.a, self.b = j, na, nb
+        return event
+
+
+def _lazy_walk(
     alpha: float,
     beta: float,
-    events: list[tuple[float, float, float]],
+    heap: list[tuple[float, int, int, float, float]],
+    movers: list[_Mover],
     end: float,
     direction: int,
 ) -> float | None:
-    """f(t) = alpha + beta·t, changing by (Δalpha, Δbeta) at each event's |t|: the smallest
-    |t| ≤ end (signed) where f ≤ 0, or None."""
-    if events:
-        events.sort()
+    """f(t) = alpha + beta·t, changing by (Δalpha, Δbeta) at each kink's |t| (kinks come off
+    a heap, each mover's next one pushed as its last is used): the smallest |t| ≤ end (signed)
+    where f ≤ 0, or None."""
     start = 0.0
-    n = len(events)
-    i = 0
+    seq = len(movers)
     while True:
-        final = i >= n or events[i][0] >= end
-        stop = end if final else events[i][0]
+        final = not heap or heap[0][0] >= end
+        stop = end if final else heap[0][0]
         f_start = alpha + beta * direction * start
         if f_start <= 0.0:
             return direction * start
@@ -508,11 +645,15 @@ def _walk(
         if final:
             return None
         # every kink at this |t| takes effect before f is looked at again
-        while i < n and events[i][0] == stop:
-            _, da, db = events[i]
+        while heap and heap[0][0] == stop:
+            _, _, i, da, db = heapq.heappop(heap)
             alpha += da
             beta += db
-            i += 1
+            if i >= 0:
+                ev = movers[i].next_event(end)
+                if ev is not None:
+                    seq += 1
+                    heapq.heappush(heap, (ev[0], seq, i, ev[1], ev[2]))
         start = stop
 
 

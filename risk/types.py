@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 
 import numpy as np
 
@@ -95,6 +96,7 @@ class TierBasis(Enum):
     SIZE = "size"
 
 
+@lru_cache(maxsize=4096)
 def base_asset(symbol: str) -> str:
     """The traded asset of a symbol: 'BTC/USDT:USDT', 'BTCUSDT', 'BTC-USDT-SWAP', 'BTCUSD_PERP'
     -> 'BTC'."""
