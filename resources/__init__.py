@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from risk.rules import rules_for
-from risk.types import MarginTier, TierBasis, base_asset, cumulative_amounts
+from risk.types import ContractType, MarginTier, TierBasis, base_asset, cumulative_amounts
 
 ROOT = Path(__file__).resolve().parent
 
@@ -26,19 +26,29 @@ def load_json(*parts: str) -> Any:
         return json.load(f)
 
 
-def default_tiers(exchange: str, symbol: str) -> tuple[MarginTier, ...]:
-    """The built-in maintenance tiers for an exchange and symbol (resources/tiers.json).
+def default_tiers(
+    exchange: str, symbol: str, contract_type: ContractType = ContractType.LINEAR
+) -> tuple[MarginTier, ...]:
+    """The built-in maintenance tiers for an exchange and symbol (resources/tiers.json); for an
+    inverse contract the coin-margined table (bounds and amounts in the coin, or contracts on
+    OKX).
 
     The connectors always read live tiers from the exchange; these serve the offline calculator
     and the local exchange. Raises ValueError when the symbol has no built-in table.
     """
     rules_for(exchange)
-    table = load_json("tiers.json")["exchanges"][exchange]
+    data = load_json("tiers.json")
+    inverse = contract_type is ContractType.INVERSE
+    tables = data["inverse"]["exchanges"] if inverse else data["exchanges"]
+    table = tables.get(exchange)
+    if table is None:
+        raise ValueError(f"{exchange} has no inverse (coin-margined) contracts")
     asset = base_asset(symbol)
     rows = table["symbols"].get(asset)
     if rows is None:
+        kind = "inverse " if inverse else ""
         raise ValueError(
-            f"no built-in maintenance tiers for {symbol} on {exchange} "
+            f"no built-in {kind}maintenance tiers for {symbol} on {exchange} "
             f"(built in: {', '.join(sorted(table['symbols']))}); give 'tiers' in the file"
         )
     if exchange == "hyperliquid":
@@ -74,3 +84,12 @@ def liquidation_prior(exchange: str, symbol: str, side: str) -> float | None:
     if rates is None or exchange not in shares or side not in ("long", "short"):
         return None
     return float(rates[side]) * float(shares[exchange]) / float(shares["binanceusdm"])
+
+
+def inverse_contract_size(exchange: str, symbol: str) -> float:
+    """USD per contract of a coin-margined swap (Binance COIN-M BTCUSD_PERP 100, OKX
+    BTC-USD-SWAP 100, Bybit BTCUSD 1)."""
+    table = load_json("tiers.json")["inverse"]["exchanges"].get(exchange)
+    if table is None:
+        raise ValueError(f"{exchange} has no inverse (coin-margined) contracts")
+    return float(table["contract_size"].get(base_asset(symbol), 10))

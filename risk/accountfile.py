@@ -13,16 +13,33 @@ from dataclasses import dataclass
 from typing import Any
 
 from risk.rules import EXCHANGES, rules_for
-from risk.types import Account, MarginMode, MarginTier, Position, Side
+from risk.types import (
+    Account,
+    Collateral,
+    CollateralTier,
+    ContractType,
+    MarginMode,
+    MarginTier,
+    PoolMode,
+    Position,
+    Side,
+    base_asset,
+)
 
-TierSource = Callable[[str, str], tuple[MarginTier, ...]]
+TierSource = Callable[[str, str, ContractType], tuple[MarginTier, ...]]
+"""(exchange, symbol, contract type) -> the built-in tiers; raises ValueError when none."""
 
-ACCOUNT_FIELDS = ("exchange", "wallet_balance", "margin_mode", "positions", "leader", "betas")
+ACCOUNT_FIELDS = (
+    "exchange", "wallet_balance", "settle", "margin_mode", "pool_mode", "collateral",
+    "taker_fee_rate", "positions", "leader", "betas",
+)  # fmt: skip
 POSITION_FIELDS = (
-    "symbol", "side", "contracts", "contract_size", "entry_price", "mark_price", "leverage",
-    "margin_mode", "isolated_margin", "max_leverage", "tiers",
+    "symbol", "side", "contract_type", "settle", "contracts", "contract_size", "entry_price",
+    "mark_price", "leverage", "margin_mode", "isolated_margin", "max_leverage", "tiers",
 )  # fmt: skip
 TIER_FIELDS = ("min_notional", "max_notional", "maintenance_margin_rate", "maintenance_amount")
+COLLATERAL_FIELDS = ("coin", "balance", "price", "tiers", "liability_ratio")
+COLLATERAL_TIER_FIELDS = ("max_amount", "ratio")
 
 
 class AccountFileError(ValueError):
@@ -153,9 +170,49 @@ def _tiers(value: Any, where: str) -> tuple[MarginTier, ...]:
     return tuple(tiers)
 
 
+def _collateral(value: Any, where: str) -> tuple[Collateral, ...]:
+    if not isinstance(value, list):
+        raise AccountFileError(where, f"must be a list of coins, got {_kind(value)}")
+    out: list[Collateral] = []
+    for i, raw in enumerate(value):
+        here = f"{where}[{i}]"
+        row = _object(raw, here)
+        _check_keys(row, COLLATERAL_FIELDS, here)
+        coin = _text(row, "coin", here)
+        balance = _number(row, "balance", here)
+        price = _number(row, "price", here, required=False, positive=True, default=1.0)
+        liability = _number(row, "liability_ratio", here, required=False, positive=True,
+                            default=1.0)  # fmt: skip
+        assert coin is not None and balance is not None and price is not None
+        assert liability is not None
+        tiers: list[CollateralTier] = []
+        raw_tiers = row.get("tiers")
+        if raw_tiers is not None:
+            if not isinstance(raw_tiers, list):
+                raise AccountFileError(
+                    _join(here, "tiers"), f"must be a list, got {_kind(raw_tiers)}"
+                )
+            for j, rt in enumerate(raw_tiers):
+                th = f"{here}.tiers[{j}]"
+                tr = _object(rt, th)
+                _check_keys(tr, COLLATERAL_TIER_FIELDS, th)
+                top = _number(tr, "max_amount", th, required=False, positive=True, default=math.inf)
+                ratio = _number(tr, "ratio", th, non_negative=True)
+                assert top is not None and ratio is not None
+                if ratio > 1:
+                    raise AccountFileError(
+                        _join(th, "ratio"), f"must be a fraction up to 1, got {ratio}"
+                    )
+                if tiers and top <= tiers[-1].max_amount:
+                    raise AccountFileError(_join(th, "max_amount"), "must rise from tier to tier")
+                tiers.append(CollateralTier(top, ratio))
+        out.append(Collateral(coin.upper(), balance, price, tuple(tiers), liability))
+    return tuple(out)
+
+
 def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
-    """Check and convert a decoded account file. ``default_tiers(exchange, symbol)`` supplies
-    the built-in tiers for positions that give none (and may raise ValueError)."""
+    """Check and convert a decoded account file. ``default_tiers(exchange, symbol, type)``
+    supplies the built-in tiers for positions that give none (and may raise ValueError)."""
     top = _object(data, "the file")
     _check_keys(top, ACCOUNT_FIELDS, "")
     exchange = _text(top, "exchange", "")
@@ -170,7 +227,29 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
     rules = rules_for(exchange)
     wallet = _number(top, "wallet_balance", "")
     assert wallet is not None
+    settle = (_text(top, "settle", "", required=False) or rules.linear_settles[0]).upper()
+    if settle not in rules.linear_settles:
+        raise AccountFileError(
+            "settle",
+            f"{exchange} has no {settle}-settled contracts; expected one of "
+            f"{', '.join(rules.linear_settles)}",
+        )
     account_mode = _choice(top, "margin_mode", "", MarginMode.parse, MarginMode.CROSS)
+    pool_mode = _choice(top, "pool_mode", "", PoolMode.parse, rules.pool_modes[0])
+    if pool_mode not in rules.pool_modes:
+        offered = " or ".join(m.value for m in rules.pool_modes)
+        raise AccountFileError(
+            "pool_mode",
+            f"{exchange} does not offer {pool_mode.value!r} margin pools (only {offered})",
+        )
+    collateral = _collateral(top["collateral"], "collateral") if top.get("collateral") else ()
+    if any(c.coin == settle for c in collateral):
+        raise AccountFileError(
+            "collateral", f"{settle} is the settle coin: give it as wallet_balance"
+        )
+    fee = _number(top, "taker_fee_rate", "", required=False, non_negative=True)
+    if fee is not None and fee >= 0.01:
+        raise AccountFileError("taker_fee_rate", f"must be a fraction (0.0005 = 0.05 %), got {fee}")
     raw_positions = top.get("positions")
     if raw_positions is None:
         raise AccountFileError("positions", "is missing")
@@ -187,8 +266,34 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
         side = _choice(obj, "side", where, Side.parse, None)
         if side is None:
             raise AccountFileError(_join(where, "side"), "is missing")
+        kind = _choice(obj, "contract_type", where, ContractType.parse, ContractType.LINEAR)
+        inverse = kind is ContractType.INVERSE
+        pos_settle = (_text(obj, "settle", where, required=False) or "").upper()
+        if inverse and not rules.has_inverse:
+            raise AccountFileError(
+                _join(where, "contract_type"),
+                f"{exchange} has no inverse (coin-margined) contracts",
+            )
+        if inverse and pos_settle and pos_settle != base_asset(symbol):
+            raise AccountFileError(
+                _join(where, "settle"),
+                f"an inverse contract settles in its base coin {base_asset(symbol)}, "
+                f"not {pos_settle}",
+            )
+        if not inverse and pos_settle and pos_settle not in rules.linear_settles:
+            raise AccountFileError(
+                _join(where, "settle"),
+                f"{exchange} has no {pos_settle}-settled contracts; expected one of "
+                f"{', '.join(rules.linear_settles)}",
+            )
         contracts = _number(obj, "contracts", where, positive=True)
         contract_size = _number(obj, "contract_size", where, required=False, positive=True)
+        if inverse and contract_size is None:
+            raise AccountFileError(
+                _join(where, "contract_size"),
+                "an inverse contract needs its contract size in USD (BTCUSD: 100 on Binance "
+                "COIN-M and OKX, 1 on Bybit)",
+            )
         entry = _number(obj, "entry_price", where, positive=True)
         mark = _number(obj, "mark_price", where, positive=True)
         leverage = _number(obj, "leverage", where, required=False, positive=True)
@@ -207,7 +312,7 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
             tiers = rules.tiers_from_max_leverage(max_lev)
         else:
             try:
-                tiers = default_tiers(exchange, symbol)
+                tiers = default_tiers(exchange, symbol, kind)
             except ValueError as e:
                 raise AccountFileError(_join(where, "tiers"), str(e)) from None
         positions.append(
@@ -223,6 +328,8 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
                 leverage=leverage,
                 isolated_margin=iso_margin,
                 max_leverage=max_lev,
+                contract_type=kind,
+                settle="" if inverse else pos_settle,
             )
         )
 
@@ -236,5 +343,14 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
             beta = _number(raw_betas, sym, "betas")
             assert beta is not None
             betas[sym] = beta
-    account = Account(exchange, wallet, tuple(positions), account_mode)
+    account = Account(
+        exchange,
+        wallet,
+        tuple(positions),
+        account_mode,
+        settle=settle,
+        pool_mode=pool_mode,
+        collateral=collateral,
+        taker_fee_rate=fee,
+    )
     return AccountFile(account, leader, betas)
