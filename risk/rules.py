@@ -25,7 +25,7 @@ const + coeff / p. ``maintenance_parts`` gives those two numbers; the solver in
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 from dataclasses import dataclass
 from enum import Enum
 
@@ -62,9 +62,11 @@ class RuleSet:
 
     def with_taker_fee(self, rate: float | None) -> RuleSet:
         """The same rules with the account's own fee rate, where the exchange says it."""
-        if rate is None or self.fee_term is FeeTerm.NONE or rate == self.closing_fee_rate:
+        if rate is None or self.fee_term is FeeTerm.NONE or abs(rate) == self.closing_fee_rate:
             return self
-        return dataclasses.replace(self, closing_fee_rate=abs(rate))
+        other = copy.copy(self)
+        object.__setattr__(other, "closing_fee_rate", abs(rate))
+        return other
 
     # --- one position -----------------------------------------------------------------------
 
