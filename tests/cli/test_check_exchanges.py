@@ -48,7 +48,8 @@ def test_bybit_isolated_examples_to_the_tick(tmp_path, capsys, side, entry, leve
         "exchange": "bybit", "wallet_balance": 0,
         "positions": [{"symbol": "BTCUSDT", "side": side, "contracts": 1, "entry_price": entry,
                        "mark_price": entry, "leverage": leverage, "margin_mode": "isolated",
-                       "tiers": [{"min_notional": 0, "maintenance_margin_rate": 0.005}]}]})  # fmt: skip
+                       "tiers": [{"min_notional": 0,
+                                  "maintenance_margin_rate": 0.005}]}]})  # fmt: skip
     assert round(out["positions"][0]["liquidation_price"], 1) == expected
     assert out["account"]["liquidated"] is False
 
