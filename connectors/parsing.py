@@ -16,17 +16,25 @@ from typing import Any
 from risk.rules import rules_for
 from risk.types import (
     Account,
+    Collateral,
+    CollateralTier,
+    ContractType,
     Figure,
     MarginMode,
     MarginTier,
+    PoolMode,
     Position,
     Side,
     Source,
     TierBasis,
+    UnsupportedPosition,
+    base_asset,
     cumulative_amounts,
 )
 
 SETTLE_COINS = ("USDT", "USDC")
+INVERSE = ContractType.INVERSE
+LINEAR = ContractType.LINEAR
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +46,8 @@ class MarketRef:
     max_leverage: float | None = None
     tier_key: str = ""
     """What the exchange's tier endpoint is keyed by (Binance/Bybit market id, OKX instFamily)."""
+    contract_type: ContractType = ContractType.LINEAR
+    settle: str = "USDT"
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +63,28 @@ class RawPosition:
     isolated_margin: float | None = None
     max_leverage: float | None = None
     exchange_liquidation_price: float | None = None
+    contract_type: ContractType = ContractType.LINEAR
+    settle: str = ""
 
 
 @dataclass(frozen=True, slots=True)
 class RawAccount:
+    """One poll's account: the settle coin's cross wallet and the other coins' (collateral),
+    how the exchange pools them, and the exchange's own account figures."""
+
     wallet_balance: float
     maintenance_margin: float | None
     margin_ratio: float | None
     positions: tuple[RawPosition, ...]
     notes: tuple[str, ...] = ()
+    settle: str = "USDT"
+    pool_mode: PoolMode = PoolMode.SEPARATE
+    collateral: tuple[Collateral, ...] = ()
+    taker_fee_rate: float | None = None
+    equity: float | None = None
+    figure_label: str = ""
+    """What the exchange's account figures are (which fields, what they include)."""
+    unsupported: tuple[UnsupportedPosition, ...] = ()
 
 
 MarketLookup = Callable[[str], MarketRef]
@@ -98,58 +121,140 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
 # --- Binance USDⓈ-M: GET /fapi/v3/account + GET /fapi/v3/positionRisk ------------------------
 
 
+def _binance_position(row: Mapping[str, Any], ref: MarketRef, amount: float) -> RawPosition:
+    position_side = str(row.get("positionSide", "BOTH")).upper()
+    side = (
+        Side.parse(position_side)
+        if position_side in ("LONG", "SHORT")
+        else (Side.LONG if amount > 0 else Side.SHORT)
+    )
+    isolated_wallet = num(row.get("isolatedWallet")) or 0.0
+    isolated = isolated_wallet > 0 or str(row.get("marginType", "")).lower() == "isolated"
+    inverse = ref.contract_type is INVERSE
+    return RawPosition(
+        symbol=ref.symbol,
+        side=side,
+        contracts=abs(amount),
+        entry_price=_need(row.get("entryPrice"), "entryPrice"),
+        mark_price=_need(row.get("markPrice"), "markPrice"),
+        contract_size=ref.contract_size,
+        margin_mode=MarginMode.ISOLATED if isolated else MarginMode.CROSS,
+        leverage=_positive_or_none(row.get("leverage")),
+        isolated_margin=isolated_wallet if isolated else None,
+        max_leverage=ref.max_leverage,
+        exchange_liquidation_price=_positive_or_none(row.get("liquidationPrice")),
+        contract_type=ref.contract_type,
+        settle=base_asset(ref.symbol) if inverse else str(row.get("marginAsset") or ref.settle),
+    )
+
+
+def binance_asset_index(body: Iterable[Mapping[str, Any]]) -> dict[str, tuple[float, float, float]]:
+    """GET /fapi/v1/assetIndex -> {asset: (index price, value ratio of a positive balance,
+    ratio of a negative one)}: bidRate / index and askRate / index (Multi-Assets Mode)."""
+    out = {}
+    for row in body:
+        symbol = str(row.get("symbol", ""))
+        index = num(row.get("index"))
+        if not symbol.endswith("USD") or not index:
+            continue
+        bid = num(row.get("bidRate")) or index
+        ask = num(row.get("askRate")) or index
+        out[symbol[:-3]] = (index, bid / index, ask / index)
+    return out
+
+
 def binance_account(
-    account: Mapping[str, Any], risks: Sequence[Mapping[str, Any]], market: MarketLookup
+    account: Mapping[str, Any],
+    risks: Sequence[Mapping[str, Any]],
+    market: MarketLookup,
+    *,
+    multi_assets: bool = False,
+    asset_index: Mapping[str, tuple[float, float, float]] | None = None,
+    coinm_account: Mapping[str, Any] | None = None,
+    coinm_risks: Sequence[Mapping[str, Any]] = (),
 ) -> RawAccount:
-    """``totalCrossWalletBalance`` is the cross wallet (it counts USDC, BTC… in multi-assets
-    mode); margin ratio as Binance shows it: totalMaintMargin / totalMarginBalance."""
+    """USDⓈ-M: GET /fapi/v3/account + /fapi/v3/positionRisk; the mode from GET
+    /fapi/v1/multiAssetsMargin. Single-asset mode: each margin asset's ``crossWalletBalance``
+    is its own pool. Multi-assets mode: one pool, each asset at its index × bid/ask rate
+    (GET /fapi/v1/assetIndex). Margin ratio as Binance shows it: totalMaintMargin /
+    totalMarginBalance. COIN-M (GET /dapi/v1/account + /dapi/v1/positionRisk) adds one pool per
+    margin coin, each with its own ``crossWalletBalance``."""
     mm = num(account.get("totalMaintMargin"))
     positions = []
     for row in risks:
         amount = _need(row.get("positionAmt"), "positionAmt")
         if amount == 0:
             continue
-        ref = market(str(row["symbol"]))
-        position_side = str(row.get("positionSide", "BOTH")).upper()
-        side = (
-            Side.parse(position_side)
-            if position_side in ("LONG", "SHORT")
-            else (Side.LONG if amount > 0 else Side.SHORT)
+        positions.append(_binance_position(row, market(str(row["symbol"])), amount))
+    wallets: dict[str, float] = {}
+    for row in account.get("assets") or []:
+        wallet = num(row.get("crossWalletBalance"))
+        if wallet is None:
+            wallet = num(row.get("walletBalance"))
+        if wallet is not None and (wallet != 0 or row.get("asset") in SETTLE_COINS):
+            wallets[str(row["asset"])] = wallet
+    index = asset_index or {}
+    collateral: list[Collateral] = []
+    if not wallets:
+        wallets["USDT"] = _need(account.get("totalCrossWalletBalance"), "totalCrossWalletBalance")
+    settle = "USDT" if "USDT" in wallets else next(iter(wallets))
+    others = [c for c, w in wallets.items() if c != settle and w]
+    total = num(account.get("totalCrossWalletBalance"))
+    if multi_assets and len(others) == 1 and others[0] not in index and total is not None:
+        # Without the asset index, the one other asset's USD price is what Binance's own
+        # total counts it at.
+        coin = others[0]
+        index = {**index, coin: ((total - wallets[settle]) / wallets[coin], 1.0, 1.0)}
+    for coin, wallet in wallets.items():
+        if coin == settle:
+            continue
+        price, ratio, liability = index.get(coin, (1.0, 1.0, 1.0))
+        tiers = (CollateralTier(float("inf"), ratio),) if multi_assets and ratio != 1 else ()
+        collateral.append(
+            Collateral(coin, wallet, price, tiers, liability if multi_assets else 1.0)
         )
-        isolated_wallet = num(row.get("isolatedWallet")) or 0.0
-        isolated = isolated_wallet > 0 or str(row.get("marginType", "")).lower() == "isolated"
-        positions.append(
-            RawPosition(
-                symbol=ref.symbol,
-                side=side,
-                contracts=abs(amount),
-                entry_price=_need(row.get("entryPrice"), "entryPrice"),
-                mark_price=_need(row.get("markPrice"), "markPrice"),
-                contract_size=ref.contract_size,
-                margin_mode=MarginMode.ISOLATED if isolated else MarginMode.CROSS,
-                leverage=_positive_or_none(row.get("leverage")),
-                isolated_margin=isolated_wallet if isolated else None,
-                max_leverage=ref.max_leverage,
-                exchange_liquidation_price=_positive_or_none(row.get("liquidationPrice")),
-            )
-        )
+    if coinm_account is not None:
+        for row in coinm_account.get("assets") or []:
+            wallet = num(row.get("crossWalletBalance"))
+            if wallet is None:
+                wallet = num(row.get("walletBalance"))
+            if wallet:
+                collateral.append(Collateral(str(row["asset"]), wallet))
+        for row in coinm_risks:
+            amount = num(row.get("positionAmt")) or 0.0
+            if amount == 0:
+                continue
+            positions.append(_binance_position(row, market(str(row["symbol"])), amount))
+    label = (
+        "Binance totalMarginBalance / totalMaintMargin (USDⓈ-M; multi-assets: USD across "
+        "margin assets after haircuts)"
+    )
     return RawAccount(
-        wallet_balance=_need(account.get("totalCrossWalletBalance"), "totalCrossWalletBalance"),
+        wallet_balance=wallets[settle],
         maintenance_margin=mm,
         margin_ratio=_ratio(mm, num(account.get("totalMarginBalance"))),
         positions=tuple(positions),
+        settle=settle,
+        pool_mode=PoolMode.SHARED if multi_assets else PoolMode.SEPARATE,
+        collateral=tuple(collateral),
+        equity=num(account.get("totalMarginBalance")),
+        figure_label=label,
     )
 
 
 def binance_tiers(body: Iterable[Mapping[str, Any]]) -> dict[str, tuple[MarginTier, ...]]:
-    """GET /fapi/v1/leverageBracket -> tiers by market id, each with Binance's ``cum``."""
+    """GET /fapi/v1/leverageBracket -> tiers by market id, each with Binance's ``cum``; the
+    COIN-M GET /dapi/v2/leverageBracket gives qtyFloor/qtyCap (in the coin) instead."""
     out: dict[str, tuple[MarginTier, ...]] = {}
     for entry in body:
-        brackets = sorted(entry.get("brackets") or [], key=lambda b: num(b["notionalFloor"]) or 0)
-        out[str(entry["symbol"])] = tuple(
+        coin = "qtyFloor" in (entry.get("brackets") or [{}])[0]
+        lo_key, hi_key = ("qtyFloor", "qtyCap") if coin else ("notionalFloor", "notionalCap")
+        brackets = sorted(entry.get("brackets") or [], key=lambda b: num(b[lo_key]) or 0)
+        key = str(entry.get("symbol") or entry.get("pair"))
+        out[key] = tuple(
             MarginTier(
-                _need(b["notionalFloor"], "notionalFloor"),
-                _need(b["notionalCap"], "notionalCap"),
+                _need(b[lo_key], lo_key),
+                _need(b[hi_key], hi_key),
                 _need(b["maintMarginRatio"], "maintMarginRatio"),
                 num(b.get("cum")) or 0.0,
                 num(b.get("initialLeverage")),
@@ -169,20 +274,51 @@ def _bybit_result(body: Mapping[str, Any]) -> Mapping[str, Any]:
     return result
 
 
+def bybit_collateral_ratios(body: Mapping[str, Any]) -> dict[str, float]:
+    """GET /v5/account/collateral-info -> the collateral value ratio of each coin (0 for a coin
+    whose collateral switch is off or that cannot be margin)."""
+    out = {}
+    for row in _bybit_result(body).get("list") or []:
+        coin = str(row.get("currency", ""))
+        ratio = num(row.get("collateralRatio"))
+        usable = row.get("marginCollateral", True) and row.get("collateralSwitch", True)
+        if coin and ratio is not None:
+            out[coin] = ratio if usable else 0.0
+    return out
+
+
 def bybit_account(
-    wallet: Mapping[str, Any], position_lists: Sequence[Mapping[str, Any]], market: MarketLookup
+    wallet: Mapping[str, Any],
+    position_lists: Sequence[Mapping[str, Any]],
+    market: MarketLookup,
+    collateral_ratios: Mapping[str, float] | None = None,
 ) -> RawAccount:
-    """UTA figures are in USD over all collateral: the cross wallet is the margin balance
-    without the perpetuals' unrealised PnL; accountMMRate is Bybit's own MM / margin balance.
-    A UTA cross position has no liquidation price of its own (``liqPrice`` is "")."""
+    """UTA: one shared pool (GET /v5/account/wallet-balance?accountType=UNIFIED). Each coin
+    counts with its own wallet (``walletBalance``), USD price (``usdValue`` / ``equity``) and
+    collateral value ratio (GET /v5/account/collateral-info; at full value when unknown).
+    Positions from GET /v5/position/list for linear USDT, linear USDC and inverse. Bybit's own
+    totalMarginBalance / totalMaintenanceMargin / accountMMRate are kept beside ours: they also
+    count what an account poll cannot (borrowing interest, open orders' losses). A UTA cross
+    position has no liquidation price of its own (``liqPrice`` is "")."""
     rows = _bybit_result(wallet).get("list") or []
     if not rows:
         raise ValueError("bybit wallet-balance has no account")
     acct = rows[0]
     margin_balance = num(acct.get("totalMarginBalance"))
-    perp_upl = num(acct.get("totalPerpUPL")) or 0.0
     if margin_balance is None:
-        margin_balance = _need(acct.get("totalEquity"), "totalEquity")
+        margin_balance = num(acct.get("totalEquity"))
+    ratios = collateral_ratios or {}
+    balances: dict[str, Collateral] = {}
+    for c in acct.get("coin") or []:
+        coin = str(c.get("coin", ""))
+        balance = num(c.get("walletBalance")) or 0.0
+        if not coin or (balance == 0 and coin not in SETTLE_COINS):
+            continue
+        equity, usd = num(c.get("equity")), num(c.get("usdValue"))
+        price = usd / equity if equity and usd else 1.0
+        ratio = ratios.get(coin, 1.0)
+        tiers = (CollateralTier(float("inf"), ratio),) if ratio != 1.0 else ()
+        balances[coin] = Collateral(coin, balance, price if price > 0 else 1.0, tiers)
     positions = []
     for body in position_lists:
         for row in _bybit_result(body).get("list") or []:
@@ -191,6 +327,7 @@ def bybit_account(
                 continue
             ref = market(str(row["symbol"]))
             isolated = str(row.get("tradeMode", "0")) == "1"
+            inverse = ref.contract_type is INVERSE
             positions.append(
                 RawPosition(
                     symbol=ref.symbol,
@@ -204,13 +341,28 @@ def bybit_account(
                     isolated_margin=num(row.get("positionBalance")) if isolated else None,
                     max_leverage=ref.max_leverage,
                     exchange_liquidation_price=_positive_or_none(row.get("liqPrice")),
+                    contract_type=ref.contract_type,
+                    settle=base_asset(ref.symbol) if inverse else ref.settle,
                 )
             )
+    usdt = balances.pop("USDT", None)
+    notes: tuple[str, ...] = ()
+    if balances and not ratios:
+        notes = ("Bybit's collateral value ratios unknown: coins counted at full value",)
     return RawAccount(
-        wallet_balance=margin_balance - perp_upl,
+        wallet_balance=usdt.balance if usdt else 0.0,
         maintenance_margin=num(acct.get("totalMaintenanceMargin")),
         margin_ratio=num(acct.get("accountMMRate")),
         positions=tuple(positions),
+        notes=notes,
+        settle="USDT",
+        pool_mode=PoolMode.SHARED,
+        collateral=tuple(balances.values()),
+        equity=margin_balance,
+        figure_label=(
+            "Bybit totalMarginBalance / totalMaintenanceMargin / accountMMRate (USD; after "
+            "collateral value ratios, borrowings, haircut and open orders' losses)"
+        ),
     )
 
 
@@ -257,18 +409,55 @@ def _okx_data(body: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return data
 
 
+OKX_ACCOUNT_LEVELS = {
+    "1": "simple",
+    "2": "single-currency margin",
+    "3": "multi-currency margin",
+    "4": "portfolio margin",
+}
+
+
+def okx_config(body: Mapping[str, Any]) -> tuple[PoolMode, str]:
+    """GET /api/v5/account/config ``acctLv`` -> (pool mode, the mode's name): single-currency
+    margin (2) keeps each margin coin apart; multi-currency (3) and portfolio (4) pool them."""
+    data = _okx_data(body)
+    level = str(data[0].get("acctLv", "2")) if data else "2"
+    mode = PoolMode.SHARED if level in ("3", "4") else PoolMode.SEPARATE
+    return mode, OKX_ACCOUNT_LEVELS.get(level, f"account level {level}")
+
+
+def okx_taker_rate(body: Mapping[str, Any]) -> float | None:
+    """GET /api/v5/account/trade-fee?instType=SWAP -> the USDT-margined taker rate (OKX sends
+    fees as negative numbers: -0.0005 is a 0.05 % charge)."""
+    data = _okx_data(body)
+    if not data:
+        return None
+    row = data[0]
+    rate = num(row.get("takerU")) if row.get("takerU") not in (None, "") else num(row.get("taker"))
+    return None if rate is None else abs(rate)
+
+
 def okx_account(
-    balance: Mapping[str, Any], positions_body: Mapping[str, Any], market: MarketLookup
+    balance: Mapping[str, Any],
+    positions_body: Mapping[str, Any],
+    market: MarketLookup,
+    *,
+    pool_mode: PoolMode = PoolMode.SEPARATE,
+    mode_name: str = "",
+    taker_rate: float | None = None,
 ) -> RawAccount:
-    """The cross wallet is each settle coin's cash balance less what sits in isolated
-    positions (eq − isoEq − upl + isoUpl). OKX's own ``mmr`` is the cross maintenance margin in
-    USD and its ``mgnRatio`` is equity / maintenance (liquidation at 100 %), the inverse of
-    ours, so the ratio reported here is 1 / mgnRatio."""
+    """Each coin's cross wallet is its equity less what sits in isolated positions and less the
+    cross PnL (eq − isoEq − upl + isoUpl), USDT being the account's settle coin and the others
+    collateral. In multi-currency margin every coin counts in USD at ``eqUsd`` / ``eq`` times
+    its discount rate (``disEq`` / ``eqUsd``, the rate of its current slice). OKX's ``mmr`` is
+    the cross maintenance in USD and ``mgnRatio`` is equity / maintenance (liquidation at
+    100 %), the inverse of ours, so the ratio kept here is 1 / mgnRatio. Coin-margined swaps
+    (``ctType`` inverse) settle in their coin."""
     data = _okx_data(balance)
     if not data:
         raise ValueError("okx balance has no account")
     acct = data[0]
-    details = [d for d in acct.get("details") or [] if d.get("ccy") in SETTLE_COINS]
+    details = list(acct.get("details") or [])
     positions = []
     cross_upl = 0.0
     for row in _okx_data(positions_body):
@@ -283,7 +472,8 @@ def okx_account(
             else (Side.LONG if pos > 0 else Side.SHORT)
         )
         isolated = str(row.get("mgnMode", "cross")).lower() == "isolated"
-        if not isolated:
+        inverse = ref.contract_type is INVERSE
+        if not isolated and not inverse:
             cross_upl += num(row.get("upl")) or 0.0
         positions.append(
             RawPosition(
@@ -298,30 +488,59 @@ def okx_account(
                 isolated_margin=num(row.get("margin")) if isolated else None,
                 max_leverage=ref.max_leverage,
                 exchange_liquidation_price=_positive_or_none(row.get("liqPx")),
+                contract_type=ref.contract_type,
+                settle=base_asset(ref.symbol) if inverse else str(row.get("ccy") or ref.settle),
             )
         )
-    if details:
-        wallet = sum(
+    wallets: dict[str, Collateral] = {}
+    for d in details:
+        coin = str(d.get("ccy", ""))
+        wallet = (
             (num(d.get("eq")) or 0.0)
             - (num(d.get("isoEq")) or 0.0)
             - (num(d.get("upl")) or 0.0)
             + (num(d.get("isoUpl")) or 0.0)
-            for d in details
         )
-    else:
+        if not coin or (wallet == 0 and coin not in SETTLE_COINS):
+            continue
+        eq, usd, dis = num(d.get("eq")), num(d.get("eqUsd")), num(d.get("disEq"))
+        price = usd / eq if eq and usd else 1.0
+        ratio = dis / usd if pool_mode is PoolMode.SHARED and dis is not None and usd else 1.0
+        tiers = (CollateralTier(float("inf"), ratio),) if ratio != 1.0 else ()
+        wallets[coin] = Collateral(coin, wallet, price if price > 0 else 1.0, tiers)
+    usdt = wallets.pop("USDT", None)
+    if usdt is not None:
+        wallet = usdt.balance
+    elif not details:
         wallet = _need(acct.get("totalEq"), "totalEq") - cross_upl
+    else:
+        wallet = 0.0
     mm = num(acct.get("mmr"))
     if mm is None and details:
         mm = sum(num(d.get("mmr")) or 0.0 for d in details)
     okx_ratio = num(acct.get("mgnRatio"))
-    if okx_ratio is None and len(details) == 1:
-        okx_ratio = num(details[0].get("mgnRatio"))
+    settle_rows = [d for d in details if d.get("ccy") in SETTLE_COINS]
+    if okx_ratio is None and len(settle_rows) == 1:
+        okx_ratio = num(settle_rows[0].get("mgnRatio"))
     if okx_ratio is not None and okx_ratio > 0:
-        ratio: float | None = 1.0 / okx_ratio
+        ratio_out: float | None = 1.0 / okx_ratio
     else:
         equity = num(acct.get("adjEq")) or (wallet + cross_upl)
-        ratio = _ratio(mm, equity)
-    return RawAccount(wallet, mm, ratio, tuple(positions))
+        ratio_out = _ratio(mm, equity)
+    notes = (f"OKX {mode_name} mode",) if mode_name else ()
+    return RawAccount(
+        wallet,
+        mm,
+        ratio_out,
+        tuple(positions),
+        notes=notes,
+        settle="USDT",
+        pool_mode=pool_mode,
+        collateral=tuple(wallets.values()),
+        taker_fee_rate=taker_rate,
+        equity=num(acct.get("adjEq")) or num(acct.get("totalEq")),
+        figure_label="OKX adjEq (or totalEq) / mmr / 1 ÷ mgnRatio (USD, all cross coins)",
+    )
 
 
 def okx_tiers(body: Mapping[str, Any]) -> tuple[MarginTier, ...]:
@@ -473,11 +692,15 @@ def build_account(
                 if lp is None
                 else Figure(lp, Source.EXCHANGE, as_of_ms),
                 mark_as_of_ms=as_of_ms,
+                contract_type=rp.contract_type,
+                settle="" if rp.contract_type is INVERSE or rp.settle == raw.settle else rp.settle,
             )
         )
 
     def figure(value: float | None) -> Figure | None:
-        return None if value is None else Figure(value, Source.EXCHANGE, as_of_ms)
+        if value is None:
+            return None
+        return Figure(value, Source.EXCHANGE, as_of_ms, raw.figure_label)
 
     return Account(
         exchange=exchange,
@@ -488,4 +711,10 @@ def build_account(
         exchange_maintenance_margin=figure(raw.maintenance_margin),
         exchange_margin_ratio=figure(raw.margin_ratio),
         notes=(*raw.notes, *notes),
+        settle=raw.settle,
+        pool_mode=raw.pool_mode,
+        collateral=raw.collateral,
+        taker_fee_rate=raw.taker_fee_rate,
+        exchange_equity=figure(raw.equity),
+        unsupported=raw.unsupported,
     )
