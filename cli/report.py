@@ -89,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cascade-watch report: {err.message}", file=sys.stderr)
         return 1
     report = build_report(account)
+    conn.log_mismatches(report)
     if args.json:
         data = report_to_json(report)
         extend_json(data, report, account, permissions)
@@ -116,13 +117,10 @@ def extend_json(
     permissions: KeyPermissions,
 ) -> None:
     """Add what only a live read knows: the exchange's own figures and the key's rights."""
-    mm, ratio = account.exchange_maintenance_margin, account.exchange_margin_ratio
     data["account"].update(
         {
             "label": report.label,
             "as_of_ms": report.as_of_ms,
-            "exchange_maintenance_margin": mm.value if mm else None,
-            "exchange_margin_ratio": ratio.value if ratio else None,
             "notes": list(account.notes),
         }
     )
@@ -156,14 +154,23 @@ def exchange_columns(
 def format_extras(account: Account, permissions: KeyPermissions) -> str:
     """The exchange's own account figures, the key's rights and the notes."""
     lines = [""]
-    mm, ratio = account.exchange_maintenance_margin, account.exchange_margin_ratio
-    if mm is not None or ratio is not None:
+    eq, mm, ratio = (
+        account.exchange_equity,
+        account.exchange_maintenance_margin,
+        account.exchange_margin_ratio,
+    )
+    if eq is not None or mm is not None or ratio is not None:
         parts = []
+        if eq is not None:
+            parts.append(("equity", fmt.money(eq.value)))
         if mm is not None:
             parts.append(("maintenance", fmt.money(mm.value)))
         if ratio is not None:
             parts.append(("margin ratio", fmt.pct(ratio.value, signed=False, decimals=2)))
         lines.append(fields(parts, indent="  the exchange says: "))
+        label = next((f.label for f in (eq, mm, ratio) if f is not None and f.label), "")
+        if label:
+            lines.append(f"  (the exchange's: {label}; the figures above the table are ours)")
     if not permissions.known:
         lines.append("  key permissions: the exchange did not say")
     else:

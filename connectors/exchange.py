@@ -34,11 +34,20 @@ from connectors.types import (
     KeyPermissions,
     permissions_warning,
 )
-from connectors.venues import VENUES, Venue, point_at
+from connectors.venues import VENUES, Settings, Venue, point_at
 from formatting import safe_text
 from resources import default_tiers
-from risk.report import build_report
-from risk.types import Account, Candles, Figure, MarginTier, MarketStats, OrderBook, Source
+from risk.report import AccountReport
+from risk.types import (
+    Account,
+    Candles,
+    ContractType,
+    Figure,
+    MarginTier,
+    MarketStats,
+    OrderBook,
+    Source,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +59,11 @@ MARKET_RELOAD_S = 60.0
 WALLET_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
 HTTP_STATUS = re.compile(r"^\S+ (\d{3}) ")
 """ccxt's message for an HTTP error starts "<exchange id> <status> <reason> <body>"."""
+SETTINGS_FATAL = frozenset(
+    {ErrorKind.AUTH, ErrorKind.CLOCK_SKEW, ErrorKind.RATE_LIMITED, ErrorKind.NETWORK}
+)
+"""Settings errors that fail the poll; others (the endpoint down, not offered, not permitted)
+leave the last settings or the exchange's defaults in use, with a note."""
 CLOCK_NOTE_THRESHOLD_S = 1.0
 """Offsets below this are not worth telling the user about (exchanges allow 5-10 s)."""
 
@@ -101,11 +115,15 @@ class ExchangeConnector:
     - ``fetch_account() -> risk.types.Account``: one poll. Open positions only, with marks,
       maintenance tiers (with maintenance amounts), the exchange's liquidation price as
       ``Figure(EXCHANGE)`` when it gives one, and the exchange's account maintenance margin
-      and margin ratio (maintenance / equity, liquidation at 1; OKX's mgnRatio inverted) as
-      Figures; anything worth telling the user goes to ``Account.notes``. Markets are
-      loaded on the first call (once per exchange and base URL, shared between connectors),
-      tiers once an hour; a warning is logged when our liquidation price and the exchange's
-      differ by more than 0.5 %.
+      and margin ratio (maintenance / equity, liquidation at 1; OKX's mgnRatio inverted) and
+      margin balance as Figures labelled with the exchange field they are; each coin's wallet,
+      the pool mode read from the exchange, coin-margined positions, the account's own taker
+      rate where the exchange says it; anything worth telling the user goes to
+      ``Account.notes``. Markets are loaded on the first call (once per exchange and base URL,
+      shared between connectors), tiers and the account's settings (pool mode, fee, collateral
+      rules) once an hour. The poll builds no report: whoever builds one (the monitor, the
+      ``report`` command) passes it to ``log_mismatches`` to log where our liquidation price
+      and the exchange's differ by more than 0.5 %.
     - ``key_permissions() -> KeyPermissions``: one request (none for Hyperliquid).
     - ``fetch_candles(symbol, timeframe="1h", since_ms=None, limit=500) -> Candles``
     - ``fetch_market(symbol) -> MarketStats`` (funding rate, open interest in base units,
@@ -179,6 +197,8 @@ class ExchangeConnector:
         self._tiers: dict[str, tuple[MarginTier, ...]] = {}
         self._tiers_at: dict[str, float] = {}
         self._builtin: set[str] = set()
+        self._settings: Settings = {}
+        self._settings_at = -1e18
         self._markets_reloaded_at = -1e18
         self._clock_note: str | None = None
         self._check_credentials(credentials)
@@ -412,10 +432,13 @@ class ExchangeConnector:
             self._tiers[symbol] = tiers
             self._tiers_at[symbol] = now
             self._builtin.discard(symbol)
+        kinds = {r.symbol: r.contract_type for r in refs}
         for symbol in stale - set(fetched):
             if symbol not in self._tiers:
                 try:
-                    self._tiers[symbol] = default_tiers(self.exchange, symbol)
+                    self._tiers[symbol] = default_tiers(
+                        self.exchange, symbol, kinds.get(symbol, ContractType.LINEAR)
+                    )
                 except (ValueError, KeyError):
                     raise ConnectorError(
                         ErrorKind.MALFORMED,
@@ -434,15 +457,33 @@ class ExchangeConnector:
     # --- the poll ---------------------------------------------------------------------------
 
     def fetch_account(self) -> Account:
-        account = self._guarded(self._read_account)
-        self._log_mismatches(account)
-        return account
+        return self._guarded(self._read_account)
+
+    def _refresh_settings(self) -> list[str]:
+        """The account's pool mode, fee rate and collateral rules, once an hour; a failed
+        refresh keeps the last ones (or the exchange's defaults) with a note."""
+        now = self._clock()
+        if now - self._settings_at < TIER_TTL_S:
+            return []
+        try:
+            self._settings = self._venue.read_settings(self._client)
+        except Exception as exc:
+            err = self._translate(exc)
+            if err.kind in SETTINGS_FATAL:
+                raise err from None
+            self._settings_at = now - TIER_TTL_S + TIER_RETRY_S
+            logger.warning("%s: account settings not read: %s", self.exchange, err.message)
+            what = "the last ones" if self._settings else "the exchange's defaults"
+            return [f"account mode and fee rate not read ({err.message}); using {what}"]
+        self._settings_at = now
+        return []
 
     def _read_account(self) -> Account:
         self._ensure_markets()
-        raw = self._venue.read_account(self._client, self._market_ref)
+        setting_notes = self._refresh_settings()
+        raw = self._venue.read_account(self._client, self._market_ref, self._settings)
         as_of_ms = self._now_ms()
-        notes = self._refresh_tiers({p.symbol for p in raw.positions})
+        notes = setting_notes + self._refresh_tiers({p.symbol for p in raw.positions})
         if self._clock_note:
             notes.append(self._clock_note)
         return build_account(
@@ -454,12 +495,9 @@ class ExchangeConnector:
             notes=notes,
         )
 
-    def _log_mismatches(self, account: Account) -> None:
-        try:
-            report = build_report(account)
-        except (ValueError, ArithmeticError):
-            logger.debug("%s: report failed", self.exchange, exc_info=True)
-            return
+    def log_mismatches(self, report: AccountReport) -> None:
+        """Log where our liquidation price and the exchange's differ by more than 0.5 %, from a
+        report built by the caller (the poll itself builds none)."""
         for p in report.mismatches:
             logger.warning(
                 "%s %s %s: computed liquidation price %.6g differs from the exchange's %.6g "

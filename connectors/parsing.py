@@ -247,8 +247,11 @@ def binance_tiers(body: Iterable[Mapping[str, Any]]) -> dict[str, tuple[MarginTi
     COIN-M GET /dapi/v2/leverageBracket gives qtyFloor/qtyCap (in the coin) instead."""
     out: dict[str, tuple[MarginTier, ...]] = {}
     for entry in body:
-        coin = "qtyFloor" in (entry.get("brackets") or [{}])[0]
-        lo_key, hi_key = ("qtyFloor", "qtyCap") if coin else ("notionalFloor", "notionalCap")
+        first = (entry.get("brackets") or [{}])[0]
+        coin = "qtyCap" in first
+        # Binance's own COIN-M example spells the floor "qtylFloor"
+        floor = "qtyFloor" if "qtyFloor" in first else "qtylFloor"
+        lo_key, hi_key = (floor, "qtyCap") if coin else ("notionalFloor", "notionalCap")
         brackets = sorted(entry.get("brackets") or [], key=lambda b: num(b[lo_key]) or 0)
         key = str(entry.get("symbol") or entry.get("pair"))
         out[key] = tuple(
@@ -527,7 +530,11 @@ def okx_account(
     else:
         equity = num(acct.get("adjEq")) or (wallet + cross_upl)
         ratio_out = _ratio(mm, equity)
-    notes = (f"OKX {mode_name} mode",) if mode_name else ()
+    notes = (
+        (f"OKX {mode_name}: computed as multi-currency margin, not OKX's portfolio model",)
+        if mode_name == "portfolio margin"
+        else ()
+    )
     return RawAccount(
         wallet,
         mm,
@@ -612,6 +619,9 @@ def hyperliquid_account(state: Mapping[str, Any], market: MarketLookup) -> RawAc
         maintenance_margin=mm,
         margin_ratio=_ratio(mm, account_value),
         positions=tuple(positions),
+        settle="USDC",
+        equity=account_value,
+        figure_label="Hyperliquid crossMarginSummary.accountValue / crossMaintenanceMarginUsed",
     )
 
 

@@ -2,22 +2,32 @@
 
 Each ``Venue`` issues the fewest requests its exchange allows for one account poll:
 
-| exchange    | per poll                                                          | requests |
-|-------------|-------------------------------------------------------------------|----------|
-| binanceusdm | GET /fapi/v3/account, GET /fapi/v3/positionRisk (marks, liq price) | 2        |
-| bybit       | GET /v5/account/wallet-balance, GET /v5/position/list × USDT, USDC | 3        |
-| okx         | GET /api/v5/account/balance, GET /api/v5/account/positions         | 2        |
-| hyperliquid | POST /info clearinghouseState (positionValue carries the mark)     | 1        |
+| exchange    | per poll                                                         | requests |
+|-------------|------------------------------------------------------------------|----------|
+| binanceusdm | GET /fapi/v3/account, /fapi/v3/positionRisk, COIN-M              | 4        |
+|             | /dapi/v1/account, /dapi/v1/positionRisk                          |          |
+| bybit       | GET /v5/account/wallet-balance, /v5/position/list × linear USDT, | 4        |
+|             | linear USDC, inverse                                             |          |
+| okx         | GET /api/v5/account/balance, /api/v5/account/positions (linear   | 2        |
+|             | and coin-margined swaps)                                         |          |
+| hyperliquid | POST /info clearinghouseState (positionValue carries the mark)   | 1        |
 
-Tiers are fetched apart from the poll, once an hour, and cached by the connector: Binance one
-/fapi/v1/leverageBracket for every symbol; Bybit one /v5/market/risk-limit and OKX one
+Tiers and the account's settings are fetched apart from the poll, once an hour, and cached by
+the connector. Tiers: Binance one /fapi/v1/leverageBracket for every symbol (and
+/dapi/v2/leverageBracket for COIN-M); Bybit one /v5/market/risk-limit and OKX one
 /api/v5/public/position-tiers per held symbol; Hyperliquid one POST /info meta for every coin
-(its marginTables, else each coin's maxLeverage). ccxt's unified fetch_positions is not used
-for Binance because it fetches leverageBracket again on its own.
+(its marginTables, else each coin's maxLeverage). Settings: Binance's asset mode
+(GET /fapi/v1/multiAssetsMargin ``multiAssetsMargin``) and, in multi-assets mode, the asset
+index (GET /fapi/v1/assetIndex: index, bidRate, askRate); Bybit's collateral value ratios
+(GET /v5/account/collateral-info; a Unified Trading Account always pools); OKX's account level
+(GET /api/v5/account/config ``acctLv``: 2 single-currency, 3 multi-currency margin) and taker
+rate (GET /api/v5/account/trade-fee). ccxt's unified fetch_positions is not used for Binance
+because it fetches leverageBracket again on its own.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
@@ -27,7 +37,12 @@ import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typ
 from connectors import parsing
 from connectors.credentials import Credentials
 from connectors.parsing import MarketRef, RawAccount
-from risk.types import MarginTier
+from risk.types import ContractType, MarginTier
+
+Settings = dict[str, Any]
+"""Keyword arguments of the venue's account parser that change rarely (refreshed hourly)."""
+
+COIN_M_UNREADABLE = (ccxt.AuthenticationError, ccxt.PermissionDenied, ccxt.BadRequest)
 
 
 def point_at(urls: Any, base_url: str) -> Any:
@@ -79,9 +94,17 @@ class Venue:
             contract_size=float(m.get("contractSize") or 1.0),
             max_leverage=parsing.num(limits.get("max")),
             tier_key=str(m["id"]),
+            contract_type=ContractType.INVERSE if m.get("inverse") else ContractType.LINEAR,
+            settle=str(m.get("settle") or "USDT"),
         )
 
-    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+    def read_settings(self, client: Any) -> Settings:
+        """The account's pool mode, fee rate and collateral rules (refreshed hourly)."""
+        return {}
+
+    def read_account(
+        self, client: Any, market: parsing.MarketLookup, settings: Settings
+    ) -> RawAccount:
         raise NotImplementedError
 
     def fetch_tiers(
@@ -101,18 +124,41 @@ class BinanceUsdm(Venue):
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
         cfg = super().config(credentials, timeout_ms)
-        cfg["options"]["fetchMarkets"] = {"types": ["linear"]}
+        cfg["options"]["fetchMarkets"] = {"types": ["linear", "inverse"]}
         return cfg
 
-    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+    def read_settings(self, client: Any) -> Settings:
+        body = client.fapiPrivateGetMultiAssetsMargin()
+        multi = str(body.get("multiAssetsMargin", "false")).lower() == "true"
+        settings: Settings = {"multi_assets": multi}
+        if multi:
+            settings["asset_index"] = parsing.binance_asset_index(client.fapiPublicGetAssetIndex())
+        return settings
+
+    def read_account(
+        self, client: Any, market: parsing.MarketLookup, settings: Settings
+    ) -> RawAccount:
         account = client.fapiPrivateV3GetAccount()
         risks = client.fapiPrivateV3GetPositionRisk()
-        return parsing.binance_account(account, risks, market)
+        notes: tuple[str, ...] = ()
+        try:
+            coinm = client.dapiPrivateGetAccount()
+            coinm_risks = client.dapiPrivateGetPositionRisk()
+        except COIN_M_UNREADABLE:
+            coinm, coinm_risks = None, []
+            notes = ("Binance COIN-M futures could not be read with this key",)
+        raw = parsing.binance_account(
+            account, risks, market, coinm_account=coinm, coinm_risks=coinm_risks, **settings
+        )
+        return dataclasses.replace(raw, notes=(*raw.notes, *notes)) if notes else raw
 
     def fetch_tiers(
         self, client: Any, refs: Iterable[MarketRef]
     ) -> dict[str, tuple[MarginTier, ...]]:
+        refs = list(refs)
         by_id = parsing.binance_tiers(client.fapiPrivateGetLeverageBracket())
+        if any(r.contract_type is ContractType.INVERSE for r in refs):
+            by_id.update(parsing.binance_tiers(client.dapiPrivateV2GetLeverageBracket()))
         out = {}
         for market_id, tiers in by_id.items():
             m = client.markets_by_id.get(market_id)
@@ -143,14 +189,20 @@ class Bybit(Venue):
         cfg = super().config(credentials, timeout_ms)
         cfg["options"].update(
             {
-                "fetchMarkets": {"types": ["linear"]},
+                "fetchMarkets": {"types": ["linear", "inverse"]},
                 "enableUnifiedAccount": True,
                 "enableUnifiedMargin": False,
             }
         )
         return cfg
 
-    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+    def read_settings(self, client: Any) -> Settings:
+        body = client.privateGetV5AccountCollateralInfo()
+        return {"collateral_ratios": parsing.bybit_collateral_ratios(body)}
+
+    def read_account(
+        self, client: Any, market: parsing.MarketLookup, settings: Settings
+    ) -> RawAccount:
         wallet = client.privateGetV5AccountWalletBalance({"accountType": "UNIFIED"})
         lists = [
             client.privateGetV5PositionList(
@@ -158,14 +210,20 @@ class Bybit(Venue):
             )
             for coin in self.settle_coins
         ]
-        return parsing.bybit_account(wallet, lists, market)
+        lists.append(client.privateGetV5PositionList({"category": "inverse", "limit": 200}))
+        return parsing.bybit_account(wallet, lists, market, **settings)
 
     def fetch_tiers(
         self, client: Any, refs: Iterable[MarketRef]
     ) -> dict[str, tuple[MarginTier, ...]]:
+        def category(ref: MarketRef) -> str:
+            return "inverse" if ref.contract_type is ContractType.INVERSE else "linear"
+
         return {
             ref.symbol: parsing.bybit_tiers(
-                client.publicGetV5MarketRiskLimit({"category": "linear", "symbol": ref.tier_key})
+                client.publicGetV5MarketRiskLimit(
+                    {"category": category(ref), "symbol": ref.tier_key}
+                )
             )
             for ref in refs
         }
@@ -186,12 +244,19 @@ class Okx(Venue):
     def _ref(self, m: Mapping[str, Any]) -> MarketRef:
         ref = super()._ref(m)
         family = str((m.get("info") or {}).get("instFamily") or "")
-        return MarketRef(ref.symbol, ref.contract_size, ref.max_leverage, family)
+        return dataclasses.replace(ref, tier_key=family)
 
-    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+    def read_settings(self, client: Any) -> Settings:
+        mode, name = parsing.okx_config(client.privateGetAccountConfig())
+        fee = parsing.okx_taker_rate(client.privateGetAccountTradeFee({"instType": "SWAP"}))
+        return {"pool_mode": mode, "mode_name": name, "taker_rate": fee}
+
+    def read_account(
+        self, client: Any, market: parsing.MarketLookup, settings: Settings
+    ) -> RawAccount:
         balance = client.privateGetAccountBalance()
         positions = client.privateGetAccountPositions({"instType": "SWAP"})
-        return parsing.okx_account(balance, positions, market)
+        return parsing.okx_account(balance, positions, market, **settings)
 
     def fetch_tiers(
         self, client: Any, refs: Iterable[MarketRef]
@@ -236,7 +301,9 @@ class Hyperliquid(Venue):
             out[coin] = MarketRef(ref.symbol, ref.contract_size, max_lev, coin)
         return out
 
-    def read_account(self, client: Any, market: parsing.MarketLookup) -> RawAccount:
+    def read_account(
+        self, client: Any, market: parsing.MarketLookup, settings: Settings
+    ) -> RawAccount:
         state = client.publicPostInfo({"type": "clearinghouseState", "user": client.walletAddress})
         return parsing.hyperliquid_account(state, market)
 
@@ -247,7 +314,7 @@ class Hyperliquid(Venue):
         return {ref.symbol: by_coin[ref.tier_key] for ref in refs if ref.tier_key in by_coin}
 
 
-REQUESTS_PER_POLL = {"binanceusdm": 2, "bybit": 3, "okx": 2, "hyperliquid": 1}
+REQUESTS_PER_POLL = {"binanceusdm": 4, "bybit": 4, "okx": 2, "hyperliquid": 1}
 """HTTP requests of one steady-state fetch_account (markets and tiers cached)."""
 
 VENUES: dict[str, Venue] = {v.exchange: v for v in (BinanceUsdm(), Bybit(), Okx(), Hyperliquid())}

@@ -1,12 +1,15 @@
 """Accounts held by the local exchange and their risk, computed by the project's risk engine.
 
-Each account lives on one exchange and settles in one coin (USDT, USDC on Hyperliquid). Its
-positions are cross-margin. Equity, maintenance and liquidation prices come from
-``risk.report.build_report`` with the built-in tiers of ``resources.default_tiers``, so the local
-exchange reports exactly what the app would compute. When the account's margin ratio reaches
-100 % the account is liquidated: every position is closed at the mark of that moment and the
-maintenance margin left goes to the insurance fund as the clearance fee (Binance's rule; the
-others are close enough for a demo).
+Each account lives on one exchange with a settle coin (USDT, USDC on Hyperliquid) and may hold
+other coins (``balances``: a USDC wallet, the BTC of coin-margined contracts), linear positions
+settled in USDT or USDC and inverse (coin-margined) ones, in the pool mode its exchange uses by
+default (Bybit's Unified Trading Account pools everything; Binance single-asset mode and OKX
+single-currency margin keep each coin apart; see ``PoolMode``). Positions are cross-margin.
+Equity, maintenance and liquidation prices come from ``risk.report.build_report`` with the
+built-in tiers of ``resources.default_tiers``, so the local exchange reports exactly what the
+app would compute. When a pool's margin ratio reaches 100 % that pool is liquidated: its
+positions are closed at the marks of that moment and the maintenance margin left goes to the
+insurance fund as the clearance fee (Binance's rule; the others are close enough for a demo).
 """
 
 from __future__ import annotations
@@ -23,17 +26,20 @@ import numpy as np
 from connectors.credentials import Credentials
 from connectors.localexchange.market import Market
 from connectors.localexchange.scenario import MINUTE_MS
-from resources import default_tiers
-from risk.liquidation import account_totals
+from resources import default_tiers, inverse_contract_size
+from risk.liquidation import STABLECOINS, AccountModel
 from risk.report import AccountReport, build_report
 from risk.rules import rules_for
 from risk.types import (
     Account,
+    Collateral,
+    CollateralTier,
+    ContractType,
     MarginMode,
     MarginTier,
+    PoolMode,
     Position,
     Side,
-    TierBasis,
     base_asset,
     tier_index,
 )
@@ -47,7 +53,24 @@ CONTRACT_SIZE = {("okx", "BTC"): 0.01, ("okx", "ETH"): 0.1}
 """OKX swaps trade in contracts of ctVal base units; the others trade base units."""
 
 
-def contract_size(exchange: str, base: str) -> float:
+POOL_MODE = {
+    "binanceusdm": PoolMode.SEPARATE,
+    "bybit": PoolMode.SHARED,
+    "okx": PoolMode.SEPARATE,
+    "hyperliquid": PoolMode.SEPARATE,
+}
+"""Each exchange's default: Binance single-asset mode, Bybit's Unified Trading Account, OKX
+single-currency margin (acctLv 2)."""
+TAKER_FEE = {"okx": 0.0005, "bybit": 0.00055}
+COLLATERAL_RATIO = {"BTC": 0.95, "ETH": 0.95}
+"""What a coin counts for in a shared pool (Binance's 5 % haircut on BTC and ETH; used for Bybit
+and OKX's shared modes too)."""
+
+
+def contract_size(exchange: str, base: str, inverse: bool = False) -> float:
+    """Base units per contract (linear), USD per contract (inverse)."""
+    if inverse:
+        return inverse_contract_size(exchange, base)
     return CONTRACT_SIZE.get((exchange, base), 1.0)
 
 
@@ -56,19 +79,23 @@ def settle_coin(exchange: str) -> str:
 
 
 @cache
-def tiers_for(exchange: str, base: str) -> tuple[MarginTier, ...]:
-    return default_tiers(exchange, base)
+def tiers_for(exchange: str, base: str, inverse: bool = False) -> tuple[MarginTier, ...]:
+    kind = ContractType.INVERSE if inverse else ContractType.LINEAR
+    return default_tiers(exchange, base, kind)
 
 
 @dataclass
 class Holding:
-    """A position as the account stores it: size in base units."""
+    """A position as the account stores it: size in base units (linear) or USD (inverse),
+    ``settle`` the coin of a linear one ("" = the account's)."""
 
     base: str
     side: Side
     size: float
     entry: float
     opened_ms: int = 0
+    settle: str = ""
+    inverse: bool = False
 
 
 @dataclass(frozen=True)
@@ -104,11 +131,37 @@ class PositionView:
     liquidation_price: float | None
     max_leverage: float | None
     opened_ms: int
+    settle: str = "USDT"
+    inverse: bool = False
+
+    @property
+    def initial_margin(self) -> float:
+        """Value at entry / leverage, in the settle coin."""
+        value = self.size / self.entry if self.inverse else self.size * self.entry
+        return value / LEVERAGE
+
+
+@dataclass(frozen=True)
+class CoinView:
+    """One coin of the account: wallet, cross PnL and maintenance of what settles in it, and
+    its USD price."""
+
+    coin: str
+    wallet: float
+    unrealized_pnl: float
+    maintenance: float
+    initial_margin: float
+    price: float
+
+    @property
+    def equity(self) -> float:
+        return self.wallet + self.unrealized_pnl
 
 
 @dataclass(frozen=True)
 class AccountView:
-    """An account at one tick."""
+    """An account at one tick. The account-level figures are those of its primary pool (the
+    settle coin's, or the shared USD pool); ``coins`` breaks them down by coin."""
 
     time_ms: int
     wallet_balance: float
@@ -118,10 +171,25 @@ class AccountView:
     margin_ratio: float
     positions: tuple[PositionView, ...]
     report: AccountReport | None
+    coins: tuple[CoinView, ...] = ()
+    pool_mode: PoolMode = PoolMode.SEPARATE
+    settle: str = "USDT"
 
     @property
     def initial_margin(self) -> float:
-        return sum(p.notional / LEVERAGE for p in self.positions)
+        return sum(p.initial_margin for p in self.positions if not p.inverse)
+
+    def coin(self, name: str) -> CoinView:
+        for c in self.coins:
+            if c.coin == name:
+                return c
+        return CoinView(name, 0.0, 0.0, 0.0, 0.0, 1.0)
+
+    def linear(self) -> tuple[PositionView, ...]:
+        return tuple(p for p in self.positions if not p.inverse)
+
+    def inverse(self) -> tuple[PositionView, ...]:
+        return tuple(p for p in self.positions if p.inverse)
 
 
 _ids = itertools.count(1)
@@ -141,10 +209,26 @@ class LocalAccount:
     liquidations: list[Liquidation] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _cache: tuple[int, AccountView] | None = field(default=None, repr=False)
+    balances: dict[str, float] = field(default_factory=dict)
+    """Coins other than the settle coin (USDC, the BTC of coin-margined contracts)."""
+    pool_mode: PoolMode | None = None
+
+    def __post_init__(self) -> None:
+        if self.pool_mode is None:
+            self.pool_mode = POOL_MODE.get(self.exchange, PoolMode.SEPARATE)
+        if self.exchange == "hyperliquid":
+            self.holdings = [h for h in self.holdings if not h.inverse]
 
     @property
     def settle(self) -> str:
         return settle_coin(self.exchange)
+
+    @property
+    def taker_fee_rate(self) -> float | None:
+        return TAKER_FEE.get(self.exchange)
+
+    def balance(self, coin: str) -> float:
+        return self.wallet_balance if coin == self.settle else self.balances.get(coin, 0.0)
 
     @property
     def uid(self) -> int:
@@ -153,20 +237,46 @@ class LocalAccount:
     def _risk_account(self, marks: dict[str, float], t_ms: int) -> Account:
         positions = []
         for h in self.holdings:
-            cs = contract_size(self.exchange, h.base)
+            cs = contract_size(self.exchange, h.base, h.inverse)
             positions.append(
                 Position(
-                    symbol=h.base,
+                    symbol=f"{h.base}USD" if h.inverse else h.base,
                     side=h.side,
                     contracts=h.size / cs,
                     entry_price=h.entry,
                     mark_price=marks[h.base],
-                    tiers=tiers_for(self.exchange, h.base),
+                    tiers=tiers_for(self.exchange, h.base, h.inverse),
                     contract_size=cs,
                     margin_mode=MarginMode.CROSS,
+                    leverage=LEVERAGE,
+                    contract_type=ContractType.INVERSE if h.inverse else ContractType.LINEAR,
+                    settle="" if h.inverse or h.settle in ("", self.settle) else h.settle,
                 )
             )
-        return Account(self.exchange, self.wallet_balance, tuple(positions), as_of_ms=t_ms)
+        shared = self.pool_mode is PoolMode.SHARED
+        collateral = []
+        for coin, balance in self.balances.items():
+            stable = coin in STABLECOINS
+            ratio = COLLATERAL_RATIO.get(coin, 1.0) if shared else 1.0
+            tiers = (CollateralTier(float("inf"), ratio),) if ratio != 1.0 else ()
+            price = 1.0 if stable else marks.get(coin, 1.0)
+            collateral.append(Collateral(coin, balance, price, tiers))
+        assert self.pool_mode is not None
+        return Account(
+            self.exchange,
+            self.wallet_balance,
+            tuple(positions),
+            as_of_ms=t_ms,
+            settle=self.settle,
+            pool_mode=self.pool_mode,
+            collateral=tuple(collateral),
+            taker_fee_rate=self.taker_fee_rate,
+        )
+
+    def _marks(self, market: Market, t_ms: int) -> dict[str, float]:
+        bases = {h.base for h in self.holdings}
+        bases |= {c for c in self.balances if c not in STABLECOINS and c in market.bases}
+        return {b: market.mark(b, t_ms) for b in bases}
 
     def view(self, market: Market, t_ms: int) -> AccountView:
         """The account at scenario time t_ms (cached per tick; liquidates first if due)."""
@@ -180,16 +290,22 @@ class LocalAccount:
             return view
 
     def _compute_view(self, market: Market, t_ms: int) -> AccountView:
-        marks = {h.base: market.mark(h.base, t_ms) for h in self.holdings}
+        marks = self._marks(market, t_ms)
+        assert self.pool_mode is not None
         if not self.holdings:
             w = self.wallet_balance
-            return AccountView(t_ms, w, w, 0.0, 0.0, 0.0, (), None)
+            coins = tuple(
+                CoinView(c, self.balance(c), 0.0, 0.0, 0.0, marks.get(c, 1.0))
+                for c in (self.settle, *self.balances)
+            )
+            return AccountView(t_ms, w, w, 0.0, 0.0, 0.0, (), None, coins, self.pool_mode,
+                               self.settle)  # fmt: skip
         account = self._risk_account(marks, t_ms)
         rules = rules_for(self.exchange)
         report = build_report(account, rules=rules)
         views = []
         for h, pos, rep in zip(self.holdings, account.positions, report.positions, strict=True):
-            basis = pos.contracts if pos.tiers[0].basis is TierBasis.SIZE else pos.notional()
+            basis = rules.tier_value(pos, pos.mark_price)
             tier = pos.tiers[tier_index(pos.tiers, basis)]
             lp = rep.liquidation_price
             views.append(
@@ -207,45 +323,61 @@ class LocalAccount:
                     liquidation_price=None if lp is None else max(0.0, lp.value),
                     max_leverage=tier.max_leverage,
                     opened_ms=h.opened_ms,
+                    settle=rep.settle,
+                    inverse=h.inverse,
                 )
             )
+        coins = []
+        for coin in dict.fromkeys([self.settle, *self.balances, *(v.settle for v in views)]):
+            held = [v for v in views if v.settle == coin]
+            coins.append(
+                CoinView(
+                    coin,
+                    self.balance(coin),
+                    sum(v.unrealized_pnl for v in held),
+                    sum(v.maintenance for v in held),
+                    sum(v.initial_margin for v in held),
+                    marks.get(coin, 1.0) if coin not in STABLECOINS else 1.0,
+                )
+            )
+        primary = next(
+            (p for p in report.pools if p.currency in ("USD", self.settle)), report.pools[0]
+        )
         return AccountView(
             time_ms=t_ms,
-            wallet_balance=self.wallet_balance,
-            equity=report.equity,
-            unrealized_pnl=report.equity - self.wallet_balance,
-            maintenance=report.maintenance_margin,
-            margin_ratio=report.margin_ratio,
+            wallet_balance=primary.wallet_balance,
+            equity=primary.equity,
+            unrealized_pnl=primary.equity - primary.wallet_balance,
+            maintenance=primary.maintenance_margin,
+            margin_ratio=primary.margin_ratio,
             positions=tuple(views),
             report=report,
+            coins=tuple(coins),
+            pool_mode=self.pool_mode,
+            settle=self.settle,
         )
 
     # -- liquidation ----------------------------------------------------------------------
 
     def _surplus_on_grid(self, market: Market, times: np.ndarray) -> np.ndarray:
-        """equity − maintenance at each time: a vectorised screen with the risk engine's formula
-        (the decision itself is confirmed with ``risk.liquidation.account_totals``)."""
-        rules = rules_for(self.exchange)
-        surplus = np.full(times.shape, self.wallet_balance, dtype=float)
-        for h in self.holdings:
-            p = market.marks_at(h.base, times)
-            tiers = tiers_for(self.exchange, h.base)
-            cs = contract_size(self.exchange, h.base)
-            basis = (
-                np.full(p.shape, h.size / cs) if tiers[0].basis is TierBasis.SIZE else h.size * p
-            )
-            bounds = np.array([t.max_bound for t in tiers[:-1]])
-            idx = np.searchsorted(bounds, basis, side="right")
-            rate = (
-                np.array([t.maintenance_margin_rate for t in tiers])[idx] + rules.closing_fee_rate
-            )
-            amount = np.array([t.maintenance_amount for t in tiers])[idx]
-            surplus += h.side.sign * h.size * (p - h.entry) - (h.size * p * rate - amount)
+        """The smallest pool surplus (equity − maintenance, in each pool's unit) at each time,
+        through the risk engine's own compiled pools (``PoolModel.value_grid``): every
+        underlying at mark(t) / mark(times[0]) times the marks at times[0]."""
+        t0 = float(times[0])
+        marks = self._marks(market, t0)
+        account = self._risk_account(marks, int(t0))
+        model = AccountModel(account, rules_for(self.exchange).with_taker_fee(self.taker_fee_rate))
+        g = {b: market.marks_at(b, times) / m for b, m in marks.items()}
+        surplus = np.full(times.shape, np.inf)
+        for pool in model.pools:
+            if pool.positions:
+                eq, mm = pool.value_grid(g)
+                surplus = np.minimum(surplus, eq - mm)
         return surplus
 
     def _liquidate_if_due(self, market: Market, t_ms: int) -> None:
         """Walk the path from the last check to t_ms on the minute grid (prices are linear
-        between grid minutes) and liquidate at the first moment the surplus reaches zero."""
+        between grid minutes) and liquidate at the first moment a pool's surplus reaches zero."""
         last = self.checked_ms
         if last is None or t_ms < last:
             self.checked_ms = t_ms
@@ -268,35 +400,55 @@ class LocalAccount:
         self._liquidate(market, int(np.ceil(when)))
 
     def _liquidate(self, market: Market, t_ms: int) -> None:
-        marks = {h.base: market.mark(h.base, t_ms) for h in self.holdings}
+        """Close the positions of every pool at or past its maintenance; what is left of each
+        such pool (never below zero) stays in its coin (a shared pool's in the settle coin)."""
+        marks = self._marks(market, t_ms)
         account = self._risk_account(marks, t_ms)
-        totals = account_totals(account, rules_for(self.exchange))
+        report = build_report(account, rules=rules_for(self.exchange))
+        dead = {p.currency for p in report.pools if p.liquidated}
+        if not dead:
+            return
+        closing = [
+            (h, rep)
+            for h, rep in zip(self.holdings, report.positions, strict=True)
+            if rep.pool in dead
+        ]
+        pools = [p for p in report.pools if p.currency in dead]
+        equity = sum(p.equity for p in pools)
+        maintenance = sum(p.maintenance_margin for p in pools)
         before = self.wallet_balance
-        after = max(0.0, totals.equity - totals.maintenance)
+        for pool in pools:
+            left = max(0.0, pool.equity - pool.maintenance_margin)
+            if pool.currency == "USD":
+                self.wallet_balance = left
+                self.balances = {c: 0.0 for c in self.balances}
+            elif pool.currency == self.settle:
+                self.wallet_balance = left
+            else:
+                self.balances[pool.currency] = left
         event = Liquidation(
             account_id=self.id,
             exchange=self.exchange,
             time_ms=t_ms,
             marks=marks,
-            equity=totals.equity,
-            maintenance=totals.maintenance,
+            equity=equity,
+            maintenance=maintenance,
             wallet_before=before,
-            wallet_after=after,
-            closed=tuple(
-                (h.base, h.side.name.lower(), h.size, marks[h.base]) for h in self.holdings
-            ),
+            wallet_after=self.wallet_balance,
+            closed=tuple((h.base, h.side.name.lower(), h.size, marks[h.base]) for h, _ in closing),
         )
-        self.wallet_balance = after
-        self.holdings = []
+        closed = {id(h) for h, _ in closing}
+        self.holdings = [h for h in self.holdings if id(h) not in closed]
         self.liquidations.append(event)
         self._cache = None
         log.info(
-            "%s account #%d liquidated at scenario time %d: equity %.2f <= maintenance %.2f",
+            "%s account #%d liquidated (%s) at scenario time %d: equity %.2f <= maintenance %.2f",
             self.exchange,
             self.id,
+            ", ".join(sorted(dead)),
             t_ms,
-            totals.equity,
-            totals.maintenance,
+            equity,
+            maintenance,
         )
 
 
@@ -314,6 +466,8 @@ def parse_holdings(positions: list[dict[str, object]] | None, opened_ms: int) ->
                 size=size,
                 entry=entry,
                 opened_ms=int(p.get("opened_ms", opened_ms)),  # type: ignore[call-overload]
+                settle=str(p.get("settle", "")),
+                inverse=bool(p.get("inverse", False)),
             )
         )
     return out

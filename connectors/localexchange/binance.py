@@ -1,6 +1,8 @@
-"""Binance USDⓈ-M futures (binanceusdm in ccxt): /fapi and the one /sapi call ccxt makes.
+"""Binance USDⓈ-M futures (binanceusdm in ccxt): /fapi and the one /sapi call ccxt makes, and
+the COIN-M endpoints (/dapi) that read coin-margined (inverse) positions.
 
-Formats follow Binance's documentation and the bodies recorded in ccxt's static tests.
+Formats follow Binance's documentation and the bodies recorded in ccxt's static tests (the
+COIN-M position row: tests/fixtures/binance_fetchPositions.json case 3).
 """
 
 from __future__ import annotations
@@ -8,7 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import unquote
 
-from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
+from connectors.localexchange.accounts import (
+    COLLATERAL_RATIO,
+    LEVERAGE,
+    AccountView,
+    LocalAccount,
+    contract_size,
+    tiers_for,
+)
 from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
@@ -22,7 +31,7 @@ from connectors.localexchange.protocol import (
 from connectors.localexchange.scenario import DAY_MS
 from connectors.localexchange.signing import binance_payload, hmac_hex, same
 from connectors.localexchange.timeframes import timeframe_ms
-from risk.types import base_asset
+from risk.types import PoolMode, base_asset
 
 EXCHANGE = "binanceusdm"
 ONBOARD_MS = {"BTC": 1569398400000, "ETH": 1569398400000}
@@ -477,7 +486,7 @@ def leverage_bracket(req: Request) -> Response:
 
 def _position_rows(req: Request, view: AccountView, version: int) -> list[dict[str, object]]:
     rows = []
-    held = {p.base: p for p in view.positions}
+    held = {p.base: p for p in view.linear()}
     symbol_filter = _base(req, required=False)
     bases = [symbol_filter] if symbol_filter else list(req.market.bases)
     for base in bases:
@@ -546,12 +555,8 @@ def _asset_row(asset: str, view: AccountView | None, t: int) -> dict[str, object
     if view is None:
         wallet = upnl = mm = im = 0.0
     else:
-        wallet, upnl, mm, im = (
-            view.wallet_balance,
-            view.unrealized_pnl,
-            view.maintenance,
-            view.initial_margin,
-        )
+        c = view.coin(asset)
+        wallet, upnl, mm, im = c.wallet, c.unrealized_pnl, c.maintenance, c.initial_margin
     available = max(0.0, wallet + upnl - im)
     return {
         "asset": asset,
@@ -588,7 +593,7 @@ def account_info(version: int) -> Callable[[Request], Response]:
             "totalCrossUnPnl": fmt(v.unrealized_pnl),
             "availableBalance": fmt(available),
             "maxWithdrawAmount": fmt(min(v.wallet_balance, available)),
-            "assets": [_asset_row("USDT", v, req.scenario_ms), _asset_row("USDC", None, 0)],
+            "assets": [_asset_row("USDT", v, req.scenario_ms), _asset_row("USDC", v, 0)],
             "positions": [
                 {
                     "symbol": _symbol(p.base),
@@ -602,7 +607,7 @@ def account_info(version: int) -> Callable[[Request], Response]:
                     "maintMargin": fmt(p.maintenance),
                     "updateTime": max(p.opened_ms, 0),
                 }
-                for p in v.positions
+                for p in v.linear()
             ],
         }
         if version == 2:
@@ -692,8 +697,207 @@ def position_side_dual(req: Request) -> Response:
 
 
 def multi_assets_margin(req: Request) -> Response:
+    """GET /fapi/v1/multiAssetsMargin: the account's asset mode."""
+    account = _authenticate(req)
+    return json_response({"multiAssetsMargin": account.pool_mode is PoolMode.SHARED})
+
+
+def asset_index(req: Request) -> Response:
+    """GET /fapi/v1/assetIndex: each margin asset's index and the rates a positive (bid) and a
+    negative (ask) balance count at in multi-assets mode."""
+    m, t = req.market, req.scenario_ms
+    rows = []
+    for coin in ("USDC", *m.bases):
+        index = 1.0 if coin == "USDC" else m.index_price(coin, t)
+        ratio = COLLATERAL_RATIO.get(coin, 1.0)
+        rows.append(
+            {
+                "symbol": f"{coin}USD",
+                "time": t,
+                "index": fmt(index, 8),
+                "bidBuffer": fmt(1 - ratio, 8),
+                "askBuffer": fmt(1 - ratio, 8),
+                "bidRate": fmt(index * ratio, 8),
+                "askRate": fmt(index * (2 - ratio), 8),
+                "autoExchangeBidBuffer": fmt(1 - ratio, 8),
+                "autoExchangeAskBuffer": fmt(1 - ratio, 8),
+                "autoExchangeBidRate": fmt(index * ratio, 8),
+                "autoExchangeAskRate": fmt(index * (2 - ratio), 8),
+            }
+        )
+    return json_response(rows)
+
+
+# -- COIN-M (/dapi): coin-margined perpetuals, one cross pool per margin coin ------------------
+
+
+def _coin_symbol(base: str) -> str:
+    return f"{base}USD_PERP"
+
+
+def dapi_exchange_info(req: Request) -> Response:
+    symbols = []
+    for base in req.market.bases:
+        d = price_decimals(base)
+        tick = short(10.0**-d, d)
+        symbols.append(
+            {
+                "symbol": _coin_symbol(base),
+                "pair": f"{base}USD",
+                "contractType": "PERPETUAL",
+                "deliveryDate": 4133404800000,
+                "onboardDate": ONBOARD_MS.get(base, 1569398400000),
+                "contractStatus": "TRADING",
+                "contractSize": int(contract_size(EXCHANGE, base, inverse=True)),
+                "marginAsset": base,
+                "maintMarginPercent": "2.5000",
+                "requiredMarginPercent": "5.0000",
+                "baseAsset": base,
+                "quoteAsset": "USD",
+                "pricePrecision": d,
+                "quantityPrecision": 0,
+                "baseAssetPrecision": 8,
+                "quotePrecision": 8,
+                "equalQtyPrecision": 4,
+                "maxMoveOrderLimit": 10000,
+                "triggerProtect": "0.0500",
+                "underlyingType": "COIN",
+                "underlyingSubType": [],
+                "liquidationFee": "0.015000",
+                "marketTakeBound": "0.05",
+                "filters": [
+                    {
+                        "filterType": "PRICE_FILTER",
+                        "minPrice": tick,
+                        "maxPrice": "4520958",
+                        "tickSize": tick,
+                    },
+                    {"filterType": "LOT_SIZE", "stepSize": "1", "maxQty": "1000000", "minQty": "1"},
+                    {
+                        "filterType": "MARKET_LOT_SIZE",
+                        "stepSize": "1",
+                        "maxQty": "60000",
+                        "minQty": "1",
+                    },
+                    {"filterType": "MAX_NUM_ORDERS", "limit": 200},
+                    {
+                        "filterType": "PERCENT_PRICE",
+                        "multiplierUp": "1.0500",
+                        "multiplierDown": "0.9500",
+                        "multiplierDecimal": "4",
+                    },
+                ],
+                "orderTypes": [
+                    "LIMIT",
+                    "MARKET",
+                    "STOP",
+                    "STOP_MARKET",
+                    "TAKE_PROFIT",
+                    "TAKE_PROFIT_MARKET",
+                    "TRAILING_STOP_MARKET",
+                ],
+                "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+            }
+        )
+    return json_response(
+        {
+            "timezone": "UTC",
+            "serverTime": req.server_ms,
+            "rateLimits": [],
+            "exchangeFilters": [],
+            "symbols": symbols,
+        }
+    )
+
+
+def dapi_account(req: Request) -> Response:
+    """GET /dapi/v1/account: one asset row per margin coin."""
+    account = _authenticate(req)
+    v = req.view(account)
+    assets = []
+    for base in req.market.bases:
+        c = v.coin(base)
+        margin = c.wallet + c.unrealized_pnl
+        assets.append(
+            {
+                "asset": base,
+                "walletBalance": fmt(c.wallet, 8),
+                "unrealizedProfit": fmt(c.unrealized_pnl, 8),
+                "marginBalance": fmt(margin, 8),
+                "maintMargin": fmt(c.maintenance, 8),
+                "initialMargin": fmt(c.initial_margin, 8),
+                "positionInitialMargin": fmt(c.initial_margin, 8),
+                "openOrderInitialMargin": "0.00000000",
+                "maxWithdrawAmount": fmt(max(0.0, min(c.wallet, margin - c.initial_margin)), 8),
+                "crossWalletBalance": fmt(c.wallet, 8),
+                "crossUnPnl": fmt(c.unrealized_pnl, 8),
+                "availableBalance": fmt(max(0.0, margin - c.initial_margin), 8),
+                "updateTime": req.scenario_ms,
+            }
+        )
+    return json_response(
+        {
+            "assets": assets,
+            "positions": [],
+            "canDeposit": True,
+            "canTrade": account.can_trade,
+            "canWithdraw": account.can_withdraw,
+            "feeTier": 0,
+            "updateTime": 0,
+        }
+    )
+
+
+def dapi_position_risk(req: Request) -> Response:
+    """GET /dapi/v1/positionRisk: positionAmt in contracts; notionalValue and PnL in the coin."""
+    account = _authenticate(req)
+    v = req.view(account)
+    rows = []
+    for p in v.inverse():
+        d = price_decimals(p.base)
+        liq = "0" if p.liquidation_price is None else fmt(p.liquidation_price, 8)
+        rows.append(
+            {
+                "symbol": _coin_symbol(p.base),
+                "positionAmt": short(p.side.sign * p.contracts, 0),
+                "entryPrice": fmt(p.entry, 8),
+                "markPrice": fmt(p.mark, 8),
+                "unRealizedProfit": fmt(p.unrealized_pnl, 8),
+                "liquidationPrice": liq,
+                "leverage": str(LEVERAGE),
+                "maxQty": "1000000",
+                "marginType": "cross",
+                "isolatedMargin": "0.00000000",
+                "isAutoAddMargin": "false",
+                "positionSide": "BOTH",
+                "notionalValue": fmt(p.side.sign * -p.notional, 8),
+                "isolatedWallet": "0",
+                "updateTime": max(p.opened_ms, 0),
+                "breakEvenPrice": fmt(round(p.entry, d), 8),
+            }
+        )
+    return json_response(rows)
+
+
+def dapi_leverage_bracket(req: Request) -> Response:
+    """GET /dapi/v2/leverageBracket: brackets by symbol, bounds (qtyFloor/qtyCap) and cum in
+    the coin."""
     _authenticate(req)
-    return json_response({"multiAssetsMargin": False})
+    out = []
+    for b in req.market.bases:
+        brackets = [
+            {
+                "bracket": i + 1,
+                "initialLeverage": int(t.max_leverage or 1),
+                "qtyCap": t.max_bound,
+                "qtyFloor": t.min_bound,
+                "maintMarginRatio": t.maintenance_margin_rate,
+                "cum": t.maintenance_amount,
+            }
+            for i, t in enumerate(tiers_for(EXCHANGE, b, inverse=True))
+        ]
+        out.append({"symbol": _coin_symbol(b), "notionalCoef": 1.0, "brackets": brackets})
+    return json_response(out)
 
 
 ROUTES: dict[str, Callable[[Request], Response]] = {
@@ -723,5 +927,12 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/fapi/v1/positionSide/dual": position_side_dual,
     "/fapi/v1/listenKey": listen_key,
     "/fapi/v1/multiAssetsMargin": multi_assets_margin,
+    "/fapi/v1/assetIndex": asset_index,
+    "/dapi/v1/ping": ping,
+    "/dapi/v1/time": server_time,
+    "/dapi/v1/exchangeInfo": dapi_exchange_info,
+    "/dapi/v1/account": dapi_account,
+    "/dapi/v1/positionRisk": dapi_position_risk,
+    "/dapi/v2/leverageBracket": dapi_leverage_bracket,
     "/sapi/v1/account/apiRestrictions": api_restrictions,
 }

@@ -1,4 +1,4 @@
-"""Bybit v5 (linear USDT perpetuals, Unified Trading Account).
+"""Bybit v5 (linear USDT perpetuals and inverse coin-margined ones, Unified Trading Account).
 
 Every answer is HTTP 200 with a ``retCode`` envelope, as Bybit sends them. UTA cross positions
 carry ``liqPrice: ""``: the account, not the position, is liquidated at Account MM Rate 100 %.
@@ -11,7 +11,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
+from connectors.localexchange.accounts import (
+    COLLATERAL_RATIO,
+    LEVERAGE,
+    AccountView,
+    LocalAccount,
+    tiers_for,
+)
 from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
@@ -72,8 +78,8 @@ def error_body(kind: str) -> tuple[int, Any]:
     )
 
 
-def _symbol(base: str) -> str:
-    return f"{base}USDT"
+def _symbol(base: str, category: str = "linear") -> str:
+    return f"{base}USD" if category == "inverse" else f"{base}USDT"
 
 
 def _category(req: Request) -> None:
@@ -85,15 +91,17 @@ def _category(req: Request) -> None:
 
 
 def _bases(req: Request, *, required: bool = False) -> list[str]:
+    category = req.query.get("category", "")
+    served = category in ("linear", "inverse")
     symbol = req.query.get("symbol")
     if not symbol:
         if required:
             raise error(req, 10001, "params error: symbol is required")
-        return list(req.market.bases) if req.query.get("category") == "linear" else []
+        return list(req.market.bases) if served else []
     base = base_asset(symbol)
-    if symbol != _symbol(base) or base not in req.market.bases:
+    if symbol != _symbol(base, category) or base not in req.market.bases:
         raise error(req, 10001, "params error: symbol invalid")
-    return [base] if req.query.get("category") == "linear" else []
+    return [base] if served else []
 
 
 def _authenticate(req: Request) -> LocalAccount:
@@ -136,17 +144,19 @@ def server_time(req: Request) -> Response:
 def instruments(req: Request) -> Response:
     _category(req)
     rows = []
+    category = req.query.get("category", "")
+    inverse = category == "inverse"
     if req.query.get("status", "Trading") == "Trading":
         for base in _bases(req):
             d = price_decimals(base)
             tick = fmt(10.0**-d, d)
             rows.append(
                 {
-                    "symbol": _symbol(base),
-                    "contractType": "LinearPerpetual",
+                    "symbol": _symbol(base, category),
+                    "contractType": "InversePerpetual" if inverse else "LinearPerpetual",
                     "status": "Trading",
                     "baseCoin": base,
-                    "quoteCoin": "USDT",
+                    "quoteCoin": "USD" if inverse else "USDT",
                     "launchTime": str(LAUNCH_MS.get(base, 0)),
                     "deliveryTime": "0",
                     "deliveryFeeRate": "",
@@ -157,17 +167,19 @@ def instruments(req: Request) -> Response:
                         "leverageStep": "0.01",
                     },
                     "priceFilter": {"minPrice": tick, "maxPrice": "1999999.80", "tickSize": tick},
+                    # inverse: quantities are whole 1-USD contracts (ccxt's contractSize is
+                    # the minimum order quantity there)
                     "lotSizeFilter": {
-                        "maxOrderQty": "1190.000",
-                        "minOrderQty": "0.001",
-                        "qtyStep": "0.001",
-                        "postOnlyMaxOrderQty": "1190.000",
-                        "maxMktOrderQty": "500.000",
-                        "minNotionalValue": "5",
+                        "maxOrderQty": "1000000" if inverse else "1190.000",
+                        "minOrderQty": "1" if inverse else "0.001",
+                        "qtyStep": "1" if inverse else "0.001",
+                        "postOnlyMaxOrderQty": "1000000" if inverse else "1190.000",
+                        "maxMktOrderQty": "500000" if inverse else "500.000",
+                        "minNotionalValue": "" if inverse else "5",
                     },
                     "unifiedMarginTrade": True,
                     "fundingInterval": 480,
-                    "settleCoin": "USDT",
+                    "settleCoin": base if inverse else "USDT",
                     "copyTrading": "both",
                     "upperFundingRate": "0.005",
                     "lowerFundingRate": "-0.005",
@@ -184,7 +196,11 @@ def instruments(req: Request) -> Response:
 
 def tickers(req: Request) -> Response:
     _category(req)
-    rows = [ticker_row(req.market, base, req.scenario_ms) for base in _bases(req)]
+    category = req.query.get("category", "")
+    rows = [
+        {**ticker_row(req.market, base, req.scenario_ms), "symbol": _symbol(base, category)}
+        for base in _bases(req)
+    ]
     return envelope({"category": req.query["category"], "list": rows}, req.server_ms)
 
 
@@ -335,12 +351,13 @@ def funding_history(req: Request) -> Response:
 def risk_limit(req: Request) -> Response:
     _category(req)
     rows = []
+    category = req.query.get("category", "")
     for base in _bases(req):
-        for i, tier in enumerate(tiers_for(EXCHANGE, base)):
+        for i, tier in enumerate(tiers_for(EXCHANGE, base, category == "inverse")):
             rows.append(
                 {
                     "id": i + 1,
-                    "symbol": _symbol(base),
+                    "symbol": _symbol(base, category),
                     "riskLimitValue": short(tier.max_bound, 2),
                     "maintenanceMargin": short(tier.maintenance_margin_rate, 6),
                     "initialMargin": short(1 / (tier.max_leverage or 1), 6),
@@ -358,17 +375,22 @@ def risk_limit(req: Request) -> Response:
 
 
 def position_row(p: Any, t: int) -> dict[str, Any]:
+    """One row of GET /v5/position/list (and the position stream): linear sizes in the coin,
+    inverse in 1-USD contracts with money in the coin. positionMM is the engine's, i.e.
+    Bybit's formula (value at entry, fee to close at the bankruptcy price)."""
     d = price_decimals(p.base)
-    im = p.notional / LEVERAGE
+    im = p.initial_margin
+    category = "inverse" if p.inverse else "linear"
+    value = p.size / p.entry if p.inverse else p.size * p.entry
     return {
         "positionIdx": 0,
         "riskId": 1,
-        "riskLimitValue": "2000000",
-        "symbol": _symbol(p.base),
+        "riskLimitValue": "150" if p.inverse else "2000000",
+        "symbol": _symbol(p.base, category),
         "side": "Buy" if p.side.sign > 0 else "Sell",
-        "size": short(p.size, 3),
+        "size": short(p.contracts, 0 if p.inverse else 3),
         "avgPrice": short(p.entry, 8),
-        "positionValue": fmt(p.size * p.entry, 4),
+        "positionValue": fmt(value, 8 if p.inverse else 4),
         "tradeMode": 0,
         "autoAddMargin": 0,
         "positionStatus": "Normal",
@@ -415,14 +437,23 @@ def position_list(req: Request) -> Response:
     view = req.view(account)
     wanted = set(_bases(req)) if symbol else set(req.market.bases)
     rows = []
-    if req.query.get("category") == "linear" and (settle in (None, "USDT")):
-        rows = [position_row(p, req.scenario_ms) for p in view.positions if p.base in wanted]
+    category = req.query.get("category")
+    if category == "linear" and (settle in (None, "USDT")):
+        rows = [position_row(p, req.scenario_ms) for p in view.linear() if p.base in wanted]
+    elif category == "inverse":
+        rows = [
+            position_row(p, req.scenario_ms)
+            for p in view.inverse()
+            if p.base in wanted and settle in (None, p.base)
+        ]
     return envelope(
         {"list": rows, "nextPageCursor": "", "category": req.query["category"]}, req.server_ms
     )
 
 
-def _coin(coin: str, wallet: float, upnl: float, im: float, mm: float) -> dict[str, Any]:
+def _coin(
+    coin: str, wallet: float, upnl: float, im: float, mm: float, price: float = 1.0
+) -> dict[str, Any]:
     return {
         "availableToBorrow": "",
         "bonus": "0",
@@ -431,7 +462,7 @@ def _coin(coin: str, wallet: float, upnl: float, im: float, mm: float) -> dict[s
         "totalOrderIM": "0",
         "equity": fmt(wallet + upnl),
         "totalPositionMM": fmt(mm),
-        "usdValue": fmt(wallet + upnl),
+        "usdValue": fmt((wallet + upnl) * price),
         "unrealisedPnl": fmt(upnl),
         "collateralSwitch": True,
         "spotHedgingQty": "0",
@@ -459,6 +490,9 @@ def wallet_body(v: AccountView) -> dict[str, Any]:
     im = v.initial_margin
     equity = v.equity
     mm_rate = v.maintenance / equity if equity > 0 else 1.0
+    coins = list(v.coins)
+    if not any(c.coin == "USDC" for c in coins):
+        coins.append(v.coin("USDC"))
     return {
         "totalEquity": fmt(equity),
         "accountIMRate": fmt(im / equity if equity > 0 else 1.0, 4),
@@ -472,10 +506,37 @@ def wallet_body(v: AccountView) -> dict[str, Any]:
         "accountLTV": "0",
         "totalMaintenanceMargin": fmt(v.maintenance),
         "coin": [
-            _coin("USDT", v.wallet_balance, v.unrealized_pnl, im, v.maintenance),
-            _coin("USDC", 0.0, 0.0, 0.0, 0.0),
+            _coin(c.coin, c.wallet, c.unrealized_pnl, c.initial_margin, c.maintenance, c.price)
+            for c in coins
         ],
     }
+
+
+def collateral_info(req: Request) -> Response:
+    """GET /v5/account/collateral-info: each coin's collateral value ratio in the UTA."""
+    _authenticate(req)
+    rows = []
+    for coin in ("USDT", "USDC", *req.market.bases):
+        ratio = COLLATERAL_RATIO.get(coin, 1.0)
+        rows.append(
+            {
+                "currency": coin,
+                "hourlyBorrowRate": "0.0000015",
+                "maxBorrowingAmount": "1000000",
+                "freeBorrowingLimit": "",
+                "freeBorrowAmount": "0",
+                "borrowAmount": "0",
+                "otherBorrowAmount": "0",
+                "availableToBorrow": "1000000",
+                "borrowable": True,
+                "freeBorrowingAmount": "",
+                "borrowUsageRate": "0",
+                "marginCollateral": True,
+                "collateralSwitch": True,
+                "collateralRatio": fmt(ratio, 4),
+            }
+        )
+    return envelope({"list": rows}, req.server_ms)
 
 
 def account_info(req: Request) -> Response:
@@ -564,6 +625,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/v5/position/list": position_list,
     "/v5/account/wallet-balance": wallet_balance,
     "/v5/account/info": account_info,
+    "/v5/account/collateral-info": collateral_info,
     "/v5/user/query-api": query_api,
     "/v5/asset/coin/query-info": coin_info,
 }

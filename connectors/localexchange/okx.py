@@ -1,4 +1,4 @@
-"""OKX v5 (USDT-margined perpetual swaps, one-way "net" mode, cross margin).
+"""OKX v5 (USDT-margined and coin-margined perpetual swaps, one-way "net" mode, cross margin).
 
 Sizes are in contracts of ``ctVal`` base units (0.01 BTC, 0.1 ETH); position tiers are picked
 by the number of contracts. Answers are ``{"code": "0", "msg": "", "data": [...]}``; auth
@@ -11,8 +11,10 @@ from collections.abc import Callable
 from typing import Any
 
 from connectors.localexchange.accounts import (
+    COLLATERAL_RATIO,
     LEVERAGE,
     AccountView,
+    CoinView,
     LocalAccount,
     contract_size,
     tiers_for,
@@ -29,6 +31,7 @@ from connectors.localexchange.protocol import (
 )
 from connectors.localexchange.signing import hmac_b64, okx_timestamp_ms, same
 from connectors.localexchange.timeframes import timeframe_ms
+from risk.types import PoolMode
 
 EXCHANGE = "okx"
 TIMESTAMP_WINDOW_MS = 30_000
@@ -53,12 +56,24 @@ def error_body(kind: str) -> tuple[int, Any]:
     }
 
 
-def _inst_id(base: str) -> str:
-    return f"{base}-USDT-SWAP"
+def _inst_id(base: str, inverse: bool = False) -> str:
+    return f"{base}-USD-SWAP" if inverse else f"{base}-USDT-SWAP"
 
 
-def _family(base: str) -> str:
-    return f"{base}-USDT"
+def _family(base: str, inverse: bool = False) -> str:
+    return f"{base}-USD" if inverse else f"{base}-USDT"
+
+
+def _kinds(req: Request) -> list[tuple[str, bool]]:
+    """(base, inverse) of the swaps a public request asks about (instId or instFamily)."""
+    inst = req.query.get("instId") or ""
+    family = req.query.get("instFamily") or req.query.get("uly") or ""
+    out = [(b, inv) for b in req.market.bases for inv in (False, True)]
+    if inst:
+        return [(b, inv) for b, inv in out if _inst_id(b, inv) == inst]
+    if family:
+        return [(b, inv) for b, inv in out if _family(b, inv) == family]
+    return out if req.query.get("instType", "SWAP") == "SWAP" else []
 
 
 def _bases(req: Request, *, required: bool = False) -> list[str]:
@@ -110,7 +125,7 @@ def server_time(req: Request) -> Response:
 def instruments(req: Request) -> Response:
     rows = []
     if req.query.get("instType") == "SWAP":
-        for base in _bases(req):
+        for base, inverse in _kinds(req):
             d = price_decimals(base)
             rows.append(
                 {
@@ -118,12 +133,12 @@ def instruments(req: Request) -> Response:
                     "baseCcy": "",
                     "category": "1",
                     "ctMult": "1",
-                    "ctType": "linear",
-                    "ctVal": short(contract_size(EXCHANGE, base)),
-                    "ctValCcy": base,
+                    "ctType": "inverse" if inverse else "linear",
+                    "ctVal": short(contract_size(EXCHANGE, base, inverse)),
+                    "ctValCcy": "USD" if inverse else base,
                     "expTime": "",
-                    "instFamily": _family(base),
-                    "instId": _inst_id(base),
+                    "instFamily": _family(base, inverse),
+                    "instId": _inst_id(base, inverse),
                     "instType": "SWAP",
                     "lever": "100",
                     "listTime": str(LIST_MS.get(base, 0)),
@@ -139,11 +154,11 @@ def instruments(req: Request) -> Response:
                     "minSz": "0.01",
                     "optType": "",
                     "quoteCcy": "",
-                    "settleCcy": "USDT",
+                    "settleCcy": base if inverse else "USDT",
                     "state": "live",
                     "stk": "",
                     "tickSz": short(10.0**-d, d),
-                    "uly": _family(base),
+                    "uly": _family(base, inverse),
                     "ruleType": "normal",
                 }
             )
@@ -335,12 +350,12 @@ def position_tiers(req: Request) -> Response:
     if req.query.get("instType") not in ("SWAP", "FUTURES", "MARGIN", "OPTION"):
         raise error(400, "51000", "Parameter instType error")
     rows = []
-    for b in _bases(req):
-        for i, tier in enumerate(tiers_for(EXCHANGE, b)):
+    for b, inverse in _kinds(req):
+        for i, tier in enumerate(tiers_for(EXCHANGE, b, inverse)):
             rows.append(
                 {
-                    "uly": _family(b),
-                    "instFamily": _family(b),
+                    "uly": _family(b, inverse),
+                    "instFamily": _family(b, inverse),
                     "instId": "",
                     "tier": str(i + 1),
                     "minSz": short(tier.min_bound),
@@ -365,10 +380,11 @@ def positions(req: Request) -> Response:
     if inst_type not in (None, "", "SWAP", "MARGIN", "FUTURES", "OPTION"):
         raise error(400, "51000", "Parameter instType error")
     ids = req.query.get("instId")
+    kinds = {(b, inv) for b in req.market.bases for inv in (False, True)}
     if ids:
-        wanted = {b for b in req.market.bases if _inst_id(b) in ids.split(",")}
+        wanted = {k for k in kinds if _inst_id(*k) in ids.split(",")}
     elif inst_type in (None, "", "SWAP"):
-        wanted = set(req.market.bases)
+        wanted = kinds
     else:
         wanted = set()
     view = req.view(account)
@@ -376,18 +392,22 @@ def positions(req: Request) -> Response:
 
 
 def position_rows(
-    m: Market, account: LocalAccount, view: AccountView, wanted: set[str] | None = None
+    m: Market,
+    account: LocalAccount,
+    view: AccountView,
+    wanted: set[tuple[str, bool]] | None = None,
 ) -> list[dict[str, Any]]:
     """The account's positions as /api/v5/account/positions lists them and the positions
-    channel pushes them (``wanted``: only these assets)."""
+    channel pushes them (``wanted``: only these (asset, inverse) swaps). A coin-margined swap's
+    money (upl, mmr, imr) is in its coin."""
     mgn_ratio = view.equity / view.maintenance if view.maintenance > 0 else 0.0
     t = view.time_ms
     rows = []
     for p in view.positions:
-        if wanted is not None and p.base not in wanted:
+        if wanted is not None and (p.base, p.inverse) not in wanted:
             continue
         d = price_decimals(p.base)
-        im = p.notional / LEVERAGE
+        im = p.initial_margin
         liq = "" if p.liquidation_price is None else short(p.liquidation_price, d + 1)
         rows.append(
             {
@@ -395,13 +415,13 @@ def position_rows(
                 "availPos": "",
                 "avgPx": short(p.entry, d + 1),
                 "cTime": str(max(p.opened_ms, 0)),
-                "ccy": "USDT",
+                "ccy": p.settle,
                 "deltaBS": "",
                 "deltaPA": "",
                 "gammaBS": "",
                 "gammaPA": "",
                 "imr": fmt(im, 8),
-                "instId": _inst_id(p.base),
+                "instId": _inst_id(p.base, p.inverse),
                 "instType": "SWAP",
                 "interest": "",
                 "idxPx": short(m.index_price(p.base, t), d),
@@ -417,7 +437,7 @@ def position_rows(
                 "mgnMode": "cross",
                 "mgnRatio": fmt(mgn_ratio, 8),
                 "mmr": fmt(p.maintenance, 8),
-                "notionalUsd": fmt(p.notional, 8),
+                "notionalUsd": fmt(p.size if p.inverse else p.notional, 8),
                 "optVal": "",
                 "pendingCloseOrdLiabVal": "",
                 "pTime": str(t),
@@ -462,32 +482,34 @@ def balance(req: Request) -> Response:
     return ok([balance_body(v, req.query.get("ccy"))])
 
 
-def balance_body(v: AccountView, ccy: str | None = None) -> dict[str, Any]:
-    """The account as /api/v5/account/balance gives it and the account channel pushes it."""
-    im = v.initial_margin
-    eq = v.equity
-    ratio = eq / v.maintenance if v.maintenance > 0 else 0.0
-    t = str(v.time_ms)
-    detail = {
-        "availBal": fmt(max(0.0, eq - im)),
-        "availEq": fmt(max(0.0, eq - im)),
-        "cashBal": fmt(v.wallet_balance),
-        "ccy": "USDT",
+def _detail(c: CoinView, shared: bool, t: str) -> dict[str, str]:
+    """One coin of GET /api/v5/account/balance: cash, equity (cash + cross PnL), its USD
+    value and, in multi-currency margin, its discounted value."""
+    eq = c.equity
+    usd = eq * c.price
+    ratio = COLLATERAL_RATIO.get(c.coin, 1.0) if shared and eq > 0 else 1.0
+    ratio_mm = eq / c.maintenance if c.maintenance > 0 else 0.0
+    avail = max(0.0, eq - c.initial_margin)
+    return {
+        "availBal": fmt(avail),
+        "availEq": fmt(avail),
+        "cashBal": fmt(c.wallet),
+        "ccy": c.coin,
         "crossLiab": "",
-        "disEq": fmt(eq),
+        "disEq": fmt(usd * ratio),
         "eq": fmt(eq),
-        "eqUsd": fmt(eq),
+        "eqUsd": fmt(usd),
         "fixedBal": "0",
-        "frozenBal": fmt(im),
-        "imr": fmt(im),
+        "frozenBal": fmt(c.initial_margin),
+        "imr": fmt(c.initial_margin),
         "interest": "",
         "isoEq": "0",
         "isoLiab": "",
         "isoUpl": "0",
         "liab": "",
         "maxLoan": "",
-        "mgnRatio": fmt(ratio),
-        "mmr": fmt(v.maintenance),
+        "mgnRatio": fmt(ratio_mm),
+        "mmr": fmt(c.maintenance),
         "notionalLever": "",
         "ordFrozen": "0",
         "rewardBal": "0",
@@ -498,7 +520,7 @@ def balance_body(v: AccountView, ccy: str | None = None) -> dict[str, Any]:
         "stgyEq": "0",
         "twap": "0",
         "uTime": t,
-        "upl": fmt(v.unrealized_pnl),
+        "upl": fmt(c.unrealized_pnl),
         "uplLiab": "",
         "spotBal": "",
         "openAvgPx": "",
@@ -508,22 +530,63 @@ def balance_body(v: AccountView, ccy: str | None = None) -> dict[str, Any]:
         "totalPnl": "",
         "totalPnlRatio": "",
     }
-    details = [detail] if ccy in (None, "", "USDT") or "USDT" in (ccy or "").split(",") else []
+
+
+def balance_body(v: AccountView, ccy: str | None = None) -> dict[str, Any]:
+    """The account as /api/v5/account/balance gives it and the account channel pushes it:
+    one detail per coin; in multi-currency margin (acctLv 3) the USD figures are the pool's."""
+    im = v.initial_margin
+    eq = v.equity
+    ratio = eq / v.maintenance if v.maintenance > 0 else 0.0
+    t = str(v.time_ms)
+    shared = v.pool_mode is PoolMode.SHARED
+    coins = [c for c in v.coins if c.coin == "USDT" or c.wallet or c.unrealized_pnl]
+    if ccy:
+        coins = [c for c in coins if c.coin in ccy.split(",")]
     return {
-        "adjEq": fmt(eq),
+        "adjEq": fmt(eq) if shared else "",
         "availEq": fmt(max(0.0, eq - im)),
         "borrowFroz": "",
-        "details": details,
+        "details": [_detail(c, shared, t) for c in coins],
         "imr": fmt(im),
         "isoEq": "0",
-        "mgnRatio": fmt(ratio),
-        "mmr": fmt(v.maintenance),
-        "notionalUsd": fmt(sum(p.notional for p in v.positions)),
+        "mgnRatio": fmt(ratio) if shared else "",
+        "mmr": fmt(v.maintenance) if shared else "",
+        "notionalUsd": fmt(sum(p.size if p.inverse else p.notional for p in v.positions)),
         "ordFroz": "0",
-        "totalEq": fmt(eq),
+        "totalEq": fmt(sum(c.equity * c.price for c in v.coins)),
         "uTime": t,
-        "upl": fmt(v.unrealized_pnl),
+        "upl": fmt(sum(c.unrealized_pnl * c.price for c in v.coins)),
     }
+
+
+def trade_fee(req: Request) -> Response:
+    """GET /api/v5/account/trade-fee: the account's rates, charges as negative numbers."""
+    account = _authenticate(req)
+    if req.query.get("instType") not in ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"):
+        raise error(400, "51000", "Parameter instType error")
+    taker = fmt(-(account.taker_fee_rate or 0.0005), 6)
+    maker = fmt(-0.0002, 6)
+    return ok(
+        [
+            {
+                "category": "1",
+                "delivery": "",
+                "exercise": "",
+                "instType": req.query["instType"],
+                "level": "Lv1",
+                "maker": maker,
+                "makerU": maker,
+                "makerUSDC": maker,
+                "taker": taker,
+                "takerU": taker,
+                "takerUSDC": taker,
+                "ruleType": "normal",
+                "ts": str(req.scenario_ms),
+                "fiat": [],
+            }
+        ]
+    )
 
 
 def config(req: Request) -> Response:
@@ -536,7 +599,7 @@ def config(req: Request) -> Response:
     return ok(
         [
             {
-                "acctLv": "2",
+                "acctLv": "3" if account.pool_mode is PoolMode.SHARED else "2",
                 "acctStpMode": "cancel_maker",
                 "autoLoan": False,
                 "ctIsoMode": "automatic",
@@ -622,4 +685,5 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/api/v5/account/positions": positions,
     "/api/v5/account/balance": balance,
     "/api/v5/account/config": config,
+    "/api/v5/account/trade-fee": trade_fee,
 }

@@ -73,7 +73,7 @@ MODULES = {
 
 
 def exchange_of(path: str) -> str | None:
-    if path.startswith(("/fapi/", "/sapi/", "/futures/data/")):
+    if path.startswith(("/fapi/", "/dapi/", "/sapi/", "/futures/data/")):
         return "binanceusdm"
     if path.startswith("/v5/"):
         return "bybit"

@@ -159,9 +159,11 @@ def test_a_liquidation_price_mismatch_is_logged(caplog: pytest.LogCaptureFixture
         tiers=default_tiers("binanceusdm", "BTC"),
         exchange_liquidation_price=Figure(70_000.0, Source.EXCHANGE, 0),
     )
+    from risk.report import build_report
+
     conn = ExchangeConnector("binanceusdm", Credentials(KEY, SECRET), label="main")
     with caplog.at_level("WARNING", logger="connectors.exchange"):
-        conn._log_mismatches(Account("binanceusdm", 10_000.0, (pos,)))
+        conn.log_mismatches(build_report(Account("binanceusdm", 10_000.0, (pos,))))
     (record,) = caplog.records
     assert "BTC/USDT:USDT" in record.getMessage() and "differs" in record.getMessage()
     assert SECRET not in record.getMessage()

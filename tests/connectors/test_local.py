@@ -18,6 +18,7 @@ import pytest
 from connectors.credentials import Credentials
 from connectors.exchange import ExchangeConnector
 from connectors.localexchange import LocalExchange
+from connectors.localexchange.accounts import LEVERAGE
 from connectors.types import ConnectorError, ErrorKind
 from resources import default_tiers
 from risk.report import build_report
@@ -31,8 +32,12 @@ HOLDINGS = [
     {"symbol": "BTC", "side": "long", "size": 0.5, "entry": 95_000.0},
     {"symbol": "ETH", "side": "short", "size": 4.0, "entry": 3_600.0},
 ]
-REQUESTS_PER_POLL = {"binanceusdm": 2, "bybit": 3, "okx": 2, "hyperliquid": 1}
-TIER_REQUESTS = {"binanceusdm": 1, "bybit": 2, "okx": 2, "hyperliquid": 1}
+REQUESTS_PER_POLL = {"binanceusdm": 4, "bybit": 4, "okx": 2, "hyperliquid": 1}
+TIER_ONLY = {"binanceusdm": 1, "bybit": 2, "okx": 2, "hyperliquid": 1}
+SETTINGS_REQUESTS = {"binanceusdm": 1, "bybit": 1, "okx": 2, "hyperliquid": 0}
+"""Hourly besides the tiers: the account's settings (Binance's asset mode; Bybit's collateral
+ratios; OKX's account level and taker rate)."""
+TIER_REQUESTS = {k: TIER_ONLY[k] + SETTINGS_REQUESTS[k] for k in TIER_ONLY}
 
 
 class FakeClock:
@@ -90,6 +95,7 @@ def expected_account(exchange: str) -> Account:
                 entry_price=float(h["entry"]),  # type: ignore[arg-type]
                 mark_price=MARKS[str(h["symbol"])],
                 tiers=default_tiers(exchange, sym),
+                leverage=LEVERAGE,
             )
         )
     return Account(exchange, WALLET, tuple(positions))
@@ -121,7 +127,8 @@ def test_reading_an_account_gives_the_right_report(lx: object, exchange: str) ->
         want.maintenance_margin, rel=1e-3
     )
     assert acct.exchange_margin_ratio is not None
-    assert acct.exchange_margin_ratio.value == pytest.approx(want.margin_ratio, rel=1e-3)
+    # Bybit sends accountMMRate with 4 decimals
+    assert acct.exchange_margin_ratio.value == pytest.approx(want.margin_ratio, rel=1e-3, abs=5e-5)
     want_lp = {p.symbol: p.liquidation_price for p in want.positions}
     for p in ours.positions:
         assert p.liquidation_price is not None and want_lp[p.symbol] is not None
@@ -310,7 +317,7 @@ def test_a_failed_hourly_tier_refresh_keeps_the_last_tiers(lx: object, exchange:
     clock.advance(61)
     before = conn.requests_made
     assert not conn.fetch_account().notes
-    assert conn.requests_made - before == REQUESTS_PER_POLL[exchange] + TIER_REQUESTS[exchange]
+    assert conn.requests_made - before == REQUESTS_PER_POLL[exchange] + TIER_ONLY[exchange]
 
 
 def test_binance_unknown_key_is_the_ambiguous_2015(lx: object) -> None:

@@ -70,8 +70,8 @@ def test_bybit_position_mm_reproduces_the_recorded_uta_position():
 
 def test_bybit_maintenance_does_not_move_with_the_mark_so_cross_solves_are_one_line():
     rules = rules_for("bybit")
-    # the recorded account holds 90,042 USD: with only 10 USDT of it the LTC long is at risk
-    account = dataclasses.replace(bybit_ltc_account(), wallet_balance=10.0)
+    # the recorded account holds 90,042 USD: with only 10 USDT in it the LTC long is at risk
+    account = dataclasses.replace(bybit_ltc_account(), wallet_balance=10.0, collateral=())
     (pos,) = account.positions
     assert rules.maintenance(pos, 10.0) == rules.maintenance(pos, 500.0)
     lp = liquidation_price(account, rules, pos)
