@@ -217,7 +217,9 @@ class LocalAccount:
         if self.pool_mode is None:
             self.pool_mode = POOL_MODE.get(self.exchange, PoolMode.SEPARATE)
         if self.exchange == "hyperliquid":
+            # USDC perpetuals only: no coin-margined contracts, no coin collateral
             self.holdings = [h for h in self.holdings if not h.inverse]
+            self.balances = {}
 
     @property
     def settle(self) -> str:

@@ -30,7 +30,7 @@ from connectors.localexchange.market import Market
 from connectors.localexchange.protocol import Response
 from connectors.localexchange.scenario import Scenario
 from connectors.localexchange.wsserver import WsServer
-from risk.types import base_asset
+from risk.types import PoolMode, base_asset
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +48,14 @@ def canonical_exchange(exchange: str) -> str:
     return name
 
 
-def demo_credentials(exchange: str) -> Credentials:
-    """Fixed demo credentials, so the printed keys stay the same from run to run."""
-    digest = hashlib.sha256(f"cascade-watch local demo {exchange}".encode()).hexdigest()
+def demo_credentials(exchange: str, name: str = "demo") -> Credentials:
+    """Fixed credentials of a scenario account ("demo" by default), so the printed keys stay
+    the same from run to run."""
+    suffix = "" if name == "demo" else f" {name}"
+    digest = hashlib.sha256(f"cascade-watch local demo {exchange}{suffix}".encode()).hexdigest()
     if exchange == "hyperliquid":
         return Credentials(wallet="0x" + digest[:40])
-    secret = hashlib.sha256(f"cascade-watch local secret {exchange}".encode()).hexdigest()
+    secret = hashlib.sha256(f"cascade-watch local secret {exchange}{suffix}".encode()).hexdigest()
     password = "Demo-Pass-1" if exchange == "okx" else ""
     return Credentials(api_key=digest, secret=secret, password=password)
 
@@ -92,18 +94,20 @@ class LocalExchange:
         self._server: http.LocalServer | None = None
         self._ws_port = ws_port
         self._ws: WsServer | None = None
-        demo = self.scenario.accounts.get("demo", {})
-        for exchange in EXCHANGES:
-            self.store.add(
-                LocalAccount(
-                    exchange=exchange,
-                    credentials=demo_credentials(exchange),
-                    wallet_balance=float(demo.get("wallet_balance", 10_000.0)),
-                    holdings=parse_holdings(demo.get("positions"), self.scenario.start_ms),
-                    label="demo",
-                    checked_ms=self.tick_ms(),
+        accounts = dict(self.scenario.accounts) or {"demo": {}}
+        for name, spec in accounts.items():
+            for exchange in EXCHANGES:
+                self.store.add(
+                    LocalAccount(
+                        exchange=exchange,
+                        credentials=demo_credentials(exchange, name),
+                        wallet_balance=float(spec.get("wallet_balance", 10_000.0)),
+                        holdings=parse_holdings(spec.get("positions"), self.scenario.start_ms),
+                        label=name,
+                        checked_ms=self.tick_ms(),
+                        balances={str(k): float(v) for k, v in spec.get("balances", {}).items()},
+                    )
                 )
-            )
 
     # -- life cycle -----------------------------------------------------------------------
 
@@ -176,9 +180,10 @@ class LocalExchange:
 
     # -- accounts -------------------------------------------------------------------------
 
-    def credentials(self, exchange: str) -> Credentials:
-        """The demo account's credentials (Hyperliquid: its wallet address only)."""
-        return demo_credentials(canonical_exchange(exchange))
+    def credentials(self, exchange: str, name: str = "demo") -> Credentials:
+        """A scenario account's credentials, the demo's by default (Hyperliquid: its wallet
+        address only). Scenarios may hold more accounts (e.g. "coin_margined")."""
+        return demo_credentials(canonical_exchange(exchange), name)
 
     def add_account(
         self,
@@ -189,9 +194,13 @@ class LocalExchange:
         can_withdraw: bool = False,
         wallet_balance: float | None = None,
         positions: list[dict[str, Any]] | None = None,
+        balances: dict[str, float] | None = None,
+        pool_mode: PoolMode | None = None,
     ) -> Credentials:
         """Register another account; without ``credentials`` new random ones are made.
-        Without ``wallet_balance`` and ``positions`` it copies the scenario's demo account."""
+        Without ``wallet_balance`` and ``positions`` it copies the scenario's demo account.
+        ``balances`` are its other coins (USDC, the BTC of coin-margined contracts);
+        ``pool_mode`` defaults to the exchange's (Bybit shared, the others separate)."""
         exchange = canonical_exchange(exchange)
         creds = credentials or new_credentials(exchange)
         demo = self.scenario.accounts.get("demo", {})
@@ -212,6 +221,8 @@ class LocalExchange:
                 can_trade=can_trade,
                 can_withdraw=can_withdraw,
                 checked_ms=self.tick_ms(),
+                balances=dict(balances or {}),
+                pool_mode=pool_mode,
             )
         )
         return creds
