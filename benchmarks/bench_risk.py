@@ -1,28 +1,53 @@
-"""Risk engine speed: a full report of a 50-position account (what every poll and every step of
-the scenario slider computes).
+"""Risk engine speed: the exact solver beside scipy's brentq on the same functions, a full
+report, and growth with positions.
 
-Target (issue 2): a full report under 2 ms.
-Prints figures; asserts nothing (these machines are shared and noisy: read the medians).
+Targets (issue 14): the exact solver faster than brentq on every account shape; a full report
+of 50 positions (what every poll and every step of the scenario slider computes) under 0.5 ms;
+growth linear in positions. Prints figures; asserts nothing (these machines are shared and
+noisy: read the medians).
+
+The brentq baseline solves the same questions — each position's liquidation price (its
+underlying moving, the rest held) and the joint move both ways — on the same compiled pools
+(``PoolModel.value_at``: the project's PnL, maintenance and collateral functions), bracketing
+each root between the mark and a zero price (or 20× the mark upwards): it finds a root only
+where the bracket changes sign, so it misses a root hidden between two others (a tier jump), and
+``misses`` counts where its answer differs from the exact one by more than 1e-6.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from scipy.optimize import brentq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from resources import default_tiers
+from risk.liquidation import AccountModel, PoolModel, underlying_betas
 from risk.report import build_report
 from risk.rules import rules_for
-from risk.types import Account, Position, Side
+from risk.types import (
+    Account,
+    Collateral,
+    CollateralTier,
+    ContractType,
+    MarginTier,
+    PoolMode,
+    Position,
+    Side,
+)
+
+Shape = tuple[Account, dict[str, float], str]
 
 
-def account_of(n: int, seed: int = 7) -> tuple[Account, dict[str, float]]:
+def binance_linear(n: int, seed: int = 7) -> Shape:
+    """n USDT perpetuals on BTC- and ETH-like underlyings, Binance's 10-bracket tables."""
     rng = np.random.default_rng(seed)
     tiers = {asset: default_tiers("binanceusdm", asset) for asset in ("BTC", "ETH")}
     positions = []
@@ -38,10 +63,174 @@ def account_of(n: int, seed: int = 7) -> tuple[Account, dict[str, float]]:
         )
         betas[symbol] = rng.uniform(0.8, 1.6)
     notional = sum(p.notional() for p in positions)
-    return Account("binanceusdm", notional * 0.25, tuple(positions)), betas
+    return Account("binanceusdm", notional * 0.25, tuple(positions)), betas, positions[0].symbol
 
 
-def timed(fn, repeat: int) -> list[float]:
+def bybit_shared(n: int, seed: int = 11) -> Shape:
+    """A Bybit Unified Trading Account: USDT and USDC perpetuals and BTC inverse contracts in
+    one pool with BTC and ETH collateral at a 95 % value ratio."""
+    rng = np.random.default_rng(seed)
+    tiers = default_tiers("bybit", "BTC")
+    inv_tiers = default_tiers("bybit", "BTC", ContractType.INVERSE)
+    positions = []
+    betas = {}
+    for i in range(n):
+        mark = 100_000 * rng.uniform(0.5, 1.5)
+        side = Side.LONG if rng.random() < 0.6 else Side.SHORT
+        if i % 5 == 4:
+            usd = rng.uniform(5_000, 400_000)
+            positions.append(
+                Position(f"X{i}USD", side, usd, mark * rng.uniform(0.9, 1.1), mark, inv_tiers,
+                         leverage=10, contract_type=ContractType.INVERSE)  # fmt: skip
+            )
+        else:
+            size = rng.uniform(5_000, 400_000) / mark
+            settle = "USDC" if i % 3 == 0 else ""
+            positions.append(
+                Position(f"X{i}/USDT:USDT", side, size, mark * rng.uniform(0.9, 1.1), mark,
+                         tiers, leverage=20, settle=settle)  # fmt: skip
+            )
+        betas[positions[-1].symbol] = rng.uniform(0.8, 1.6)
+    ratio = (CollateralTier(math.inf, 0.95),)
+    collateral = tuple(
+        Collateral(f"X{i}", 0.5, positions[i].mark_price, ratio) for i in range(0, n, 10)
+    ) + (Collateral("USDC", 20_000),)
+    wallet = sum(p.size * p.mark_price for p in positions if not p.inverse) * 0.1
+    account = Account("bybit", wallet, tuple(positions), pool_mode=PoolMode.SHARED,
+                      collateral=collateral)  # fmt: skip
+    return account, betas, positions[0].symbol
+
+
+def okx_coin_pools(n: int, seed: int = 13) -> Shape:
+    """OKX single-currency margin: coin-margined swaps in one pool per coin (size-based
+    tiers), beside a USDT pool."""
+    rng = np.random.default_rng(seed)
+    coins = [f"C{k}" for k in range(max(1, n // 5))]
+    inv_tiers = default_tiers("okx", "BTC", ContractType.INVERSE)
+    tiers = default_tiers("okx", "BTC")
+    positions = []
+    betas = {}
+    marks = {c: 100_000 * rng.uniform(0.2, 1.5) for c in coins}
+    for i in range(n):
+        coin = coins[i % len(coins)]
+        mark = marks[coin]
+        side = Side.LONG if rng.random() < 0.6 else Side.SHORT
+        if i % 4 == 3:
+            positions.append(
+                Position(f"{coin}-USDT-SWAP-{i}", side, rng.uniform(10, 2_000), mark * 0.95,
+                         mark, tiers, contract_size=0.01)  # fmt: skip
+            )
+        else:
+            positions.append(
+                Position(f"{coin}-USD-SWAP-{i}", side, rng.uniform(10, 3_000), mark * 1.02,
+                         mark, inv_tiers, contract_size=100,
+                         contract_type=ContractType.INVERSE)  # fmt: skip
+            )
+        betas[positions[-1].symbol] = 1.0
+    collateral = tuple(Collateral(c, 3.0, marks[c]) for c in coins)
+    account = Account("okx", 200_000, tuple(positions), collateral=collateral)
+    return account, betas, positions[0].symbol
+
+
+def hedged(n: int, seed: int = 17) -> Shape:
+    """Binance hedge mode: every symbol a LONG and a SHORT leg on the same mark."""
+    rng = np.random.default_rng(seed)
+    tiers = default_tiers("binanceusdm", "BTC")
+    positions = []
+    for i in range(n // 2):
+        mark = 100_000 * rng.uniform(0.5, 1.5)
+        for side in (Side.LONG, Side.SHORT):
+            size = rng.uniform(5_000, 400_000) / mark
+            positions.append(
+                Position(f"H{i}/USDT:USDT", side, size, mark * rng.uniform(0.9, 1.1), mark, tiers)
+            )
+    wallet = sum(p.notional() for p in positions) * 0.05
+    return Account("binanceusdm", wallet, tuple(positions)), {}, positions[0].symbol
+
+
+def jumping(n: int, seed: int = 19) -> Shape:
+    """User-supplied tables whose maintenance jumps at a bound (no maintenance amount)."""
+    rng = np.random.default_rng(seed)
+    positions = []
+    for i in range(n):
+        mark = 100_000 * rng.uniform(0.5, 1.5)
+        size = rng.uniform(5_000, 400_000) / mark
+        bound = size * mark * rng.uniform(1.02, 1.3)
+        tiers = (MarginTier(0, bound, 0.005), MarginTier(bound, math.inf, 0.08))
+        side = Side.LONG if rng.random() < 0.7 else Side.SHORT
+        positions.append(Position(f"J{i}/USDT:USDT", side, size, mark, mark, tiers))
+    wallet = sum(p.notional() for p in positions) * 0.12
+    return Account("binanceusdm", wallet, tuple(positions)), {}, positions[0].symbol
+
+
+SHAPES: dict[str, Callable[[int], Shape]] = {
+    "binance linear, 10-bracket tiers": binance_linear,
+    "bybit UTA shared pool, USDC + inverse + collateral": bybit_shared,
+    "okx coin-margined pools": okx_coin_pools,
+    "binance hedge mode": hedged,
+    "user tiers that jump": jumping,
+}
+
+
+def exact(account: Account, betas: dict[str, float], leader: str) -> list[float | None]:
+    model = AccountModel(account, rules_for(account.exchange))
+    out = [model.liquidation_price(p) for p in account.positions]
+    jm = model.joint_move(leader, betas)
+    return [*out, jm.down, jm.up]
+
+
+def _brent(f: Callable[[float], float], lo: float, hi: float) -> float | None:
+    a, b = f(lo), f(hi)
+    if a * b > 0:
+        return None
+    return float(brentq(f, lo, hi, xtol=1e-12, rtol=1e-12))
+
+
+def baseline(account: Account, betas: dict[str, float], leader: str) -> list[float | None]:
+    """brentq on the same compiled pools' surplus, bracketed from the mark to ~zero price and
+    to 20× the mark."""
+    model = AccountModel(account, rules_for(account.exchange))
+    out: list[float | None] = []
+
+    def surplus(pool: PoolModel, k: dict[str, float], t: float) -> float:
+        eq, mm = pool.value_at({u: 1.0 + ku * t for u, ku in k.items()})
+        return eq - mm
+
+    for p in account.positions:
+        pool = model.pool_of(p)
+        k = {p.base: 1.0}
+
+        def f(t: float, pool: PoolModel = pool, k: dict[str, float] = k) -> float:
+            return surplus(pool, k, t)
+
+        if f(0.0) <= 0:
+            out.append(p.mark_price)
+            continue
+        down = _brent(f, -1.0 + 1e-9, 0.0)
+        up = None if down is not None and abs(down) < 1e-12 else _brent(f, 0.0, 19.0)
+        ts = [t for t in (down, up) if t is not None]
+        out.append(None if not ts else p.mark_price * (1 + min(ts, key=abs)))
+    k = underlying_betas(account, leader, betas)
+    down_all: float | None = None
+    up_all: float | None = None
+    for pool in model.pools:
+        if not pool.positions:
+            continue
+
+        def g(t: float, pool: PoolModel = pool) -> float:
+            return surplus(pool, k, t)
+
+        lim = 1.0 / max(k.values()) - 1e-9
+        d = _brent(g, -lim, 0.0)
+        u = _brent(g, 0.0, 19.0)
+        if d is not None and (down_all is None or d > down_all):
+            down_all = d
+        if u is not None and (up_all is None or u < up_all):
+            up_all = u
+    return [*out, down_all, up_all]
+
+
+def timed(fn: Callable[[], object], repeat: int) -> list[float]:
     out = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -50,20 +239,53 @@ def timed(fn, repeat: int) -> list[float]:
     return out
 
 
+def median_ms(fn: Callable[[], object], repeat: int) -> float:
+    timed(fn, max(3, repeat // 10))
+    return statistics.median(timed(fn, repeat)) * 1e3
+
+
+def misses(a: list[float | None], b: list[float | None]) -> int:
+    bad = 0
+    for x, y in zip(a, b, strict=True):
+        if (x is None) != (y is None) or (
+            x is not None and y is not None and abs(x - y) > 1e-6 * max(1.0, abs(x))
+        ):
+            bad += 1
+    return bad
+
+
 def main() -> None:
-    account, betas = account_of(50)
+    print("exact solver vs scipy brentq, same pools and functions, 50 positions")
+    print(f"  {'account shape':<52} {'exact ms':>9} {'brentq ms':>10} {'speed-up':>9} "
+          f"{'brentq misses':>14}")  # fmt: skip
+    for name, make in SHAPES.items():
+        account, betas, leader = make(50)
+        ours = median_ms(lambda a=account, b=betas, ld=leader: exact(a, b, ld), 60)
+        theirs = median_ms(lambda a=account, b=betas, ld=leader: baseline(a, b, ld), 10)
+        miss = misses(exact(account, betas, leader), baseline(account, betas, leader))
+        print(f"  {name:<52} {ours:>9.3f} {theirs:>10.3f} {theirs / ours:>8.1f}x "
+              f"{miss:>10} / {len(account.positions) + 2}")  # fmt: skip
+
+    account, betas, leader = binance_linear(50)
     rules = rules_for("binanceusdm")
-    leader = account.positions[0].symbol
     sigma = {p.symbol: 0.03 for p in account.positions}
 
     def report() -> None:
         build_report(account, rules=rules, leader=leader, betas=betas, sigma_daily=sigma)
 
-    timed(report, 50)
+    times = timed(report, 50)
     times = timed(report, 500)
     med = statistics.median(times) * 1e3
     p95 = sorted(times)[int(0.95 * len(times))] * 1e3
-    print(f"full report, 50 positions: median {med:.3f} ms, p95 {p95:.3f} ms  (target < 2 ms)")
+    print(f"full report, 50 positions: median {med:.3f} ms, p95 {p95:.3f} ms  (target < 0.5 ms)")
+
+    print("growth (full report, binance linear):")
+    for n in (10, 50, 200, 800):
+        acc, b, ld = binance_linear(n)
+        s = {p.symbol: 0.03 for p in acc.positions}
+        ms = median_ms(lambda a=acc, bb=b, l2=ld, ss=s: build_report(
+            a, rules=rules, leader=l2, betas=bb, sigma_daily=ss), 40 if n < 800 else 10)  # fmt: skip
+        print(f"  {n:>4} positions: {ms:8.3f} ms  = {ms * 1e3 / n:6.1f} µs per position")
 
 
 if __name__ == "__main__":

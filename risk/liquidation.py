@@ -58,12 +58,14 @@ from risk.types import (
     Position,
     TierBasis,
     base_asset,
+    tier_index,
 )
 
 STABLECOINS = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "DAI", "TUSD", "USDE", "USDP"})
 """Coins whose price does not move with any underlying."""
 
 _EDGE = 1e-12
+_MISSING: float = -1.0
 FloatArray = npt.NDArray[np.float64]
 _INF = math.inf
 
@@ -179,30 +181,12 @@ def _tier_facts(tiers: tuple[MarginTier, ...], fee: float) -> tuple[bool, bool]:
 class _Pos:
     """A position's PnL P0 + P1·g and maintenance pieces in the pool's unit, g being its
     underlying's move factor: piece j is c0 + c1·g on g in [lows[j], highs[j]), for tier
-    tier_of[j]; coefficients are computed when a walk first needs them."""
+    tier_of[j]; the pieces and their coefficients are built when a walk first needs them."""
 
     __slots__ = (
-        "at_entry",
-        "coefs",
-        "convex",
-        "ev",
-        "fee_c",
-        "fee_k",
-        "highs",
-        "inv",
-        "lows",
-        "m",
-        "mm0",
-        "mm_settle",
-        "monotone",
-        "p0",
-        "p1",
-        "position",
-        "sign",
-        "size",
-        "tier_of",
-        "under",
-        "v",
+        "_highs", "_lows", "_tier_of", "at_entry", "coefs", "convex", "current", "ev",
+        "fee_c", "fee_k", "inv", "m", "mm0", "mm_settle", "monotone", "n_pieces", "notional",
+        "p0", "p1", "pnl", "position", "sign", "size", "under", "v",
     )  # fmt: skip
 
     def __init__(self, position: Position, under: str, v: float, rules: RuleSet) -> None:
@@ -219,43 +203,89 @@ class _Pos:
             self.p1 = v * s * size / e
             self.p0 = -v * s * size / m
             self.ev = size / e
+            self.notional = size / m
+            self.pnl = s * size * (1.0 / e - 1.0 / m)
         else:
             self.p1 = v * s * size * m
             self.p0 = -v * s * size * e
             self.ev = size * e
-        self.at_entry = rules.at_entry(p)
+            self.notional = size * m
+            self.pnl = s * size * (m - e)
+        at_entry = self.at_entry = rules.inverse_mm_at_entry if inv else rules.mm_at_entry
         self.fee_c = 0.0
         self.fee_k = 0.0
+        fee_rate = 0.0
         if rules.fee_term is FeeTerm.MARK:
-            self.fee_k = size * rules.closing_fee_rate
+            fee_rate = rules.closing_fee_rate
+            self.fee_k = size * fee_rate
         elif rules.fee_term is FeeTerm.BANKRUPTCY:
             self.fee_c = rules.fee_to_close(p)
         tiers = p.tiers
         n = len(tiers)
-        current = rules.tier_at(p, m)
-        fee_rate = rules.closing_fee_rate if rules.fee_term is FeeTerm.MARK else 0.0
-        if tiers[0].basis is TierBasis.SIZE or self.at_entry or n == 1:
-            self.lows, self.highs, self.tier_of = [0.0], [_INF], [current]
-            self.monotone = tiers[current].maintenance_margin_rate + fee_rate < 1
-            self.convex = self.monotone
-        elif inv:
-            # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
-            self.lows = [size / (m * tiers[k].max_bound) if k < n - 1 else 0.0
-                         for k in range(n - 1, -1, -1)]  # fmt: skip
-            self.highs = [*self.lows[1:], _INF]
-            self.tier_of = list(range(n - 1, -1, -1))
+        if tiers[0].basis is TierBasis.SIZE:
+            value = p.contracts
         else:
-            qm = size * m
-            self.lows = [tiers[k].min_bound / qm if k > 0 else 0.0 for k in range(n)]
-            self.highs = [*self.lows[1:], _INF]
-            self.tier_of = list(range(n))
-        if len(self.lows) > 1:
+            value = self.ev if at_entry else self.notional
+        current = self.current = tier_index(tiers, value)
+        fixed = tiers[0].basis is TierBasis.SIZE or at_entry or n == 1
+        self.n_pieces = 1 if fixed else n
+        self._lows: list[float] | None = None
+        self._highs: list[float] | None = None
+        self._tier_of: list[int] | None = None
+        if fixed:
+            self.monotone = self.convex = tiers[current].maintenance_margin_rate + fee_rate < 1
+        else:
             self.monotone, self.convex = _tier_facts(tiers, fee_rate)
-        self.coefs: list[tuple[float, float] | None] = [None] * len(self.lows)
-        j = self.tier_of.index(current)
-        c0, c1 = self.coef(j)
-        self.mm0 = c0 + c1
-        self.mm_settle = self.mm0 / v if v else 0.0
+        self.coefs: list[tuple[float, float] | None] = [None] * self.n_pieces
+        tier = tiers[current]
+        rate = tier.maintenance_margin_rate
+        const = self.fee_c - tier.maintenance_amount
+        coeff = self.fee_k
+        if at_entry:
+            const += self.ev * rate
+        else:
+            coeff += size * rate
+        self.mm_settle = const + (coeff / m if inv else coeff * m)
+        self.mm0 = v * self.mm_settle
+
+    def _build_pieces(self) -> None:
+        tiers = self.position.tiers
+        n = len(tiers)
+        if self.n_pieces == 1:
+            self._lows, self._highs, self._tier_of = [0.0], [_INF], [self.current]
+        elif self.inv:
+            # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
+            sm = self.size / self.m
+            self._lows = [sm / tiers[k].max_bound if k < n - 1 else 0.0
+                          for k in range(n - 1, -1, -1)]  # fmt: skip
+            self._highs = [*self._lows[1:], _INF]
+            self._tier_of = list(range(n - 1, -1, -1))
+        else:
+            qm = self.size * self.m
+            self._lows = [tiers[k].min_bound / qm if k > 0 else 0.0 for k in range(n)]
+            self._highs = [*self._lows[1:], _INF]
+            self._tier_of = list(range(n))
+
+    @property
+    def lows(self) -> list[float]:
+        if self._lows is None:
+            self._build_pieces()
+        assert self._lows is not None
+        return self._lows
+
+    @property
+    def highs(self) -> list[float]:
+        if self._highs is None:
+            self._build_pieces()
+        assert self._highs is not None
+        return self._highs
+
+    @property
+    def tier_of(self) -> list[int]:
+        if self._tier_of is None:
+            self._build_pieces()
+        assert self._tier_of is not None
+        return self._tier_of
 
     def coef(self, j: int) -> tuple[float, float]:
         """Piece j's maintenance as c0 + c1·g in the pool's unit."""
@@ -317,6 +347,7 @@ class PoolModel:
             marks.setdefault(p.base, p.mark_price)
         self.assets: dict[str, _Asset] = {}
         self.positions: list[_Pos] = []
+        self.terms: dict[int, _Pos] = {}
 
         def asset(coin: str) -> _Asset:
             a = self.assets.get(coin)
@@ -348,6 +379,7 @@ class PoolModel:
             pos = _Pos(p, under, a.price, rules)
             a.add(pos)
             self.positions.append(pos)
+            self.terms[id(p)] = pos
         self.by_under: dict[str, list[_Pos]] = {}
         for pos in self.positions:
             self.by_under.setdefault(pos.under, []).append(pos)
@@ -355,6 +387,8 @@ class PoolModel:
         self.plain = all(a.slices is None for a in self.assets.values()) and not (
             shared and any(pos.inv for pos in self.positions)
         )
+        self._vector: _Stack | None = None
+        self._solo: dict[int, float | None] | None = None
         self.maintenance0 = sum(pos.mm0 for pos in self.positions)
         self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
         self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
@@ -416,12 +450,12 @@ class PoolModel:
         mm = np.zeros(n)
         for pos in self.positions:
             gi = g.get(pos.under, ones)
-            if len(pos.lows) == 1:
+            if pos.n_pieces == 1:
                 c0, c1 = pos.coef(0)
                 mm += c0 + c1 * gi
                 continue
             idx = np.searchsorted(np.array(pos.lows[1:]), gi, side="right")
-            cs = np.array([pos.coef(j) for j in range(len(pos.lows))])
+            cs = np.array([pos.coef(j) for j in range(pos.n_pieces)])
             mm += cs[idx, 0] + cs[idx, 1] * gi
         return equity, mm
 
@@ -448,6 +482,8 @@ class PoolModel:
         if self._only_gains(moving, direction):
             return None
         beta = 0.0
+        if self.plain and sum(len(self.by_under.get(u, ())) for u in moving) >= VECTOR_MOVERS:
+            return self._vector_root(moving, direction, end, alpha)
         heap: list[tuple[float, int, int, float, float]] = []
         movers: list[_Mover] = []
         concave = self.plain
@@ -492,6 +528,113 @@ class PoolModel:
                 heap.append((ev[0], i, i, ev[1], ev[2]))
         heapq.heapify(heap)
         return _lazy_walk(alpha, beta, heap, movers, end, direction)
+
+    def _stack(self) -> _Stack:
+        """The pool's positions as arrays for the vectorised walk, built once per pool."""
+        if self._vector is None:
+            self._vector = _Stack(self.positions)
+        return self._vector
+
+    def _vector_root(
+        self, moving: Mapping[str, float], direction: int, end: float, alpha: float
+    ) -> float | None:
+        """``first_root`` for many movers in a plain pool: every kink of every moving position
+        at once in NumPy (the same pieces, the same segment equations), sorted, swept with
+        cumulative sums; the first segment whose equation reaches zero answers."""
+        beta = 0.0
+        for a in self.assets.values():  # plain: every coin at par, its PnL linear in t
+            if a.under:
+                beta += a.balance * a.price * moving.get(a.under, 0.0)
+            for u, p1 in a.p1_by_under.items():
+                beta += p1 * moving.get(u, 0.0)
+        st = self._stack()
+        ku = np.array([moving.get(u, 0.0) for u in st.under])
+        on = ku != 0.0
+        ku, lows = ku[on], st.lows[on]
+        a = st.c0[on] + st.c1[on]
+        b = st.c1[on] * ku[:, None]
+        up = ku * direction > 0
+        probe = 1.0 + np.where(up, _EDGE, -_EDGE)
+        idx = (lows <= probe[:, None]).sum(axis=1) - 1
+        rows = np.arange(idx.size)
+        alpha += float(np.sum(st.mm0[on] - a[rows, idx]))
+        beta -= float(np.sum(b[rows, idx]))
+        if lows.shape[1] == 1:
+            return _walk_segments(alpha, beta, np.empty(0), np.empty(0), np.empty(0), end,
+                                  direction)  # fmt: skip
+        j = np.arange(1, lows.shape[1])
+        with np.errstate(invalid="ignore"):
+            at = np.abs((lows[:, 1:] - 1.0) / ku[:, None])
+        crossing = np.where(up[:, None], j[None, :] > idx[:, None], j[None, :] <= idx[:, None])
+        crossing &= at < end
+        sign = np.where(up, -1.0, 1.0)[:, None]
+        at = at[crossing]
+        da = (sign * (a[:, 1:] - a[:, :-1]))[crossing]
+        db = (sign * (b[:, 1:] - b[:, :-1]))[crossing]
+        order = np.argsort(at, kind="stable")
+        return _walk_segments(alpha, beta, at[order], da[order], db[order], end, direction)
+
+    def solo_roots(self) -> dict[int, float | None]:
+        """The liquidation move factor g (price / mark) of every position that is alone on its
+        underlying in this plain pool, all at once: on each piece [lo, hi) of a position's
+        maintenance the surplus is A + B·g, so the nearest g ≤ 1 and ≥ 1 where it is ≤ 0 are
+        closed forms per piece; the nearest over pieces and directions answers (the same
+        equations the walk solves one segment at a time). Cached per pool."""
+        if self._solo is not None:
+            return self._solo
+        st = self._stack()
+        counts: dict[str, int] = {}
+        for u in st.under:
+            counts[u] = counts.get(u, 0) + 1
+        coin_slope = {a.under: a.balance * a.price for a in self.assets.values() if a.under}
+        positions = [pos for grp in st.order for pos in grp]
+        rows = np.array([counts[u] == 1 for u in st.under])
+        if not rows.any():
+            self._solo = {}
+            return self._solo
+        f0 = self.equity0 - self.maintenance0
+        pnl0 = np.array([p.p0 + p.p1 for p in positions])[rows]
+        p0 = np.array([p.p0 for p in positions])[rows]
+        p1 = np.array([p.p1 for p in positions])[rows]
+        bal = np.array([coin_slope.get(u, 0.0) for u in st.under])[rows]
+        mm0 = st.mm0[rows]
+        # surplus at g: f0 − (pnl0 − mm0) − bal + bal·g + p0 + p1·g − (c0 + c1·g)
+        k = f0 - pnl0 + mm0 - bal + p0
+        lows = st.lows[rows]
+        highs = np.hstack([lows[:, 1:], np.full((lows.shape[0], 1), np.inf)])
+        a = k[:, None] - st.c0[rows]
+        b = (p1 + bal)[:, None] - st.c1[rows]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.where(b != 0, -a / np.where(b != 0, b, 1.0), np.nan)
+            pos_b, neg_b, zero_b = b > 0, b < 0, b == 0
+            top = np.minimum(highs, 1.0)
+            # down: the largest g in (0, 1] of a piece where the surplus is <= 0
+            down = np.full(a.shape, -np.inf)
+            sup = np.minimum(top, root)
+            down = np.where(pos_b & (sup >= lows), sup, down)
+            down = np.where(neg_b & (np.maximum(lows, root) <= top), top, down)
+            down = np.where(zero_b & (a <= 0) & (lows <= top), top, down)
+            down = np.where(down > 1e-9, down, -np.inf)
+            # up: the smallest g >= 1 of a piece where the surplus is <= 0
+            base = np.maximum(lows, 1.0)
+            up = np.full(a.shape, np.inf)
+            up = np.where(pos_b & (base <= np.minimum(highs, root)) & (base < highs), base, up)
+            start = np.maximum(base, root)
+            up = np.where(neg_b & (start < highs), start, up)
+            up = np.where(zero_b & (a <= 0) & (base < highs), base, up)
+        g_down = down.max(axis=1)
+        g_up = up.min(axis=1)
+        out: dict[int, float | None] = {}
+        chosen = [pos for pos, r in zip(positions, rows, strict=True) if r]
+        for pos, d, u in zip(chosen, g_down.tolist(), g_up.tolist(), strict=True):
+            dd = 1.0 - d if d > -np.inf else np.inf
+            uu = u - 1.0
+            if dd == np.inf and uu == np.inf:
+                out[id(pos.position)] = None
+            else:
+                out[id(pos.position)] = d if dd <= uu else u
+        self._solo = out
+        return out
 
     def _only_gains(self, moving: Mapping[str, float], direction: int) -> bool:
         """Every moving position gains along the path, with continuous maintenance growing
@@ -560,6 +703,115 @@ class PoolModel:
         return a0, b0
 
 
+VECTOR_MOVERS = 12
+"""From this many moving positions the walk runs in NumPy (``PoolModel._vector_root``)."""
+
+
+class _Stack:
+    """A pool's positions as padded (positions × pieces) arrays for the vectorised walk: piece
+    lows in g (inf past a position's last piece) and the maintenance's c0 + c1·g on each."""
+
+    def __init__(self, positions: list[_Pos]) -> None:
+        buckets: dict[int, list[_Pos]] = {}
+        for pos in positions:
+            buckets.setdefault(id(pos.position.tiers) if pos.n_pieces > 1 else 0, []).append(pos)
+        blocks: list[tuple[list[_Pos], FloatArray, FloatArray, FloatArray]] = []
+        for key, ps in buckets.items():
+            if key and len(ps) >= 3 and all(p.inv == ps[0].inv for p in ps):
+                blocks.append((ps, *_table_block(ps)))
+            else:
+                for pos in ps:
+                    n = pos.n_pieces
+                    coefs = [pos.coef(j) for j in range(n)]
+                    blocks.append(
+                        (
+                            [pos],
+                            np.array([pos.lows]),
+                            np.array([[c[0] for c in coefs]]),
+                            np.array([[c[1] for c in coefs]]),
+                        )
+                    )
+        width = max(b[1].shape[1] for b in blocks)
+        self.order = [ps for ps, *_ in blocks]
+        self.under: list[str] = []
+        lows, c0, c1 = [], [], []
+        for ps, lo, a, b in blocks:
+            pad = width - lo.shape[1]
+            if pad:
+                lo = np.hstack([lo, np.full((lo.shape[0], pad), np.inf)])
+                a = np.hstack([a, np.repeat(a[:, -1:], pad, axis=1)])
+                b = np.hstack([b, np.repeat(b[:, -1:], pad, axis=1)])
+            self.under += [p.under for p in ps]
+            lows.append(lo)
+            c0.append(a)
+            c1.append(b)
+        self.lows = np.vstack(lows)
+        self.c0 = np.vstack(c0)
+        self.c1 = np.vstack(c1)
+        self.mm0 = np.array([p.mm0 for ps, *_ in blocks for p in ps])
+
+
+def _table_block(ps: list[_Pos]) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Lows and coefficients of positions sharing one tier table, computed as arrays."""
+    tiers = ps[0].position.tiers
+    n = len(tiers)
+    mins = np.array([t.min_bound if k else 0.0 for k, t in enumerate(tiers)])
+    maxs = np.array([t.max_bound if k < n - 1 else np.inf for k, t in enumerate(tiers)])
+    rates = np.array([t.maintenance_margin_rate for t in tiers])
+    amounts = np.array([t.maintenance_amount for t in tiers])
+    q = np.array([p.size for p in ps])[:, None]
+    m = np.array([p.m for p in ps])[:, None]
+    v = np.array([p.v for p in ps])[:, None]
+    fk = np.array([p.fee_k for p in ps])[:, None]
+    fc = np.array([p.fee_c for p in ps])[:, None]
+    if ps[0].inv:
+        # ascending g is descending coin value: the tiers reversed
+        lows: FloatArray = q / (m * maxs[None, ::-1])
+        c0: FloatArray = v * (q * rates[None, ::-1] + fk) / m
+        c1: FloatArray = v * (fc - amounts[None, ::-1])
+        return lows, c0, c1
+    lows = mins[None, :] / (q * m)
+    c0 = v * (fc - amounts[None, :])
+    c1 = v * (fk + q * rates[None, :]) * m
+    return lows, c0, c1
+
+
+def _walk_segments(
+    alpha: float,
+    beta: float,
+    at: FloatArray,
+    da: FloatArray,
+    db: FloatArray,
+    end: float,
+    direction: int,
+) -> float | None:
+    """The vectorised ``_lazy_walk``: kinks sorted by |t| with their (Δalpha, Δbeta); kinks at
+    one |t| take effect together; the first segment where f ≤ 0 answers."""
+    if at.size:
+        last = np.r_[at[1:] != at[:-1], True]
+        stops = at[last]
+        a = np.r_[alpha, alpha + np.cumsum(da)[last]]
+        b = np.r_[beta, beta + np.cumsum(db)[last]]
+        start = np.r_[0.0, stops]
+        stop = np.r_[stops, end]
+    else:
+        a, b = np.array([alpha]), np.array([beta])
+        start, stop = np.zeros(1), np.array([end])
+    f = a + b * direction * start
+    slope = b * direction
+    with np.errstate(divide="ignore", invalid="ignore"):
+        root = np.where(slope < 0, start - f / slope, np.inf)
+    limit = stop.copy()
+    if math.isfinite(end):
+        # A root at the path's end is a zero price (up to rounding): no liquidation.
+        limit[-1] = end * (1 - 1e-9)
+    hit = (f <= 0) | (root < limit)
+    i = int(np.argmax(hit))
+    if not hit[i]:
+        return None
+    return direction * float(start[i] if f[i] <= 0 else root[i])
+
+
 class _Mover:
     """A position's maintenance walked lazily along a path: its current piece as
     (a, b) = c0 + c1·g(t) in t, and the next kink on request."""
@@ -571,7 +823,7 @@ class _Mover:
         self.ku = ku
         up = self.up = ku * direction > 0
         j = 0
-        if len(pos.lows) > 1:
+        if pos.n_pieces > 1:
             probe = 1.0 + (_EDGE if up else -_EDGE)
             j = max(0, bisect.bisect_right(pos.lows, probe) - 1)
         self.j = j
@@ -582,7 +834,7 @@ class _Mover:
     def b_at(self, end: float) -> float:
         """The maintenance's slope in t on the piece holding the path's end."""
         pos = self.pos
-        n = len(pos.lows)
+        n = pos.n_pieces
         if n == 1:
             return self.b
         if end == _INF:
@@ -597,7 +849,7 @@ class _Mover:
         pos = self.pos
         j = self.j
         if self.up:
-            if j + 1 >= len(pos.lows):
+            if j + 1 >= pos.n_pieces:
                 return None
             g_b = pos.highs[j]
             j += 1
@@ -724,8 +976,18 @@ class AccountModel:
             return self.pools[0]
         return max(held, key=lambda m: _totals(m).margin_ratio)
 
+    def figures(self, position: Position) -> tuple[float, float, float]:
+        """(notional, unrealised PnL, maintenance) of a position at its mark, in the coin it
+        settles in, as the solver has them."""
+        term = self.pool_of(position).terms[id(position)]
+        return term.notional, term.pnl, term.mm_settle
+
     def liquidation_price(self, position: Position) -> float | None:
         model = self.pool_of(position)
+        if model.plain and len(model.positions) >= VECTOR_MOVERS and not model.pool.isolated:
+            g = model.solo_roots().get(id(position), _MISSING)
+            if g is not _MISSING:
+                return None if g is None else position.mark_price * g
         t = _nearest(model, {position.base: 1.0})
         return None if t is None else position.mark_price * (1.0 + t)
 

@@ -159,11 +159,34 @@ def build_report(
     sigma_daily = sigma_daily or {}
     model = AccountModel(account, rules)
     reports = []
+    as_of = account.as_of_ms
     for pos in account.positions:
         lp = model.liquidation_price(pos)
         pool = model.pool_of(pos)
+        notional, pnl, mm = model.figures(pos)
+        sigma = sigma_daily.get(pos.symbol)
+        mark = pos.mark_price
         reports.append(
-            _position_report(pos, lp, rules, account, pool.pool.key, sigma_daily, horizon_days)
+            PositionReport(
+                pos.symbol,
+                pos.side,
+                pos.margin_mode,
+                pos.contracts * pos.contract_size,
+                pos.entry_price,
+                mark,
+                notional,
+                pnl,
+                mm,
+                None if lp is None else Figure(lp, Source.COMPUTED, as_of),
+                pos.exchange_liquidation_price,
+                None if lp is None else lp / mark - 1.0,
+                None if sigma is None else distance_sigma(lp, mark, sigma, horizon_days),
+                None if sigma is None else touch_probability(lp, mark, sigma, horizon_days),
+                _mismatch(lp, pos.exchange_liquidation_price),
+                pos.contract_type,
+                account.settle_of(pos),
+                pool.pool.key,
+            )
         )
     chosen_leader = leader or default_leader(account)
     jm = model.joint_move(chosen_leader, betas) if chosen_leader else None
@@ -199,41 +222,6 @@ def build_report(
         exchange_maintenance_margin=account.exchange_maintenance_margin,
         exchange_margin_ratio=account.exchange_margin_ratio,
         unsupported=account.unsupported,
-    )
-
-
-def _position_report(
-    pos: Position,
-    lp: float | None,
-    rules: RuleSet,
-    account: Account,
-    pool: str,
-    sigma_daily: Mapping[str, float],
-    horizon_days: float,
-) -> PositionReport:
-    sigma = sigma_daily.get(pos.symbol)
-    mark = pos.mark_price
-    return PositionReport(
-        symbol=pos.symbol,
-        side=pos.side,
-        margin_mode=pos.margin_mode,
-        size=pos.size,
-        entry_price=pos.entry_price,
-        mark_price=mark,
-        notional=pos.notional(),
-        unrealized_pnl=pos.unrealized_pnl(),
-        maintenance_margin=rules.maintenance(pos, mark),
-        liquidation_price=None if lp is None else Figure(lp, Source.COMPUTED, account.as_of_ms),
-        exchange_liquidation_price=pos.exchange_liquidation_price,
-        distance=None if lp is None else lp / mark - 1.0,
-        distance_sigma=None if sigma is None else distance_sigma(lp, mark, sigma, horizon_days),
-        touch_probability=None
-        if sigma is None
-        else touch_probability(lp, mark, sigma, horizon_days),
-        mismatch=_mismatch(lp, pos.exchange_liquidation_price),
-        contract_type=pos.contract_type,
-        settle=account.settle_of(pos),
-        pool=pool,
     )
 
 
