@@ -80,24 +80,42 @@ def bybit_shared(n: int, seed: int = 11) -> Shape:
         if i % 5 == 4:
             usd = rng.uniform(5_000, 400_000)
             positions.append(
-                Position(f"X{i}USD", side, usd, mark * rng.uniform(0.9, 1.1), mark, inv_tiers,
-                         leverage=10, contract_type=ContractType.INVERSE)  # fmt: skip
+                Position(
+                    f"X{i}USD",
+                    side,
+                    usd,
+                    mark * rng.uniform(0.9, 1.1),
+                    mark,
+                    inv_tiers,
+                    leverage=10,
+                    contract_type=ContractType.INVERSE,
+                )
             )
         else:
             size = rng.uniform(5_000, 400_000) / mark
             settle = "USDC" if i % 3 == 0 else ""
             positions.append(
-                Position(f"X{i}/USDT:USDT", side, size, mark * rng.uniform(0.9, 1.1), mark,
-                         tiers, leverage=20, settle=settle)  # fmt: skip
+                Position(
+                    f"X{i}/USDT:USDT",
+                    side,
+                    size,
+                    mark * rng.uniform(0.9, 1.1),
+                    mark,
+                    tiers,
+                    leverage=20,
+                    settle=settle,
+                )
             )
         betas[positions[-1].symbol] = rng.uniform(0.8, 1.6)
     ratio = (CollateralTier(math.inf, 0.95),)
-    collateral = tuple(
-        Collateral(f"X{i}", 0.5, positions[i].mark_price, ratio) for i in range(0, n, 10)
-    ) + (Collateral("USDC", 20_000),)
+    collateral = (
+        *(Collateral(f"X{i}", 0.5, positions[i].mark_price, ratio) for i in range(0, n, 10)),
+        Collateral("USDC", 20_000),
+    )
     wallet = sum(p.size * p.mark_price for p in positions if not p.inverse) * 0.1
-    account = Account("bybit", wallet, tuple(positions), pool_mode=PoolMode.SHARED,
-                      collateral=collateral)  # fmt: skip
+    account = Account(
+        "bybit", wallet, tuple(positions), pool_mode=PoolMode.SHARED, collateral=collateral
+    )
     return account, betas, positions[0].symbol
 
 
@@ -117,14 +135,28 @@ def okx_coin_pools(n: int, seed: int = 13) -> Shape:
         side = Side.LONG if rng.random() < 0.6 else Side.SHORT
         if i % 4 == 3:
             positions.append(
-                Position(f"{coin}-USDT-SWAP-{i}", side, rng.uniform(10, 2_000), mark * 0.95,
-                         mark, tiers, contract_size=0.01)  # fmt: skip
+                Position(
+                    f"{coin}-USDT-SWAP-{i}",
+                    side,
+                    rng.uniform(10, 2_000),
+                    mark * 0.95,
+                    mark,
+                    tiers,
+                    contract_size=0.01,
+                )
             )
         else:
             positions.append(
-                Position(f"{coin}-USD-SWAP-{i}", side, rng.uniform(10, 3_000), mark * 1.02,
-                         mark, inv_tiers, contract_size=100,
-                         contract_type=ContractType.INVERSE)  # fmt: skip
+                Position(
+                    f"{coin}-USD-SWAP-{i}",
+                    side,
+                    rng.uniform(10, 3_000),
+                    mark * 1.02,
+                    mark,
+                    inv_tiers,
+                    contract_size=100,
+                    contract_type=ContractType.INVERSE,
+                )
             )
         betas[positions[-1].symbol] = 1.0
     collateral = tuple(Collateral(c, 3.0, marks[c]) for c in coins)
@@ -187,21 +219,40 @@ def _brent(f: Callable[[float], float], lo: float, hi: float) -> float | None:
 
 
 def baseline(account: Account, betas: dict[str, float], leader: str) -> list[float | None]:
-    """brentq on the same compiled pools' surplus, bracketed from the mark to ~zero price and
-    to 20× the mark."""
-    model = AccountModel(account, rules_for(account.exchange))
+    """brentq on the same functions: a position's liquidation price on its pool's surplus with
+    its underlying moving — the constant part summed once, the moving positions through the
+    project's own ``Position.unrealized_pnl`` and ``RuleSet.maintenance`` (a shared pool with
+    collateral slices through ``PoolModel.value_at``) —, the joint move on
+    ``PoolModel.value_at``; brackets from the mark to ~zero price and to 20× the mark."""
+    rules = rules_for(account.exchange)
+    model = AccountModel(account, rules)
     out: list[float | None] = []
-
-    def surplus(pool: PoolModel, k: dict[str, float], t: float) -> float:
-        eq, mm = pool.value_at({u: 1.0 + ku * t for u, ku in k.items()})
-        return eq - mm
-
     for p in account.positions:
         pool = model.pool_of(p)
-        k = {p.base: 1.0}
+        u = p.base
+        movers = [t for t in pool.positions if t.under == u]
+        coin = pool.assets.get(u)
+        bal = coin.balance * coin.price if coin is not None and coin.under == u else 0.0
 
-        def f(t: float, pool: PoolModel = pool, k: dict[str, float] = k) -> float:
-            return surplus(pool, k, t)
+        def own(g: float, movers: list = movers, bal: float = bal) -> float:  # type: ignore[type-arg]
+            total = bal * g
+            for t in movers:
+                q = t.position
+                price = q.mark_price * g
+                value = q.unrealized_pnl(price) - rules.maintenance(q, price)
+                total += t.v * (value * g if q.inverse else value)
+            return total
+
+        if pool.plain:
+            c = pool.equity0 - pool.maintenance0 - own(1.0)
+
+            def f(t: float, c: float = c, own=own) -> float:  # type: ignore[no-untyped-def]
+                return c + own(1.0 + t)
+        else:
+
+            def f(t: float, pool: PoolModel = pool, u: str = u) -> float:
+                eq, mm = pool.value_at({u: 1.0 + t})
+                return eq - mm
 
         if f(0.0) <= 0:
             out.append(p.mark_price)
@@ -218,15 +269,16 @@ def baseline(account: Account, betas: dict[str, float], leader: str) -> list[flo
             continue
 
         def g(t: float, pool: PoolModel = pool) -> float:
-            return surplus(pool, k, t)
+            eq, mm = pool.value_at({u: 1.0 + ku * t for u, ku in k.items()})
+            return eq - mm
 
         lim = 1.0 / max(k.values()) - 1e-9
         d = _brent(g, -lim, 0.0)
-        u = _brent(g, 0.0, 19.0)
+        up2 = _brent(g, 0.0, 19.0)
         if d is not None and (down_all is None or d > down_all):
             down_all = d
-        if u is not None and (up_all is None or u < up_all):
-            up_all = u
+        if up2 is not None and (up_all is None or up2 < up_all):
+            up_all = up2
     return [*out, down_all, up_all]
 
 
@@ -256,15 +308,19 @@ def misses(a: list[float | None], b: list[float | None]) -> int:
 
 def main() -> None:
     print("exact solver vs scipy brentq, same pools and functions, 50 positions")
-    print(f"  {'account shape':<52} {'exact ms':>9} {'brentq ms':>10} {'speed-up':>9} "
-          f"{'brentq misses':>14}")  # fmt: skip
+    print(
+        f"  {'account shape':<52} {'exact ms':>9} {'brentq ms':>10} {'speed-up':>9} "
+        f"{'brentq misses':>14}"
+    )
     for name, make in SHAPES.items():
         account, betas, leader = make(50)
         ours = median_ms(lambda a=account, b=betas, ld=leader: exact(a, b, ld), 60)
         theirs = median_ms(lambda a=account, b=betas, ld=leader: baseline(a, b, ld), 10)
         miss = misses(exact(account, betas, leader), baseline(account, betas, leader))
-        print(f"  {name:<52} {ours:>9.3f} {theirs:>10.3f} {theirs / ours:>8.1f}x "
-              f"{miss:>10} / {len(account.positions) + 2}")  # fmt: skip
+        print(
+            f"  {name:<52} {ours:>9.3f} {theirs:>10.3f} {theirs / ours:>8.1f}x "
+            f"{miss:>10} / {len(account.positions) + 2}"
+        )
 
     account, betas, leader = binance_linear(50)
     rules = rules_for("binanceusdm")
@@ -283,8 +339,12 @@ def main() -> None:
     for n in (10, 50, 200, 800):
         acc, b, ld = binance_linear(n)
         s = {p.symbol: 0.03 for p in acc.positions}
-        ms = median_ms(lambda a=acc, bb=b, l2=ld, ss=s: build_report(
-            a, rules=rules, leader=l2, betas=bb, sigma_daily=ss), 40 if n < 800 else 10)  # fmt: skip
+        ms = median_ms(
+            lambda a=acc, bb=b, l2=ld, ss=s: build_report(
+                a, rules=rules, leader=l2, betas=bb, sigma_daily=ss
+            ),
+            40 if n < 800 else 10,
+        )
         print(f"  {n:>4} positions: {ms:8.3f} ms  = {ms * 1e3 / n:6.1f} µs per position")
 
 
