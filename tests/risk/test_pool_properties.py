@@ -30,8 +30,9 @@ COIN_BOUNDS = [0, 5, 20, 50, 200, 1000]
 @st.composite
 def coin_tiers(draw):
     n = draw(st.integers(1, len(RATES)))
-    rows = [(COIN_BOUNDS[i], COIN_BOUNDS[i + 1] if i + 1 < n else math.inf, RATES[i])
-            for i in range(n)]  # fmt: skip
+    rows = [
+        (COIN_BOUNDS[i], COIN_BOUNDS[i + 1] if i + 1 < n else math.inf, RATES[i]) for i in range(n)
+    ]
     return cumulative_amounts(rows)
 
 
@@ -120,8 +121,9 @@ def two_pool_accounts(draw):
     """An OKX single-currency account: linear BTC and ETH positions settled in USDT or USDC."""
     from risk.types import Collateral
 
-    tiers = cumulative_amounts([(0, 50_000, 0.004), (50_000, 250_000, 0.005),
-                                (250_000, math.inf, 0.01)])  # fmt: skip
+    tiers = cumulative_amounts(
+        [(0, 50_000, 0.004), (50_000, 250_000, 0.005), (250_000, math.inf, 0.01)]
+    )
     positions = []
     for i in range(draw(st.integers(2, 4))):
         base = draw(st.sampled_from(["BTC", "ETH"]))
@@ -140,9 +142,14 @@ def two_pool_accounts(draw):
         )
     notional = sum(p.notional() for p in positions)
     wallets = [notional * draw(st.floats(0.02, 0.8)) for _ in range(2)]
-    return Account("okx", wallets[0], tuple(positions), settle="USDT",
-                   pool_mode=PoolMode.SEPARATE,
-                   collateral=(Collateral("USDC", wallets[1]),))  # fmt: skip
+    return Account(
+        "okx",
+        wallets[0],
+        tuple(positions),
+        settle="USDT",
+        pool_mode=PoolMode.SEPARATE,
+        collateral=(Collateral("USDC", wallets[1]),),
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -185,8 +192,9 @@ def test_the_joint_move_is_the_first_pool_to_die(account, beta):
 def jumping_tiers(draw):
     """User tables: arbitrary rates and amounts, so the maintenance may jump at a bound."""
     n = draw(st.integers(2, 5))
-    bounds = sorted(draw(st.lists(st.floats(1_000, 2_000_000), min_size=n - 1, max_size=n - 1,
-                                  unique=True)))  # fmt: skip
+    bounds = sorted(
+        draw(st.lists(st.floats(1_000, 2_000_000), min_size=n - 1, max_size=n - 1, unique=True))
+    )
     edges = [0.0, *bounds, math.inf]
     return tuple(
         MarginTier(
@@ -243,3 +251,72 @@ def test_the_liquidation_price_is_the_first_price_where_the_surplus_fails(
     ):
         if first is not None:
             assert abs(first - mark) >= abs(lp - mark) - step
+
+
+@st.composite
+def mixed_accounts(draw):
+    """Linear positions with arbitrary (jumping) tables and inverse ones with coin tables, on
+    a few underlyings, hedge legs included."""
+    from risk.types import Collateral
+
+    positions = []
+    for i in range(draw(st.integers(1, 6))):
+        base = draw(st.sampled_from(["A", "B", "C"]))
+        mark = {"A": 100_000.0, "B": 3_000.0, "C": 50.0}[base] * draw(st.floats(0.8, 1.2))
+        side = draw(st.sampled_from(Side))
+        if draw(st.booleans()):
+            positions.append(
+                Position(
+                    f"{base}USD-{i}",
+                    side,
+                    draw(st.floats(100, 2_000_000)) / 100,
+                    mark,
+                    mark * draw(st.floats(0.9, 1.1)),
+                    draw(coin_tiers()),
+                    contract_size=100,
+                    contract_type=ContractType.INVERSE,
+                )
+            )
+        else:
+            positions.append(
+                Position(
+                    f"{base}-{i}",
+                    side,
+                    draw(st.floats(1_000, 2_000_000)) / mark,
+                    mark * draw(st.floats(0.8, 1.2)),
+                    mark,
+                    draw(jumping_tiers()),
+                )
+            )
+    coins = tuple(Collateral(c, draw(st.floats(0, 20))) for c in ("A", "B", "C"))
+    wallet = sum(p.size * p.mark_price for p in positions if not p.inverse) * draw(
+        st.floats(0.02, 1.0)
+    )
+    return Account("binanceusdm", wallet, tuple(positions), collateral=coins)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mixed_accounts(), st.floats(0.5, 2.0))
+def test_the_vectorised_solves_equal_the_walk(account, beta):
+    """Many movers are solved in NumPy and lone positions in one closed-form pass: both must
+    give exactly what the segment-by-segment walk gives."""
+    import risk.liquidation as engine
+
+    rules = RULE_SETS[account.exchange]
+    betas = {p.symbol: beta for p in account.positions if p.base != "A"}
+    results = []
+    for threshold in (10**9, 1):
+        old = engine.VECTOR_MOVERS
+        engine.VECTOR_MOVERS = threshold
+        try:
+            model = AccountModel(account, rules)
+            lps = [model.liquidation_price(p) for p in account.positions]
+            jm = model.joint_move(account.positions[0].symbol, betas)
+        finally:
+            engine.VECTOR_MOVERS = old
+        results.append((lps, jm.down, jm.up))
+    (walk_lps, walk_down, walk_up), (vec_lps, vec_down, vec_up) = results
+    for a, b in [*zip(walk_lps, vec_lps, strict=True), (walk_down, vec_down), (walk_up, vec_up)]:
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
