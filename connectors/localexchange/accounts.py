@@ -275,7 +275,7 @@ class LocalAccount:
             taker_fee_rate=self.taker_fee_rate,
         )
 
-    def _marks(self, market: Market, t_ms: int) -> dict[str, float]:
+    def _marks(self, market: Market, t_ms: float) -> dict[str, float]:
         bases = {h.base for h in self.holdings}
         bases |= {c for c in self.balances if c not in STABLECOINS and c in market.bases}
         return {b: market.mark(b, t_ms) for b in bases}
@@ -329,10 +329,10 @@ class LocalAccount:
                     inverse=h.inverse,
                 )
             )
-        coins = []
+        coin_views: list[CoinView] = []
         for coin in dict.fromkeys([self.settle, *self.balances, *(v.settle for v in views)]):
             held = [v for v in views if v.settle == coin]
-            coins.append(
+            coin_views.append(
                 CoinView(
                     coin,
                     self.balance(coin),
@@ -354,7 +354,7 @@ class LocalAccount:
             margin_ratio=primary.margin_ratio,
             positions=tuple(views),
             report=report,
-            coins=tuple(coins),
+            coins=tuple(coin_views),
             pool_mode=self.pool_mode,
             settle=self.settle,
         )
