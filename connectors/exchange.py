@@ -15,7 +15,7 @@ import numpy as np
 
 from connectors.credentials import Credentials
 from connectors.errors import EXCHANGE_NAMES, exchange_code_and_text, translate
-from connectors.parsing import MarketRef, build_account
+from connectors.parsing import MarketRef, UnknownMarket, build_account
 from connectors.ratelimit import (
     RATE_LIMITS,
     Hold,
@@ -400,11 +400,8 @@ class ExchangeConnector:
             self._markets = self._venue.index_markets(self._client.markets)
             ref = self._markets.get(market_id)
         if ref is None:
-            raise ConnectorError(
-                ErrorKind.UNKNOWN_SYMBOL,
-                f"{EXCHANGE_NAMES[self.exchange]} reported a position in {market_id}, "
-                "which is not among its listed perpetual markets",
-            )
+            # an expiring future or a product we do not load: listed, not supported yet
+            raise UnknownMarket(market_id)
         return ref
 
     def _refresh_tiers(self, symbols: set[str]) -> list[str]:

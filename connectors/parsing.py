@@ -88,6 +88,18 @@ class RawAccount:
 
 
 MarketLookup = Callable[[str], MarketRef]
+"""Raw market id -> MarketRef; raises UnknownMarket for a market the connector does not read."""
+
+
+class UnknownMarket(LookupError):
+    """A position's market is not among the perpetual swaps the connector reads (an expiring
+    future, a product not loaded): the position is listed as not supported yet."""
+
+
+def _unsupported(market_id: str, side: Side, contracts: float) -> UnsupportedPosition:
+    return UnsupportedPosition(
+        market_id, side, abs(contracts), "not a perpetual swap the connector reads yet"
+    )
 
 
 def num(value: Any) -> float | None:
@@ -181,11 +193,22 @@ def binance_account(
     margin coin, each with its own ``crossWalletBalance``."""
     mm = num(account.get("totalMaintMargin"))
     positions = []
+    unsupported: list[UnsupportedPosition] = []
+
+    def add(row: Mapping[str, Any], amount: float) -> None:
+        try:
+            ref = market(str(row["symbol"]))
+        except UnknownMarket:
+            side = Side.LONG if amount > 0 else Side.SHORT
+            unsupported.append(_unsupported(str(row["symbol"]), side, amount))
+            return
+        positions.append(_binance_position(row, ref, amount))
+
     for row in risks:
         amount = _need(row.get("positionAmt"), "positionAmt")
         if amount == 0:
             continue
-        positions.append(_binance_position(row, market(str(row["symbol"])), amount))
+        add(row, amount)
     wallets: dict[str, float] = {}
     for row in account.get("assets") or []:
         wallet = num(row.get("crossWalletBalance"))
@@ -224,7 +247,7 @@ def binance_account(
             amount = num(row.get("positionAmt")) or 0.0
             if amount == 0:
                 continue
-            positions.append(_binance_position(row, market(str(row["symbol"])), amount))
+            add(row, amount)
     label = (
         "Binance totalMarginBalance / totalMaintMargin (USDⓈ-M; multi-assets: USD across "
         "margin assets after haircuts)"
@@ -239,6 +262,7 @@ def binance_account(
         collateral=tuple(collateral),
         equity=num(account.get("totalMarginBalance")),
         figure_label=label,
+        unsupported=tuple(unsupported),
     )
 
 
@@ -323,12 +347,18 @@ def bybit_account(
         tiers = (CollateralTier(float("inf"), ratio),) if ratio != 1.0 else ()
         balances[coin] = Collateral(coin, balance, price if price > 0 else 1.0, tiers)
     positions = []
+    unsupported: list[UnsupportedPosition] = []
     for body in position_lists:
         for row in _bybit_result(body).get("list") or []:
             size = num(row.get("size")) or 0.0
             if size == 0 or row.get("side") not in ("Buy", "Sell"):
                 continue
-            ref = market(str(row["symbol"]))
+            try:
+                ref = market(str(row["symbol"]))
+            except UnknownMarket:
+                side = Side.LONG if row["side"] == "Buy" else Side.SHORT
+                unsupported.append(_unsupported(str(row["symbol"]), side, size))
+                continue
             isolated = str(row.get("tradeMode", "0")) == "1"
             inverse = ref.contract_type is INVERSE
             positions.append(
@@ -362,6 +392,7 @@ def bybit_account(
         pool_mode=PoolMode.SHARED,
         collateral=tuple(balances.values()),
         equity=margin_balance,
+        unsupported=tuple(unsupported),
         figure_label=(
             "Bybit totalMarginBalance / totalMaintenanceMargin / accountMMRate (USD; after "
             "collateral value ratios, borrowings, haircut and open orders' losses)"
@@ -462,18 +493,23 @@ def okx_account(
     acct = data[0]
     details = list(acct.get("details") or [])
     positions = []
+    unsupported: list[UnsupportedPosition] = []
     cross_upl = 0.0
     for row in _okx_data(positions_body):
         pos = num(row.get("pos")) or 0.0
         if pos == 0:
             continue
-        ref = market(str(row["instId"]))
         pos_side = str(row.get("posSide", "net")).lower()
         side = (
             Side.parse(pos_side)
             if pos_side in ("long", "short")
             else (Side.LONG if pos > 0 else Side.SHORT)
         )
+        try:
+            ref = market(str(row["instId"]))
+        except UnknownMarket:
+            unsupported.append(_unsupported(str(row["instId"]), side, pos))
+            continue
         isolated = str(row.get("mgnMode", "cross")).lower() == "isolated"
         inverse = ref.contract_type is INVERSE
         if not isolated and not inverse:
@@ -546,6 +582,7 @@ def okx_account(
         collateral=tuple(wallets.values()),
         taker_fee_rate=taker_rate,
         equity=num(acct.get("adjEq")) or num(acct.get("totalEq")),
+        unsupported=tuple(unsupported),
         figure_label="OKX adjEq (or totalEq) / mmr / 1 ÷ mgnRatio (USD, all cross coins)",
     )
 
@@ -584,12 +621,18 @@ def hyperliquid_account(state: Mapping[str, Any], market: MarketLookup) -> RawAc
     account_value = _need(cross.get("accountValue"), "accountValue")
     mm = num(state.get("crossMaintenanceMarginUsed"))
     positions, cross_upl = [], 0.0
+    unsupported: list[UnsupportedPosition] = []
     for item in state.get("assetPositions") or []:
         row = item.get("position") or {}
         szi = num(row.get("szi")) or 0.0
         if szi == 0:
             continue
-        ref = market(str(row["coin"]))
+        try:
+            ref = market(str(row["coin"]))
+        except UnknownMarket:
+            side = Side.LONG if szi > 0 else Side.SHORT
+            unsupported.append(_unsupported(str(row["coin"]), side, szi))
+            continue
         leverage = row.get("leverage") or {}
         isolated = str(leverage.get("type", "cross")) == "isolated"
         upnl = num(row.get("unrealizedPnl")) or 0.0
@@ -622,6 +665,7 @@ def hyperliquid_account(state: Mapping[str, Any], market: MarketLookup) -> RawAc
         settle="USDC",
         equity=account_value,
         figure_label="Hyperliquid crossMarginSummary.accountValue / crossMaintenanceMarginUsed",
+        unsupported=tuple(unsupported),
     )
 
 

@@ -40,7 +40,13 @@ def test_bybit_recorded_ltc_position_mm(tmp_path, capsys):
 
 @pytest.mark.parametrize(
     "side,entry,leverage,expected",
-    [("long", 20_000, 50, 19_700), ("short", 20_000, 50, 20_300), ("long", 60_000, 20, 57_300)],
+    [
+        ("long", 20_000, 50, 19_700),
+        ("short", 20_000, 50, 20_300),
+        ("long", 60_000, 20, 57_300),
+        ("long", 10_000, 50, 9_850),
+        ("short", 8_000, 40, 8_160),
+    ],
 )
 def test_bybit_isolated_examples_to_the_tick(tmp_path, capsys, side, entry, leverage, expected):
     """Bybit "Liquidation Price (USDT Contract)" and the UTA isolated article, shipped rules."""
@@ -52,6 +58,23 @@ def test_bybit_isolated_examples_to_the_tick(tmp_path, capsys, side, entry, leve
                                   "maintenance_margin_rate": 0.005}]}]})  # fmt: skip
     assert round(out["positions"][0]["liquidation_price"], 1) == expected
     assert out["account"]["liquidated"] is False
+
+
+def test_binance_faq_cross_example_to_the_cent(tmp_path, capsys):
+    """Binance FAQ "How to Calculate Liquidation Price of USDⓈ-M Futures Contracts", the cross
+    example as transcribed in freqtrade tests/exchange/test_binance.py: BTC 26,316.89 and
+    ETH 1,153.26."""
+    out = check(tmp_path, capsys, {
+        "exchange": "binanceusdm", "wallet_balance": 1535443.01,
+        "positions": [
+            {"symbol": "BTCUSDT", "side": "long", "contracts": 109.488, "entry_price": 32481.98,
+             "mark_price": 31967.27, "tiers": [{"min_notional": 0, "maintenance_margin_rate": 0.025,
+                                                "maintenance_amount": 16300}]},
+            {"symbol": "ETHUSDT", "side": "long", "contracts": 3683.979, "entry_price": 1456.84,
+             "mark_price": 1335.18, "tiers": [{"min_notional": 0, "maintenance_margin_rate": 0.10,
+                                               "maintenance_amount": 135365}]}]})  # fmt: skip
+    lps = [round(p["liquidation_price"], 2) for p in out["positions"]]
+    assert lps == [26316.89, 1153.26]
 
 
 def test_okx_single_currency_pools_die_one_at_a_time(tmp_path, capsys):

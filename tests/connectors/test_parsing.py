@@ -3,6 +3,7 @@ The bodies are tests/fixtures/*.json (their provenance: tests/fixtures/README.md
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -281,3 +282,74 @@ def test_hyperliquid_margin_tables_give_tiers_with_deductions() -> None:
         at * btc[1].maintenance_margin_rate - btc[1].maintenance_amount
     )
     assert tiers["DOGE"] == parsing.hyperliquid_tiers(10)
+
+
+def test_binance_coin_m_recorded_position_is_inverse_and_solved_in_the_coin() -> None:
+    """Recorded GET /dapi/v1/positionRisk (tests/fixtures/binance_fetchPositions.json case 3):
+    BTCUSD_PERP short 3 contracts of 100 USD at 68,911, mark 68,234.2, liquidationPrice
+    72,491.17. The body has no wallet; ccxt's own collateral for it (0.00023156 BTC, which ccxt
+    back-solves from that price at the first bracket's 0.4 %, no cum) as the BTC wallet gives
+    Binance's price to the tick: a check of the inverse formula's form (coin PnL
+    S·(1/entry − 1/mark), maintenance on the coin value at the mark), not an independent
+    reproduction of the wallet."""
+    from risk.types import Collateral, ContractType
+
+    risks = body("binance_fetchPositions.json", 3)
+    account = body("binance_fetchPositions.json", 2)
+
+    def market(market_id: str) -> MarketRef:
+        if market_id == "BTCUSD_PERP":
+            return MarketRef("BTC/USD:BTC", 100.0, 125.0, market_id, ContractType.INVERSE, "BTC")
+        if market_id.endswith("USDT"):
+            return MarketRef("BTC/USDT:USDT", 1.0, 125.0, market_id)
+        raise parsing.UnknownMarket(market_id)
+
+    raw = parsing.binance_account(account, [], market, coinm_account={}, coinm_risks=risks)
+    (pos,) = raw.positions
+    assert pos.contract_type is ContractType.INVERSE and pos.settle == "BTC"
+    assert (pos.side, pos.contracts, pos.contract_size) == (Side.SHORT, 3, 100.0)
+    coin_tiers = parsing.binance_tiers(
+        [
+            {
+                "symbol": "BTCUSD_PERP",
+                "brackets": [
+                    {
+                        "bracket": 1,
+                        "initialLeverage": 125,
+                        "qtyCap": 5,
+                        "qtylFloor": 0,
+                        "maintMarginRatio": 0.004,
+                        "cum": 0.0,
+                    }
+                ],
+            }
+        ]
+    )["BTCUSD_PERP"]
+    acct = parsing.build_account("binanceusdm", raw, lambda s: coin_tiers, as_of_ms=0)
+    acct = dataclasses.replace(acct, collateral=(Collateral("BTC", 0.00023156),))
+    report = build_report(acct)
+    (p,) = report.positions
+    assert p.pool == "BTC" and p.notional == pytest.approx(300 / 68234.2)
+    assert round(p.liquidation_price.value, 1) == round(72491.16879818, 1)
+    assert p.mismatch is None
+
+
+def test_a_position_in_a_market_the_connector_does_not_read_is_listed_not_dropped() -> None:
+    """A COIN-M quarterly (BTCUSD_250328) is not a perpetual the connector reads yet: it is
+    listed as not supported yet, never silently dropped."""
+    from risk.types import ContractType
+
+    row = dict(body("binance_fetchPositions.json", 3)[0], symbol="BTCUSD_250328")
+
+    def market(market_id: str) -> MarketRef:
+        if market_id == "BTCUSD_PERP":
+            return MarketRef("BTC/USD:BTC", 100.0, 125.0, market_id, ContractType.INVERSE, "BTC")
+        raise parsing.UnknownMarket(market_id)
+
+    account = body("binance_fetchPositions.json", 2)
+    raw = parsing.binance_account(account, [], market, coinm_account={}, coinm_risks=[row])
+    assert raw.positions == ()
+    (u,) = raw.unsupported
+    assert (u.symbol, u.side, u.contracts) == ("BTCUSD_250328", Side.SHORT, 3.0)
+    acct = parsing.build_account("binanceusdm", raw, lambda s: (), as_of_ms=0)
+    assert build_report(acct).unsupported == (u,)
