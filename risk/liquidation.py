@@ -184,10 +184,32 @@ class _Pos:
     tier_of[j]; the pieces and their coefficients are built when a walk first needs them."""
 
     __slots__ = (
-        "_highs", "_lows", "_tier_of", "at_entry", "coefs", "convex", "current", "ev",
-        "fee_c", "fee_k", "inv", "m", "mm0", "mm_settle", "monotone", "n_pieces", "notional",
-        "p0", "p1", "pnl", "position", "sign", "size", "under", "v",
-    )  # fmt: skip
+        "_highs",
+        "_lows",
+        "_tier_of",
+        "at_entry",
+        "coefs",
+        "convex",
+        "current",
+        "ev",
+        "fee_c",
+        "fee_k",
+        "inv",
+        "m",
+        "mm0",
+        "mm_settle",
+        "monotone",
+        "n_pieces",
+        "notional",
+        "p0",
+        "p1",
+        "pnl",
+        "position",
+        "sign",
+        "size",
+        "under",
+        "v",
+    )
 
     def __init__(self, position: Position, under: str, v: float, rules: RuleSet) -> None:
         p = position
@@ -256,8 +278,9 @@ class _Pos:
         elif self.inv:
             # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
             sm = self.size / self.m
-            self._lows = [sm / tiers[k].max_bound if k < n - 1 else 0.0
-                          for k in range(n - 1, -1, -1)]  # fmt: skip
+            self._lows = [
+                sm / tiers[k].max_bound if k < n - 1 else 0.0 for k in range(n - 1, -1, -1)
+            ]
             self._highs = [*self._lows[1:], _INF]
             self._tier_of = list(range(n - 1, -1, -1))
         else:
@@ -383,12 +406,15 @@ class PoolModel:
         self.by_under: dict[str, list[_Pos]] = {}
         for pos in self.positions:
             self.by_under.setdefault(pos.under, []).append(pos)
+        self.unders = set(self.by_under) | {a.under for a in self.assets.values() if a.under}
+        """The underlyings whose moves this pool feels (its positions' and its coins')."""
         self.shared = shared
         self.plain = all(a.slices is None for a in self.assets.values()) and not (
             shared and any(pos.inv for pos in self.positions)
         )
         self._vector: _Stack | None = None
         self._solo: dict[int, float | None] | None = None
+        self._pre: _Prework | None = None
         self.maintenance0 = sum(pos.mm0 for pos in self.positions)
         self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
         self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
@@ -471,19 +497,19 @@ class PoolModel:
     def first_root(self, k: Mapping[str, float], direction: int) -> float | None:
         """Smallest |t| in the direction where the surplus reaches zero when every underlying
         u moves as mark × (1 + k[u]·t); None when a price reaches zero (or t infinity) first."""
-        moving = {u: ku for u, ku in k.items() if ku != 0.0}
-        end = _INF
-        for u, ku in moving.items():
-            if ku * direction < 0 and (u in self.by_under or self._has_coin(u)):
-                end = min(end, 1.0 / abs(ku))
+        moving = {u: ku for u, ku in k.items() if ku != 0.0 and u in self.unders}
+        fastest = max((-ku * direction for ku in moving.values()), default=0.0)
+        end = 1.0 / fastest if fastest > 0 else _INF
         alpha = self.equity0 - self.maintenance0
         if alpha <= 0.0:
             return 0.0
         if self._only_gains(moving, direction):
             return None
         beta = 0.0
-        if self.plain and sum(len(self.by_under.get(u, ())) for u in moving) >= VECTOR_MOVERS:
-            return self._vector_root(moving, direction, end, alpha)
+        if self.plain and len(self.positions) >= VECTOR_MOVERS:
+            count = sum(len(self.by_under.get(u, ())) for u in moving)
+            if count >= VECTOR_MOVERS:
+                return self._vector_root(moving, direction, end, alpha)
         heap: list[tuple[float, int, int, float, float]] = []
         movers: list[_Mover] = []
         concave = self.plain
@@ -535,12 +561,11 @@ class PoolModel:
             self._vector = _Stack(self.positions)
         return self._vector
 
-    def _vector_root(
-        self, moving: Mapping[str, float], direction: int, end: float, alpha: float
-    ) -> float | None:
-        """``first_root`` for many movers in a plain pool: every kink of every moving position
-        at once in NumPy (the same pieces, the same segment equations), sorted, swept with
-        cumulative sums; the first segment whose equation reaches zero answers."""
+    def _prework(self, moving: Mapping[str, float]) -> _Prework:
+        """What the vectorised walk needs of a path in both directions, computed once."""
+        key = tuple(sorted(moving.items()))
+        if self._pre is not None and self._pre.key == key:
+            return self._pre
         beta = 0.0
         for a in self.assets.values():  # plain: every coin at par, its PnL linear in t
             if a.under:
@@ -550,27 +575,46 @@ class PoolModel:
         st = self._stack()
         ku = np.array([moving.get(u, 0.0) for u in st.under])
         on = ku != 0.0
-        ku, lows = ku[on], st.lows[on]
-        a = st.c0[on] + st.c1[on]
-        b = st.c1[on] * ku[:, None]
+        pre = _Prework(key, beta, st, on, ku[on])
+        self._pre = pre
+        return pre
+
+    def _vector_root(
+        self, moving: Mapping[str, float], direction: int, end: float, alpha: float
+    ) -> float | None:
+        """``first_root`` for many movers in a plain pool: every kink of every moving position
+        at once in NumPy (the same pieces, the same segment equations), sorted, swept with
+        cumulative sums; the first segment whose equation reaches zero answers."""
+        pre = self._prework(moving)
+        ku, lows, a, b = pre.ku, pre.lows, pre.a, pre.b
+        beta = pre.beta
         up = ku * direction > 0
         probe = 1.0 + np.where(up, _EDGE, -_EDGE)
         idx = (lows <= probe[:, None]).sum(axis=1) - 1
         rows = np.arange(idx.size)
-        alpha += float(np.sum(st.mm0[on] - a[rows, idx]))
+        alpha += float(np.sum(pre.mm0 - a[rows, idx]))
         beta -= float(np.sum(b[rows, idx]))
         if lows.shape[1] == 1:
-            return _walk_segments(alpha, beta, np.empty(0), np.empty(0), np.empty(0), end,
-                                  direction)  # fmt: skip
-        j = np.arange(1, lows.shape[1])
-        with np.errstate(invalid="ignore"):
-            at = np.abs((lows[:, 1:] - 1.0) / ku[:, None])
-        crossing = np.where(up[:, None], j[None, :] > idx[:, None], j[None, :] <= idx[:, None])
-        crossing &= at < end
+            return _walk_segments(
+                alpha, beta, np.empty(0), np.empty(0), np.empty(0), end, direction
+            )
+        if pre.concave:
+            # F is concave along the path: if it still rises at the far end it rises all
+            # the way, and there is no root (F > 0 now).
+            if math.isinf(end):
+                last = np.where(up, lows.shape[1] - 1, 0)
+            else:
+                g_end = np.maximum(1.0 + ku * direction * end, 0.0)
+                last = np.maximum((lows <= g_end[:, None]).sum(axis=1) - 1, 0)
+            slope_end = beta + float(np.sum(b[rows, idx] - b[rows, last]))
+            if slope_end * direction >= 0.0:
+                return None
+        crossing = np.where(up[:, None], pre.j > idx[:, None], pre.j <= idx[:, None])
+        crossing &= pre.at < end
         sign = np.where(up, -1.0, 1.0)[:, None]
-        at = at[crossing]
-        da = (sign * (a[:, 1:] - a[:, :-1]))[crossing]
-        db = (sign * (b[:, 1:] - b[:, :-1]))[crossing]
+        at = pre.at[crossing]
+        da = (sign * pre.da)[crossing]
+        db = (sign * pre.db)[crossing]
         order = np.argsort(at, kind="stable")
         return _walk_segments(alpha, beta, at[order], da[order], db[order], end, direction)
 
@@ -652,10 +696,6 @@ class PoolModel:
                     return False
         return True
 
-    def _has_coin(self, u: str) -> bool:
-        a = self.assets.get(u)
-        return a is not None and a.under == u
-
     @staticmethod
     def _value_walk(
         a: _Asset,
@@ -707,6 +747,34 @@ VECTOR_MOVERS = 12
 """From this many moving positions the walk runs in NumPy (``PoolModel._vector_root``)."""
 
 
+class _Prework:
+    """One path's share of the vectorised walk: the moving rows' pieces in t."""
+
+    __slots__ = ("a", "at", "b", "beta", "concave", "da", "db", "j", "key", "ku", "lows", "mm0")
+
+    def __init__(
+        self,
+        key: tuple[tuple[str, float], ...],
+        beta: float,
+        st: _Stack,
+        on: npt.NDArray[np.bool_],
+        ku: FloatArray,
+    ) -> None:
+        self.key = key
+        self.beta = beta
+        self.ku = ku
+        self.lows = st.lows[on]
+        self.mm0 = st.mm0[on]
+        self.a = st.c0[on] + st.c1[on]
+        self.b = st.c1[on] * ku[:, None]
+        self.concave = bool(st.convex[on].all())
+        self.j = np.arange(1, self.lows.shape[1])[None, :]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            self.at = np.abs((self.lows[:, 1:] - 1.0) / ku[:, None])
+        self.da = self.a[:, 1:] - self.a[:, :-1]
+        self.db = self.b[:, 1:] - self.b[:, :-1]
+
+
 class _Stack:
     """A pool's positions as padded (positions × pieces) arrays for the vectorised walk: piece
     lows in g (inf past a position's last piece) and the maintenance's c0 + c1·g on each."""
@@ -749,6 +817,7 @@ class _Stack:
         self.c0 = np.vstack(c0)
         self.c1 = np.vstack(c1)
         self.mm0 = np.array([p.mm0 for ps, *_ in blocks for p in ps])
+        self.convex = np.array([p.convex for ps, *_ in blocks for p in ps], dtype=bool)
 
 
 def _table_block(ps: list[_Pos]) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -788,12 +857,24 @@ def _walk_segments(
     """The vectorised ``_lazy_walk``: kinks sorted by |t| with their (Δalpha, Δbeta); kinks at
     one |t| take effect together; the first segment where f ≤ 0 answers."""
     if at.size:
-        last = np.r_[at[1:] != at[:-1], True]
+        n = at.size
+        last = np.empty(n, dtype=bool)
+        np.not_equal(at[1:], at[:-1], out=last[:-1])
+        last[-1] = True
         stops = at[last]
-        a = np.r_[alpha, alpha + np.cumsum(da)[last]]
-        b = np.r_[beta, beta + np.cumsum(db)[last]]
-        start = np.r_[0.0, stops]
-        stop = np.r_[stops, end]
+        m = stops.size
+        a = np.empty(m + 1)
+        a[0] = alpha
+        a[1:] = alpha + np.cumsum(da)[last]
+        b = np.empty(m + 1)
+        b[0] = beta
+        b[1:] = beta + np.cumsum(db)[last]
+        start = np.empty(m + 1)
+        start[0] = 0.0
+        start[1:] = stops
+        stop = np.empty(m + 1)
+        stop[:-1] = stops
+        stop[-1] = end
     else:
         a, b = np.array([alpha]), np.array([beta])
         start, stop = np.zeros(1), np.array([end])
