@@ -33,6 +33,20 @@ terms changes its piece; all of them are known in advance from the marks. Each s
 the kinks in order from t = 0 and solves the linear equation of the first segment whose end is
 at or below zero: exact, no bisection, no tolerance, and a jump in the maintenance (a
 user-supplied tier table without maintenance amounts) is caught where it happens.
+
+How it stays fast without giving up exactness
+---------------------------------------------
+- A few movers are walked lazily from a heap: only the kinks before the root are generated.
+- Many movers (``VECTOR_MOVERS``) are walked in NumPy: every kink at once, sorted, swept with
+  cumulative sums — the same segment equations.
+- Every position alone on its underlying gets its price in one NumPy pass: on each piece
+  [lo, hi) of its maintenance the surplus is A + B·g, whose nearest zero on each side of g = 1
+  is a closed form.
+- The walk is skipped only where that is provably exact: when every moving position gains
+  along the path and its tier table is continuous with rate + fee < 1 (the surplus can only
+  rise), or when every table is continuous with rates that never fall (the surplus is concave)
+  and the surplus still rises at the path's far end. A table whose maintenance jumps is always
+  walked, so a long liquidated by a rise is found.
 """
 
 from __future__ import annotations
