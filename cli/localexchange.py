@@ -109,14 +109,17 @@ def describe(lx: LocalExchange) -> str:
         f"Local exchange replaying '{lx.scenario.name}': {lx.scenario.title}",
         f"  address: {lx.base_url}   streams: {lx.ws_url}   speed: x{lx.clock.speed:g}",
     ]
-    rows = []
-    for exchange in EXCHANGES:
-        creds = lx.credentials(exchange)
-        if exchange == "hyperliquid":
-            rows.append([exchange, creds.wallet, "", ""])
-        else:
-            rows.append([exchange, creds.api_key, creds.secret, creds.password])
-    lines.append(table(CREDENTIAL_COLUMNS, rows))
+    for name in ["demo", *(n for n in lx.scenario.accounts if n != "demo")]:
+        rows = []
+        for exchange in EXCHANGES:
+            creds = lx.credentials(exchange, name)
+            if exchange == "hyperliquid":
+                rows.append([exchange, creds.wallet, "", ""])
+            else:
+                rows.append([exchange, creds.api_key, creds.secret, creds.password])
+        if name != "demo":
+            lines.append(f"  the '{name}' account:")
+        lines.append(table(CREDENTIAL_COLUMNS, rows))
     faults = lx.faults.describe()
     if faults:
         lines.append("  faults: " + "; ".join(_fault_line(f) for f in faults))
