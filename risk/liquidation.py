@@ -1064,12 +1064,15 @@ class AccountModel:
 
     @property
     def primary(self) -> PoolModel:
-        """The pool closest to liquidation (highest margin ratio); the settle pool when none
-        holds positions."""
+        """The pool the account-level figures are from: the settle coin's (or the shared USD
+        pool) when it holds positions, else the first pool that does, else the settle pool.
+        Chosen by what the account holds, not by which pool is nearer liquidation, so the
+        figures keep one unit from poll to poll; every pool has its own figures besides."""
         held = [m for m in self.pools if m.positions]
-        if not held:
-            return self.pools[0]
-        return max(held, key=lambda m: _totals(m).margin_ratio)
+        for m in held:
+            if m.pool.currency in ("USD", self.account.settle):
+                return m
+        return held[0] if held else self.pools[0]
 
     def figures(self, position: Position) -> tuple[float, float, float]:
         """(notional, unrealised PnL, maintenance) of a position at its mark, in the coin it
@@ -1117,7 +1120,7 @@ def _nearest(model: PoolModel, k: Mapping[str, float]) -> float | None:
 
 
 def account_totals(account: Account, rules: RuleSet) -> AccountTotals:
-    """The figures of the account's primary pool (the one closest to liquidation)."""
+    """The figures of the account's primary pool (see ``AccountModel.primary``)."""
     return _totals(AccountModel(account, rules).primary)
 
 

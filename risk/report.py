@@ -4,9 +4,11 @@
 and volatilities) it returns every figure with its source and the account's timestamp.
 
 An account may hold several margin pools (``risk.liquidation.margin_pools``). The account-level
-equity, maintenance and margin ratio are those of its primary pool — the one closest to
-liquidation — named by ``currency``; ``pools`` lists every pool's own figures, each in its own
-unit (USD for a shared pool, the coin otherwise).
+equity, maintenance and margin ratio are those of its primary pool — the settle coin's (or the
+shared USD pool), else the first pool holding positions, so they keep one unit from poll to
+poll — named by ``currency``; ``pools`` lists every pool's own figures, each in its own unit
+(USD for a shared pool, the coin otherwise), and ``liquidated`` and the joint move cover them
+all.
 """
 
 from __future__ import annotations
@@ -91,8 +93,8 @@ class AccountReport:
     equity: float
     maintenance_margin: float
     margin_ratio: float
-    """maintenance / equity of the primary pool; liquidated at 1.0 (inf when equity ≤ 0 with
-    positions held, 0 with nothing to maintain)."""
+    """maintenance / equity of the primary pool; a pool is liquidated at 1.0 (inf when equity ≤
+    0 with positions held, 0 with nothing to maintain)."""
     joint_move: JointMove | None
     positions: tuple[PositionReport, ...]
     currency: str = ""
