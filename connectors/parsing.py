@@ -236,13 +236,22 @@ def binance_account(
         collateral.append(
             Collateral(coin, wallet, price, tiers, liability if multi_assets else 1.0)
         )
+    notes: list[str] = []
     if coinm_account is not None:
         for row in coinm_account.get("assets") or []:
             wallet = num(row.get("crossWalletBalance"))
             if wallet is None:
                 wallet = num(row.get("walletBalance"))
-            if wallet:
-                collateral.append(Collateral(str(row["asset"]), wallet))
+            if not wallet:
+                continue
+            coin = str(row["asset"])
+            if any(c.coin == coin for c in collateral):
+                # One wallet per coin in the model: the COIN-M one margins its own pool.
+                collateral = [c for c in collateral if c.coin != coin]
+                notes.append(
+                    f"{coin} is both USDⓈ-M margin and COIN-M margin: counted in COIN-M only"
+                )
+            collateral.append(Collateral(coin, wallet))
         for row in coinm_risks:
             amount = num(row.get("positionAmt")) or 0.0
             if amount == 0:
@@ -263,6 +272,7 @@ def binance_account(
         equity=num(account.get("totalMarginBalance")),
         figure_label=label,
         unsupported=tuple(unsupported),
+        notes=tuple(notes),
     )
 
 

@@ -404,10 +404,21 @@ class PoolModel:
             return a
 
         if not pool.isolated and shared:
-            # every coin with a balance counts in a shared pool, positions or not
+            # every coin with a balance counts in a shared pool, positions or not, but for a
+            # coin that margins its own coin-margined pool (Binance COIN-M)
+            own_pools = (
+                set()
+                if rules.inverse_shares_pool
+                else {
+                    q.base
+                    for q in account.positions
+                    if q.inverse and q.margin_mode is MarginMode.CROSS
+                }
+            )
             asset(account.settle)
             for c in account.collateral:
-                asset(c.coin)
+                if c.coin not in own_pools:
+                    asset(c.coin)
         elif not pool.isolated:
             asset(pool.currency)
         for p in pool.positions:

@@ -121,8 +121,16 @@ def test_bybit_isolated_examples_with_the_shipped_closing_fee(
     fee is in both and cancels, so every example holds with the shipped 0.055 % fee."""
     rules = rules_for("bybit")
     assert rules.closing_fee_rate == 0.00055
-    pos = Position("BTCUSDT", side, 1, entry, entry, (MarginTier(0, INF, 0.005),),
-                   margin_mode=MarginMode.ISOLATED, leverage=leverage)  # fmt: skip
+    pos = Position(
+        "BTCUSDT",
+        side,
+        1,
+        entry,
+        entry,
+        (MarginTier(0, INF, 0.005),),
+        margin_mode=MarginMode.ISOLATED,
+        leverage=leverage,
+    )
     lp = liquidation_price(Account("bybit", 0, (pos,)), rules, pos)
     assert round(lp, 1) == expected, source
 
@@ -132,14 +140,30 @@ def test_bybit_isolated_extra_margin_and_funding():
     at 50× moves LP 100 lower (19,600); 200 USDT of funding paid from the position margin moves
     it 200 higher (example 3: 20,000 − (400 − 100 − 200) = 19,900)."""
     rules = rules_for("bybit")
-    base = Position("BTCUSDT", Side.LONG, 1, 20_000, 20_000, (MarginTier(0, INF, 0.005),),
-                    margin_mode=MarginMode.ISOLATED, leverage=50)  # fmt: skip
+    base = Position(
+        "BTCUSDT",
+        Side.LONG,
+        1,
+        20_000,
+        20_000,
+        (MarginTier(0, INF, 0.005),),
+        margin_mode=MarginMode.ISOLATED,
+        leverage=50,
+    )
     im = rules.default_isolated_margin(base)
     assert im == pytest.approx(400 + 19_600 * 0.00055)  # the fee to close is in it
     for extra, expected in ((100, 19_600), (-200, 19_900)):
-        pos = Position("BTCUSDT", Side.LONG, 1, 20_000, 20_000, base.tiers,
-                       margin_mode=MarginMode.ISOLATED, leverage=50,
-                       isolated_margin=im + extra)  # fmt: skip
+        pos = Position(
+            "BTCUSDT",
+            Side.LONG,
+            1,
+            20_000,
+            20_000,
+            base.tiers,
+            margin_mode=MarginMode.ISOLATED,
+            leverage=50,
+            isolated_margin=im + extra,
+        )
         assert round(liquidation_price(Account("bybit", 0, (pos,)), rules, pos), 1) == expected
 
 
@@ -150,9 +174,17 @@ def test_bybit_inverse_isolated_example():
     close is in IM and MM and cancels)."""
     rules = rules_for("bybit")
     for side, expected in ((Side.LONG, 60_000 * 1.005 / 1.32), (Side.SHORT, 60_000 * 0.995 / 1.08)):
-        pos = Position("BTCUSD", side, 60_000, 50_000, 50_000, (MarginTier(0, INF, 0.005),),
-                       margin_mode=MarginMode.ISOLATED, leverage=10,
-                       contract_type=ContractType.INVERSE)  # fmt: skip
+        pos = Position(
+            "BTCUSD",
+            side,
+            60_000,
+            50_000,
+            50_000,
+            (MarginTier(0, INF, 0.005),),
+            margin_mode=MarginMode.ISOLATED,
+            leverage=10,
+            contract_type=ContractType.INVERSE,
+        )
         lp = liquidation_price(Account("bybit", 0, (pos,)), rules, pos)
         assert lp == pytest.approx(expected, rel=1e-12)
     assert round(60_000 * 1.005 / 1.32, 1) == 45_681.8
@@ -164,10 +196,17 @@ def test_bybit_inverse_isolated_example():
 def okx_usdt_long_usdc_short(mode: PoolMode) -> Account:
     tiers = (MarginTier(0, INF, 0.004, 0, 100),)
     long_ = Position("BTC-USDT-SWAP", Side.LONG, 100, 100_000, 100_000, tiers, contract_size=0.01)
-    short = Position("BTC-USDC-SWAP", Side.SHORT, 100, 100_000, 100_000, tiers,
-                     contract_size=0.01, settle="USDC")  # fmt: skip
-    return Account("okx", 10_000, (long_, short), settle="USDT", pool_mode=mode,
-                   collateral=(Collateral("USDC", 10_000),))  # fmt: skip
+    short = Position(
+        "BTC-USDC-SWAP", Side.SHORT, 100, 100_000, 100_000, tiers, contract_size=0.01, settle="USDC"
+    )
+    return Account(
+        "okx",
+        10_000,
+        (long_, short),
+        settle="USDT",
+        pool_mode=mode,
+        collateral=(Collateral("USDC", 10_000),),
+    )
 
 
 def test_okx_single_currency_margin_keeps_usdt_and_usdc_apart():
@@ -213,9 +252,15 @@ def test_okx_multi_currency_discount_tiers_are_walked_slice_by_slice():
     of the amount (discount-rate tiers); the kink where the amount crosses a slice is exact."""
     rules = rules_for("okx")
     eth = Collateral("ETH", 10, 3_000, (CollateralTier(5, 0.9), CollateralTier(INF, 0.5)))
-    pos = Position("ETH-USDT-SWAP", Side.LONG, 1_000, 3_000, 3_000,
-                   (MarginTier(0, INF, 0.01, basis=MarginTier(0, 1, 0).basis),),
-                   contract_size=0.1)  # fmt: skip
+    pos = Position(
+        "ETH-USDT-SWAP",
+        Side.LONG,
+        1_000,
+        3_000,
+        3_000,
+        (MarginTier(0, INF, 0.01, basis=MarginTier(0, 1, 0).basis),),
+        contract_size=0.1,
+    )
     acct = Account("okx", 0, (pos,), pool_mode=PoolMode.SHARED, collateral=(eth,))
     report = build_report(acct)
     assert report.equity == pytest.approx(3_000 * (5 * 0.9 + 5 * 0.5))
@@ -228,8 +273,15 @@ def test_okx_multi_currency_discount_tiers_are_walked_slice_by_slice():
 def test_okx_liquidation_fee_is_the_accounts_own_taker_rate():
     """OKX: margin ratio = adjusted equity / (MM + liquidation fee); the fee is charged at the
     account's taker rate (GET /api/v5/account/trade-fee), 0.05 % when unknown."""
-    pos = Position("BTC-USDT-SWAP", Side.LONG, 100, 100_000, 100_000, (MarginTier(0, INF, 0.004),),
-                   contract_size=0.01)  # fmt: skip
+    pos = Position(
+        "BTC-USDT-SWAP",
+        Side.LONG,
+        100,
+        100_000,
+        100_000,
+        (MarginTier(0, INF, 0.004),),
+        contract_size=0.01,
+    )
     default = build_report(Account("okx", 10_000, (pos,)))
     vip = build_report(Account("okx", 10_000, (pos,), taker_fee_rate=0.0002))
     assert default.maintenance_margin == pytest.approx(100_000 * 0.0045)
@@ -242,8 +294,16 @@ def test_okx_liquidation_fee_is_the_accounts_own_taker_rate():
 def test_nothing_at_risk_is_not_liquidated():
     empty = build_report(Account("binanceusdm", 0, ()))
     assert not empty.liquidated and empty.margin_ratio == 0
-    iso = Position("ETHUSDT", Side.LONG, 10, 3_000, 2_000, (MarginTier(0, INF, 0.005),),
-                   margin_mode=MarginMode.ISOLATED, isolated_margin=3_000)  # fmt: skip
+    iso = Position(
+        "ETHUSDT",
+        Side.LONG,
+        10,
+        3_000,
+        2_000,
+        (MarginTier(0, INF, 0.005),),
+        margin_mode=MarginMode.ISOLATED,
+        isolated_margin=3_000,
+    )
     only_isolated = build_report(Account("binanceusdm", 0, (iso,)))
     assert not only_isolated.liquidated
     # the isolated position itself is past its liquidation price
@@ -262,3 +322,33 @@ def test_a_long_is_liquidated_by_a_rise_where_a_user_tier_jumps():
     assert lp == pytest.approx(105_000)
     jm = joint_move(account, rules_for("binanceusdm"), "BTCUSDT", {})
     assert jm.up == pytest.approx(0.05)
+
+
+def test_binance_coin_m_stays_its_own_pool_in_multi_assets_mode():
+    """Binance's multi-assets mode pools USDⓈ-M margin only (FAQ "What Is Multi-Assets
+    Mode"); COIN-M contracts are margined per coin. The BTC wallet margins the BTCUSD_PERP
+    pool and does not count in the USD pool."""
+    tiers = (MarginTier(0, INF, 0.005),)
+    usdt_long = Position("BTCUSDT", Side.LONG, 1, 100_000, 100_000, tiers)
+    coin_long = Position(
+        "BTCUSD_PERP",
+        Side.LONG,
+        500,
+        100_000,
+        100_000,
+        (MarginTier(0, INF, 0.004),),
+        contract_size=100,
+        contract_type=ContractType.INVERSE,
+    )
+    acct = Account(
+        "binanceusdm",
+        10_000,
+        (usdt_long, coin_long),
+        pool_mode=PoolMode.SHARED,
+        collateral=(Collateral("BTC", 0.5, 100_000),),
+    )
+    report = build_report(acct)
+    assert {p.currency: p.equity for p in report.pools} == pytest.approx(
+        {"USD": 10_000, "BTC": 0.5}
+    )
+    assert [p.pool for p in report.positions] == ["USD", "BTC"]
