@@ -36,7 +36,7 @@ import numpy as np
 
 from risk.levels import Level, Levels, round_steps
 from risk.liqmap import ESTIMATE_LABEL, LiqMap
-from risk.liquidation import beta_of, joint_move, liquidation_price
+from risk.liquidation import AccountModel, beta_of
 from risk.rules import RuleSet
 from risk.types import Account, MarginMode, OrderBook, Side
 
@@ -306,7 +306,8 @@ def account_exposure(
     leader_price: float,
 ) -> AccountExposure:
     """Joint-move liquidation of the cross account and the isolated longs, in leader terms."""
-    jm = joint_move(account, rules, leader, betas)
+    model = AccountModel(account, rules)
+    jm = model.joint_move(leader, betas)
     fuel: list[tuple[float, float]] = []
     liq: float | None = None
     if jm.down is not None:
@@ -315,18 +316,21 @@ def account_exposure(
         net = 0.0
         for pos in account.cross_positions:
             b = beta_of(pos.symbol, leader, betas)
-            net += pos.sign * pos.size * pos.mark_price * (1.0 + b * r) * b
+            # dollars to sell: an inverse contract's size is already in USD
+            usd = pos.size if pos.inverse else pos.size * pos.mark_price * (1.0 + b * r)
+            net += pos.sign * usd * b
         if net > 0:
             fuel.append((liq, net))
     for pos in account.positions:
         if pos.margin_mode is not MarginMode.ISOLATED or pos.side is not Side.LONG:
             continue
-        lp = liquidation_price(account, rules, pos)
+        lp = model.liquidation_price(pos)
         b = beta_of(pos.symbol, leader, betas)
         if lp is None or lp <= 0 or b <= 0:
             continue
         r_i = (lp / pos.mark_price - 1.0) / b
-        fuel.append((leader_price * (1.0 + r_i), pos.size * lp * b))
+        usd = pos.size if pos.inverse else pos.size * lp
+        fuel.append((leader_price * (1.0 + r_i), usd * b))
     followers = tuple(
         (sym, beta_of(sym, leader, betas)) for sym in account.symbols if sym != leader
     )
