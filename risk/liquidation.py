@@ -116,11 +116,18 @@ def margin_pools(account: Account, rules: RuleSet) -> tuple[Pool, ...]:
     """The account's cross pools holding positions, in first-position order; an account with no
     cross position has its settle coin's pool (empty), so its wallet is still reported."""
     groups: dict[str, list[Position]] = {}
+    shared = account.pool_mode is PoolMode.SHARED
+    cross, inverse = MarginMode.CROSS, ContractType.INVERSE
     for p in account.positions:
-        if p.margin_mode is MarginMode.CROSS:
-            groups.setdefault(pool_currency(account, rules, p), []).append(p)
+        if p.margin_mode is not cross:
+            continue
+        inv = p.contract_type is inverse
+        if shared and (not inv or rules.inverse_shares_pool):
+            cur = "USD"
+        else:
+            cur = p.base if inv else (p.settle or account.settle)
+        groups.setdefault(cur, []).append(p)
     if not groups:
-        shared = account.pool_mode is PoolMode.SHARED
         return (Pool("USD" if shared else account.settle, account.pool_mode, ()),)
     return tuple(
         Pool(cur, PoolMode.SHARED if cur == "USD" else PoolMode.SEPARATE, tuple(ps))
