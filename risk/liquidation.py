@@ -55,7 +55,7 @@ import bisect
 import heapq
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -485,7 +485,8 @@ class PoolModel:
         return equity, mm
 
     def value_grid(self, g: Mapping[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """``value_at`` for arrays of move factors (the stress grid), vectorised per term."""
+        """``value_at`` for arrays of move factors (the local exchange screens its accounts
+        with it), vectorised per term."""
         n = next(iter(g.values())).shape[0] if g else 1
         ones = np.ones(n)
         equity = np.zeros(n)
@@ -516,15 +517,6 @@ class PoolModel:
             cs = np.array([pos.coef(j) for j in range(pos.n_pieces)])
             mm += cs[idx, 0] + cs[idx, 1] * gi
         return equity, mm
-
-    def unit(self, g: Mapping[str, float]) -> float:
-        """The pool's unit at g, relative to now: a coin's own pool is counted in coin × g."""
-        cur = self.pool.currency
-        if cur == "USD" or cur in STABLECOINS:
-            return 1.0
-        return g.get(cur, 1.0)
-
-    # --- the walk --------------------------------------------------------------------------
 
     def first_root(self, k: Mapping[str, float], direction: int) -> float | None:
         """Smallest |t| in the direction where the surplus reaches zero when every underlying
@@ -1233,25 +1225,3 @@ def joint_move(
     """Solve the joint move exactly: every underlying u at mark · (1 + beta_u·r), each cross
     pool on its own; the nearest move of any pool in each direction."""
     return (model or AccountModel(account, rules)).joint_move(leader, betas)
-
-
-def leader_price_at(account: Account, leader: str, r: float) -> float | None:
-    """The leader's price after a joint move r, when the account holds the leader."""
-    for p in account.positions:
-        if p.symbol == leader:
-            return p.mark_price * (1 + r)
-    return None
-
-
-def surplus_along(
-    model: PoolModel, k: Mapping[str, float], ts: Sequence[float]
-) -> list[tuple[float, float]]:
-    """(equity, maintenance) of a pool at each t of a path, in its unit scaled back to now (for
-    checks and the stress grid's reference)."""
-    out = []
-    for t in ts:
-        g = {u: 1.0 + ku * t for u, ku in k.items()}
-        eq, mm = model.value_at(g)
-        scale = model.unit(g)
-        out.append((eq / scale, mm / scale))
-    return out
