@@ -31,8 +31,14 @@ from PySide6.QtWidgets import (
 
 import formatting as fmt
 from monitor.events import AccountUpdate
-from risk.liquidation import beta_of
-from risk.report import AccountReport, PositionReport, build_report, default_leader
+from risk.liquidation import account_totals, beta_of, underlying_betas
+from risk.report import (
+    AccountReport,
+    PositionReport,
+    build_report,
+    default_leader,
+    effective_rules,
+)
 from risk.types import Account
 from ui import theme
 
@@ -50,12 +56,19 @@ class ScenarioAccount:
 
 
 def shifted(account: Account, leader: str, betas: Mapping[str, float], r: float) -> Account:
-    """The account with every mark moved: the leader by r, the others by beta·r."""
+    """The account with every mark moved: the leader by r, the others by beta·r; a coin held
+    as collateral (BTC margining coin-margined contracts, or posted in a shared pool) moves
+    with its underlying, as the joint move moves it."""
     positions = []
     for p in account.positions:
         move = 1.0 + beta_of(p.symbol, leader, betas) * r
         positions.append(replace(p, mark_price=max(p.mark_price * move, p.mark_price * 1e-6)))
-    return replace(account, positions=tuple(positions))
+    k = underlying_betas(account, leader, betas)
+    collateral = tuple(
+        replace(c, price=c.price * max(1.0 + k[c.coin] * r, 1e-6)) if c.coin in k else c
+        for c in account.collateral
+    )
+    return replace(account, positions=tuple(positions), collateral=collateral)
 
 
 class ScenarioPanel(QWidget):
@@ -220,10 +233,10 @@ class ScenarioPanel(QWidget):
                         f", liquidated if {jm.leader.split('/')[0]} moves "
                         f"<b>{fmt.pct(jm.nearest, decimals=2)}</b> from here"
                     )
+            now = account_totals(sa.account, effective_rules(sa.account)).equity
             lines.append(
                 f"<b>{tag}{sa.label}</b>: equity <b>{fmt.money(report.equity)}</b> "
-                f"({fmt.money(report.equity - sa.account.wallet_balance - _upnl(sa.account), True)}"
-                f" vs now), {state_html}"
+                f"({fmt.money(report.equity - now, True)} vs now), {state_html}"
             )
             for p in report.positions:
                 rows.append((sa, p, tag, report))
@@ -276,7 +289,3 @@ class ScenarioPanel(QWidget):
                     item.setText(text)
                 if j in (4, 5) and item.foreground().color().name() != colour:
                     item.setForeground(QBrush(theme.qcolor(colour)))
-
-
-def _upnl(account: Account) -> float:
-    return sum(p.unrealized_pnl() for p in account.cross_positions)

@@ -88,3 +88,70 @@ def test_the_panel_at_zero_matches_the_table_and_the_engine(app: App, qtbot) -> 
     assert [p.shown_liquidation_price for p in shown.positions] == [
         p.shown_liquidation_price for p in report.positions
     ]
+
+
+def coin_margined() -> Account:
+    """A COIN-M BTCUSD long margined in BTC beside a USDT BTC long (two pools)."""
+    from risk.types import Collateral, ContractType
+
+    return Account(
+        "binanceusdm",
+        15_000.0,
+        (
+            Position(BTC, Side.LONG, 0.4, 99_000.0, 100_000.0, default_tiers("binanceusdm", "BTC")),
+            Position(
+                "BTC/USD:BTC",
+                Side.LONG,
+                600,
+                101_000.0,
+                100_000.0,
+                default_tiers("binanceusdm", "BTC", ContractType.INVERSE),
+                contract_size=100,
+                contract_type=ContractType.INVERSE,
+            ),
+        ),
+        collateral=(Collateral("BTC", 0.35, 100_000.0),),
+        label="Coin",
+    )
+
+
+def test_the_slider_moves_coin_margined_positions_and_their_coin(app: App, qtbot) -> None:
+    """Pressing the slider down 10 % moves the inverse contract and the BTC that margins it:
+    the panel shows what build_report says of the moved account, pool by pool."""
+    from PySide6.QtCore import Qt
+
+    from ui.scenario_panel import STEPS_PER_PCT, shifted
+
+    account = coin_margined()
+    report = build_report(account, leader=BTC, betas={})
+    app.bridge.on_account(
+        AccountUpdate(
+            9,
+            "Coin",
+            "binanceusdm",
+            False,
+            account,
+            report,
+            AccountStatus.OK,
+            None,
+            None,
+            0,
+            0,
+            15_000,
+        )
+    )
+    panel = app.window.scenario
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 2)
+    panel.slider.setFocus()
+    for _ in range(10 * STEPS_PER_PCT):
+        qtbot.keyClick(panel.slider, Qt.Key.Key_Left)
+    qtbot.waitUntil(lambda: panel.leader_move == pytest.approx(-0.10))
+    moved = shifted(account, panel.leader, {}, -0.10)
+    assert moved.collateral[0].price == pytest.approx(90_000.0)
+    want = build_report(moved, leader=panel.leader, betas={})
+    shown = panel.last_reports[9]
+    assert [p.shown_liquidation_price for p in shown.positions] == [
+        p.shown_liquidation_price for p in want.positions
+    ]
+    now = build_report(account, leader=panel.leader, betas={})
+    assert f"{fmt.money(want.equity - now.equity, True)} vs now" in panel.summary.text()
