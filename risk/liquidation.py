@@ -1084,14 +1084,8 @@ class AccountModel:
                 return m
         return held[0] if held else self.pools[0]
 
-    def figures(self, position: Position) -> tuple[float, float, float]:
-        """(notional, unrealised PnL, maintenance) of a position at its mark, in the coin it
-        settles in, as the solver has them."""
-        term = self.pool_of(position).terms[id(position)]
-        return term.notional, term.pnl, term.mm_settle
-
-    def liquidation_price(self, position: Position) -> float | None:
-        model = self.pool_of(position)
+    def liquidation_price(self, position: Position, model: PoolModel | None = None) -> float | None:
+        model = model or self.pool_of(position)
         if model.plain and len(model.positions) >= VECTOR_MOVERS and not model.pool.isolated:
             g = model.solo_roots().get(id(position), _MISSING)
             if g is not _MISSING:

@@ -167,9 +167,10 @@ def build_report(
     reports = []
     as_of = account.as_of_ms
     for pos in account.positions:
-        lp = model.liquidation_price(pos)
         pool = model.pool_of(pos)
-        notional, pnl, mm = model.figures(pos)
+        lp = model.liquidation_price(pos, pool)
+        term = pool.terms[id(pos)]
+        notional, pnl, mm = term.notional, term.pnl, term.mm_settle
         sigma = sigma_daily.get(pos.symbol)
         mark = pos.mark_price
         reports.append(
