@@ -17,6 +17,7 @@ from cli.account_report import format_table, report_to_json
 from cli.render import Column, fields, json_text
 from connectors.credentials import Credentials
 from connectors.exchange import ExchangeConnector
+from connectors.mismatches import log_mismatches
 from connectors.types import ConnectorError, KeyPermissions
 from risk.report import AccountReport, build_report
 from risk.rules import EXCHANGES
@@ -89,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"cascade-watch report: {err.message}", file=sys.stderr)
         return 1
     report = build_report(account)
-    conn.log_mismatches(report)
+    log_mismatches(report, conn.exchange, conn.label or "")
     if args.json:
         data = report_to_json(report)
         extend_json(data, report, account, permissions)

@@ -37,7 +37,6 @@ from connectors.types import (
 from connectors.venues import VENUES, Settings, Venue, point_at
 from formatting import safe_text
 from resources import default_tiers
-from risk.report import AccountReport
 from risk.types import (
     Account,
     Candles,
@@ -122,8 +121,8 @@ class ExchangeConnector:
       ``Account.notes``. Markets are loaded on the first call (once per exchange and base URL,
       shared between connectors), tiers and the account's settings (pool mode, fee, collateral
       rules) once an hour. The poll builds no report: whoever builds one (the monitor, the
-      ``report`` command) passes it to ``log_mismatches`` to log where our liquidation price
-      and the exchange's differ by more than 0.5 %.
+      ``report`` command) passes it to ``connectors.mismatches.log_mismatches`` to log where our
+      liquidation price and the exchange's differ by more than 0.5 %.
     - ``key_permissions() -> KeyPermissions``: one request (none for Hyperliquid).
     - ``fetch_candles(symbol, timeframe="1h", since_ms=None, limit=500) -> Candles``
     - ``fetch_market(symbol) -> MarketStats`` (funding rate, open interest in base units,
@@ -491,21 +490,6 @@ class ExchangeConnector:
             label=self.label,
             notes=notes,
         )
-
-    def log_mismatches(self, report: AccountReport) -> None:
-        """Log where our liquidation price and the exchange's differ by more than 0.5 %, from a
-        report built by the caller (the poll itself builds none)."""
-        for p in report.mismatches:
-            logger.warning(
-                "%s %s %s: computed liquidation price %.6g differs from the exchange's %.6g "
-                "by %.2f %%",
-                self.exchange,
-                self.label or "",
-                p.symbol,
-                p.liquidation_price.value if p.liquidation_price else float("nan"),
-                p.exchange_liquidation_price.value if p.exchange_liquidation_price else 0.0,
-                (p.mismatch or 0.0) * 100,
-            )
 
     # --- key permissions --------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ import numpy as np
 import alerts
 from alerts.state import AccountState, Crowding, LeaderMarket, MarketState
 from alerts.vocabulary import HEALTH_RULES, MARKET_RULES, Condition, WarningRule
+from connectors.mismatches import log_mismatches
 from connectors.types import Capability, ConnectorError, ErrorKind
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
@@ -124,8 +125,12 @@ class Jobs:
             )
             return
         report = self.build_report(account)
+        mismatched = frozenset(p.symbol for p in report.mismatches)
+        if mismatched - slot.mismatched:
+            log_mismatches(report, cfg.exchange, cfg.label, mismatched - slot.mismatched)
         now = self.now_ms()
         with slot.lock:
+            slot.mismatched = mismatched
             slot.record_read(account, report, now)
             slot.clock_note = next((n for n in account.notes if "clock" in n.lower()), None)
         self._ensure_markets(account.symbols)

@@ -64,6 +64,9 @@ class AccountSlot:
     permissions: KeyPermissions | None = None
     permissions_checked: bool = False
     clock_note: str | None = None
+    mismatched: frozenset[str] = frozenset()
+    """Symbols whose computed and exchange liquidation prices differed at the last read (a
+    mismatch is logged when it appears, not on every poll)."""
     force_next: bool = False
     """Set by ``poll_now``: the next poll ignores the backoff."""
     lock: threading.Lock = field(default_factory=threading.Lock)

@@ -159,11 +159,14 @@ def test_a_liquidation_price_mismatch_is_logged(caplog: pytest.LogCaptureFixture
         tiers=default_tiers("binanceusdm", "BTC"),
         exchange_liquidation_price=Figure(70_000.0, Source.EXCHANGE, 0),
     )
+    from connectors.mismatches import log_mismatches
     from risk.report import build_report
 
-    conn = ExchangeConnector("binanceusdm", Credentials(KEY, SECRET), label="main")
-    with caplog.at_level("WARNING", logger="connectors.exchange"):
-        conn.log_mismatches(build_report(Account("binanceusdm", 10_000.0, (pos,))))
+    report = build_report(Account("binanceusdm", 10_000.0, (pos,)))
+    with caplog.at_level("WARNING", logger="connectors.mismatches"):
+        log_mismatches(report, "binanceusdm", "main", symbols=("ETH/USDT:USDT",))
+        assert not caplog.records
+        log_mismatches(report, "binanceusdm", "main")
     (record,) = caplog.records
     assert "BTC/USDT:USDT" in record.getMessage() and "differs" in record.getMessage()
     assert SECRET not in record.getMessage()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -13,6 +14,7 @@ from alerts import WarningRule
 from connectors.types import ErrorKind
 from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
+from risk.types import Account, Figure, Source
 from storage.records import AccountRecord
 from tests.monitor.monitor_fakes import FakeClock, FakeConnector, serving
 
@@ -277,3 +279,25 @@ def test_a_wrong_passphrase_is_asked_again_then_reported(db, tmp_path):
         update = next(u for u in reversed(rec2.accounts) if u.account_id == account.id)
         assert update.status is AccountStatus.ERROR and "passphrase does not open" in update.error
     assert [a.value for a in asks] == ["open", "again", "again"]
+
+
+class MismatchedConnector(FakeConnector):
+    """The exchange says the BTC long dies at 50,000, far from what the engine computes."""
+
+    def fetch_account(self) -> Account:
+        account = super().fetch_account()
+        btc = replace(
+            account.positions[0], exchange_liquidation_price=Figure(50_000.0, Source.EXCHANGE)
+        )
+        return replace(account, positions=(btc, *account.positions[1:]))
+
+
+def test_a_liquidation_price_mismatch_is_logged_when_it_appears_not_every_poll(db, caplog):
+    clock = FakeClock(1_800_000_000)
+    svc = service(db, clock, MismatchedConnector(wallet=30_000), Recorder(clock))
+    with caplog.at_level("WARNING", logger="connectors.mismatches"):
+        for _ in range(4):
+            svc.tick()
+            clock.advance(5)
+    (record,) = caplog.records
+    assert "BTC/USDT:USDT" in record.getMessage() and "differs" in record.getMessage()
