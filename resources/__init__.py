@@ -10,6 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from risk.probability import MoveModel
 from risk.rules import rules_for
 from risk.types import ContractType, MarginTier, TierBasis, base_asset, cumulative_amounts
 
@@ -93,3 +94,13 @@ def inverse_contract_size(exchange: str, symbol: str) -> float:
     if table is None:
         raise ValueError(f"{exchange} has no inverse (coin-margined) contracts")
     return float(table["contract_size"].get(base_asset(symbol), 10))
+
+
+MOVE_DISTRIBUTION = "move-distribution.json"
+
+
+@cache
+def move_model() -> MoveModel:
+    """The shipped distribution of moves (resources/move-distribution.json): its survival
+    tables, the files it was fit on and the date (benchmarks/fit_moves.py writes it)."""
+    return MoveModel.from_dict(load_json(MOVE_DISTRIBUTION))
