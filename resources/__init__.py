@@ -10,7 +10,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from risk.probability import MoveModel
+from risk.probability import EventMoves, MoveModel
 from risk.rules import rules_for
 from risk.types import ContractType, MarginTier, TierBasis, base_asset, cumulative_amounts
 
@@ -104,3 +104,19 @@ def move_model() -> MoveModel:
     """The shipped distribution of moves (resources/move-distribution.json): its survival
     tables, the files it was fit on and the date (benchmarks/fit_moves.py writes it)."""
     return MoveModel.from_dict(load_json(MOVE_DISTRIBUTION))
+
+
+EVENT_MOVES = "event-moves.json"
+
+
+@cache
+def event_moves(hours: float = 4.0) -> dict[str, EventMoves]:
+    """The moves after past CPI releases and FOMC decisions (resources/event-moves.json,
+    written by benchmarks/fit_events.py), by kind, for the window of ``hours`` after a release."""
+    doc = load_json(EVENT_MOVES)
+    out: dict[str, EventMoves] = {}
+    for kind, entry in doc["kinds"].items():
+        for window in entry["windows"]:
+            if float(window["hours"]) == hours:
+                out[kind] = EventMoves.from_dict(kind, window)
+    return out

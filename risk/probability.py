@@ -602,3 +602,43 @@ def account_odds(
         if s_lead is not None and s_lead > 0:
             cross = cross_odds(model, joint, s_lead)
     return AccountOdds(cross, positions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Scheduled events
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class EventMoves:
+    """Past releases of one kind (CPI, FOMC): the volatility-scaled furthest moves below and
+    above the close before the release bar, within ``hours`` from it — one sample per past
+    release and asset, sorted."""
+
+    kind: str
+    hours: float
+    down: FloatArray
+    up: FloatArray
+
+    def touch(
+        self, sigma_hourly: float, log_down: float | None = None, log_up: float | None = None
+    ) -> float:
+        """The share of past releases whose move would have reached a level ``log_down`` below
+        (``log_up`` above) the price at today's σ; both given: their sum, capped at 1. With n
+        samples the share is (k + ½)/(n + 1) — never a flat 0 from a short history."""
+        total = 0.0
+        scale = sigma_hourly * math.sqrt(self.hours)
+        for dist, sample in ((log_down, self.down), (log_up, self.up)):
+            if dist is None or not math.isfinite(dist) or sample.shape[0] == 0:
+                continue
+            z = dist / scale
+            k = sample.shape[0] - int(np.searchsorted(sample, z, side="left"))
+            total += (k + 0.5) / (sample.shape[0] + 1)
+        return min(1.0, total)
+
+    @classmethod
+    def from_dict(cls, kind: str, d: Mapping[str, Any]) -> EventMoves:
+        down = np.sort(np.asarray(d["down"], dtype=float))
+        up = np.sort(np.asarray(d["up"], dtype=float))
+        if down.ndim != 1 or up.ndim != 1 or np.any(down < 0) or np.any(up < 0):
+            raise ValueError(f"{kind}: event moves must be lists of non-negative numbers")
+        return cls(kind, float(d["hours"]), down, up)

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import ccxt
+import numpy as np
 import pytest
 
 from connectors.credentials import Credentials
@@ -398,17 +399,17 @@ def test_the_demo_account_is_liquidated_at_margin_ratio_100() -> None:
     clock = FakeClock()
     with LocalExchange(scenario="2025-11-04", speed=1.0, clock=clock) as lx:
         ex = make_client(lx, "binanceusdm")
-        lx.seek(31.5 * HOUR)  # BTC has just broken 105,000
-        assert lx.market.mark("BTC", lx.tick_ms()) < 105_500
+        lx.seek(36 * HOUR)  # 4 Nov 12:00: BTC has been under 105,000 since 05:00
+        assert lx.market.mark("BTC", lx.tick_ms()) < 105_000
         before = ex.fetch_positions()
         assert len(before) == 2
         ratio = lx.account_view(lx.account("binanceusdm")).margin_ratio
         assert 0.1 < ratio < 1.0
         clock.advance(7 * HOUR)  # time passes; nobody polls in between
         assert ex.fetch_positions() == []
-        (event,) = lx.liquidations[:1]
+        event = next(e for e in lx.liquidations if e.exchange == "binanceusdm")
         hours = (event.time_ms - lx.scenario.start_ms) / 3_600_000
-        assert 34 < hours < 38.5
+        assert 40.5 < hours < 42  # the real 16:00-17:00 bars of 4 November took BTC to 101,000
         assert event.equity == pytest.approx(event.maintenance, rel=1e-3)
         assert event.wallet_after < 50 and event.wallet_after >= 0
         balance = ex.fetch_balance()
@@ -455,20 +456,38 @@ def test_replay_is_deterministic() -> None:
                 assert ra.read() == rb.read()
 
 
-def test_the_scenarios_follow_their_anchors() -> None:
+def test_the_scenarios_replay_the_real_candles() -> None:
+    """Inside the replay every hourly candle is the real Binance perpetual's (its stored rows):
+    high, low, close and volume exact, the open the previous close (within 2 bp)."""
+    HOUR_MS = 3_600_000
+    for name in ("2025-11-04", "2025-08-24"):
+        with LocalExchange(scenario=name, clock=FakeClock()) as lx:
+            m = lx.market
+            for base in ("BTC", "ETH"):
+                real = lx.scenario.symbols[base].bars
+                assert real is not None and "../shared/data/binance-" in real.source
+                got = m.bars(base, HOUR_MS, real.end_ms, since_ms=real.start_ms, limit=10_000)
+                rows = real.rows
+                assert len(got) >= rows.shape[0]
+                n = rows.shape[0]
+                for col, series in ((1, got.high), (2, got.low)):
+                    assert np.allclose(series[:n], rows[:, col], rtol=2e-4)
+                assert np.allclose(got.close[:n], rows[:, 3], rtol=1e-12)
+                assert np.allclose(got.volume[:n], rows[:, 4], rtol=1e-9)
+                assert np.allclose(got.open[:n], rows[:, 0], rtol=2e-4)
+            daily = m.bars("BTC", 86_400_000, lx.scenario.start_ms, limit=201)
+            assert len(daily) == 201  # history before the start, for the 200-day average
     with LocalExchange(scenario="2025-11-04", clock=FakeClock()) as lx:
         m, start = lx.market, lx.scenario.start_ms
-        assert m.mark("BTC", start) == pytest.approx(110_565, rel=0.002)
-        assert m.mark("BTC", start + 45 * 3_600_000) == pytest.approx(98_932, rel=0.02)
-        assert m.mark("ETH", start + 24 * 3_600_000) == pytest.approx(3_560, rel=0.02)
-        daily = m.bars("BTC", 86_400_000, start, limit=201)
-        assert len(daily) == 201  # history before the start, for the 200-day average
-        assert daily.close[:-1].mean() == pytest.approx(109_800, rel=0.02)
+        assert m.mark("BTC", start) == pytest.approx(110_494.9, rel=1e-9)
+        day2 = m.bars("BTC", HOUR_MS, start + 48 * HOUR_MS, since_ms=start + 24 * HOUR_MS, limit=24)
+        assert float(day2.low.min()) == pytest.approx(98_888.8, rel=1e-9)
+        assert int(day2.ts[int(np.argmin(day2.low))]) == start + 45 * HOUR_MS  # 21:00 UTC
     with LocalExchange(scenario="2025-08-24", clock=FakeClock()) as lx:
         m, start = lx.market, lx.scenario.start_ms
-        before = m.mark("BTC", start + 9.6 * 3_600_000)
-        after = m.mark("BTC", start + 10.0 * 3_600_000)
-        assert before > 115_000 > 112_000 > after
+        dump = m.bars("BTC", HOUR_MS, start + 8 * HOUR_MS, since_ms=start + 7 * HOUR_MS, limit=1)
+        assert float(dump.low[0]) == pytest.approx(110_484.0, rel=1e-6)  # the 19:00 bar
+        assert m.mark("BTC", start + 6 * HOUR_MS) > 114_000
 
 
 def test_clock_speed_pause_resume_seek() -> None:
@@ -507,17 +526,25 @@ def test_a_poll_is_fast_and_logged(lx: LocalExchange, clients: dict[str, Any]) -
     ]
 
 
-def test_the_whale_dump_liquidates_during_the_fall() -> None:
+def test_the_whale_dump_takes_the_hyperliquid_copy_and_the_others_go_the_next_day() -> None:
+    """Hyperliquid's maintenance (half the initial margin at max leverage) is the highest of
+    the four: its copy of the demo account goes in the 19:00 dump; the OKX copy survives it and
+    goes on the evening of 25 August, when BTC broke 111,000 again."""
     clock = FakeClock()
     with LocalExchange(scenario="2025-08-24", clock=clock) as lx:
-        lx.seek(9.5 * HOUR)
+        lx.seek(6.5 * HOUR)
         okx = make_client(lx, "okx")
         assert len(okx.fetch_positions(["BTC/USDT:USDT", "ETH/USDT:USDT"])) == 2
         clock.advance(1.5 * HOUR)
+        assert len(okx.fetch_positions(["BTC/USDT:USDT", "ETH/USDT:USDT"])) == 2
+        hl = next(e for e in lx.liquidations if e.exchange == "hyperliquid")
+        hours = (hl.time_ms - lx.scenario.start_ms) / 3_600_000
+        assert 7.0 < hours < 8.0 and hl.marks["BTC"] < 111_000
+        clock.advance(26 * HOUR)
         assert okx.fetch_positions(["BTC/USDT:USDT", "ETH/USDT:USDT"]) == []
         event = next(e for e in lx.liquidations if e.exchange == "okx")
         hours = (event.time_ms - lx.scenario.start_ms) / 3_600_000
-        assert 9.7 < hours < 10.6 and event.marks["BTC"] < 112_000
+        assert 31 < hours < 32.5 and event.marks["BTC"] < 111_500
 
 
 def test_cli_prints_address_and_keys_and_stops_on_ctrl_c() -> None:
@@ -566,8 +593,8 @@ def test_a_stopped_exchange_is_down_even_on_a_kept_alive_connection() -> None:
 
 def test_a_jump_past_the_liquidation_finds_the_moment_it_happened() -> None:
     with LocalExchange(scenario="2025-11-04", clock=FakeClock()) as lx:
-        lx.seek(40 * HOUR)
+        lx.seek(44 * HOUR)
         (event,) = [e for e in lx.liquidations if e.exchange == "binanceusdm"]
         hours = (event.time_ms - lx.scenario.start_ms) / 3_600_000
-        assert 36 < hours < 37.5  # BTC broke 105,000 at about 31 h
-        assert 101_000 < event.marks["BTC"] < 104_000
+        assert 40.5 < hours < 42  # the real 4 November 16:00-17:00 fall
+        assert 101_000 < event.marks["BTC"] < 103_000

@@ -30,9 +30,10 @@ from risk.types import Side
 
 VENUES = ("binanceusdm", "bybit", "okx", "hyperliquid")
 QUOTE = {"binanceusdm": "USDT", "bybit": "USDT", "okx": "USDT", "hyperliquid": "USDC"}
-CRASH_HOURS = 35.0
-"""Into the 2025-11-04 scenario: BTC falling through 104,000, longs being liquidated, and the
-demo account (3 BTC and 8 ETH long) an hour from its own liquidation."""
+CRASH_HOURS = 39.5
+"""Into the 2025-11-04 scenario (the real candles): 4 Nov 15:30 UTC, BTC falling from 104,500
+toward 100,700, longs being liquidated, and the demo account (3 BTC and 8 ETH long) under two
+hours from its own liquidation."""
 
 
 def btc(venue: str) -> str:

@@ -254,3 +254,29 @@ def test_isolated_margin_to_add_is_exact(exchange):
     assert position_odds(model, lp2 / pos.mark_price - 1, 0.007).p24 == pytest.approx(
         0.05, abs=1e-9
     )
+
+
+# --- scheduled events ----------------------------------------------------------------------
+
+
+def test_event_moves_ship_for_cpi_and_fomc_with_their_sources():
+    from resources import event_moves, load_json
+
+    moves = event_moves()
+    assert set(moves) == {"cpi", "fomc"}
+    assert moves["cpi"].down.shape[0] > 80 and moves["fomc"].down.shape[0] > 50
+    doc = load_json("event-moves.json")
+    assert any("bls.gov" in u for u in doc["sources"]["cpi"])
+    assert any("federalreserve.gov" in u for u in doc["sources"]["fomc"])
+    assert "2025-10-24T12:30Z" in doc["kinds"]["cpi"]["releases_utc"]  # the delayed Sep 2025 CPI
+
+
+def test_an_event_probability_is_the_share_of_past_releases_that_reached_the_level():
+    from risk.probability import EventMoves
+
+    ev = EventMoves("cpi", 4.0, np.array([0.5, 1.0, 2.0, 3.0]), np.array([0.2, 0.4, 0.6, 0.8]))
+    sigma = 0.01  # σ√4 = 2 %: a level 4 % below is z = 2
+    assert ev.touch(sigma, log_down=0.04) == pytest.approx(2.5 / 5)
+    assert ev.touch(sigma, log_down=0.10) == pytest.approx(0.5 / 5)  # never reached: ½ of one
+    assert ev.touch(sigma, log_up=0.01) == pytest.approx(2.5 / 5)  # z = 0.5: 0.6 and 0.8
+    assert ev.touch(sigma, log_down=0.04, log_up=0.01) == 1.0
