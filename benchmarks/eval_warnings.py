@@ -655,7 +655,8 @@ def _ffill(x: np.ndarray) -> np.ndarray:
 class CascadeSnaps:
     flags: np.ndarray
     nearest: list[tuple[int, float, float, float, float]]
-    """Daily samples for the hold rates: (bar, support low, high, price, atr)."""
+    """Daily samples for the hold rates: (bar, support low, high, price, atr) of every support
+    whose top is within 5 % below the price."""
     context: list[tuple[int, float, float]]
     """(bar, support mid, estimated USD of long liquidations between it and the next support)."""
     seconds: float
@@ -700,10 +701,10 @@ def cascade_flags(s: Series, oi_usd: np.ndarray | None, step: int, first: int) -
             x.domino_ratio >= params.prone_ratio and price - x.support.high <= band for x in cas
         )
         flags[i : i + step] = on
-        strong = [z for z in lv.supports if z.score >= params.min_next_score]
-        if strong and (i - first) % per_day < step:
-            z = strong[0]
-            nearest.append((i, z.low, z.high, price, atr))
+        if (i - first) % per_day < step:
+            for z in lv.supports:
+                if z.high >= price * 0.95:
+                    nearest.append((i, z.low, z.high, price, atr))
             for x in cas[:1]:
                 context.append((i, x.support.mid, x.fuel))
     return CascadeSnaps(flags, nearest, context, time.perf_counter() - t0, count)
@@ -712,9 +713,10 @@ def cascade_flags(s: Series, oi_usd: np.ndarray | None, step: int, first: int) -
 def hold_rates(
     s: Series, samples: Sequence[tuple[int, float, float, float, float]], seed: int = 7
 ) -> dict[str, Any]:
-    """Of the nearest support sampled daily: after its first touch within 7 days, does the price
-    bounce one ATR above it before closing half an ATR below? Placebo: the same test at random
-    levels with the detected supports' distances (Osler 2000)."""
+    """Of every support within 5 % below the price, sampled daily: after its first touch within
+    7 days, does the price bounce one ATR above it before closing half an ATR below? Placebo: the
+    same test at random levels of the same width with the detected supports' distances (Osler
+    2000)."""
     rng = np.random.default_rng(seed)
     c = s.c
     week = round(168 / s.bar_h)

@@ -3,8 +3,9 @@
 Sources: confirmed swing lows/highs on 1h, 4h and 1d (a pivot of n bars enters only n bars
 later), the daily 50- and 200-day averages, volume-profile high-volume nodes, round numbers and
 persistent order-book walls. Every source becomes a candidate price; candidates within the
-zone tolerance max(0.5·ATR14(1h), 0.4 % of price) are merged into one zone (at least half a
-tolerance wide around the median of its touches), and the zone's score adds up what it holds
+zone tolerance max(0.5·ATR14(1h), 1.5 % of price) are merged into one zone (at least half a
+tolerance wide around the median of its touches; the research notes' §1.1 merge of 1.5–2 %),
+and at most four zones are kept on each side. The zone's score adds up what it holds
 (weights are the research notes' priors, §1.4):
 
     score = 1.0·log(1 + Σ touches·decay) + 0.5·[two timeframes agree] + 0.8·[volume node]
@@ -14,6 +15,16 @@ where each touch decays with its age (half-life 15 days on 1h, 30 on 4h, 60 on 1
 round number (5,000s for BTC) is a candidate of its own; a minor one (1,000s) within a quarter
 tolerance of a zone's mid adds 0.2. Nothing reads a bar after the last one given:
 ``find_levels(c.upto(t))`` is what was knowable at t.
+
+What the evaluation says (benchmarks/fit_levels.py: every day of Bitstamp BTC/USD 2018–22 and
+the Binance BTCUSDT and ETHUSDT perpetuals, every support within 5 % below the price; a touch
+holds when the price bounces one ATR above the zone before closing half an ATR below it): these
+zones do not hold more often than random levels of the same widths at the same distances —
+83.2 % against 83.1 % in 2018–22, 82.0 % [79.8, 84.0] against 83.2 % [81.1, 85.3] in 2025–26
+(with the old 0.4 % merge: 72.0 % against 72.4 % in 2025–26) — and nothing they hold ranks
+them: the confluence score's area under the ROC curve is 0.50 out of sample, a regression on
+its parts fit on 2018–22 0.55. So a zone is where the price has turned before, not a forecast
+that it will turn there again; the chart and the cascade context say so.
 """
 
 from __future__ import annotations
@@ -96,7 +107,7 @@ class LevelParams:
     lookback_days: tuple[tuple[str, float], ...] = (("1h", 90.0), ("4h", 365.0), ("1d", 1e9))
     atr_bars: int = 14
     atr_fraction: float = 0.5
-    min_fraction: float = 0.004
+    min_fraction: float = 0.015
     price_window: float = 0.35
     """Only candidates within ±35 % of the price are considered."""
     profile_days: float = 30.0
@@ -116,7 +127,7 @@ class LevelParams:
     w_round: float = 0.4
     w_round_minor: float = 0.2
     w_wall: float = 0.5
-    max_levels: int = 10
+    max_levels: int = 4
 
 
 _SWING, _SMA50, _SMA200, _HVN, _ROUND, _WALL = range(6)

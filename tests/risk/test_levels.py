@@ -170,3 +170,25 @@ def test_daily_averages_appear_with_enough_history() -> None:
         sma = float(daily.close[-n:].mean())
         assert abs(sma / lv.price - 1) < 0.35  # inside the price window, so it must appear
         assert any(z.low <= sma <= z.high for z in sma_zones)
+
+
+def test_lows_a_percent_apart_are_one_zone_and_two_percent_apart_are_two() -> None:
+    """The merge tolerance is 1.5 % of the price (research notes §1.1: 1.5–2 %)."""
+
+    def dips(second: float) -> Candles:
+        leg = np.r_[np.linspace(110, 100, 15), np.linspace(100, 110, 15)[1:]]
+        leg2 = leg - 100 + second
+        close = np.r_[np.full(10, 110.0), leg, leg2, np.full(15, 110.0)]
+        n = close.shape[0]
+        ts = np.arange(n, dtype=np.int64) * H
+        return Candles("X", "1h", ts, close, close + 0.05, close - 0.05, close, np.ones(n))
+
+    one = find_levels(dips(101.0), params=LevelParams(pivot_bars=(("1h", 5),)))
+    assert [z.touches for z in one.supports if z.low <= 101 and z.high >= 100] == [2]
+    two = find_levels(dips(102.0), params=LevelParams(pivot_bars=(("1h", 5),), max_levels=10))
+    assert len([z for z in two.supports if z.touches == 1]) == 2
+
+
+def test_there_are_at_most_four_zones_a_side() -> None:
+    lv = find_levels(WALK, candles_4h=WALK_4H, candles_1d=WALK_1D)
+    assert 0 < len(lv.supports) <= 4 and 0 < len(lv.resistances) <= 4
