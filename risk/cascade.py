@@ -461,3 +461,44 @@ def _level_price(z: Level) -> float:
             if z.low <= r <= z.high:
                 return r
     return z.mid
+
+
+LIQUIDATION_SCALE = 0.22
+"""The open-interest map's long liquidations scaled to the ones that really happened. Fit on
+CoinGlass's Binance BTC long liquidations of 2024-12-28 .. 2025-03-14 (4 h bars) against the map
+built walk-forward from Binance's open interest (the median ratio); on the next 3.5 months the
+scaled map totals 0.72 B USD against 0.95 B that happened, with a rank correlation of 0.50 per
+bar (the bar's own fall ranks them at 0.77). benchmarks/eval_warnings.py, cascade_calibration.
+The same data say why a cascade warning cannot rest on this model: on the ten largest 4 h falls
+the square-root law moves the price by about 1 % of the fall with the liquidations that really
+happened; producing the fall from them alone needs a prefactor Y of about 50 where the
+literature measures 0.5–1. Forced selling was not what moved those prices, and nothing in the
+public data measures how fast the book withdraws in a fall, so the model does not model it."""
+
+SCENARIO_LABEL = "scenario, not a forecast"
+
+
+@dataclass(frozen=True, slots=True)
+class SupportContext:
+    """What the chart says beside a support: the estimated USD of long liquidations between it
+    and the next support below (or 5 % below it when there is none). ``calibrated`` when the map
+    came from open interest and was scaled by LIQUIDATION_SCALE; a proxy map's amounts are only
+    relative, and it says so."""
+
+    support: Level
+    long_usd_below: float
+    down_to: float
+    calibrated: bool
+    label: str = SCENARIO_LABEL
+
+
+def support_context(levels: Levels, liqmap: LiqMap) -> tuple[SupportContext, ...]:
+    """One context line per support of ``levels`` (nearest first), from ``liqmap``."""
+    out: list[SupportContext] = []
+    supports = levels.supports
+    scale = 1.0 if liqmap.is_proxy else LIQUIDATION_SCALE
+    for i, z in enumerate(supports):
+        below = supports[i + 1].high if i + 1 < len(supports) else z.low * 0.95
+        usd = liqmap.long_between(below, z.high) * scale
+        out.append(SupportContext(z, usd, below, not liqmap.is_proxy))
+    return tuple(out)

@@ -23,8 +23,8 @@ from risk.cascade import (
     warning_sentence,
 )
 from risk.indicators import daily_sigma, daily_volume_notional
-from risk.levels import Level, LevelKind, find_levels
-from risk.liqmap import build_liqmap
+from risk.levels import Level, LevelKind, Levels, find_levels
+from risk.liqmap import LiqMap, build_liqmap
 from risk.liquidation import joint_move
 from risk.rules import rules_for
 from risk.types import Account, Candles, MarginTier, OrderBook, Position, Side
@@ -216,3 +216,23 @@ def test_a_cascade_runs_past_the_visible_book() -> None:
     deep = OrderBook("X", bids * [1.0, 1000.0], np.empty((0, 2)))
     held = cascade_from(s, [s, nxt], fuel, 0.05, 1e12, book=deep)
     assert held.stop_price > 99.5 and not held.cascade_prone
+
+
+def test_support_context_is_a_scenario_with_calibrated_amounts() -> None:
+    from risk.cascade import LIQUIDATION_SCALE, SCENARIO_LABEL, support_context
+
+    s, nxt = zone(100.0, 101.0), zone(90.0, 91.0)
+    levels = Levels("X", 105.0, None, 1.0, (s, nxt), ())
+    prices = np.array([92.0, 95.0, 100.5, 102.0])
+    amounts = np.array([10.0, 20.0, 30.0, 40.0])
+    lm = LiqMap(
+        "X", 105.0, None, 1.0, np.empty(0), np.empty(0), np.empty(0), prices,
+        np.r_[0.0, np.cumsum(amounts)], np.empty(0), np.zeros(1), 0, 0, 0, 0, False, "oi",
+    )  # fmt: skip
+    first, second = support_context(levels, lm)
+    assert first.label == SCENARIO_LABEL and first.calibrated
+    # Between the next support's top (91) and this one's top (101): 92, 95, 100.5.
+    assert first.long_usd_below == pytest.approx(60.0 * LIQUIDATION_SCALE)
+    assert first.down_to == 91.0
+    # The last support looks 5 % below its bottom: 85.5 .. 91 holds nothing.
+    assert second.long_usd_below == 0.0
