@@ -3,8 +3,9 @@ report, and growth with positions.
 
 Targets (issue 14): the exact solver faster than brentq on every account shape; a full report
 of 50 positions (what every poll and every step of the scenario slider computes) under 0.5 ms;
-growth linear in positions. Prints figures; asserts nothing (these machines are shared and
-noisy: read the medians).
+growth linear in positions. Issue 15: the chance of liquidation (inside the report) and its
+remedy add under 1 ms to a 50-position report. Prints figures; asserts nothing (these machines
+are shared and noisy: read the medians).
 
 The brentq baseline solves the same questions — each position's liquidation price (its
 underlying moving, the rest held) and the joint move both ways — on the same compiled pools
@@ -21,6 +22,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,10 +30,11 @@ from scipy.optimize import brentq
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from resources import default_tiers
+from resources import default_tiers, move_model
 from risk.liquidation import AccountModel, PoolModel, underlying_betas
+from risk.remedy import cross_remedy
 from risk.report import build_report
-from risk.rules import rules_for
+from risk.rules import RuleSet, rules_for
 from risk.types import (
     Account,
     Collateral,
@@ -346,6 +349,52 @@ def main() -> None:
             40 if n < 800 else 10,
         )
         print(f"  {n:>4} positions: {ms:8.3f} ms  = {ms * 1e3 / n:6.1f} µs per position")
+
+    chance_and_remedy(rules)
+
+
+def chance_and_remedy(rules: RuleSet) -> None:
+    """The report with the chance of liquidation against the plain one, plus the remedy solved
+    in full (the account is thinned until the warning is on: P(24 h) ≥ 10 %)."""
+    account, betas, leader = binance_linear(50)
+    model = move_model()
+    sigma = {p.symbol: 0.03 for p in account.positions}
+    sigma_h = {p.symbol: 0.006 for p in account.positions}
+    notional = sum(p.notional() for p in account.positions)
+    risky, rep, margin = account, None, 0.0
+    for margin in (0.25, 0.15, 0.10, 0.08, 0.06, 0.05, 0.04, 0.03):
+        risky = replace(account, wallet_balance=notional * margin)
+        rep = build_report(
+            risky, rules=rules, leader=leader, betas=betas, sigma_daily=sigma, moves=model,
+            sigma_hourly=sigma_h,
+        )  # fmt: skip
+        if rep.odds is not None and rep.odds.p24 >= 0.10:
+            break
+    assert rep is not None and rep.odds is not None
+    fix = cross_remedy(risky, rules, leader, betas, model, rep.odds, 0.05)
+    cut = "" if fix.cut_symbol is None else f" or cut {fix.cut_symbol} by {fix.cut_fraction:.0%}"
+    print(
+        f"chance of liquidation, risky variant (wallet {margin:.0%} of notional): P(24 h) "
+        f"{rep.odds.p24:.1%}; to 5 %: add {fix.collateral:,.0f} USDT{cut}"
+    )
+
+    def plain() -> None:
+        build_report(risky, rules=rules, leader=leader, betas=betas, sigma_daily=sigma)
+
+    def with_chance_and_remedy() -> None:
+        r = build_report(
+            risky, rules=rules, leader=leader, betas=betas, sigma_daily=sigma, moves=model,
+            sigma_hourly=sigma_h,
+        )  # fmt: skip
+        assert r.odds is not None
+        cross_remedy(risky, rules, leader, betas, model, r.odds, 0.05)
+
+    base = median_ms(plain, 300)
+    full = median_ms(with_chance_and_remedy, 300)
+    print(
+        f"report + P(4 h, 24 h) for the account and 50 positions + remedy: median {full:.3f} ms "
+        f"against {base:.3f} ms without: adds {full - base:.3f} ms  (target: adds < 1 ms)"
+    )
 
 
 if __name__ == "__main__":

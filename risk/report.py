@@ -9,6 +9,12 @@ shared USD pool), else the first pool holding positions, so they keep one unit f
 poll — named by ``currency``; ``pools`` lists every pool's own figures, each in its own unit
 (USD for a shared pool, the coin otherwise), and ``liquidated`` and the joint move cover them
 all.
+
+Given the move distribution (``risk.probability.MoveModel``) and each symbol's hourly σ, the
+report also carries the chance of liquidation within 4 h and 24 h: the cross account's through
+its joint move (``AccountReport.odds``) and each position's through its own price
+(``PositionReport.odds``). That is the one place the table, the chart, the scenario panel and
+the warnings read it from.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from typing import NamedTuple
 
 from risk.distance import distance_sigma, touch_probability
 from risk.liquidation import AccountModel, JointMove, pool_totals
+from risk.probability import MoveModel, Odds, account_odds
 from risk.rules import RuleSet, rules_for
 from risk.types import (
     Account,
@@ -64,6 +71,9 @@ class PositionReport(NamedTuple):
     """The coin notional, PnL and maintenance are in."""
     pool: str = ""
     """The pool the position is margined in ("USD" shared, a coin, or "isolated")."""
+    odds: Odds | None = None
+    """The chance this position's own price reaches its liquidation within 4 h and 24 h; when
+    given, ``touch_probability`` is its 24 h figure."""
 
     @property
     def shown_liquidation_price(self) -> Figure | None:
@@ -108,6 +118,9 @@ class AccountReport:
     exchange_maintenance_margin: Figure | None = None
     exchange_margin_ratio: Figure | None = None
     unsupported: tuple[UnsupportedPosition, ...] = ()
+    odds: Odds | None = None
+    """The chance the cross account is liquidated within 4 h and 24 h through its joint move
+    (None without cross positions, the move distribution or the leader's σ)."""
 
     @property
     def liquidated(self) -> bool:
@@ -153,12 +166,16 @@ def build_report(
     betas: Mapping[str, float] | None = None,
     sigma_daily: Mapping[str, float] | None = None,
     horizon_days: float = 1.0,
+    moves: MoveModel | None = None,
+    sigma_hourly: Mapping[str, float] | None = None,
 ) -> AccountReport:
     """Liquidation prices, distances and the joint move of every position in the account.
 
     ``leader`` defaults to the account's BTC position when it has one, else its largest
     position by notional; ``betas`` default to 1. ``sigma_daily`` maps symbols to the daily
     standard deviation of log returns, for the distances in sigmas and touch probabilities.
+    With ``moves`` and ``sigma_hourly`` (``risk.probability.hourly_sigma`` of each symbol's
+    candles) the report carries the chance of liquidation (module docstring).
     """
     rules = effective_rules(account, rules)
     betas = betas or {}
@@ -197,6 +214,20 @@ def build_report(
         )
     chosen_leader = leader or default_leader(account)
     jm = model.joint_move(chosen_leader, betas) if chosen_leader else None
+    cross_odds: Odds | None = None
+    if moves is not None and sigma_hourly:
+        found = account_odds(
+            moves,
+            jm if account.cross_positions else None,
+            [r.distance for r in reports],
+            [r.symbol for r in reports],
+            sigma_hourly,
+        )
+        cross_odds = found.cross
+        reports = [
+            r if o is None else r._replace(odds=o, touch_probability=o.p24)
+            for r, o in zip(reports, found.positions, strict=True)
+        ]
     pools = []
     for m in model.pools:
         t = pool_totals(m)
@@ -229,6 +260,7 @@ def build_report(
         exchange_maintenance_margin=account.exchange_maintenance_margin,
         exchange_margin_ratio=account.exchange_margin_ratio,
         unsupported=account.unsupported,
+        odds=cross_odds,
     )
 
 
