@@ -13,11 +13,13 @@ from alerts.state import CascadeRisk, Crowding, LeaderMarket, ScheduledEvent
 from alerts.thresholds import Thresholds
 from alerts.vocabulary import Active, Condition, Severity, WarningRule, warning_key
 from risk.cascade import assess_account
+from risk.probability import EventMoves
 from risk.report import AccountReport
 from risk.rules import rules_for
 from risk.types import Account, Side, base_asset
 
 _NONE: Active = {}
+_NO_MOVES: Mapping[str, EventMoves] = {}
 
 # --- cascade-prone support --------------------------------------------------------------------
 
@@ -138,9 +140,14 @@ def scheduled_event(
     events: Sequence[ScheduledEvent],
     now_ms: int,
     thresholds: Thresholds,
+    event_moves: Mapping[str, EventMoves] = _NO_MOVES,
 ) -> list[Condition]:
-    """Before a scheduled event, warn (60 min ahead, then critical 15 min ahead) when the
-    account's joint-move headroom is smaller than the event's typical move."""
+    """Before a scheduled event, warn 60 minutes ahead and again, critical, 15 minutes ahead.
+
+    A built-in CPI or FOMC release is sized by the data: the share of past releases whose move
+    (scaled by the volatility then, at today's volatility) would have reached the account's
+    joint-move liquidation; silent under ``event_probability``. A user's own event, with no
+    history, is sized by its typical move against the account's headroom."""
     jm = report.joint_move
     t = thresholds
     if jm is None or jm.nearest is None or not t.event_lead_ms:
@@ -149,16 +156,33 @@ def scheduled_event(
     last_lead = min(t.event_lead_ms)
     leader = base_asset(jm.leader)
     headroom = abs(jm.nearest)
+    mark = leader_mark(report)
+    at = f" (at {fmt.price(mark * (1 + jm.nearest))})" if mark else ""
     for event in sorted(events, key=lambda e: e.at_ms):
         until = event.at_ms - now_ms
         if until > first_lead or until < -t.event_after_ms:
             continue
+        when = f"in {math.ceil(until / 60_000)} min" if until > 0 else f"{-until // 60_000} min ago"
+        severity = Severity.CRITICAL if until <= last_lead else Severity.WARNING
+        sized = event_moves.get(event.kind) if event.kind else None
+        odds = report.odds
+        if sized is not None and odds is not None:
+            p = sized.touch(odds.sigma_hourly, _log_down(jm.down), _log_up(jm.up))
+            if p < t.event_probability:
+                continue
+            msg = (
+                f"{event.name} {when}: a move like those after past {event.kind.upper()} "
+                f"releases would liquidate your account with a {p * 100:.0f} % chance "
+                f"({leader} {fmt.pct(jm.nearest)}{at} liquidates it; "
+                f"{sized.down.shape[0]} past releases, in today's volatility)."
+            )
+            return [
+                Condition(WarningRule.SCHEDULED_EVENT, severity, account_id, (jm.leader,), msg, p)
+            ]
         default = t.event_typical_move.get(leader, t.event_default_move)
         typical = event.typical_move.get(leader, event.typical_move.get("*", default))
         if headroom >= typical:
             continue
-        severity = Severity.CRITICAL if until <= last_lead else Severity.WARNING
-        when = f"in {math.ceil(until / 60_000)} min" if until > 0 else f"{-until // 60_000} min ago"
         msg = (
             f"{event.name} {when}: it typically moves {leader} {typical * 100:.1f} %, and "
             f"{leader} {fmt.pct(jm.nearest)} liquidates your account."
@@ -169,6 +193,14 @@ def scheduled_event(
             )
         ]
     return []
+
+
+def _log_down(r: float | None) -> float | None:
+    return None if r is None or r <= -1 else -math.log1p(min(r, 0.0))
+
+
+def _log_up(r: float | None) -> float | None:
+    return None if r is None else math.log1p(max(r, 0.0))
 
 
 # --- crowding ---------------------------------------------------------------------------------

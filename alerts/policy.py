@@ -10,6 +10,7 @@ from alerts.market_rules import (
     crowding,
     scheduled_event,
 )
+from alerts.probability_rule import liquidation_probability
 from alerts.state import AccountState, MarketState
 from alerts.thresholds import Thresholds
 from alerts.vocabulary import Active, Condition
@@ -22,21 +23,27 @@ def evaluate(
     active: Active,
     now_ms: int,
 ) -> list[Condition]:
-    """Every market rule (``alerts.MARKET_RULES``) on one account: liquidation distance, joint
-    move, cascade-prone support, scheduled event, crowding and a suspected liquidation.
-    ``active`` is the account's open warnings with their severity (for hysteresis); ``now_ms``
-    places the scheduled events. Pure: the same values give the same conditions."""
+    """Every market rule (``alerts.MARKET_RULES``) on one account. By default: the chance of
+    liquidation (the headline), the scheduled events and a suspected liquidation; the fixed-%
+    distance and joint-move rules, the cascade-prone support and crowding only when the
+    thresholds switch them on (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the
+    last two have no out-of-sample skill). ``active`` is the account's open warnings with their
+    severity (for hysteresis); ``now_ms`` places the scheduled events. Pure: the same values
+    give the same conditions."""
     report, aid, t = state.report, state.account_id, thresholds
-    conds = liquidation_distance(report, aid, t, active)
-    conds += joint_move(report, aid, t, active)
+    conds = liquidation_probability(state, market, t, active)
+    if t.fixed_percent:
+        conds += liquidation_distance(report, aid, t, active)
+        conds += joint_move(report, aid, t, active)
     leader = market.leader
     jm = report.joint_move
-    if leader is not None and jm is not None and leader.symbol == jm.leader:
+    if t.cascade_alerts and leader is not None and jm is not None and leader.symbol == jm.leader:
         band = cascade_band(report, leader, t)
         risks = cascade_risks(state.account, leader, market.betas, band)
         conds += cascade_support(report, aid, risks, t, leader.atr, active)
-    conds += scheduled_event(report, aid, market.events, now_ms, t)
-    conds += crowding(report, aid, market.crowding, t, active)
+    conds += scheduled_event(report, aid, market.events, now_ms, t, market.event_moves)
+    if t.crowding_alerts:
+        conds += crowding(report, aid, market.crowding, t, active)
     if state.before_change is not None:
         gone = suspected_liquidation(state.before_change, report, aid, t)
         if gone is not None:

@@ -12,6 +12,7 @@ from types import MappingProxyType
 
 from risk.levels import Levels
 from risk.liqmap import LiqMap
+from risk.probability import EventMoves, MoveModel
 from risk.report import AccountReport
 from risk.types import Account, OrderBook
 
@@ -66,17 +67,24 @@ class ScheduledEvent:
     at_ms: int
     typical_move: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     source: str = ""
+    kind: str = ""
+    """"cpi" or "fomc" for the built-in releases, sized by the moves after past ones
+    (``MarketState.event_moves``); "" for the user's own, sized by ``typical_move``."""
 
 
 @dataclass(frozen=True, slots=True)
 class MarketState:
     """The market around an account: the leader's picture, the betas to the leader, the
-    crowding of each symbol held and the scheduled events near now."""
+    crowding of each symbol held, the scheduled events near now and the move distributions."""
 
     leader: LeaderMarket | None = None
     betas: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
     crowding: Mapping[str, Crowding] = field(default_factory=lambda: MappingProxyType({}))
     events: tuple[ScheduledEvent, ...] = ()
+    moves: MoveModel | None = None
+    """The move distribution the report's odds came from (the remedy solves against it)."""
+    event_moves: Mapping[str, EventMoves] = field(default_factory=lambda: MappingProxyType({}))
+    """The moves after past releases, by ``ScheduledEvent.kind``."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,6 +28,24 @@ def _typical_moves() -> Mapping[str, float]:
 class Thresholds:
     """The rules' thresholds; fractions unless the name says otherwise."""
 
+    probability_warning: float = 0.10
+    """The headline rule: warn when the chance of liquidation within 24 h reaches this."""
+    probability_critical: float = 0.35
+    probability_target: float = 0.05
+    """The remedy in the message brings the 24 h chance under this."""
+    event_probability: float = 0.10
+    """Before a CPI or FOMC release, warn when a move like past releases' would liquidate the
+    account with at least this chance (silent below it)."""
+    fixed_percent: bool = False
+    """Also warn at fixed distances (the distance and joint-move rules below); off by default:
+    a fixed distance says the same thing in a calm week and in a crash."""
+    cascade_alerts: bool = False
+    """Raise the cascade-prone-support rule as a warning. Off: out of sample it catches fewer
+    falls than its own flags placed at random (docs/architecture.md, issue 15); the cascade is
+    shown as context instead."""
+    crowding_alerts: bool = False
+    """Raise the crowding rule as a warning. Off: out of sample it beats its random-shift
+    baseline on one data set of eight."""
     distance_warning: float = 0.10
     distance_critical: float = 0.05
     sigma_warning: float = 2.0
@@ -102,6 +120,10 @@ def _number(raw: object) -> float:
 
 def _coerce(default: object, raw: object) -> object:
     """``raw`` as the type of ``default`` (the field's type)."""
+    if isinstance(default, bool):
+        if not isinstance(raw, bool):
+            raise TypeError(raw)
+        return raw
     if isinstance(default, tuple):
         if isinstance(raw, str) or not isinstance(raw, Iterable):
             raise TypeError(raw)

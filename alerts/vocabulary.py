@@ -38,6 +38,7 @@ class WarningRule(Enum):
     margin rule sets of ``risk.rules`` (``RuleSet``), which are the exchanges' formulas."""
 
     LIQUIDATED = "liquidated"
+    LIQUIDATION_PROBABILITY = "liquidation_probability"
     LIQUIDATION_DISTANCE = "liquidation_distance"
     JOINT_MOVE = "joint_move"
     CASCADE_SUPPORT = "cascade_support"
@@ -52,6 +53,7 @@ class WarningRule(Enum):
 MARKET_RULES = frozenset(
     {
         WarningRule.LIQUIDATED,
+        WarningRule.LIQUIDATION_PROBABILITY,
         WarningRule.LIQUIDATION_DISTANCE,
         WarningRule.JOINT_MOVE,
         WarningRule.CASCADE_SUPPORT,

@@ -69,6 +69,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from alerts import Thresholds, WarningRule  # noqa: E402
 from benchmarks.datafiles import CandleFile, DataError, fmt_ts, load_candles  # noqa: E402
 from resources import default_tiers  # noqa: E402
 from risk.closed_form import single_position_liquidation  # noqa: E402
@@ -89,9 +90,9 @@ NOTIONAL = 10_000.0
 HOLD_H = 168
 HORIZON_H = 24
 LEAD_H = 4
-WARN_P = 0.10
+WARN_P = Thresholds().probability_warning
 """The shipped default: a warning at P(24 h) ≥ 10 % (critical at 35 %)."""
-FIXED_WARN = 0.10
+FIXED_WARN = Thresholds().distance_warning
 FIXED_BINS = (0.05, 0.10)
 MIN_FIT_WINDOWS = 2_000
 CAL_BINS = 10
@@ -99,9 +100,20 @@ FALLS = (0.05, 0.10)
 SHIFT_DRAWS = 1_000
 BOOT_DRAWS = 2_000
 MIN_SHIFT_H = 168
-SHIPPED_MARKET_ALARMS = ("cascade_support", "crowding")
-"""Market rules the shipped defaults raise as warnings (risk/warnings.py rules 3 and 5)."""
-PROBABILITY_RULE = "liquidation_probability"
+
+
+def alarm_rules() -> list[str]:
+    """The rules the shipped defaults raise as warnings (alerts.Thresholds): the chance of
+    liquidation and the scheduled events always; the market rules only where switched on."""
+    t = Thresholds()
+    out = [WarningRule.LIQUIDATION_PROBABILITY.value, WarningRule.SCHEDULED_EVENT.value]
+    if t.fixed_percent:
+        out += [WarningRule.LIQUIDATION_DISTANCE.value, WarningRule.JOINT_MOVE.value]
+    if t.cascade_alerts:
+        out.append(WarningRule.CASCADE_SUPPORT.value)
+    if t.crowding_alerts:
+        out.append(WarningRule.CROWDING.value)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -796,6 +808,7 @@ def market_rules(
             share = float(f[lo:hi].mean()) if hi > lo else 0.0
             row: dict[str, Any] = {
                 "rule": name,
+                "raises_warning_by_default": name in alarm_rules(),
                 "fall": size,
                 "events": int(onsets.shape[0]),
                 "caught_before_onset": int(hits.sum()),
@@ -999,7 +1012,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     oi = load_oi(args.oi, target) if args.oi else own_oi(target)
     rows, extra = market_rules(target, oi, args.step, not args.no_cascade)
     out["market_rules"] = rows
-    out["alarm_rules"] = [PROBABILITY_RULE, *SHIPPED_MARKET_ALARMS]
+    out["alarm_rules"] = alarm_rules()
     out.update(extra)
     calibration = cascade_calibration(target)
     if calibration is not None:

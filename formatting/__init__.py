@@ -50,6 +50,20 @@ def money(x: float | None, signed: bool = False) -> str:
     return _minus(f"{x:+,.2f}" if signed else f"{x:,.2f}")
 
 
+def compact_money(x: float | None) -> str:
+    """An amount in thousands, millions or billions, two significant figures at least:
+    "45 M", "1.2 B", "850 k" (for estimates, where the cents would be noise)."""
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    a = abs(x)
+    for unit, scale in (("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if a >= scale:
+            v = x / scale
+            return _minus(f"{v:,.1f} {unit}" if abs(v) < 10 else f"{v:,.0f} {unit}")
+    return _minus(f"{x:,.0f}")
+
+
 def size(x: float | None) -> str:
     if not _finite(x):
         return "—"

@@ -30,7 +30,13 @@ def builtin_events(files: Sequence[str] = CALENDAR_FILES) -> tuple[ScheduledEven
         for row in doc["events"]:
             moves = {str(k).upper(): float(v) for k, v in row.get("typical_move", {}).items()}
             out.append(
-                ScheduledEvent(row["event"], _utc_ms(row["utc"]), moves, row.get("source_url", ""))
+                ScheduledEvent(
+                    row["event"],
+                    _utc_ms(row["utc"]),
+                    moves,
+                    row.get("source_url", ""),
+                    str(row.get("kind", "")),
+                )
             )
     return tuple(sorted(out, key=lambda e: e.at_ms))
 

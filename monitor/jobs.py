@@ -28,10 +28,12 @@ from monitor.events import MarketUpdate, MonitorCallbacks, WarningEvent
 from monitor.health import health_conditions
 from monitor.ports import MonitorStore, OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
+from resources import event_moves, move_model
 from risk.cascade import Cascade, cascades
 from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms, zscore
 from risk.levels import Levels, find_levels
 from risk.liqmap import LiqMap, build_liqmap
+from risk.probability import EventMoves, MoveModel, hourly_sigma, refresh
 from risk.report import AccountReport, build_report, default_leader
 from risk.types import Account, Candles, OrderBook
 from storage.records import LevelRecord
@@ -73,6 +75,10 @@ class Jobs:
         self.clock = clock
         self.accounts: dict[int, AccountSlot] = {}
         self.markets: dict[str, MarketSlot] = {}
+        self.moves: MoveModel = move_model()
+        """The move distribution the chance of liquidation is read from: the shipped fit,
+        refreshed with the candles this monitor fetches (``refresh_moves``)."""
+        self.event_moves: dict[str, EventMoves] = event_moves()
         self._markets_lock = threading.Lock()
         self.stopping = threading.Event()
 
@@ -162,6 +168,7 @@ class Jobs:
         leader = default_leader(account)
         betas: dict[str, float] = {}
         sigmas: dict[str, float] = {}
+        hourly: dict[str, float] = {}
         for sym in account.symbols:
             m = self.markets.get(sym)
             if m is None:
@@ -170,7 +177,16 @@ class Jobs:
                 betas[sym] = m.beta
             if m.sigma_daily:
                 sigmas[sym] = m.sigma_daily
-        return build_report(account, leader=leader, betas=betas, sigma_daily=sigmas)
+            if m.sigma_hourly:
+                hourly[sym] = m.sigma_hourly
+        return build_report(
+            account,
+            leader=leader,
+            betas=betas,
+            sigma_daily=sigmas,
+            moves=self.moves,
+            sigma_hourly=hourly,
+        )
 
     def evaluate(self, slot: AccountSlot, now_ms: int) -> list[WarningEvent]:
         """The loop's health rules, and on a fresh report the market rules (``alerts``), for
@@ -208,7 +224,14 @@ class Jobs:
             for sym in account.symbols
             if (m := self.markets.get(sym)) is not None
         }
-        return MarketState(leader, betas, crowd, self.calendar.near(now_ms))
+        return MarketState(
+            leader,
+            betas,
+            crowd,
+            self.calendar.near(now_ms),
+            self.moves,
+            self.event_moves,
+        )
 
     # --- markets ------------------------------------------------------------------------------
 
@@ -313,6 +336,24 @@ class Jobs:
             if self.stopping.is_set():
                 return
             self.recompute(sym)
+        self.refresh_moves()
+
+    def refresh_moves(self) -> None:
+        """Pool the windows of the fetched 1h candles that start after the distribution's last
+        fitted window into it (``risk.probability.refresh``: unchanged until they add a few
+        hundred). The refreshed distribution lives as long as the monitor."""
+        series = []
+        for m in list(self.markets.values()):
+            with m.lock:
+                if m.candles is not None and len(m.candles) > 1:
+                    series.append(m.candles)
+        if not series:
+            return
+        day = time.strftime("%Y-%m-%d", time.gmtime(self.now_ms() / 1000))
+        try:
+            self.moves = refresh(self.moves, series, fitted=day)
+        except Exception:
+            logger.exception("could not refresh the move distribution")
 
     def recompute(self, symbol: str) -> None:
         """Volatility, ATR, beta to the leader, support levels, the liquidation map and the
@@ -331,6 +372,7 @@ class Jobs:
             return
         leader = self._leader_daily(symbol)
         sigma = _finite(daily_sigma(candles))
+        sigma_h = _finite(hourly_sigma(candles))
         atr = _finite(atr_last(candles))
         beta: float | None = 1.0
         if leader is not None and daily is not None:
@@ -358,6 +400,7 @@ class Jobs:
             cascade = market_cascades(candles, levels, liqmap, book, sigma)
         with m.lock:
             m.sigma_daily = sigma
+            m.sigma_hourly = sigma_h
             m.atr = atr
             m.beta = beta
             m.levels, m.liqmap, m.cascade = levels, liqmap, cascade

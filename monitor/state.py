@@ -180,6 +180,9 @@ class MarketSlot:
     liqmap: LiqMap | None = None
     cascade: tuple[Cascade, ...] | None = None
     sigma_daily: float | None = None
+    sigma_hourly: float | None = None
+    """``risk.probability.hourly_sigma`` of the 1h candles: the volatility the chance of
+    liquidation is read at."""
     atr: float | None = None
     beta: float | None = None
     as_of_ms: int = 0

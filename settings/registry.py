@@ -35,6 +35,7 @@ class Unit(Enum):
 class Group(Enum):
     """The settings dialog's boxes, in order."""
 
+    PROBABILITY = "Warn on the chance of liquidation within 24 h"
     THRESHOLDS = "Warn when the liquidation is within"
     POLLING = "Polling"
     LOOK = "Alerts and look"
@@ -91,6 +92,33 @@ def _parse(s: Setting[Any], raw: object) -> object:
 
 _T = Thresholds()
 
+PROBABILITY_WARNING = Setting(
+    "alerts.probability_warning",
+    _T.probability_warning,
+    "Warning at",
+    Group.PROBABILITY,
+    0.01,
+    0.9,
+    Unit.PERCENT,
+    threshold="probability_warning",
+)
+PROBABILITY_CRITICAL = Setting(
+    "alerts.probability_critical",
+    _T.probability_critical,
+    "Critical at",
+    Group.PROBABILITY,
+    0.01,
+    0.99,
+    Unit.PERCENT,
+    threshold="probability_critical",
+)
+FIXED_PERCENT = Setting(
+    "alerts.fixed_percent",
+    _T.fixed_percent,
+    "Also warn at the fixed distances below",
+    Group.THRESHOLDS,
+    threshold="fixed_percent",
+)
 DISTANCE_WARNING = Setting(
     "alerts.distance_warning",
     _T.distance_warning,
@@ -162,6 +190,9 @@ THEME = Setting(
 AnySetting = Setting[Any]
 
 SETTINGS: tuple[AnySetting, ...] = (
+    PROBABILITY_WARNING,
+    PROBABILITY_CRITICAL,
+    FIXED_PERCENT,
     DISTANCE_WARNING,
     DISTANCE_CRITICAL,
     JOINT_MOVE_WARNING,

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 import formatting as fmt
 from monitor.events import MarketUpdate
-from risk.cascade import Cascade
+from risk.cascade import SCENARIO_LABEL, Cascade, SupportContext, support_context
 from risk.levels import Level, Levels
 from risk.liqmap import LiqMap
 from risk.types import Candles
@@ -72,6 +72,19 @@ def support_zones(levels: Levels | None, mark: float | None, limit: int = 3) -> 
         zones = [z for z in zones if z.low <= mark * 1.005 and z.high >= mark * 0.88]
     zones.sort(key=lambda z: -float(z.score))
     return zones[:limit]
+
+
+def support_label(z: Level, ctx: SupportContext | None, reasons: str) -> str:
+    """ "support · 104,000 · 3 touches · scenario, not a forecast: ≈ 45 M USD of long
+    liquidations below, to 102,600" (relative sizes only without open-interest history)."""
+    text = f"support · {reasons}" if reasons else "support"
+    if ctx is None:
+        return text
+    if ctx.calibrated:
+        amount = f"≈ {fmt.compact_money(ctx.long_usd_below)} USD of long liquidations"
+    else:
+        amount = "long liquidations (relative: no open-interest history)"
+    return f"{text} · {SCENARIO_LABEL}: {amount} below, to {fmt.price(ctx.down_to)}"
 
 
 def nearest_cascade(cascades: Iterable[Cascade] | None, mark: float | None) -> Cascade | None:
@@ -364,7 +377,14 @@ class PriceChart(QWidget):
                 round(float(v), 6)
                 for v in (cascade.start_price, cascade.stop_price, cascade.domino_ratio)
             )
-        key = (self.symbol, tuple((z.low, z.high, z.score) for z in zones), reach)
+        context: dict[tuple[float, float], SupportContext] = {}
+        if update.levels is not None and update.liqmap is not None:
+            context = {
+                (c.support.low, c.support.high): c
+                for c in support_context(update.levels, update.liqmap)
+            }
+        amounts = tuple(round(c.long_usd_below, -5) for c in context.values())
+        key = (self.symbol, tuple((z.low, z.high, z.score) for z in zones), reach, amounts)
         if key == self._levels_key:
             return
         self._levels_key = key
@@ -389,7 +409,7 @@ class PriceChart(QWidget):
                 labelled.append(z.high)
                 pg.InfLineLabel(
                     region.lines[1],
-                    text=f"support · score {z.score:.1f} · {reasons}",
+                    text=support_label(z, context.get((z.low, z.high)), reasons),
                     position=0.03,
                     anchors=[(0, 1), (0, 1)],
                     color=t.support,
@@ -409,7 +429,7 @@ class PriceChart(QWidget):
         )
         region.setZValue(-20)
         text = (
-            f"cascade reach if it breaks → {fmt.price(stop)} (estimate)"
+            f"{SCENARIO_LABEL}: forced selling alone, if it breaks → {fmt.price(stop)}"
             f" · domino ×{cascade.domino_ratio:.1f}"
         )
         pg.InfLineLabel(

@@ -33,6 +33,7 @@ from alerts.vocabulary import Change, WarningState
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.health import is_stale
 from risk.liquidation import beta_of
+from risk.types import MarginMode
 from settings.registry import (
     DISTANCE_CRITICAL,
     DISTANCE_WARNING,
@@ -409,20 +410,23 @@ class MainWindow(QMainWindow):
             tag = ("DEMO " if row.is_demo else "") + (row.account_label + " " if many else "")
             if lp is not None:
                 colour = t.liq_long if p.side.sign > 0 else t.liq_short
-                lines.append((lp.value, f"LIQ {tag}{side}", colour))
+                own = ""
+                if p.margin_mode is MarginMode.ISOLATED and p.odds is not None:
+                    own = f" · P(24 h) {fmt.pct(p.odds.p24, signed=False, decimals=0)}"
+                lines.append((lp.value, f"LIQ {tag}{side}{own}", colour))
             jm = row.account.joint_move
             if jm is not None and jm.down is not None and row.account_id not in joint_done:
                 joint_done.add(row.account_id)
                 b = beta_of(symbol, jm.leader, self.scenario.effective_betas())
                 price = p.mark_price * (1 + b * jm.down)
                 if price > 0:
-                    lines.append(
-                        (
-                            price,
-                            f"LIQ {tag}joint: BTC {fmt.pct(jm.down)}",
-                            t.red,
-                        )
+                    odds = row.account.odds
+                    chance = (
+                        ""
+                        if odds is None
+                        else f" · P(24 h) {fmt.pct(odds.p24, signed=False, decimals=0)}"
                     )
+                    lines.append((price, f"LIQ {tag}joint: BTC {fmt.pct(jm.down)}{chance}", t.red))
         r = self.scenario.leader_move
         mark = self._mark_of(symbol)
         if r and mark:

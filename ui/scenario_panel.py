@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 import formatting as fmt
 from monitor.events import AccountUpdate
+from resources import move_model
 from risk.liquidation import account_totals, beta_of, underlying_betas
 from risk.report import (
     AccountReport,
@@ -53,6 +54,9 @@ class ScenarioAccount:
     label: str
     is_demo: bool
     account: Account
+    sigma_hourly: Mapping[str, float] = field(default_factory=dict)
+    """The volatility each symbol's chance of liquidation was read at in the account's report
+    (the scenario moves the prices, not the volatility)."""
 
 
 def shifted(account: Account, leader: str, betas: Mapping[str, float], r: float) -> Account:
@@ -147,7 +151,7 @@ class ScenarioPanel(QWidget):
         if account is None or not account.positions:
             return
         self.accounts[update.account_id] = ScenarioAccount(
-            update.account_id, update.label, update.is_demo, account
+            update.account_id, update.label, update.is_demo, account, sigmas_of(update.report)
         )
         if not any(p.symbol == self.leader for p in account.positions):
             self.leader = default_leader(account) or self.leader
@@ -218,7 +222,13 @@ class ScenarioPanel(QWidget):
         self.last_reports = {}
         for sa in self.accounts.values():
             acc = shifted(sa.account, self.leader, betas, r)
-            report = build_report(acc, leader=self.leader, betas=betas)
+            report = build_report(
+                acc,
+                leader=self.leader,
+                betas=betas,
+                moves=move_model(),
+                sigma_hourly=sa.sigma_hourly,
+            )
             self.last_reports[sa.account_id] = report
             tag = "DEMO · " if sa.is_demo else ""
             if report.liquidated:
@@ -233,6 +243,11 @@ class ScenarioPanel(QWidget):
                         f", liquidated if {jm.leader.split('/')[0]} moves "
                         f"<b>{fmt.pct(jm.nearest, decimals=2)}</b> from here"
                     )
+                    odds = report.odds
+                    if odds is not None:
+                        p24 = fmt.pct(odds.p24, signed=False, decimals=0)
+                        p4 = fmt.pct(odds.p4, signed=False, decimals=0)
+                        state_html += f" — a <b>{p24}</b> chance within 24 h (4 h: {p4})"
             now = account_totals(sa.account, effective_rules(sa.account)).equity
             lines.append(
                 f"<b>{tag}{sa.label}</b>: equity <b>{fmt.money(report.equity)}</b> "
@@ -289,3 +304,16 @@ class ScenarioPanel(QWidget):
                     item.setText(text)
                 if j in (4, 5) and item.foreground().color().name() != colour:
                     item.setForeground(QBrush(theme.qcolor(colour)))
+
+
+def sigmas_of(report: AccountReport | None) -> dict[str, float]:
+    """Each symbol's hourly σ as the report read it (its odds say which)."""
+    out: dict[str, float] = {}
+    if report is None:
+        return out
+    for p in report.positions:
+        if p.odds is not None:
+            out[p.symbol] = p.odds.sigma_hourly
+    if report.odds is not None and report.joint_move is not None:
+        out[report.joint_move.leader] = report.odds.sigma_hourly
+    return out

@@ -30,6 +30,8 @@ from settings.registry import (
     DISTANCE_WARNING,
     JOINT_MOVE_CRITICAL,
     JOINT_MOVE_WARNING,
+    PROBABILITY_CRITICAL,
+    PROBABILITY_WARNING,
     SETTINGS,
     AnySetting,
     Group,
@@ -40,6 +42,8 @@ from ui.ports import Preferences, UserEvent
 WHEN_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
 WHEN_FORMAT = "%Y-%m-%d %H:%M"
 AT_MOST = ((DISTANCE_CRITICAL, DISTANCE_WARNING), (JOINT_MOVE_CRITICAL, JOINT_MOVE_WARNING))
+AT_LEAST = ((PROBABILITY_CRITICAL, PROBABILITY_WARNING),)
+"""A critical distance is at most its warning one; a critical chance at least its warning one."""
 """A critical threshold is never wider than its warning one."""
 
 Field = QDoubleSpinBox | QSpinBox | QCheckBox | QComboBox
@@ -149,6 +153,11 @@ class SettingsDialog(QDialog):
         changes = {s.key: field_value(s, self.fields[s.key]) for s in SETTINGS}
         for critical, warning in AT_MOST:
             changes[critical.key] = min(
+                float(changes[critical.key]),  # type: ignore[arg-type]  # a float setting
+                float(changes[warning.key]),  # type: ignore[arg-type]
+            )
+        for critical, warning in AT_LEAST:
+            changes[critical.key] = max(
                 float(changes[critical.key]),  # type: ignore[arg-type]  # a float setting
                 float(changes[warning.key]),  # type: ignore[arg-type]
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import subprocess
 import sys
-import time
+import threading
 
 import pytest
 
@@ -37,17 +37,34 @@ def test_format_event_is_one_line():
 
 @pytest.mark.slow
 def test_watch_demo_prints_warnings_and_exits_cleanly_on_sigint(tmp_path):
+    # On the real 3-4 Nov 2025 candles the chance of liquidation reaches 10 % 29 scenario hours
+    # in: at 3,600× about 29 s after the start.
     proc = subprocess.Popen(
-        [sys.executable, "main.py", "watch", "--demo", "--speed", "600", "--data-dir", tmp_path],
+        [sys.executable, "main.py", "watch", "--demo", "--speed", "3600", "--data-dir", tmp_path],
         cwd=REPO_ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    time.sleep(8)
+    lines: list[str] = []
+    fired = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            if " fired " in line:
+                fired.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    fired.wait(90)
     proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=20)
-    assert proc.returncode == 0, out
-    assert " fired " in out and "joint_move" in out
+    assert proc.wait(timeout=20) == 0, "".join(lines)
+    reader.join(5)
+    assert proc.stdout is not None
+    proc.stdout.close()
+    out = "".join(lines)
+    assert " fired " in out and "liquidation_probability" in out
     assert out.rstrip().endswith("stopped")
     assert (tmp_path / "demo.db").exists() and not (tmp_path / "cascade.db").exists()

@@ -15,6 +15,8 @@ from connectors.types import ErrorKind
 from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
 from risk.types import Account, Figure, Source
+from settings.registry import FIXED_PERCENT
+from settings.store import SettingsStore
 from storage.records import AccountRecord
 from tests.monitor.monitor_fakes import FakeClock, FakeConnector, serving
 
@@ -132,6 +134,9 @@ def test_key_rejected_is_critical(db):
 
 
 def test_warnings_survive_a_restart_without_repeating(db):
+    # The fake account has no candles (no volatility, so no chance of liquidation): the
+    # fixed-% rules, switched on in the settings, give it warnings to persist.
+    SettingsStore(db.settings).set(FIXED_PERCENT, True)
     clock = FakeClock(1_800_000_000)
     rec1 = Recorder(clock)
     service(db, clock, FakeConnector(wallet=17_800), rec1).tick()

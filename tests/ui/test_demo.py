@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from alerts import WarningRule
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
 from ui.backend import Backend
@@ -14,7 +15,9 @@ from ui.positions_model import COLUMNS
 
 
 def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbot) -> None:
-    app = App(tmp_path, speed=60.0, crash_dialog=False)
+    # On the real 3-4 Nov 2025 candles the chance of liquidation reaches 10 % 29 scenario
+    # hours in: at 3,600× about 29 s.
+    app = App(tmp_path, speed=3600.0, crash_dialog=False)
     try:
         assert isinstance(app.backend, Backend) and app.backend.demo
         app.start()
@@ -22,7 +25,9 @@ def test_first_start_plays_the_demo_and_warns(qapp: object, tmp_path: Path, qtbo
         col = [c.title for c in COLUMNS].index("Account")
         assert str(app.window.proxy.index(0, col).data()).startswith("DEMO")
         qtbot.waitUntil(lambda: bool(app.window.warnings.active), timeout=60_000)
-        assert app.window.warnings.active_table.rowCount() >= 1
+        qtbot.waitUntil(lambda: app.window.warnings.active_table.rowCount() >= 1, timeout=5_000)
+        rules = {w.rule for w in app.window.warnings.active.values()}
+        assert WarningRule.LIQUIDATION_PROBABILITY in rules
         assert "DEMO" in app.window.summary.text()
         qtbot.waitUntil(
             lambda: any("connected" in lbl.text() for lbl in app.window.status_labels.values()),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 
+import formatting as fmt
 from settings.registry import DISTANCE_WARNING, POLL_INTERVAL_S, SOUND, THEME
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
@@ -30,6 +31,36 @@ def test_table_fills_with_demo_positions(app: App, qtbot) -> None:
     assert symbols == {"BTC/USDT", "ETH/USDT", "SOL/USDT"}
     assert all(cell(app, r, "Distance").endswith("%") for r in range(3))
     assert "DEMO" in app.window.summary.text()
+
+
+def test_the_chance_of_liquidation_sits_beside_the_distance_from_the_report(
+    app: App, qtbot
+) -> None:
+    """One computation: the table, the chart's joint-move line and the scenario panel read the
+    report's own chance of liquidation."""
+    chart = app.window.chart
+    qtbot.waitUntil(lambda: app.window.proxy.rowCount() == 3, timeout=WAIT_MS)
+    chart.symbol_box.setCurrentText("BTC/USDT:USDT")
+    qtbot.waitUntil(
+        lambda: any("P(24 h)" in line.label.format for line in chart._liq_items), timeout=WAIT_MS
+    )
+    app.backend.stop(3.0)  # freeze the feed
+    qtbot.wait(300)  # the last update's redraw (12 Hz)
+    titles = [c.title for c in COLUMNS]
+    assert titles.index("P 24 h") == titles.index("Distance") + 1
+    row = app.window.model.rows[0]
+    odds = row.account.odds
+    assert odds is not None
+    shown = fmt.pct(odds.p24, signed=False, decimals=0)
+    assert {cell(app, r, "P 24 h") for r in range(3)} == {shown}
+    drawn = [line.label.format for line in chart._liq_items]
+    assert any(f"P(24 h) {shown}" in text for text in drawn), drawn
+    panel = app.window.scenario
+    panel.set_move(0.0)
+    assert f"{shown}</b> chance within 24 h" in panel.summary.text()
+    panel.set_move(-0.01)  # a fall brings the liquidation nearer: the chance rises
+    moved = next(iter(panel.last_reports.values())).odds
+    assert moved is not None and moved.p24 > odds.p24
 
 
 def test_sorting_by_distance_puts_the_nearest_first(app: App, qtbot) -> None:

@@ -26,6 +26,7 @@ import numpy as np
 
 from alerts import Change, Severity, WarningRule, WarningState, warning_key
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from resources import move_model
 from risk.cascade import Cascade, cascades
 from risk.indicators import HOUR_MS, daily_sigma, daily_volume_notional
 from risk.levels import Level, LevelKind, Levels, find_levels
@@ -421,7 +422,12 @@ class ScriptedFeed:
     def _publish(self, now_ms: int, marks: dict[str, float], candles: dict[str, Candles]) -> None:
         account = demo_account(marks, now_ms)
         report = build_report(
-            account, leader=LEADER, betas=BETAS, sigma_daily={s: 0.03 * BETAS[s] for s in BETAS}
+            account,
+            leader=LEADER,
+            betas=BETAS,
+            sigma_daily={s: 0.03 * BETAS[s] for s in BETAS},
+            moves=move_model(),
+            sigma_hourly={s: 0.03 * BETAS[s] / 24**0.5 for s in BETAS},
         )
         self.callbacks.on_account(_ok(DEMO_ID, True, account, report, now_ms))
         for i in range(self.extra_accounts):
