@@ -74,17 +74,18 @@ def support_zones(levels: Levels | None, mark: float | None, limit: int = 3) -> 
     return zones[:limit]
 
 
-def support_label(z: Level, ctx: SupportContext | None, reasons: str) -> str:
-    """ "support · 104,000 · 3 touches · scenario, not a forecast: ≈ 45 M USD of long
-    liquidations below, to 102,600" (relative sizes only without open-interest history)."""
-    text = f"support · {reasons}" if reasons else "support"
+def support_label(z: Level, ctx: SupportContext | None) -> str:
+    """The zone's label, e.g. "support · scenario, not a forecast: ≈ 45 M USD of longs
+    liquidated below, to 102,600" (relative sizes only without open-interest history). A
+    support's confluence is not shown: it does not say whether the level will hold
+    (risk/levels.py)."""
     if ctx is None:
-        return text
+        return "support"
     if ctx.calibrated:
-        amount = f"≈ {fmt.compact_money(ctx.long_usd_below)} USD of long liquidations"
+        amount = f"≈ {fmt.compact_money(ctx.long_usd_below)} USD of longs liquidated"
     else:
-        amount = "long liquidations (relative: no open-interest history)"
-    return f"{text} · {SCENARIO_LABEL}: {amount} below, to {fmt.price(ctx.down_to)}"
+        amount = "longs liquidated (relative: no open-interest history)"
+    return f"support · {SCENARIO_LABEL}: {amount} below, to {fmt.price(ctx.down_to)}"
 
 
 def nearest_cascade(cascades: Iterable[Cascade] | None, mark: float | None) -> Cascade | None:
@@ -403,13 +404,12 @@ class PriceChart(QWidget):
                 pen=pg.mkPen(theme.qcolor(t.support, 140)),
             )
             region.setZValue(-10)
-            reasons = ", ".join(tuple(getattr(z, "reasons", ()))[:2])
             # zones closer than LABEL_GAP of the price share one label (the stronger first)
             if not mark or all(abs(z.high - y) > LABEL_GAP * mark for y in labelled):
                 labelled.append(z.high)
                 pg.InfLineLabel(
                     region.lines[1],
-                    text=support_label(z, context.get((z.low, z.high)), reasons),
+                    text=support_label(z, context.get((z.low, z.high))),
                     position=0.03,
                     anchors=[(0, 1), (0, 1)],
                     color=t.support,
