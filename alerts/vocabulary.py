@@ -90,11 +90,14 @@ class Change(Enum):
     RESOLVED = "resolved"
     ACKNOWLEDGED = "acknowledged"
     SNOOZED = "snoozed"
+    RETURNED = "returned"
+    """Its snooze ran out while it still holds: active again."""
 
     @property
     def is_new(self) -> bool:
-        """A warning the trader has not seen at this severity: fired or escalated."""
-        return self in (Change.FIRED, Change.ESCALATED)
+        """A warning to put in front of the trader again: fired, escalated, or back from a
+        snooze."""
+        return self in (Change.FIRED, Change.ESCALATED, Change.RETURNED)
 
 
 class ResolveReason(Enum):
@@ -103,6 +106,8 @@ class ResolveReason(Enum):
     CLEARED = "cleared"
     CLOSED = "closed"
     ALL_CLOSED = "all_closed"
+    LIQUIDATED = "liquidated"
+    """Its positions ended in a liquidation (the exchange's record, or confirmed reads)."""
     ACCOUNT_REMOVED = "account_removed"
 
     @property
@@ -114,6 +119,7 @@ _REASON_TEXT = {
     ResolveReason.CLEARED: "the condition no longer holds",
     ResolveReason.CLOSED: "the position was closed",
     ResolveReason.ALL_CLOSED: "the positions were closed",
+    ResolveReason.LIQUIDATED: "it ended in a liquidation",
     ResolveReason.ACCOUNT_REMOVED: "the account was removed or disabled",
 }
 

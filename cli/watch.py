@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PRINTED_CHANGES = frozenset({Change.FIRED, Change.ESCALATED, Change.RESOLVED})
+PRINTED_CHANGES = frozenset({Change.FIRED, Change.ESCALATED, Change.RETURNED, Change.RESOLVED})
 
 EVENT_COLUMNS = (
     Column("time"),

@@ -27,7 +27,7 @@ Interface (what the UI codes against):
 demo_scenario="2025-11-04", demo_speed=60.0, connector_factory=None, poll_interval_s=None,
 max_workers=8, calendar=None, clear_after=2, market_interval_s=None, settings=None)``
     ``start()``, ``stop(timeout=5.0) -> bool`` (True when no job was left running),
-    ``acknowledge(key)``, ``snooze(key, until_ms)``, ``reload_accounts()``,
+    ``acknowledge(key)``, ``snooze(key, duration)``, ``reload_accounts()``,
     ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
     warning not resolved, for a UI that starts after the loop), ``tick()`` (poll every account
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the

@@ -6,10 +6,15 @@ so a restart neither repeats nor forgets one:
 
 - a condition that starts to hold fires a warning once; it stays active while the condition
   holds (the rules add hysteresis: an active condition clears only 10 % past its threshold);
-- a rise in severity escalates it, which also ends an acknowledgement or a snooze;
+- a rise in severity escalates it; a rise above the severity the trader acknowledged or
+  snoozed it at also ends the acknowledgement or the snooze (a warning that fell and rose
+  back to that severity stays quiet);
 - it resolves after ``clear_after`` consecutive evaluations without the condition; rules that
-  were not evaluated (an account whose poll failed) resolve nothing;
-- an acknowledged warning stays listed but silent; a snoozed one is silent until its time ends.
+  were not evaluated (an account whose poll failed) resolve nothing; a warning about positions
+  that are gone resolves as liquidated when a liquidation condition names them, as closed
+  otherwise, and waits while the monitor has not yet decided which (``undecided``);
+- an acknowledged warning stays listed but silent; a snoozed one is silent until its time ends,
+  then returns (``Change.RETURNED``) if its condition still holds.
 """
 
 from __future__ import annotations
@@ -29,9 +34,11 @@ from alerts.vocabulary import (
 )
 from monitor.events import WarningEvent
 from monitor.ports import WarningStore
-from storage.records import WarningRecord
+from storage.records import WarningChange, WarningRecord
 
 logger = logging.getLogger(__name__)
+
+QUIET = frozenset({WarningState.ACKNOWLEDGED, WarningState.SNOOZED})
 
 UPDATE_EVERY_MS = 1_000
 """A still-active warning whose message changed is re-published at most this often: about
@@ -59,9 +66,14 @@ class AlertManager:
         self._open: dict[str, WarningRecord] = {}
         self._clear_counts: dict[str, int] = {}
         self._published_ms: dict[str, int] = {}
+        self._quiet_at: dict[str, Severity] = {}
+        """The severity each acknowledged or snoozed warning had when the trader quieted it
+        (after a restart: its stored severity, which errs towards showing it again)."""
         for rec in store.all(active_only=True):
             if rec.state is not WarningState.RESOLVED:
                 self._open[rec.key] = rec
+                if rec.state in QUIET:
+                    self._quiet_at[rec.key] = rec.severity
 
     def open_warnings(self) -> tuple[WarningRecord, ...]:
         """Every warning not resolved, most severe first."""
@@ -82,11 +94,16 @@ class AlertManager:
         evaluated_rules: Collection[WarningRule],
         now_ms: int,
         held_symbols: Collection[str] | None = None,
+        undecided: Collection[str] = (),
     ) -> list[WarningEvent]:
         """Apply one evaluation of ``evaluated_rules`` for an account; return (and report) the
         changes it made. ``held_symbols`` (the account's positions now) lets a resolved
-        warning say that its position was closed rather than that its condition cleared."""
+        warning say that its position was closed, or liquidated when a liquidation condition
+        (this evaluation's or one still open) names it, rather than that its condition
+        cleared. A warning about a symbol in ``undecided`` (gone, but whether by a
+        liquidation is not settled yet) does not resolve until it is settled."""
         events: list[WarningEvent] = []
+        conditions = list(conditions)
         with self._lock:
             seen: set[str] = set()
             for cond in conditions:
@@ -94,13 +111,24 @@ class AlertManager:
                 event = self._apply(cond, now_ms)
                 if event is not None:
                     events.append(event)
+            liquidated = {
+                s for c in conditions if c.rule is WarningRule.LIQUIDATED for s in c.symbols
+            }
+            liquidated.update(
+                s
+                for r in self._open.values()
+                if r.account_id == account_id and r.rule is WarningRule.LIQUIDATED
+                for s in r.symbols
+            )
+            waiting = set(undecided)
             for key, rec in list(self._open.items()):
                 if rec.account_id != account_id or rec.rule not in evaluated_rules or key in seen:
                     continue
                 count = self._clear_counts.get(key, 0) + 1
                 self._clear_counts[key] = count
-                if count >= self._clear_after:
-                    events.append(self._resolve(rec, now_ms, _clear_reason(rec, held_symbols)))
+                if count >= self._clear_after and not waiting.intersection(rec.symbols):
+                    reason = _clear_reason(rec, held_symbols, liquidated)
+                    events.append(self._resolve(rec, now_ms, reason))
         for event in events:
             self._publish(event)
         return events
@@ -123,7 +151,8 @@ class AlertManager:
             if rec is None:
                 return None
             rec = replace(rec, state=WarningState.ACKNOWLEDGED, acknowledged_ms=now_ms)
-            event = self._save(rec, Change.ACKNOWLEDGED)
+            self._quiet_at[key] = rec.severity
+            event = self._save(rec, Change.ACKNOWLEDGED, now_ms)
         self._publish(event)
         return event
 
@@ -133,7 +162,8 @@ class AlertManager:
             if rec is None or until_ms <= now_ms:
                 return None
             rec = replace(rec, state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
-            event = self._save(rec, Change.SNOOZED)
+            self._quiet_at[key] = rec.severity
+            event = self._save(rec, Change.SNOOZED, now_ms)
         self._publish(event)
         return event
 
@@ -153,9 +183,10 @@ class AlertManager:
                 last_seen_ms=now_ms,
             )
             self._published_ms[key] = now_ms
-            return self._save(rec, Change.FIRED)
+            return self._save(rec, Change.FIRED, now_ms)
         old = rec.severity
-        if cond.severity > old:
+        quieted_at = self._quiet_at.get(key) if rec.state in QUIET else None
+        if cond.severity > old and (quieted_at is None or cond.severity > quieted_at):
             rec = replace(
                 rec,
                 severity=cond.severity,
@@ -165,13 +196,15 @@ class AlertManager:
                 snoozed_until_ms=None,
                 acknowledged_ms=None,
             )
+            self._quiet_at.pop(key, None)
             self._published_ms[key] = now_ms
-            return self._save(rec, Change.ESCALATED)
+            return self._save(rec, Change.ESCALATED, now_ms)
         change: Change | None = None
         if rec.state is WarningState.SNOOZED and (rec.snoozed_until_ms or 0) <= now_ms:
             rec = replace(rec, state=WarningState.ACTIVE, snoozed_until_ms=None)
-            change = Change.UPDATED
-        if cond.severity < old or (
+            self._quiet_at.pop(key, None)
+            change = Change.RETURNED
+        elif cond.severity != old or (
             cond.message != rec.message
             and (now_ms - self._published_ms.get(key, 0) >= self._update_every_ms)
         ):
@@ -183,24 +216,38 @@ class AlertManager:
             return None
         rec = replace(rec, severity=cond.severity, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
-        return self._save(rec, change)
+        return self._save(rec, change, now_ms)
 
     def _resolve(self, rec: WarningRecord, now_ms: int, reason: ResolveReason) -> WarningEvent:
         rec = replace(rec, state=WarningState.RESOLVED, resolved_ms=now_ms)
         self._clear_counts.pop(rec.key, None)
+        self._quiet_at.pop(rec.key, None)
         self._published_ms.pop(rec.key, None)
-        return self._save(rec, Change.RESOLVED, reason)
+        return self._save(rec, Change.RESOLVED, now_ms, reason)
 
     def _save(
-        self, rec: WarningRecord, change: Change, reason: ResolveReason | None = None
+        self,
+        rec: WarningRecord,
+        change: Change,
+        now_ms: int,
+        reason: ResolveReason | None = None,
     ) -> WarningEvent:
+        """Persist the record, and the change in the history unless only its figures moved."""
         self._store.upsert(rec)
+        if change is not Change.UPDATED:
+            entry = WarningChange(
+                now_ms, rec.key, change, rec.severity, rec.account_id, rec.message, reason
+            )
+            try:
+                self._store.log(entry)
+            except Exception:
+                logger.exception("could not keep the change of %s in the history", rec.key)
         if rec.state is WarningState.RESOLVED:
             self._open.pop(rec.key, None)
         else:
             self._open[rec.key] = rec
         logger.info("warning %s: %s %s", change.value, rec.key, rec.severity.label)
-        return WarningEvent(change, rec, reason)
+        return WarningEvent(change, rec, reason, now_ms)
 
     def _publish(self, event: WarningEvent) -> None:
         try:
@@ -209,7 +256,14 @@ class AlertManager:
             logger.exception("warning callback failed")
 
 
-def _clear_reason(rec: WarningRecord, held_symbols: Collection[str] | None) -> ResolveReason:
+def _clear_reason(
+    rec: WarningRecord, held_symbols: Collection[str] | None, liquidated: Collection[str]
+) -> ResolveReason:
+    if rec.rule is WarningRule.LIQUIDATED:
+        return ResolveReason.CLEARED
     if held_symbols is not None and rec.symbols and not set(rec.symbols) <= set(held_symbols):
+        gone = set(rec.symbols) - set(held_symbols)
+        if gone & set(liquidated):
+            return ResolveReason.LIQUIDATED
         return ResolveReason.CLOSED if len(rec.symbols) == 1 else ResolveReason.ALL_CLOSED
     return ResolveReason.CLEARED

@@ -85,6 +85,8 @@ class WarningEvent:
     change: Change
     warning: WarningRecord
     reason: ResolveReason | None = None
+    at_ms: int | None = None
+    """When the monitor made the change (its clock); None from a source that does not say."""
 
     @property
     def why_resolved(self) -> str:

@@ -19,7 +19,14 @@ from connectors.types import Capability, KeyPermissions
 from risk.report import AccountReport
 from risk.types import Account, Candles, MarketStats, OrderBook
 from settings.store import KeyValues
-from storage.records import AccountRecord, EventRecord, LevelRecord, PruneResult, WarningRecord
+from storage.records import (
+    AccountRecord,
+    EventRecord,
+    LevelRecord,
+    PruneResult,
+    WarningChange,
+    WarningRecord,
+)
 
 OpenInterestHistory = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 """(snapshot times in ms, open interest in base units), oldest first."""
@@ -85,6 +92,10 @@ class WarningStore(Protocol):
     def upsert(self, record: WarningRecord) -> WarningRecord: ...
 
     def all(self, active_only: bool = ...) -> Sequence[WarningRecord]: ...
+
+    def log(self, change: WarningChange) -> None: ...
+
+    def changes(self, limit: int = ...) -> Sequence[WarningChange]: ...
 
 
 class EventSource(Protocol):

@@ -43,7 +43,7 @@ from monitor.ports import Connector, MonitorStore, SecretSource
 from monitor.state import AccountConfig, AccountSlot
 from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
 from settings.store import SettingsStore
-from storage.records import WarningRecord
+from storage.records import WarningChange, WarningRecord
 
 if TYPE_CHECKING:  # the local exchange is imported only when the demo starts
     from connectors.localexchange.service import LocalExchange
@@ -241,12 +241,20 @@ class WatchService:
     def acknowledge(self, key: str) -> None:
         self.alerts.acknowledge(key, self.jobs.now_ms())
 
-    def snooze(self, key: str, until_ms: int) -> None:
-        self.alerts.snooze(key, until_ms, self.jobs.now_ms())
+    def snooze(self, key: str, duration: timedelta) -> None:
+        """Quiet a warning for ``duration`` from now (the monitor's clock); it returns when
+        the time is up, or sooner if it escalates."""
+        now = self.jobs.now_ms()
+        self.alerts.snooze(key, now + int(duration.total_seconds() * 1000), now)
 
     def open_warnings(self) -> tuple[WarningRecord, ...]:
         """Every warning not resolved (for a UI that starts after the loop)."""
         return self.alerts.open_warnings()
+
+    def warning_history(self, limit: int = 500) -> list[WarningChange]:
+        """The stored changes of the warnings' lives, newest first (for the window's history
+        after a restart). Reads the database: call it off the GUI thread."""
+        return list(self.db.warnings.changes(limit))
 
     # --- internals ----------------------------------------------------------------------------
 

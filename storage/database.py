@@ -21,7 +21,8 @@ Repositories (each in its own module, all thread-safe):
   ``load(symbol, timeframe, since_ms=None, until_ms=None) -> Candles``.
 - ``db.levels`` (storage/levels.py): ``save(symbol, ts_ms, levels) -> int``, ``latest(symbol)``.
 - ``db.warnings`` (storage/warnings.py): ``upsert(rec) -> WarningRecord``,
-  ``all(active_only=False)``, ``get(key)``.
+  ``all(active_only=False)``, ``get(key)``; the history: ``log(change)``,
+  ``changes(limit=500)`` newest first.
 - ``db.settings`` (storage/settings.py, JSON values): ``get(key, default=None)``,
   ``set(key, value)``, ``delete(key)``, ``all() -> dict``.
 - ``db.events`` (storage/events.py): ``add(rec) -> id``, ``add_many(recs) -> ids``,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from alerts.vocabulary import Severity, WarningRule, WarningState
+from alerts.vocabulary import Change, ResolveReason, Severity, WarningRule, WarningState
 
 MAX_TS = 2**62
 """Beyond any timestamp in ms: the open end of a time range."""
@@ -52,6 +52,21 @@ class WarningRecord:
     resolved_ms: int | None = None
     acknowledged_ms: int | None = None
     severity_history: tuple[tuple[int, Severity], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class WarningChange:
+    """One change in a warning's life as the history shows it (its figures' updates are not
+    history): when, which warning, what changed, at which severity, its message then, and
+    why it resolved."""
+
+    ts_ms: int
+    key: str
+    change: Change
+    severity: Severity
+    account_id: int
+    message: str
+    reason: ResolveReason | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,9 @@ v1  accounts, snapshots + snapshot_positions (one row per position per poll), ca
 v2  snapshot_blocks (compacted, compressed snapshot history; see storage/blocks.py),
     warnings.severity_history and an index on warning state, events made unique on
     (ts_ms, name, source) after removing duplicates.
+v3  liquidation_minutes and liquidation_coverage (the market's liquidations per minute).
+v4  warning_changes: every change in a warning's life (not its figures' updates), so the
+    window's history survives a restart.
 """
 
 from __future__ import annotations
@@ -164,7 +167,25 @@ V3 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3)
+V4 = Migration(
+    4,
+    "the log of warning changes",
+    (
+        """CREATE TABLE warning_changes (
+            id INTEGER PRIMARY KEY,
+            ts_ms INTEGER NOT NULL,
+            key TEXT NOT NULL,
+            change TEXT NOT NULL,
+            severity TEXT NOT NULL,
+            account_id INTEGER REFERENCES accounts(id) ON DELETE CASCADE,
+            message TEXT NOT NULL,
+            reason TEXT
+        )""",
+        "CREATE INDEX warning_changes_ts ON warning_changes(ts_ms)",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

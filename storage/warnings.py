@@ -1,5 +1,6 @@
 """Warnings as the monitor last left them (``db.warnings``), so a restart neither repeats nor
-forgets one. The store keeps each warning's severity history itself.
+forgets one. The store keeps each warning's severity history itself, and a log of every
+change in each warning's life (``log``, ``changes``) for the window's history.
 
 The record's enums are stored as their values (the severity as its label: "warning"), which are
 the strings earlier versions stored, so their databases read as before."""
@@ -12,11 +13,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from alerts.vocabulary import Severity, WarningRule, WarningState
+from alerts.vocabulary import Change, ResolveReason, Severity, WarningRule, WarningState
 from storage.connection import Connections
-from storage.records import WarningRecord
+from storage.records import WarningChange, WarningRecord
 
 log = logging.getLogger(__name__)
+
+LOG_KEPT = 10_000
+"""Changes kept in the log (a busy year of warnings; older ones go)."""
 
 
 def _record(r: Mapping[str, Any]) -> WarningRecord | None:
@@ -42,6 +46,23 @@ def _record(r: Mapping[str, Any]) -> WarningRecord | None:
         )
     except (TypeError, ValueError) as exc:
         log.warning("warning %r left out: %s", r["key"], exc)
+        return None
+
+
+def _change(r: Mapping[str, Any]) -> WarningChange | None:
+    """A logged change, its enums read back; None (logged) for one this version cannot read."""
+    try:
+        return WarningChange(
+            ts_ms=int(r["ts_ms"]),
+            key=r["key"],
+            change=Change(r["change"]),
+            severity=Severity.parse(r["severity"]),
+            account_id=int(r["account_id"]),
+            message=r["message"],
+            reason=None if r["reason"] is None else ResolveReason(r["reason"]),
+        )
+    except (TypeError, ValueError) as exc:
+        log.warning("a change of warning %r left out: %s", r["key"], exc)
         return None
 
 
@@ -106,3 +127,32 @@ class WarningRepository:
     def get(self, key: str) -> WarningRecord | None:
         rows = self._db.query("SELECT * FROM warnings WHERE key = ?", (key,))
         return _record(rows[0]) if rows else None
+
+    def log(self, change: WarningChange) -> None:
+        """Keep one change in a warning's life for the history (the newest ``LOG_KEPT``)."""
+        with self._db.transaction() as conn:
+            cursor = conn.execute(
+                """INSERT INTO warning_changes
+                   (ts_ms, key, change, severity, account_id, message, reason)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
+                (
+                    change.ts_ms,
+                    change.key,
+                    change.change.value,
+                    change.severity.label,
+                    change.account_id,
+                    change.message,
+                    None if change.reason is None else change.reason.value,
+                ),
+            )
+            if cursor.lastrowid is not None and cursor.lastrowid % 100 == 0:
+                conn.execute(
+                    "DELETE FROM warning_changes WHERE id <= ?", (cursor.lastrowid - LOG_KEPT,)
+                )
+
+    def changes(self, limit: int = 500) -> list[WarningChange]:
+        """The newest ``limit`` changes, newest first."""
+        rows = self._db.query(
+            "SELECT * FROM warning_changes ORDER BY ts_ms DESC, id DESC LIMIT ?", (int(limit),)
+        )
+        return [c for c in map(_change, rows) if c is not None]

@@ -29,6 +29,9 @@ class MonitorBridge(QObject):
     """The database could not be opened while starting the watch (a storage.errors error)."""
     sigPreferences = Signal(object)
     """The stored settings and calendar (``ui.ports.Preferences``), read off the GUI thread."""
+    sigStoredWarnings = Signal(object)
+    """The open warnings and their history from the database (``ui.ports.StoredWarnings``),
+    read off the GUI thread when a watch starts."""
 
     def on_account(self, u: AccountUpdate) -> None:
         self.sigAccount.emit(u)

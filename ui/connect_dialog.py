@@ -94,7 +94,8 @@ def describe_test(account: Account, permissions: KeyPermissions | None) -> tuple
 
 
 class _TestSignals(QObject):
-    sigDone = Signal(int, bool, str)
+    sigDone = Signal(object, bool, str)
+    """(test id, ok, text); ids cross as Python objects, never as 32-bit Qt ints."""
 
 
 class ConnectDialog(QDialog):

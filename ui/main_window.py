@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from functools import partial
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
@@ -50,11 +51,11 @@ from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
 from ui.connect_dialog import ConnectDialog
 from ui.layout import WindowLayout
-from ui.ports import BackendPort, Preferences
+from ui.ports import BackendPort, Preferences, StoredWarnings
 from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
 from ui.scenario_panel import ScenarioPanel
 from ui.settings_dialog import SettingsDialog
-from ui.warnings_panel import Banner, WarningsPanel
+from ui.warnings_panel import HISTORY_LIMIT, Banner, WarningsPanel
 
 log = logging.getLogger(__name__)
 
@@ -186,6 +187,7 @@ class MainWindow(QMainWindow):
         bridge.sigNotice.connect(self.show_notice)
         bridge.sigRecords.connect(self._on_records)
         bridge.sigPreferences.connect(self._on_preferences)
+        bridge.sigStoredWarnings.connect(self._on_stored_warnings)
         self.chart.sigSymbolRequested.connect(self._on_chart_symbol)
         self.scenario.sigChanged.connect(lambda _r: self._update_chart_lines())
         self.warnings.sigAcknowledge.connect(self.acknowledge)
@@ -219,6 +221,20 @@ class MainWindow(QMainWindow):
         note = backend.title_note
         if note:
             self.setWindowTitle(f"Cascade Watch ({note})")
+        self.load_stored_warnings()
+
+    def load_stored_warnings(self) -> None:
+        """The watch's open warnings and the stored history, read off the GUI thread."""
+
+        def read(b: BackendPort) -> None:
+            service = b.service
+            stored = StoredWarnings(service.open_warnings(), service.warning_history(HISTORY_LIMIT))
+            self.bridge.sigStoredWarnings.emit(stored)
+
+        self._run_command("read the stored warnings", read)
+
+    def _on_stored_warnings(self, stored: StoredWarnings) -> None:
+        self.warnings.load_stored(stored.open, stored.history)
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -333,6 +349,7 @@ class MainWindow(QMainWindow):
         self.warnings.add_note("Now watching " + ("the demo" if demo else "your accounts"))
         self.banner.hide()
         self._update_summary()
+        self.load_stored_warnings()
 
     def show_notice(self, text: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Warning, "Cascade Watch", text, parent=self)
@@ -502,8 +519,8 @@ class MainWindow(QMainWindow):
                 self.acknowledge(key)
         self.banner.hide()
 
-    def snooze(self, key: str, until_ms: int) -> None:
-        self._run_command("snooze", lambda b: b.service.snooze(key, until_ms))
+    def snooze(self, key: str, duration: timedelta) -> None:
+        self._run_command("snooze", lambda b: b.service.snooze(key, duration))
 
     def set_demo(self, scenario: str | None = None, speed: float | None = None) -> None:
         scenario = scenario or str(self.window_state.get("demo/scenario", SCENARIOS[0]))

@@ -8,12 +8,13 @@ may block (database, keyring, scheduler shutdown), so the window calls them off 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
 
 from monitor.events import MonitorCallbacks
 from settings.registry import Values
-from storage.records import AccountRecord
+from storage.records import AccountRecord, WarningChange, WarningRecord
 from ui.connect_dialog import AccountForm
 
 
@@ -38,7 +39,20 @@ class WatchControl(Protocol):
 
     def acknowledge(self, key: str) -> None: ...
 
-    def snooze(self, key: str, until_ms: int) -> None: ...
+    def snooze(self, key: str, duration: timedelta) -> None: ...
+
+    def open_warnings(self) -> tuple[WarningRecord, ...]: ...
+
+    def warning_history(self, limit: int = ...) -> list[WarningChange]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWarnings:
+    """What the warnings panel shows from before the window opened: the open warnings and
+    the history of changes, newest first (read off the GUI thread)."""
+
+    open: tuple[WarningRecord, ...]
+    history: list[WarningChange]
 
 
 class BackendPort(Protocol):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import partial
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -23,9 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 import formatting as fmt
-from alerts.vocabulary import Change, Severity, WarningState
+from alerts.vocabulary import Change, ResolveReason, Severity, WarningState
 from monitor.events import WarningEvent
-from storage.records import WarningRecord
+from storage.records import WarningChange, WarningRecord
 from ui import theme
 
 SNOOZE_CHOICES = (("15 minutes", 15), ("1 hour", 60), ("4 hours", 240), ("Until tomorrow", 1440))
@@ -47,7 +48,9 @@ class HistoryRow:
 
 class WarningsPanel(QWidget):
     sigAcknowledge = Signal(str)
-    sigSnooze = Signal(str, int)
+    sigSnooze = Signal(str, object)
+    """(key, how long: a ``timedelta``). Never a millisecond time as a Qt ``int``: that is
+    32 bits, and a time since 1970 in ms needs 41."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -115,11 +118,29 @@ class WarningsPanel(QWidget):
         else:
             self.active[w.key] = w
         if event.change is not Change.UPDATED:
-            text = w.message
-            if event.change is Change.RESOLVED:
-                reason = event.why_resolved
-                text = f"{reason[:1].upper()}{reason[1:]}. It said: {w.message}"
-            self._add_history(event.change.value, w.severity, text)
+            text = history_text(event.change, w.message, event.reason)
+            self._add_history(event.change.value, w.severity, text, event.at_ms)
+        self._pending.start()
+
+    def load_stored(
+        self, open_warnings: tuple[WarningRecord, ...], history: list[WarningChange]
+    ) -> None:
+        """What the database holds from before this window (read off the GUI thread): the
+        open warnings (those already reported live are newer and kept) and the history,
+        merged with the lines that arrived meanwhile."""
+        for w in open_warnings:
+            self.active.setdefault(w.key, w)
+        stored = [
+            HistoryRow(
+                c.ts_ms, c.change.value, c.severity, history_text(c.change, c.message, c.reason)
+            )
+            for c in history
+        ]
+        known = set(stored)
+        rows = stored + [row for row in self.history if row not in known]
+        rows.sort(key=lambda row: row.ms, reverse=True)
+        self.history = rows[:HISTORY_LIMIT]
+        self._history_dirty = True
         self._pending.start()
 
     def add_note(self, text: str) -> None:
@@ -127,8 +148,11 @@ class WarningsPanel(QWidget):
         self._add_history("note", Severity.INFO, text)
         self._pending.start()
 
-    def _add_history(self, change: str, severity: Severity, text: str) -> None:
-        self.history.insert(0, HistoryRow(int(time.time() * 1000), change, severity, text))
+    def _add_history(
+        self, change: str, severity: Severity, text: str, at_ms: int | None = None
+    ) -> None:
+        ms = int(time.time() * 1000) if at_ms is None else at_ms
+        self.history.insert(0, HistoryRow(ms, change, severity, text))
         del self.history[HISTORY_LIMIT:]
         self._history_dirty = True
 
@@ -151,11 +175,11 @@ class WarningsPanel(QWidget):
     def _snooze(self, minutes: int) -> None:
         key = self.selected_key()
         if key:
-            self.sigSnooze.emit(key, int(time.time() * 1000) + minutes * 60_000)
+            self.sigSnooze.emit(key, timedelta(minutes=minutes))
 
     def _refresh(self) -> None:
         t = theme.current()
-        ws = sorted(self.active.values(), key=lambda w: (-w.severity, -w.first_seen_ms))
+        ws = sorted(self.active.values(), key=_active_order)
         self.active_table.setRowCount(len(ws))
         for i, w in enumerate(ws):
             colour = theme.qcolor(theme.severity_colour(w.severity))
@@ -202,6 +226,20 @@ class WarningsPanel(QWidget):
                 self.history_table.setItem(i, j, item)
 
 
+def history_text(change: Change, message: str, reason: ResolveReason | None) -> str:
+    """A history line's text: the message; for a resolved warning, why first."""
+    if change is not Change.RESOLVED:
+        return message
+    why = (reason or ResolveReason.CLEARED).text
+    return f"{why[:1].upper()}{why[1:]}. It said: {message}"
+
+
+def _active_order(w: WarningRecord) -> tuple[bool, int, int]:
+    """Warnings that still call for attention first (most severe, newest first), then the
+    acknowledged and snoozed ones in the same order."""
+    return (w.state in QUIET_STATES, -w.severity, -w.first_seen_ms)
+
+
 class Banner(QWidget):
     """A strip at the top of the window showing the newest warning until dismissed."""
 
@@ -221,14 +259,19 @@ class Banner(QWidget):
         layout.addWidget(self.label, 1)
         layout.addWidget(show)
         layout.addWidget(close)
-        self.setAutoFillBackground(True)
+        self.setObjectName("Banner")
+        # A plain QWidget subclass paints no style-sheet background unless asked to.
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.hide()
 
     def show_warning(self, change: Change, w: WarningRecord) -> None:
         colour = theme.severity_colour(w.severity)
-        self.setStyleSheet(f"Banner {{ background: {colour}; }}")
-        self.setObjectName("Banner")
-        verb = "ESCALATED" if change is Change.ESCALATED else w.severity.label.upper()
+        self.setStyleSheet(f"#Banner {{ background: {colour}; border-radius: 3px; }}")
+        verb = w.severity.label.upper()
+        if change is Change.ESCALATED:
+            verb = "ESCALATED"
+        elif change is Change.RETURNED:
+            verb += " (snooze over)"
         self.label.setText(f"⚠ {verb}: {w.message}")
         self.show()
 

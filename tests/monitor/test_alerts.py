@@ -90,8 +90,8 @@ def test_acknowledge_and_snooze(db):
     assert db.warnings.get(key).state is WarningState.SNOOZED
     assert am.update(1, [cond(Severity.CRITICAL)], RULES, 5_000) == []
     [back] = am.update(1, [cond(Severity.CRITICAL)], RULES, 10_000)
-    assert back.change is Change.UPDATED and back.warning.state is WarningState.ACTIVE
-    assert changes(seen) == ["fired", "acknowledged", "escalated", "snoozed", "updated"]
+    assert back.change is Change.RETURNED and back.warning.state is WarningState.ACTIVE
+    assert changes(seen) == ["fired", "acknowledged", "escalated", "snoozed", "returned"]
 
 
 def test_restart_neither_repeats_nor_forgets(db):

@@ -19,6 +19,7 @@ import time
 import uuid
 import zlib
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from risk.report import AccountReport, build_report
 from risk.types import Account, Candles, MarginMode, MarginTier, Position, Side
 from settings.store import SettingsStore
 from storage.database import Database
-from storage.records import AccountRecord, WarningRecord
+from storage.records import AccountRecord, WarningChange, WarningRecord
 from ui.backend import sync_user_events, user_events
 from ui.connect_dialog import AccountForm
 from ui.ports import BackendFactory, BackendPort, Preferences, ResettableCallbacks
@@ -362,8 +363,17 @@ class ScriptedFeed:
             key, Change.ACKNOWLEDGED, state=WarningState.ACKNOWLEDGED, acknowledged_ms=self.now_ms
         )
 
-    def snooze(self, key: str, until_ms: int) -> None:
+    def snooze(self, key: str, duration: timedelta) -> None:
+        until_ms = self.now_ms + int(duration.total_seconds() * 1000)
         self._change(key, Change.SNOOZED, state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
+
+    def open_warnings(self) -> tuple[WarningRecord, ...]:
+        with self._lock:
+            return tuple(w for w in self._warnings.values() if w.state is not WarningState.RESOLVED)
+
+    def warning_history(self, limit: int = 500) -> list[WarningChange]:
+        """The feed keeps no history beyond what it reports live."""
+        return []
 
     def reload_accounts(self) -> None:
         pass
