@@ -119,3 +119,38 @@ def test_active_keys_are_the_conditions_keys(db):
     am.update(1, [c], RULES, 0)
     assert am.active_keys(1) == {c.key: c.severity}
     assert am.active_keys(2) == {}
+
+
+def test_a_snooze_holds_while_the_warning_falls_and_rises_back_and_ends_above_it(db):
+    seen = []
+    am = manager(db, seen)
+    [fired] = am.update(1, [cond(Severity.CRITICAL)], RULES, 0)
+    key = fired.warning.key
+    am.snooze(key, 3_600_000, 1_000)
+    # it falls to WARNING and comes back to CRITICAL: not worse than when it was snoozed
+    am.update(1, [cond(Severity.WARNING)], RULES, 2_000)
+    assert am.update(1, [cond(Severity.CRITICAL)], RULES, 3_000)[0].change is Change.UPDATED
+    assert db.warnings.get(key).state is WarningState.SNOOZED
+    # snoozed at WARNING, it escalates to CRITICAL: back at once
+    near = Condition(WarningRule.LIQUIDATION_DISTANCE, Severity.WARNING, 1, ("ETH",), "ETH")
+    am.update(1, [cond(Severity.CRITICAL), near], RULES, 4_000)
+    am.snooze(near.key, 3_600_000, 5_000)
+    worse = Condition(WarningRule.LIQUIDATION_DISTANCE, Severity.CRITICAL, 1, ("ETH",), "ETH!")
+    [esc] = am.update(1, [cond(Severity.CRITICAL), worse], RULES, 6_000)
+    assert esc.change is Change.ESCALATED and esc.warning.state is WarningState.ACTIVE
+    assert db.warnings.get(key).state is WarningState.SNOOZED
+
+
+def test_every_change_but_an_update_is_kept_for_the_history(db):
+    am = manager(db, [], clear_after=1)
+    [fired] = am.update(1, [cond()], RULES, 1_000)
+    am.update(1, [cond(message="BTC -5.9 % liquidates your ETH long too")], RULES, 2_000)
+    am.snooze(fired.warning.key, 60_000, 3_000)
+    am.update(1, [], RULES, 4_000)
+    logged = db.warnings.changes()
+    assert [(c.ts_ms, c.change) for c in logged] == [
+        (4_000, Change.RESOLVED),
+        (3_000, Change.SNOOZED),
+        (1_000, Change.FIRED),
+    ]
+    assert logged[0].reason is not None and logged[0].message.startswith("BTC -5.9 %")
