@@ -37,12 +37,14 @@ def _distance_condition(
     dist = abs(pos.distance)
     severity: Severity | None = None
     why: list[str] = []
-    if dist <= t.relaxed(t.distance_critical, key, active, Severity.CRITICAL):
+    critical = t.relaxed(t.distance_critical, key, active, Severity.CRITICAL)
+    warning = t.relaxed(t.distance_warning, key, active, Severity.WARNING)
+    if dist <= critical:
         severity = Severity.CRITICAL
-        why.append(f"within {t.distance_critical * 100:.0f} % of the mark")
-    elif dist <= t.relaxed(t.distance_warning, key, active, Severity.WARNING):
+        why.append(band_words(dist, t.distance_critical, critical, "critical", "of the mark"))
+    elif dist <= warning:
         severity = Severity.WARNING
-        why.append(f"within {t.distance_warning * 100:.0f} % of the mark")
+        why.append(band_words(dist, t.distance_warning, warning, "warning", "of the mark"))
     if pos.distance_sigma is not None and pos.distance_sigma <= t.relaxed(
         t.sigma_warning, key, active
     ):
@@ -68,6 +70,23 @@ def _distance_condition(
     )
 
 
+def band_words(value: float, nominal: float, relaxed: float, name: str, of: str) -> str:
+    """Why a figure counts: "within 10 % of the mark"; or, when only the hysteresis keeps the
+    warning (the figure is past its threshold but not past the relaxed one), words that do
+    not contradict the figure: "still within the 10 % warning band (it clears beyond 11 %)"."""
+    if value <= nominal:
+        return f"within {threshold_pct(nominal)} % {of}"
+    return (
+        f"still within the {threshold_pct(nominal)} % {name} band "
+        f"(it clears beyond {threshold_pct(relaxed)} %)"
+    )
+
+
+def threshold_pct(fraction: float) -> str:
+    """A threshold as a percentage, with the decimals it has: 10, 5.5, 7.25."""
+    return f"{round(fraction * 100, 4):g}"
+
+
 def leader_mark(report: AccountReport) -> float | None:
     """The mark of the joint move's leader, when the account holds it."""
     if report.joint_move is None:
@@ -90,12 +109,25 @@ def joint_move(
     symbols = tuple(p.symbol for p in report.positions)
     key = warning_key(WarningRule.JOINT_MOVE, account_id, symbols)
     move = abs(jm.nearest)
-    if move <= t.relaxed(t.joint_move_critical, key, active, Severity.CRITICAL):
-        severity = Severity.CRITICAL
-    elif move <= t.relaxed(t.joint_move_warning, key, active, Severity.WARNING):
-        severity = Severity.WARNING
+    critical = t.relaxed(t.joint_move_critical, key, active, Severity.CRITICAL)
+    warning = t.relaxed(t.joint_move_warning, key, active, Severity.WARNING)
+    if move <= critical:
+        severity, nominal, relaxed, name = (
+            Severity.CRITICAL,
+            t.joint_move_critical,
+            critical,
+            "critical",
+        )
+    elif move <= warning:
+        severity, nominal, relaxed, name = (
+            Severity.WARNING,
+            t.joint_move_warning,
+            warning,
+            "warning",
+        )
     else:
         return []
+    held = "" if move <= nominal else f" ({band_words(move, nominal, relaxed, name, '')})"
     leader = base_asset(jm.leader)
     others = [
         f"{base_asset(p.symbol)} {p.side.name.lower()}"
@@ -111,7 +143,7 @@ def joint_move(
     at = f" (at {leader} {fmt.price(mark * (1 + jm.nearest))})" if mark else ""
     msg = (
         f"{leader} {fmt.pct(jm.nearest)}{at} liquidates {what}: the cross account has "
-        f"{move * 100:.1f} % of joint-move headroom, "
+        f"{move * 100:.1f} % of joint-move headroom{held}, "
         f"margin ratio {fmt.pct(report.margin_ratio, signed=False, decimals=0)}."
     )
     return [Condition(WarningRule.JOINT_MOVE, severity, account_id, symbols, msg, jm.nearest)]

@@ -56,7 +56,25 @@ def test_distance_hysteresis_keeps_an_active_warning_until_threshold_times_1_1()
     eth_d = abs(next(p.distance for p in r2.positions if p.symbol == ETH))
     assert 0.10 < eth_d < 0.11
     assert (ETH,) not in by_symbol(liquidation_distance(r2, 1, T))
-    assert (ETH,) in by_symbol(liquidation_distance(r2, 1, T, active={eth: Severity.WARNING}))
+    kept = by_symbol(liquidation_distance(r2, 1, T, active={eth: Severity.WARNING}))[(ETH,)]
+    # the words never contradict the figure: -10.x % is not "within 10 %"
+    assert "within 10 % of the mark" not in kept.message
+    assert "still within the 10 % warning band (it clears beyond 11 %)" in kept.message
+    inside = by_symbol(liquidation_distance(report(17_800), 1, T, active={eth: Severity.WARNING}))
+    assert "within 10 % of the mark" in inside[(ETH,)].message
+
+
+def test_a_joint_move_kept_by_hysteresis_says_so():
+    key = warning_key(WarningRule.JOINT_MOVE, 1, (BTC, ETH))
+    r = next(
+        rep
+        for wallet in range(30_000, 34_000, 25)
+        if (rep := report(wallet)).joint_move is not None
+        and 0.10 < abs(rep.joint_move.nearest) < 0.11
+    )
+    assert joint_move(r, 1, T) == []
+    [kept] = joint_move(r, 1, T, active={key: Severity.WARNING})
+    assert "still within the 10 % warning band (it clears beyond 11 %)" in kept.message
 
 
 def test_distance_in_sigmas_and_touch_probability():
