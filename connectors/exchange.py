@@ -6,7 +6,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -42,6 +42,7 @@ from risk.types import (
     Candles,
     ContractType,
     Figure,
+    ForcedClose,
     MarginTier,
     MarketStats,
     OrderBook,
@@ -130,6 +131,10 @@ class ExchangeConnector:
     - ``fetch_order_book(symbol, depth=100) -> OrderBook`` (sizes in base units).
     - ``fetch_funding_history(symbol, limit=100) -> tuple[float, ...]`` oldest first.
     - ``fetch_open_interest_history(symbol, timeframe="1h", limit=500)`` oldest first.
+    - ``fetch_liquidations(since_ms, kinds) -> tuple[ForcedClose, ...]``: the account's
+      positions of these contract kinds the exchange's liquidation engine closed since
+      ``since_ms``, from the exchange's own record, oldest first; one request per kind (OKX:
+      one for both; connectors/venues.py names each venue's).
     - ``capabilities``: the optional reads above it offers (``connectors.types.Capability``);
       the monitor calls no other.
     - ``requests_made``: HTTP requests sent so far; ``close()`` releases the HTTP session.
@@ -609,6 +614,23 @@ class ExchangeConnector:
             t = np.asarray(ts, dtype=np.int64)
             order = np.argsort(t, kind="stable")
             return t[order], np.asarray(amounts, dtype=float)[order]
+
+        return self._guarded(read)
+
+    def fetch_liquidations(
+        self, since_ms: int, kinds: Collection[ContractType] = (ContractType.LINEAR,)
+    ) -> tuple[ForcedClose, ...]:
+        """The account's own positions of these kinds the exchange liquidated since
+        ``since_ms`` (our clock; sent on the exchange's, when ccxt has measured the offset),
+        oldest first."""
+
+        def read() -> tuple[ForcedClose, ...]:
+            markets = self._ensure_markets()
+            local_minus_exchange = int(self._client.options.get("timeDifference") or 0)
+            closes = self._venue.fetch_liquidations(
+                self._client, since_ms - local_minus_exchange, markets.get, kinds
+            )
+            return tuple(sorted(closes, key=lambda c: c.time_ms))
 
         return self._guarded(read)
 

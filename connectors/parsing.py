@@ -20,6 +20,7 @@ from risk.types import (
     CollateralTier,
     ContractType,
     Figure,
+    ForcedClose,
     MarginMode,
     MarginTier,
     PoolMode,
@@ -100,6 +101,10 @@ def _unsupported(market_id: str, side: Side, contracts: float) -> UnsupportedPos
     return UnsupportedPosition(
         market_id, side, abs(contracts), "not a perpetual swap the connector reads yet"
     )
+
+
+KnownMarket = Callable[[str], MarketRef | None]
+"""A listed market by its id, or None (a record of a market no longer listed)."""
 
 
 def num(value: Any) -> float | None:
@@ -713,6 +718,85 @@ def hyperliquid_meta_tiers(meta: Mapping[str, Any]) -> dict[str, tuple[MarginTie
             )
         elif (max_leverage := num(row.get("maxLeverage"))) is not None:
             out[coin] = hyperliquid_tiers(max_leverage)
+    return out
+
+
+# --- the account's own liquidations: each exchange's record ----------------------------------
+
+
+def closed_side(order_side: Any, position_side: Any = None) -> Side | None:
+    """The side of the position a forced order closed: the position side when the record
+    names one (hedge mode), else the opposite of the order's side (a sell closes a long)."""
+    pos = str(position_side or "").strip().lower()
+    if pos in ("long", "short"):
+        return Side.parse(pos)
+    order = str(order_side or "").strip().lower()
+    if order in ("sell", "a", "ask"):
+        return Side.LONG
+    if order in ("buy", "b", "bid"):
+        return Side.SHORT
+    return None
+
+
+def ccxt_forced_closes(
+    rows: Iterable[Mapping[str, Any]], source: str, position_side_field: str | None = None
+) -> list[ForcedClose]:
+    """ccxt's liquidation structures (``fetch_my_liquidations``) as forced closes. ccxt maps
+    the symbol, size, price and time; the closed side comes from the order's side (ccxt's, or
+    the raw record's where ccxt leaves it out) and ``position_side_field`` of the raw record."""
+    out: list[ForcedClose] = []
+    for row in rows:
+        info = row.get("info") or {}
+        side = closed_side(
+            row.get("side") or info.get("side"),
+            info.get(position_side_field) if position_side_field else None,
+        )
+        contracts = num(row.get("contracts"))
+        size = (
+            num(row.get("baseValue"))
+            if contracts is None
+            else contracts * (num(row.get("contractSize")) or 1.0)
+        )
+        ts = row.get("timestamp")
+        if side is None or size is None or ts is None or not row.get("symbol"):
+            continue
+        out.append(
+            ForcedClose(str(row["symbol"]), side, int(ts), abs(size), num(row.get("price")), source)
+        )
+    return out
+
+
+OKX_LIQUIDATION_TYPES = ("3", "4")
+"""GET /api/v5/account/positions-history ``type``: 1 partial close, 2 close all,
+3 liquidation, 4 partial liquidation, 5 ADL."""
+
+
+def okx_forced_closes(
+    body: Mapping[str, Any], market: KnownMarket, source: str
+) -> list[ForcedClose]:
+    """OKX's position history, the liquidation types only: ``direction`` (or ``posSide``) is
+    the position's side, ``closeTotalPos`` its closed size in contracts, ``closeAvgPx`` the
+    average close price, ``uTime`` when it was last updated."""
+    out: list[ForcedClose] = []
+    for row in _okx_data(body):
+        if str(row.get("type")) not in OKX_LIQUIDATION_TYPES:
+            continue
+        side = closed_side(None, row.get("direction") or row.get("posSide"))
+        size = num(row.get("closeTotalPos"))
+        ts = num(row.get("uTime"))
+        ref = market(str(row.get("instId")))
+        if side is None or size is None or ts is None or ref is None:
+            continue
+        out.append(
+            ForcedClose(
+                ref.symbol,
+                side,
+                int(ts),
+                abs(size) * ref.contract_size,
+                _positive_or_none(row.get("closeAvgPx")),
+                source,
+            )
+        )
     return out
 
 

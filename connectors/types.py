@@ -59,6 +59,10 @@ class Capability(Enum):
     vintages."""
     FUNDING_HISTORY = "funding_history"
     """``fetch_funding_history(symbol)``: past funding rates for the crowding z-score."""
+    LIQUIDATIONS = "liquidations"
+    """``fetch_liquidations(since_ms)``: the account's own positions the exchange's liquidation
+    engine closed (``risk.types.ForcedClose``), from the exchange's records. The monitor asks
+    only when positions vanish, to tell a liquidation from a close."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,15 @@ Each ``Venue`` issues the fewest requests its exchange allows for one account po
 |             | and coin-margined swaps)                                         |          |
 | hyperliquid | POST /info clearinghouseState (positionValue carries the mark)   | 1        |
 
+Asked only when positions vanish (never on a steady poll), the account's own liquidations, from
+the exchange's record of them, one request per kind of contract that vanished: Binance GET
+/fapi/v1/forceOrders (and /dapi/v1/forceOrders for COIN-M), autoCloseType=LIQUIDATION; Bybit
+GET /v5/execution/list, execType=BustTrade, category linear (inverse); Hyperliquid POST /info
+userFillsByTime (fills whose ``liquidation.liquidatedUser`` is the account): each through
+ccxt's ``fetch_my_liquidations``; OKX, which ccxt does not map, GET
+/api/v5/account/positions-history (type 3 liquidation, 4 partial liquidation; linear and
+coin-margined swaps in one).
+
 Tiers and the account's settings are fetched apart from the poll, once an hour, and cached by
 the connector. Tiers: Binance one /fapi/v1/leverageBracket for every symbol (and
 /dapi/v2/leverageBracket for COIN-M); Bybit one /v5/market/risk-limit and OKX one
@@ -37,7 +46,7 @@ import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typ
 from connectors import parsing
 from connectors.credentials import Credentials
 from connectors.parsing import MarketRef, RawAccount
-from risk.types import ContractType, MarginTier
+from risk.types import ContractType, ForcedClose, MarginTier
 
 Settings = dict[str, Any]
 """Keyword arguments of the venue's account parser that change rarely (refreshed hourly)."""
@@ -63,6 +72,10 @@ class Venue:
     exchange: ClassVar[str]
     ccxt_id: ClassVar[str]
     needs_key: ClassVar[bool] = True
+    liquidation_record: ClassVar[str] = ""
+    """Where the exchange records an account's liquidations, as a trader reads it."""
+    liquidation_side_field: ClassVar[str | None] = None
+    """The raw record's field naming the position side (hedge mode), if it has one."""
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
         return {
@@ -117,10 +130,31 @@ class Venue:
         """(can_trade, can_withdraw) as the exchange reports them."""
         raise ccxt.NotSupported("no key-permission endpoint")
 
+    def fetch_liquidations(
+        self,
+        client: Any,
+        since_ms: int,
+        market: parsing.KnownMarket,
+        kinds: Iterable[ContractType],
+    ) -> list[ForcedClose]:
+        """The account's positions of the given kinds the liquidation engine closed since
+        ``since_ms`` (the exchange's clock): ccxt's ``fetch_my_liquidations``, one request per
+        kind (its ``subType``). ``market`` finds a listed perpetual by its id (None for one no
+        longer listed)."""
+        out: list[ForcedClose] = []
+        for kind in sorted(set(kinds), key=lambda k: k.value):
+            rows = client.fetch_my_liquidations(None, since_ms, None, {"subType": kind.value})
+            out += parsing.ccxt_forced_closes(
+                rows, self.liquidation_record, self.liquidation_side_field
+            )
+        return out
+
 
 class BinanceUsdm(Venue):
     exchange = "binanceusdm"
     ccxt_id = "binanceusdm"
+    liquidation_record = "Binance's force orders"
+    liquidation_side_field = "positionSide"
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
         cfg = super().config(credentials, timeout_ms)
@@ -183,6 +217,7 @@ class BinanceUsdm(Venue):
 class Bybit(Venue):
     exchange = "bybit"
     ccxt_id = "bybit"
+    liquidation_record = "Bybit's BustTrade executions"
     settle_coins: ClassVar[tuple[str, ...]] = ("USDT", "USDC")
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
@@ -235,6 +270,7 @@ class Bybit(Venue):
 class Okx(Venue):
     exchange = "okx"
     ccxt_id = "okx"
+    liquidation_record = "OKX's position history"
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
         cfg = super().config(credentials, timeout_ms)
@@ -273,11 +309,27 @@ class Okx(Venue):
     def key_permissions(self, client: Any) -> tuple[bool, bool]:
         return parsing.okx_key_permissions(client.privateGetAccountConfig())
 
+    def fetch_liquidations(
+        self,
+        client: Any,
+        since_ms: int,
+        market: parsing.KnownMarket,
+        kinds: Iterable[ContractType],
+    ) -> list[ForcedClose]:
+        """ccxt 4.5 has no fetch_my_liquidations for OKX: the raw position history of every
+        swap, linear and coin-margined in one request, records updated after ``since_ms``
+        (``before`` is "newer than this uTime")."""
+        body = client.privateGetAccountPositionsHistory(
+            {"instType": "SWAP", "before": str(since_ms), "limit": "100"}
+        )
+        return parsing.okx_forced_closes(body, market, self.liquidation_record)
+
 
 class Hyperliquid(Venue):
     exchange = "hyperliquid"
     ccxt_id = "hyperliquid"
     needs_key = False
+    liquidation_record = "Hyperliquid's liquidation fills"
 
     def config(self, credentials: Credentials, timeout_ms: int) -> dict[str, Any]:
         return {
@@ -300,6 +352,17 @@ class Hyperliquid(Venue):
             max_lev = parsing.num(info.get("maxLeverage")) or ref.max_leverage
             out[coin] = MarketRef(ref.symbol, ref.contract_size, max_lev, coin)
         return out
+
+    def fetch_liquidations(
+        self,
+        client: Any,
+        since_ms: int,
+        market: parsing.KnownMarket,
+        kinds: Iterable[ContractType],
+    ) -> list[ForcedClose]:
+        """Linear perpetuals only (Hyperliquid lists no other): one userFillsByTime."""
+        rows = client.fetch_my_liquidations(None, since_ms)
+        return parsing.ccxt_forced_closes(rows, self.liquidation_record)
 
     def read_account(
         self, client: Any, market: parsing.MarketLookup, settings: Settings

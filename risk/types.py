@@ -403,3 +403,22 @@ class MarketStats:
     funding_rate: Figure | None = None
     open_interest: Figure | None = None
     mark_price: Figure | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ForcedClose:
+    """A position (or part of one) the exchange's liquidation engine closed, as the exchange
+    itself records it: Binance force orders, Bybit BustTrade executions, OKX position history
+    of a liquidation type, Hyperliquid fills marked as liquidations."""
+
+    symbol: str
+    side: Side
+    """The side of the position that was closed (a long is closed by a sell)."""
+    time_ms: int
+    """On the exchange's clock."""
+    size: float
+    """Closed, in the position's units: base units (USD for an inverse contract)."""
+    price: float | None
+    """The average price of the forced fills, where the record gives one."""
+    source: str
+    """Who says so, as a trader reads it: "Binance's force orders"."""

@@ -99,8 +99,26 @@ class Holding:
 
 
 @dataclass(frozen=True)
+class ClosedPosition:
+    """A position the liquidation closed, at the mark of that moment: size in base units
+    (linear, settled in ``settle``) or USD (``inverse``), as its ``Holding`` had it."""
+
+    base: str
+    side: Side
+    size: float
+    entry: float
+    price: float
+    opened_ms: int
+    settle: str
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
 class Liquidation:
-    """What happened when an account was liquidated."""
+    """What happened when an account was liquidated. The exchanges' records of it (Binance's
+    force orders, Bybit's BustTrade executions, OKX's position history, Hyperliquid's fills)
+    are served from ``closed``; ``number`` (the account's first, second… liquidation) makes
+    their ids."""
 
     account_id: int
     exchange: str
@@ -110,8 +128,8 @@ class Liquidation:
     maintenance: float
     wallet_before: float
     wallet_after: float
-    closed: tuple[tuple[str, str, float, float], ...]
-    """(base, side, size, close price) of each closed position."""
+    closed: tuple[ClosedPosition, ...]
+    number: int = 1
 
 
 @dataclass(frozen=True)
@@ -437,7 +455,20 @@ class LocalAccount:
             maintenance=maintenance,
             wallet_before=before,
             wallet_after=self.wallet_balance,
-            closed=tuple((h.base, h.side.name.lower(), h.size, marks[h.base]) for h, _ in closing),
+            closed=tuple(
+                ClosedPosition(
+                    h.base,
+                    h.side,
+                    h.size,
+                    h.entry,
+                    marks[h.base],
+                    h.opened_ms,
+                    h.settle or self.settle,
+                    h.inverse,
+                )
+                for h, _ in closing
+            ),
+            number=len(self.liquidations) + 1,
         )
         closed = {id(h) for h, _ in closing}
         self.holdings = [h for h in self.holdings if id(h) not in closed]

@@ -21,9 +21,12 @@ from connectors.localexchange.accounts import (
 from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
+    ForcedFill,
     Request,
     Response,
     fmt,
+    forced_fills,
+    in_window,
     int_param,
     json_response,
     short,
@@ -691,6 +694,74 @@ def listen_key(req: Request) -> Response:
     raise error(405, -1000, "Method not allowed.")
 
 
+def force_orders(inverse: bool) -> Callable[[Request], Response]:
+    """GET /fapi/v1/forceOrders (USDⓈ-M) and /dapi/v1/forceOrders (COIN-M), USER_DATA: the
+    account's liquidation (and ADL) orders of that book. Binance: without startTime, the 7
+    days before endTime; limit 50 by default, 100 at most. The local exchange liquidates
+    whole pools, so every order is a LIQUIDATION. COIN-M quantities are contracts, its value
+    ``cumBase`` in the coin."""
+
+    def handler(req: Request) -> Response:
+        account = _authenticate(req)
+        symbol = req.query.get("symbol") or None
+        name = _coin_symbol if inverse else _symbol
+        if symbol is not None and symbol not in {name(b) for b in req.market.bases}:
+            raise error(400, -1121, "Invalid symbol.")
+        kind = req.query.get("autoCloseType") or None
+        if kind not in (None, "LIQUIDATION", "ADL"):
+            raise error(400, -1116, "Invalid autoCloseType.")
+        end = int_param(req.query, "endTime", req.server_ms)
+        assert end is not None
+        start = int_param(req.query, "startTime", end - 7 * DAY_MS)
+        limit = min(max(int_param(req.query, "limit", 50) or 50, 1), 100)
+        fills = [] if kind == "ADL" else in_window(forced_fills(req, account), start, end)
+        fills = [
+            f
+            for f in fills
+            if f.position.inverse is inverse and symbol in (None, name(f.position.base))
+        ]
+        return json_response([_force_order(f, inverse) for f in fills[-limit:]])
+
+    return handler
+
+
+def _force_order(f: ForcedFill, inverse: bool) -> dict[str, object]:
+    p = f.position
+    price = fmt(p.price, price_decimals(p.base))
+    row: dict[str, object] = {
+        "orderId": f.id,
+        "symbol": _coin_symbol(p.base) if inverse else _symbol(p.base),
+        "status": "FILLED",
+        "clientOrderId": f"autoclose-{f.time_ms}{f.id % 1_000_000:06d}",
+        "price": price,
+        "avgPrice": price,
+        "timeInForce": "IOC",
+        "type": "LIMIT",
+        "reduceOnly": False,
+        "closePosition": False,
+        "side": "SELL" if p.side.sign > 0 else "BUY",
+        "positionSide": "BOTH",
+        "stopPrice": "0",
+        "workingType": "CONTRACT_PRICE",
+        "origType": "LIMIT",
+        "time": f.time_ms,
+        "updateTime": f.time_ms,
+    }
+    if inverse:
+        contracts = short(p.size / contract_size(EXCHANGE, p.base, inverse=True), 0)
+        row.update(
+            pair=f"{p.base}USD",
+            origQty=contracts,
+            executedQty=contracts,
+            cumBase=fmt(p.size / p.price),
+            priceProtect=False,
+        )
+    else:
+        qty = short(p.size, 3)
+        row.update(origQty=qty, executedQty=qty, cumQuote=fmt(p.size * p.price))
+    return row
+
+
 def position_side_dual(req: Request) -> Response:
     _authenticate(req)
     return json_response({"dualSidePosition": False})
@@ -918,6 +989,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/fapi/v1/fundingRate": funding_rate_history,
     "/fapi/v1/fundingInfo": funding_info,
     "/fapi/v1/leverageBracket": leverage_bracket,
+    "/fapi/v1/forceOrders": force_orders(inverse=False),
     "/fapi/v2/positionRisk": position_risk(2),
     "/fapi/v3/positionRisk": position_risk(3),
     "/fapi/v2/account": account_info(2),
@@ -933,6 +1005,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/dapi/v1/exchangeInfo": dapi_exchange_info,
     "/dapi/v1/account": dapi_account,
     "/dapi/v1/positionRisk": dapi_position_risk,
+    "/dapi/v1/forceOrders": force_orders(inverse=True),
     "/dapi/v2/leverageBracket": dapi_leverage_bracket,
     "/sapi/v1/account/apiRestrictions": api_restrictions,
 }

@@ -13,7 +13,15 @@ from typing import Any
 
 from connectors.localexchange.accounts import LEVERAGE, AccountView, LocalAccount, tiers_for
 from connectors.localexchange.market import Market
-from connectors.localexchange.protocol import ApiError, Request, Response, json_response, short
+from connectors.localexchange.protocol import (
+    ApiError,
+    Request,
+    Response,
+    forced_fills,
+    in_window,
+    json_response,
+    short,
+)
 from connectors.localexchange.timeframes import timeframe_ms
 
 EXCHANGE = "hyperliquid"
@@ -289,6 +297,55 @@ def funding_history(req: Request) -> Response:
     )
 
 
+USER_FILLS_LIMIT = 2000
+"""Hyperliquid: userFills returns at most the 2000 most recent fills; userFillsByTime at most
+2000 per answer."""
+
+
+def user_fills(req: Request) -> Response:
+    """POST /info userFills (most recent first) and userFillsByTime (``startTime`` required,
+    ``endTime`` optional; oldest first): the account's fills, here those of its
+    liquidations, each carrying ``liquidation.liquidatedUser`` (the account itself)."""
+    account = _account(req)
+    by_time = req.json_body.get("type") == "userFillsByTime"
+    start = end = None
+    if by_time:
+        start, end = req.json_body.get("startTime"), req.json_body.get("endTime")
+        if not isinstance(start, int) or not (end is None or isinstance(end, int)):
+            raise bad_request()
+    if account is None:
+        return json_response([])
+    user = str(req.json_body["user"]).lower()
+    fills = in_window(forced_fills(req, account), start, end)
+    rows = []
+    for f in fills:
+        p = f.position
+        signed = p.side.sign * p.size
+        decimals = SZ_DECIMALS.get(p.base, 4)
+        rows.append(
+            {
+                "coin": p.base,
+                "px": px(p.price),
+                "sz": num(p.size, decimals),
+                "side": "A" if p.side.sign > 0 else "B",
+                "time": f.time_ms,
+                "startPosition": num(signed, decimals),
+                "dir": f"Close {p.side.name.title()}",
+                "closedPnl": num(signed * (p.price - p.entry), 6),
+                "hash": f"0x{f.id:064x}",
+                "oid": f.id,
+                "crossed": True,
+                "fee": num(p.size * p.price * 0.00045, 6),
+                "tid": f.id,
+                "liquidation": {"liquidatedUser": user, "markPx": px(p.price), "method": "market"},
+                "feeToken": "USDC",
+                "twapId": None,
+            }
+        )
+    rows = rows[-USER_FILLS_LIMIT:] if by_time else rows[::-1][:USER_FILLS_LIMIT]
+    return json_response(rows)
+
+
 def empty_list(req: Request) -> Response:
     return json_response([])
 
@@ -307,7 +364,8 @@ TYPES: dict[str, Callable[[Request], Response]] = {
     "fundingHistory": funding_history,
     "openOrders": empty_list,
     "frontendOpenOrders": empty_list,
-    "userFills": empty_list,
+    "userFills": user_fills,
+    "userFillsByTime": user_fills,
 }
 ROUTES: dict[str, Callable[[Request], Response]] = {}
 

@@ -22,9 +22,11 @@ from connectors.localexchange.accounts import (
 from connectors.localexchange.market import Market, price_decimals
 from connectors.localexchange.protocol import (
     ApiError,
+    ForcedFill,
     Request,
     Response,
     fmt,
+    forced_fills,
     int_param,
     json_response,
     short,
@@ -476,6 +478,75 @@ def position_rows(
     return rows
 
 
+LIQUIDATION_TYPE = "3"
+"""positions-history ``type``: 1 partial close, 2 close all, 3 liquidation, 4 partial
+liquidation, 5 ADL. The local exchange liquidates whole positions."""
+
+
+def positions_history(req: Request) -> Response:
+    """GET /api/v5/account/positions-history: closed positions of linear and coin-margined
+    swaps, newest first (``uTime``); here those the liquidation closed. ``instId`` picks one
+    swap; ``before``/``after`` keep records updated later / earlier than the given uTime;
+    ``type`` filters by how they were closed; limit 100."""
+    account = _authenticate(req)
+    inst_type = req.query.get("instType") or "SWAP"
+    inst = req.query.get("instId") or None
+    kind = req.query.get("type") or None
+    after = int_param(req.query, "after")
+    before = int_param(req.query, "before")
+    limit = min(max(int_param(req.query, "limit", 100) or 100, 1), 100)
+    fills = [
+        f
+        for f in forced_fills(req, account)
+        if inst_type == "SWAP"
+        and inst in (None, _inst_id(f.position.base, f.position.inverse))
+        and kind in (None, LIQUIDATION_TYPE)
+        and (before is None or f.time_ms > before)
+        and (after is None or f.time_ms < after)
+    ]
+    return ok([_history_row(f) for f in reversed(fills[-limit:])])
+
+
+def _history_row(f: ForcedFill) -> dict[str, Any]:
+    """A linear swap's sizes are contracts of ctVal coins, its money USDT; a coin-margined
+    one's are contracts of ctVal USD, its money the coin."""
+    p = f.position
+    inv = p.inverse
+    cs = contract_size(EXCHANGE, p.base, inverse=inv)
+    d = price_decimals(p.base)
+    if inv:
+        pnl = p.side.sign * p.size * (1 / p.entry - 1 / p.price)
+        margin, penalty = p.size / p.entry / LEVERAGE, p.size / p.price * 0.0005
+    else:
+        pnl = p.side.sign * p.size * (p.price - p.entry)
+        margin, penalty = p.size * p.entry / LEVERAGE, p.size * p.price * 0.0005
+    return {
+        "instType": "SWAP",
+        "instId": _inst_id(p.base, inv),
+        "mgnMode": "cross",
+        "type": LIQUIDATION_TYPE,
+        "cTime": str(p.opened_ms),
+        "uTime": str(f.time_ms),
+        "openAvgPx": short(p.entry, d),
+        "closeAvgPx": short(p.price, d),
+        "posId": str(f.id),
+        "openMaxPos": short(p.size / cs, 4),
+        "closeTotalPos": short(p.size / cs, 4),
+        "realizedPnl": short(pnl, 8),
+        "fee": "0",
+        "fundingFee": "0",
+        "liqPenalty": short(-penalty, 8),
+        "pnl": short(pnl, 8),
+        "pnlRatio": short(pnl / margin, 8),
+        "posSide": "net",
+        "lever": str(LEVERAGE),
+        "direction": p.side.name.lower(),
+        "triggerPx": short(p.price, d),
+        "uly": _family(p.base, inv),
+        "ccy": p.base if inv else "USDT",
+    }
+
+
 def balance(req: Request) -> Response:
     account = _authenticate(req)
     v = req.view(account)
@@ -683,6 +754,7 @@ ROUTES: dict[str, Callable[[Request], Response]] = {
     "/api/v5/market/history-mark-price-candles": candles,
     "/api/v5/market/books": books,
     "/api/v5/account/positions": positions,
+    "/api/v5/account/positions-history": positions_history,
     "/api/v5/account/balance": balance,
     "/api/v5/account/config": config,
     "/api/v5/account/trade-fee": trade_fee,

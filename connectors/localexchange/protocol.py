@@ -7,11 +7,17 @@ service (which imports them)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import Message
 from typing import Any, Protocol
 
-from connectors.localexchange.accounts import AccountView, LocalAccount
+from connectors.localexchange.accounts import (
+    AccountView,
+    ClosedPosition,
+    Liquidation,
+    LocalAccount,
+)
 from connectors.localexchange.listenkeys import ListenKeys
 from connectors.localexchange.market import Market
 
@@ -37,6 +43,9 @@ class Request:
     """The scenario time the answer describes (the tick), in ms."""
     market: Market
     accounts: Accounts
+    exchange_time: Callable[[int], int]
+    """The exchange's clock (ms) when the scenario reached a scenario time: what its records
+    of the account's own events (a liquidation) are stamped with."""
     json_body: Any = None
     listen_keys: ListenKeys | None = None
     """Binance's user-data stream keys (the listenKey endpoints issue and renew them)."""
@@ -89,3 +98,41 @@ def int_param(query: dict[str, str], name: str, default: int | None = None) -> i
         return int(float(str(value)))
     except ValueError:
         return default
+
+
+@dataclass(frozen=True)
+class ForcedFill:
+    """One position a liquidation closed, as the exchanges record it: stamped with the
+    exchange's clock (``time_ms``) and a stable ``id``."""
+
+    liquidation: Liquidation
+    position: ClosedPosition
+    time_ms: int
+    id: int
+
+
+def forced_fills(req: Request, account: LocalAccount) -> list[ForcedFill]:
+    """The account's positions closed by liquidations so far, oldest first (the account is
+    brought up to the request's time first, which liquidates it if due)."""
+    req.view(account)
+    return [
+        ForcedFill(
+            liq,
+            pos,
+            req.exchange_time(liq.time_ms),
+            (account.uid * 1000 + liq.number) * 100 + i,
+        )
+        for liq in list(account.liquidations)
+        for i, pos in enumerate(liq.closed)
+    ]
+
+
+def in_window(
+    fills: list[ForcedFill], start_ms: int | None, end_ms: int | None
+) -> list[ForcedFill]:
+    """The fills stamped within [start_ms, end_ms] (either end open when None)."""
+    return [
+        f
+        for f in fills
+        if (start_ms is None or f.time_ms >= start_ms) and (end_ms is None or f.time_ms <= end_ms)
+    ]

@@ -63,6 +63,10 @@ class ExchangeState(Protocol):
         """The scenario time of the current tick, in ms."""
         ...
 
+    def exchange_time_at(self, exchange: str, scenario_ms: int) -> int:
+        """The exchange's clock when the scenario reached ``scenario_ms`` (fixed once given)."""
+        ...
+
 
 MODULES = {
     "binanceusdm": binance,
@@ -241,6 +245,7 @@ def dispatch(
         scenario_ms=lx.tick_ms(),
         market=lx.market,
         accounts=lx.store,
+        exchange_time=lambda scenario_ms: lx.exchange_time_at(exchange, scenario_ms),
         json_body=json_body,
         listen_keys=lx.listen_keys,
     )

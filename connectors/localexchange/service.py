@@ -86,6 +86,8 @@ class LocalExchange:
         self.faults = Faults()
         self.store = AccountStore()
         self.request_log: deque[tuple[str, str]] = deque(maxlen=100_000)
+        self._times_lock = threading.Lock()
+        self._wall_at: dict[int, int] = {}
         self.stopping = threading.Event()
         self._host = host
         self.control = control
@@ -261,6 +263,21 @@ class LocalExchange:
 
     def server_time_ms(self, exchange: str, path: str = "", info_type: str | None = None) -> int:
         return int(time.time() * 1000) + self.faults.skew_ms(exchange, path, info_type)
+
+    def exchange_time_at(self, exchange: str, scenario_ms: int) -> int:
+        """The exchange's clock (wall time plus any injected skew) when the scenario reached
+        ``scenario_ms``, which must not be ahead of it: what the exchange's records of an
+        account's own events carry, as a real exchange stamps them when they happen. Worked
+        out from the current pace the first time it is asked, then fixed, so a record keeps
+        its time when the pace changes."""
+        with self._times_lock:
+            wall_ms = self._wall_at.get(scenario_ms)
+            if wall_ms is None:
+                now_ms = time.time() * 1000
+                behind = max(0.0, self.scenario_time_ms() - scenario_ms) / self.clock.speed
+                wall_ms = int(now_ms - behind)
+                self._wall_at[scenario_ms] = wall_ms
+        return wall_ms + self.faults.skew_ms(exchange, "", None)
 
     def pause(self) -> None:
         self.clock.pause()
