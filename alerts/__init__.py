@@ -13,6 +13,7 @@ about the watch, not the market. ``risk`` keeps the margin maths, levels, the li
 and the cascade model these rules read.
 """
 
+from alerts.account_rules import undecided_symbols
 from alerts.policy import evaluate
 from alerts.state import (
     AccountState,
@@ -55,5 +56,6 @@ __all__ = [
     "WarningRule",
     "WarningState",
     "evaluate",
+    "undecided_symbols",
     "warning_key",
 ]

@@ -1,15 +1,16 @@
 """The rules on an account's own figures: a position near its liquidation price, the joint
-move that liquidates the cross account, and positions that vanished near liquidation."""
+move that liquidates the cross account, and positions that ended in a liquidation."""
 
 from __future__ import annotations
 
 import math
 
 import formatting as fmt
+from alerts.state import AccountState
 from alerts.thresholds import Thresholds
 from alerts.vocabulary import Active, Condition, Severity, WarningRule, warning_key
 from risk.report import AccountReport, PositionReport
-from risk.types import base_asset
+from risk.types import ForcedClose, base_asset
 
 _NONE: Active = {}
 
@@ -149,43 +150,114 @@ def joint_move(
     return [Condition(WarningRule.JOINT_MOVE, severity, account_id, symbols, msg, jm.nearest)]
 
 
-def suspected_liquidation(
-    before: AccountReport, current: AccountReport, account_id: int, thresholds: Thresholds
-) -> Condition | None:
-    """Positions that were near liquidation are gone and the wallet fell: the account has most
-    likely been liquidated. No exchange says so in its account data; a trader needs to know.
+CONFIRMING_READS = 2
+"""Reads in a row that must show positions gone before, without the exchange's record, they
+are taken for gone: a Binance poll is two requests, and one read can see the wallet from
+before a liquidation beside the positions from after it."""
 
-    A position counts when its last distance was within twice the critical threshold (or
-    already past its liquidation price); the wallet must have fallen, which a normal close at
-    a loss also does, so the message says "appears"."""
-    now_held = {(p.symbol, p.side) for p in current.positions}
-    gone = [
-        p
-        for p in before.positions
-        if (p.symbol, p.side) not in now_held
-        and p.distance is not None
-        and abs(p.distance) <= 2 * thresholds.distance_critical
-    ]
-    lost = before.wallet_balance - current.wallet_balance
-    if not gone or lost <= 0:
+
+def gone_positions(state: AccountState) -> list[PositionReport]:
+    """The positions held before the last change that are no longer held."""
+    before = state.before_change
+    if before is None:
+        return []
+    now_held = {(p.symbol, p.side) for p in state.report.positions}
+    return [p for p in before.positions if (p.symbol, p.side) not in now_held]
+
+
+def undecided_symbols(state: AccountState) -> tuple[str, ...]:
+    """Symbols whose positions vanished and whose end is not settled yet: the exchange's
+    record does not name them (yet) and the vanishing has not been seen on
+    ``CONFIRMING_READS`` reads. Warnings about them wait rather than resolve as "closed"."""
+    gone = gone_positions(state)
+    if not gone or state.reads_since_change >= CONFIRMING_READS:
+        return ()
+    if _recorded(gone, state.forced_closes):
+        return ()
+    return tuple(sorted({p.symbol for p in gone}))
+
+
+def _recorded(
+    gone: list[PositionReport], closes: tuple[ForcedClose, ...] | None
+) -> list[tuple[PositionReport, list[ForcedClose]]]:
+    """Each gone position with the exchange's records of its forced close, where it has any."""
+    out = []
+    for p in gone:
+        mine = [c for c in closes or () if c.symbol == p.symbol and c.side is p.side]
+        if mine:
+            out.append((p, mine))
+    return out
+
+
+def liquidation(state: AccountState, thresholds: Thresholds) -> Condition | None:
+    """The account's positions ended in a liquidation.
+
+    Where the exchange keeps a record (``state.forced_closes`` not None), it decides: the
+    positions it records as force-closed were liquidated, the others were closed. Where it
+    keeps none, positions near their liquidation price (within twice the critical distance,
+    or past it) gone on ``CONFIRMING_READS`` reads in a row while the wallet fell read as a
+    liquidation; a close at a loss also does that, so the message says "appears"."""
+    before = state.before_change
+    gone = gone_positions(state)
+    if before is None or not gone:
         return None
-    names = " and ".join(f"{base_asset(p.symbol)} {p.side.name.lower()}" for p in gone)
+    current = state.report
+    lost = before.wallet_balance - current.wallet_balance
+    wallet = (
+        f" The wallet fell from {fmt.money(before.wallet_balance)} to "
+        f"{fmt.money(current.wallet_balance)}."
+        if lost > 0
+        else ""
+    )
+    if state.forced_closes is not None:
+        recorded = _recorded(gone, state.forced_closes)
+        if not recorded:
+            return None
+        what = " and ".join(_forced_words(p, closes) for p, closes in recorded)
+        source = recorded[0][1][0].source
+        were = "was" if len(recorded) == 1 else "were"
+        msg = f"Your {what} {were} liquidated ({source}).{wallet}"
+        symbols = tuple(sorted({p.symbol for p, _ in recorded}))
+        return Condition(
+            WarningRule.LIQUIDATED, Severity.CRITICAL, state.account_id, symbols, msg, -lost
+        )
+    near = [
+        p
+        for p in gone
+        if p.distance is not None and abs(p.distance) <= 2 * thresholds.distance_critical
+    ]
+    if not near or lost <= 0 or state.reads_since_change < CONFIRMING_READS:
+        return None
+    names = " and ".join(f"{base_asset(p.symbol)} {p.side.name.lower()}" for p in near)
     marks = ", ".join(
         f"{base_asset(p.symbol)} {fmt.price(p.mark_price)} vs liquidation "
         f"{fmt.price(p.shown_liquidation_price.value)}"
-        for p in gone
+        for p in near
         if p.shown_liquidation_price is not None
     )
     msg = (
-        f"Your {names} {'is' if len(gone) == 1 else 'are'} gone and the wallet fell from "
+        f"Your {names} {'is' if len(near) == 1 else 'are'} gone and the wallet fell from "
         f"{fmt.money(before.wallet_balance)} to {fmt.money(current.wallet_balance)} "
         f"(last seen: {marks}): the account appears to have been liquidated."
     )
     return Condition(
         WarningRule.LIQUIDATED,
         Severity.CRITICAL,
-        account_id,
-        tuple(sorted({p.symbol for p in gone})),
+        state.account_id,
+        tuple(sorted({p.symbol for p in near})),
         msg,
         -lost,
     )
+
+
+def _forced_words(p: PositionReport, closes: list[ForcedClose]) -> str:
+    """ "BTC long (3 BTC at 102,279.2)": the size-weighted price of the forced fills."""
+    size = sum(c.size for c in closes)
+    priced = [c for c in closes if c.price is not None]
+    at = ""
+    if priced:
+        weight = sum(c.size for c in priced)
+        avg = sum(c.size * (c.price or 0.0) for c in priced) / weight if weight > 0 else None
+        at = "" if avg is None else f" at {fmt.price(avg)}"
+    base = base_asset(p.symbol)
+    return f"{base} {p.side.name.lower()} ({fmt.size(size)} {base}{at})"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from alerts.account_rules import joint_move, liquidation_distance, suspected_liquidation
+from alerts.account_rules import joint_move, liquidation, liquidation_distance
 from alerts.market_rules import (
     cascade_band,
     cascade_risks,
@@ -24,7 +24,8 @@ def evaluate(
     now_ms: int,
 ) -> list[Condition]:
     """Every market rule (``alerts.MARKET_RULES``) on one account. By default: the chance of
-    liquidation (the headline), the scheduled events and a suspected liquidation; the fixed-%
+    liquidation (the headline), the scheduled events and a liquidation (from the exchange's record, or positions gone
+    near liquidation on reads in a row); the fixed-%
     distance and joint-move rules, the cascade-prone support and crowding only when the
     thresholds switch them on (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the
     last two have no out-of-sample skill). ``active`` is the account's open warnings with their
@@ -44,8 +45,7 @@ def evaluate(
     conds += scheduled_event(report, aid, market.events, now_ms, t, market.event_moves)
     if t.crowding_alerts:
         conds += crowding(report, aid, market.crowding, t, active)
-    if state.before_change is not None:
-        gone = suspected_liquidation(state.before_change, report, aid, t)
-        if gone is not None:
-            conds.append(gone)
+    ended = liquidation(state, t)
+    if ended is not None:
+        conds.append(ended)
     return conds

@@ -14,7 +14,7 @@ from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.probability import EventMoves, MoveModel
 from risk.report import AccountReport
-from risk.types import Account, OrderBook
+from risk.types import Account, ForcedClose, OrderBook
 
 _EMPTY: Mapping[str, float] = MappingProxyType({})
 
@@ -29,7 +29,13 @@ class AccountState:
     report: AccountReport
     before_change: AccountReport | None = None
     """The report read just before the account's positions last changed (None until they
-    have): the suspected-liquidation rule compares it with ``report``."""
+    have): the liquidation rule compares it with ``report``."""
+    reads_since_change: int = 0
+    """Good reads since that change, the read that saw it included: a change seen on two
+    reads in a row is no torn read (one request before it, one after)."""
+    forced_closes: tuple[ForcedClose, ...] | None = None
+    """The exchange's own record of the account's liquidations since the positions were last
+    seen before the change; None where the exchange keeps none, or it could not be read."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import TypeVar
 import numpy as np
 
 import alerts
+from alerts.account_rules import undecided_symbols
 from alerts.state import AccountState, Crowding, LeaderMarket, MarketState
 from alerts.vocabulary import HEALTH_RULES, MARKET_RULES, Condition, WarningRule
 from connectors.mismatches import log_mismatches
@@ -35,7 +36,7 @@ from risk.levels import Levels, find_levels
 from risk.liqmap import LiqMap, build_liqmap
 from risk.probability import EventMoves, MoveModel, hourly_sigma, refresh
 from risk.report import AccountReport, build_report, default_leader
-from risk.types import Account, Candles, OrderBook
+from risk.types import Account, Candles, ForcedClose, OrderBook
 from storage.records import LevelRecord
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,9 @@ OI_HISTORY_LIMIT = 500
 """Hourly open-interest snapshots per refresh (Binance serves at most 500, from the last 30
 days): the liquidation map's vintages. Without them the map falls back to a volume proxy."""
 BETA_DAYS = 90
+RECORD_SLACK_MS = 60_000
+"""The exchange's record of liquidations is read from this long before the positions were
+last seen held: clocks differ, and a record's time is when the engine took the position."""
 MIN_FUNDING_SAMPLES = 1440
 """Funding z-scores need at least a day of one-minute samples (or the connector's history)."""
 
@@ -139,6 +143,9 @@ class Jobs:
             slot.mismatched = mismatched
             slot.record_read(account, report, now)
             slot.clock_note = next((n for n in account.notes if "clock" in n.lower()), None)
+            since = slot.changed_after_ms if slot.wants_liquidation_record() else None
+        if since is not None and Capability.LIQUIDATIONS in slot.connector.capabilities:
+            self._read_liquidation_record(slot, since)
         self._ensure_markets(account.symbols)
         if not slot.permissions_checked:
             self._check_permissions(slot)
@@ -146,6 +153,25 @@ class Jobs:
             self.db.snapshots.save(cfg.account_id, report, now)
         except Exception:
             logger.exception("could not store the snapshot of %s", cfg.label)
+
+    def _read_liquidation_record(self, slot: AccountSlot, since_ms: int) -> None:
+        """Positions vanished: ask the exchange whether its liquidation engine took them (one
+        request; never on a poll where nothing vanished)."""
+        conn = slot.connector
+        if conn is None:
+            return
+        closes: tuple[ForcedClose, ...] | None
+        try:
+            closes = conn.fetch_liquidations(since_ms - RECORD_SLACK_MS)
+        except Exception as exc:
+            closes = None
+            logger.info(
+                "the liquidation record of %s could not be read: %s",
+                slot.config.label,
+                describe_error(exc)[1],
+            )
+        with slot.lock:
+            slot.add_liquidation_record(closes)
 
     def _check_permissions(self, slot: AccountSlot) -> None:
         """Read the key's permissions once per connection (one request; none on Hyperliquid)."""
@@ -196,13 +222,16 @@ class Jobs:
         with slot.lock:
             status = slot.connection_status(now_ms)
             report, account, before = slot.report, slot.account, slot.before_change
+            reads, closes = slot.reads_since_change, slot.forced_closes
             fresh = slot.error_kind is None and not slot.is_stale(now_ms)
         conds: list[Condition] = health_conditions(status, cfg.account_id, cfg.label)
         evaluated: set[WarningRule] = set(HEALTH_RULES)
         held: set[str] | None = None
+        undecided: tuple[str, ...] = ()
         if fresh and report is not None and account is not None:
             held = set(account.symbols)
-            state = AccountState(cfg.account_id, account, report, before)
+            state = AccountState(cfg.account_id, account, report, before, reads, closes)
+            undecided = undecided_symbols(state)
             active = self.alerts.active_keys(cfg.account_id)
             try:
                 market = self.market_state(account, report, now_ms)
@@ -210,7 +239,7 @@ class Jobs:
                 evaluated |= MARKET_RULES
             except Exception:
                 logger.exception("the market rules failed for %s", cfg.label)
-        return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held)
+        return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held, undecided)
 
     def market_state(self, account: Account, report: AccountReport, now_ms: int) -> MarketState:
         """The market around an account, read once from the symbols' slots."""

@@ -17,7 +17,7 @@ import numpy.typing as npt
 from connectors.credentials import Credentials
 from connectors.types import Capability, KeyPermissions
 from risk.report import AccountReport
-from risk.types import Account, Candles, MarketStats, OrderBook
+from risk.types import Account, Candles, ForcedClose, MarketStats, OrderBook
 from settings.store import KeyValues
 from storage.records import (
     AccountRecord,
@@ -57,6 +57,8 @@ class Connector(Protocol):
     ) -> OpenInterestHistory: ...
 
     def fetch_funding_history(self, symbol: str, limit: int = ...) -> tuple[float, ...]: ...
+
+    def fetch_liquidations(self, since_ms: int) -> tuple[ForcedClose, ...]: ...
 
     def close(self) -> None: ...
 

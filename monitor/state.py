@@ -23,10 +23,13 @@ from risk.cascade import Cascade
 from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.report import AccountReport
-from risk.types import Account, Candles, MarketStats, OrderBook
+from risk.types import Account, Candles, ForcedClose, MarketStats, OrderBook
 from settings.registry import POLL_INTERVAL_S
 
 MAX_BACKOFF_S = 60.0
+EVIDENCE_ASKS = 2
+"""Times the exchange's record of liquidations is read after positions vanish (the read that
+saw them gone and the next), unless the first names them: a record may lag the close."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +59,14 @@ class AccountSlot:
     """The account the connector last returned; ``report`` was built from it."""
     before_change: AccountReport | None = None
     """The report read just before the account's positions last changed."""
+    changed_after_ms: int | None = None
+    """When the positions were last read as they were before that change."""
+    reads_since_change: int = 0
+    """Good reads since that change, the read that saw it included."""
+    forced_closes: tuple[ForcedClose, ...] | None = None
+    """The exchange's record of the account's liquidations since ``changed_after_ms``
+    (``Capability.LIQUIDATIONS``), read only when positions vanish; None until read."""
+    evidence_asks: int = 0
     last_ok_ms: int | None = None
     failures: int = 0
     next_attempt_ms: int = 0
@@ -87,13 +98,35 @@ class AccountSlot:
 
     def record_read(self, account: Account, report: AccountReport, now_ms: int) -> None:
         """Keep a good poll's account and report; remember the report before a change in the
-        positions held (what the suspected-liquidation rule compares)."""
+        positions held (what the liquidation rule compares) and start counting the reads
+        that confirm the change."""
         previous = self.report
         if previous is not None and _held(previous) != _held(report):
             self.before_change = previous
+            self.changed_after_ms = self.last_ok_ms
+            self.reads_since_change = 0
+            self.forced_closes = None
+            self.evidence_asks = 0
+        self.reads_since_change += 1
         self.account = account
         self.report = report
         self.record_success(now_ms)
+
+    def wants_liquidation_record(self) -> bool:
+        """Positions vanished at the last change and the exchange's record, asked at most
+        ``EVIDENCE_ASKS`` times, has not named them yet."""
+        before, report = self.before_change, self.report
+        if before is None or report is None or self.evidence_asks >= EVIDENCE_ASKS:
+            return False
+        gone = _held(before) - _held(report)
+        recorded = {(c.symbol, c.side.name) for c in self.forced_closes or ()}
+        return bool(gone) and not gone & recorded
+
+    def add_liquidation_record(self, closes: tuple[ForcedClose, ...] | None) -> None:
+        """One read of the exchange's record (None: it failed)."""
+        self.evidence_asks += 1
+        if closes is not None:
+            self.forced_closes = tuple(dict.fromkeys((*(self.forced_closes or ()), *closes)))
 
     def record_success(self, now_ms: int) -> None:
         self.last_ok_ms = now_ms

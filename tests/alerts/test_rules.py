@@ -7,6 +7,7 @@ import math
 import pytest
 
 from alerts import (
+    AccountState,
     CascadeRisk,
     Crowding,
     ScheduledEvent,
@@ -14,13 +15,14 @@ from alerts import (
     ThresholdError,
     Thresholds,
     WarningRule,
+    undecided_symbols,
     warning_key,
 )
-from alerts.account_rules import joint_move, liquidation_distance, suspected_liquidation
+from alerts.account_rules import joint_move, liquidation, liquidation_distance
 from alerts.market_rules import cascade_support, crowding, scheduled_event
 from risk.indicators import zscore
 from risk.report import build_report
-from risk.types import Account
+from risk.types import Account, ForcedClose, Side
 from tests.monitor.monitor_fakes import BTC, ETH, demo_like_account
 
 T = Thresholds()
@@ -197,15 +199,60 @@ def test_hysteresis_delays_de_escalation_but_never_brings_escalation_forward():
     assert by_symbol(as_critical)[(BTC,)].severity is Severity.CRITICAL
 
 
+def gone(before, after, reads=2, closes=None) -> AccountState:
+    return AccountState(
+        1, Account("binanceusdm", after.wallet_balance, ()), after, before, reads, closes
+    )
+
+
 def test_positions_gone_near_liquidation_with_a_wallet_loss_read_as_a_liquidation():
     before = report(15_000)  # BTC -3.6 % from its liquidation price
     emptied = build_report(Account("binanceusdm", 1_200.0, ()))
-    cond = suspected_liquidation(before, emptied, 1, T)
+    cond = liquidation(gone(before, emptied), T)
     assert cond is not None and cond.severity is Severity.CRITICAL
     assert cond.symbols == tuple(sorted((BTC, ETH)))
     assert "wallet fell from 15,000.00 to 1,200.00" in cond.message
     assert "appears to have been liquidated" in cond.message
     # closing far from liquidation, or without a loss, is not a liquidation
-    assert suspected_liquidation(report(40_000), emptied, 1, T) is None
+    assert liquidation(gone(report(40_000), emptied), T) is None
     richer = build_report(Account("binanceusdm", 16_000.0, ()))
-    assert suspected_liquidation(before, richer, 1, T) is None
+    assert liquidation(gone(before, richer), T) is None
+
+
+def test_one_read_of_positions_gone_is_not_enough_without_the_exchanges_record():
+    """A Binance poll is two requests: the wallet can be read before the liquidation and the
+    positions after it. The first read that shows them gone decides nothing; its warnings
+    wait (undecided) rather than resolve as closed."""
+    before = report(15_000)
+    torn = build_report(Account("binanceusdm", 15_000.0, ()))
+    assert liquidation(gone(before, torn, reads=1), T) is None
+    assert undecided_symbols(gone(before, torn, reads=1)) == tuple(sorted((BTC, ETH)))
+    emptied = build_report(Account("binanceusdm", 1_200.0, ()))
+    assert liquidation(gone(before, emptied, reads=1), T) is None
+    assert liquidation(gone(before, emptied, reads=2), T) is not None
+    assert undecided_symbols(gone(before, emptied, reads=2)) == ()
+
+
+def test_the_exchanges_record_decides_liquidated_or_closed():
+    before = report(15_000)
+    torn = build_report(Account("binanceusdm", 15_000.0, ()))
+    record = (
+        ForcedClose(BTC, Side.LONG, 1, 0.6, 101_000.0, "Binance's force orders"),
+        ForcedClose(BTC, Side.LONG, 2, 0.4, 100_500.0, "Binance's force orders"),
+    )
+    # named by the record: liquidated at once, even on a torn first read, far or near
+    cond = liquidation(gone(before, torn, reads=1, closes=record), T)
+    assert cond is not None and cond.rule is WarningRule.LIQUIDATED
+    assert cond.symbols == (BTC,)
+    assert cond.message == (
+        "Your BTC long (1 BTC at 100,800.0) was liquidated (Binance's force orders)."
+    )
+    assert undecided_symbols(gone(before, torn, reads=1, closes=record)) == ()
+    emptied = build_report(Account("binanceusdm", 1_200.0, ()))
+    later = liquidation(gone(before, emptied, reads=2, closes=record), T)
+    assert later is not None and "The wallet fell from 15,000.00 to 1,200.00." in later.message
+    far = liquidation(gone(report(40_000), emptied, closes=record), T)
+    assert far is not None
+    # the record says nothing of them: closed, whatever the wallet did
+    assert liquidation(gone(before, emptied, reads=2, closes=()), T) is None
+    assert undecided_symbols(gone(before, emptied, reads=1, closes=())) == tuple(sorted((BTC, ETH)))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import queue
 import signal
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -68,3 +70,65 @@ def test_watch_demo_prints_warnings_and_exits_cleanly_on_sigint(tmp_path):
     assert " fired " in out and "liquidation_probability" in out
     assert out.rstrip().endswith("stopped")
     assert (tmp_path / "demo.db").exists() and not (tmp_path / "cascade.db").exists()
+
+
+def read_lines(proc: subprocess.Popen[str]) -> tuple[queue.Queue[str | None], threading.Thread]:
+    """The process's output, line by line, read on a thread (None at its end)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def pump() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.put(line.rstrip("\n"))
+        lines.put(None)
+
+    reader = threading.Thread(target=pump, daemon=True)
+    reader.start()
+    return lines, reader
+
+
+@pytest.mark.slow
+def test_watch_demo_calls_the_liquidation_a_liquidation(tmp_path):
+    """The done-when of issue 12: at the demo's liquidation a "liquidated" warning fires and
+    every warning it ends resolves as ended in a liquidation, none as "closed". Played at
+    3,600× (the liquidation comes about 37 s in) rather than 1,800× to keep the suite short;
+    the polls are as many per hour of replay as the speed allows, so a poll spans twice the
+    replay time and the two requests of a Binance poll are as likely to straddle it."""
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "watch", "--demo", "--speed", "3600", "--data-dir", tmp_path],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines, reader = read_lines(proc)
+    seen: list[str] = []
+    liquidated_at: float | None = None
+    deadline = time.monotonic() + 150
+    try:
+        while time.monotonic() < deadline:
+            if liquidated_at is not None and time.monotonic() > liquidated_at + 8:
+                break
+            try:
+                line = lines.get(timeout=1.0)
+            except queue.Empty:
+                continue
+            if line is None:
+                break
+            seen.append(line)
+            if " fired " in line and "liquidated ·" in line and liquidated_at is None:
+                liquidated_at = time.monotonic()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(10)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    out = "\n".join(seen)
+    assert liquidated_at is not None, out
+    [fired] = [s for s in seen if " fired " in s and "liquidated ·" in s]
+    assert "were liquidated (Binance's force orders)" in fired, fired
+    ended = [s for s in seen if " resolved " in s]
+    assert ended, out
+    assert all("it ended in a liquidation" in s for s in ended), out
+    assert not any("closed" in s for s in ended), out

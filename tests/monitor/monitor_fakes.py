@@ -13,7 +13,17 @@ from connectors.types import Capability, ConnectorError, ErrorKind, KeyPermissio
 from monitor.ports import Connector, OpenInterestHistory
 from monitor.service import ConnectorFactory
 from resources import default_tiers
-from risk.types import Account, Candles, Figure, MarketStats, OrderBook, Position, Side, Source
+from risk.types import (
+    Account,
+    Candles,
+    Figure,
+    ForcedClose,
+    MarketStats,
+    OrderBook,
+    Position,
+    Side,
+    Source,
+)
 
 BTC = "BTC/USDT:USDT"
 ETH = "ETH/USDT:USDT"
@@ -48,7 +58,9 @@ def demo_like_account(wallet: float, btc: float = 106_000.0, eth: float = 3_600.
 
 
 class FakeConnector:
-    """Serves a settable account; ``fail`` makes every call raise a ConnectorError."""
+    """Serves a settable account; ``fail`` makes every call raise a ConnectorError.
+    ``holding`` False serves it without positions; ``record`` is what its exchange's record
+    of liquidations says (offered when ``capabilities`` names ``Capability.LIQUIDATIONS``)."""
 
     capabilities: frozenset[Capability] = frozenset()
 
@@ -56,6 +68,9 @@ class FakeConnector:
         self.wallet = wallet
         self.btc = 106_000.0
         self.eth = 3_600.0
+        self.holding = True
+        self.record: tuple[ForcedClose, ...] = ()
+        self.record_reads = 0
         self.fail: ConnectorError | None = None
         self.calls = 0
         self.closed = False
@@ -69,7 +84,15 @@ class FakeConnector:
         self.calls += 1
         if self.fail is not None:
             raise self.fail
+        if not self.holding:
+            return Account("binanceusdm", self.wallet, ())
         return demo_like_account(self.wallet, self.btc, self.eth)
+
+    def fetch_liquidations(self, since_ms: int) -> tuple[ForcedClose, ...]:
+        self.record_reads += 1
+        if self.fail is not None:
+            raise self.fail
+        return tuple(c for c in self.record if c.time_ms >= since_ms)
 
     def fetch_candles(
         self, symbol: str, timeframe: str = "1h", since_ms: int | None = None, limit: int = 500

@@ -105,7 +105,7 @@ def test_the_chance_of_liquidation_warns_hours_before_the_demo_account_is_liquid
         # Once the positions are gone, their warning resolves (after two clear polls).
         rule = WarningRule.LIQUIDATION_PROBABILITY
         assert wait_for(lambda: "resolved" in rec.changes(rule), 10)
-        # ...and the trader is told the account appears to have been liquidated.
+        # ...and the trader is told the account was liquidated (from Binance's force orders).
         assert wait_for(lambda: rec.first(WarningRule.LIQUIDATED) is not None, 10)
     finally:
         assert svc.stop(timeout=5.0)

@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMenu
 

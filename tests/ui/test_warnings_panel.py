@@ -34,3 +34,15 @@ def test_the_history_says_why_a_warning_resolved(qtbot) -> None:
     )
     assert table.item(1, 3).text() == "BTC −4.1 % liquidates the whole cross account."
     assert not panel.active
+
+
+def test_a_warning_ended_by_a_liquidation_says_so(qtbot) -> None:
+    panel = WarningsPanel()
+    qtbot.addWidget(panel)
+    panel.add_event(WarningEvent(Change.FIRED, record()))
+    panel.add_event(WarningEvent(Change.RESOLVED, record(), ResolveReason.LIQUIDATED))
+    table = panel.history_table
+    qtbot.waitUntil(lambda: table.rowCount() == 2)
+    assert table.item(0, 3).text() == (
+        "It ended in a liquidation. It said: BTC −4.1 % liquidates the whole cross account."
+    )
