@@ -98,10 +98,10 @@ class AlertManager:
     ) -> list[WarningEvent]:
         """Apply one evaluation of ``evaluated_rules`` for an account; return (and report) the
         changes it made. ``held_symbols`` (the account's positions now) lets a resolved
-        warning say that its position was closed, or liquidated when a liquidation condition
-        (this evaluation's or one still open) names it, rather than that its condition
-        cleared. A warning about a symbol in ``undecided`` (gone, but whether by a
-        liquidation is not settled yet) does not resolve until it is settled."""
+        warning say that its position was closed, or liquidated when this evaluation's
+        liquidation condition names it, rather than that its condition cleared. A warning
+        about a symbol in ``undecided`` (gone, but whether by a liquidation is not settled
+        yet) does not resolve until it is settled."""
         events: list[WarningEvent] = []
         conditions = list(conditions)
         with self._lock:
@@ -114,12 +114,6 @@ class AlertManager:
             liquidated = {
                 s for c in conditions if c.rule is WarningRule.LIQUIDATED for s in c.symbols
             }
-            liquidated.update(
-                s
-                for r in self._open.values()
-                if r.account_id == account_id and r.rule is WarningRule.LIQUIDATED
-                for s in r.symbols
-            )
             waiting = set(undecided)
             for key, rec in list(self._open.items()):
                 if rec.account_id != account_id or rec.rule not in evaluated_rules or key in seen:
