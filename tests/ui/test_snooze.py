@@ -52,15 +52,16 @@ def quiet_last(panel: WarningsPanel) -> bool:
 
 
 def choose_from_menu(qtbot: object, steps: int) -> None:
-    """When the button's menu pops up, go down ``steps`` entries and press Enter."""
+    """When a menu pops up, go down ``steps`` entries (up, when negative) and press Enter."""
 
     def pick() -> None:
         menu = QApplication.activePopupWidget()
         if not isinstance(menu, QMenu):
             QTimer.singleShot(20, pick)
             return
-        for _ in range(steps):
-            qtbot.keyClick(menu, Qt.Key.Key_Down)  # type: ignore[attr-defined]
+        key = Qt.Key.Key_Down if steps > 0 else Qt.Key.Key_Up
+        for _ in range(abs(steps)):
+            qtbot.keyClick(menu, key)  # type: ignore[attr-defined]
         qtbot.keyClick(menu, Qt.Key.Key_Return)  # type: ignore[attr-defined]
 
     QTimer.singleShot(50, pick)
@@ -105,6 +106,13 @@ def test_snooze_from_the_menu_hides_persists_and_returns(
         assert quiet_last(panel)
         qtbot.wait(1_500)  # a poll or two: the snooze holds while the condition does
         assert (state_of(panel, key) or "").startswith("snoozed until")
+        # and Quit, from the Accounts menu, closes the window
+        bar = first.window.menuBar()
+        accounts = bar.actions()[0]
+        choose_from_menu(qtbot, -1)  # up from the top: the last entry, Quit
+        qtbot.mouseClick(bar, Qt.MouseButton.LeftButton, pos=bar.actionGeometry(accounts).center())
+        qtbot.waitUntil(lambda: not first.window.isVisible(), timeout=WAIT_MS)
+        assert first.crash.last is None
     finally:
         first.shutdown()
         first.window.deleteLater()
