@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from alerts import WarningRule
+from alerts import ResolveReason, WarningRule
 from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
 
@@ -200,3 +200,74 @@ def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
     assert 1 <= len(arrivals) <= 2, arrivals
     assert arrivals[-1][0] - arrivals[0][0] < 0.5, "only requests already sent"
     assert banned and banned[-1].stale
+
+
+LIQUIDATION_OFFSET_S = 132_599
+"""When the 2025-11-04 replay liquidates the demo account (11-04 12:49:59 UTC)."""
+
+
+class Torn(ScenarioRecorder):
+    """Also keeps each warning event and notes reads that pair a wallet from before the
+    liquidation with positions from after it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.events = []
+        self.torn = 0
+
+    def on_warning(self, e):
+        super().on_warning(e)
+        with self.lock:
+            self.events.append(e)
+
+    def on_account(self, u):
+        super().on_account(u)
+        if u.account is not None and not u.account.positions and u.account.wallet_balance > 20_000:
+            with self.lock:
+                self.torn += 1
+
+
+@pytest.mark.parametrize("record", ["read", "unreadable"])
+def test_a_torn_read_at_the_liquidation_is_still_called_a_liquidation(db, record):
+    """A Binance poll reads the account, then the positions. Here the replay (paused just
+    before the liquidation) jumps past it between the two requests, so that poll pairs the
+    wallet from before (27,000) with no positions. The exchange's force orders name them:
+    liquidated. Where they cannot be read (the endpoint fails), the vanishing is confirmed by
+    the next read, whose wallet shows the loss: liquidated too. No warning resolves as closed."""
+    rec = Torn()
+    svc = WatchService(
+        db, None, rec, demo=True, demo_speed=600.0, poll_interval_s=1.0, market_interval_s=30.0
+    )
+    svc.start()
+    try:
+        lx = svc.demo_exchange
+        rec.lx = lx
+        assert wait_for(lambda: rec.first(WarningRule.JOINT_MOVE) is not None, 30)
+        if record == "unreadable":
+            lx.faults.inject("5xx", exchange="binanceusdm", endpoint="/fapi/v1/forceOrders")
+        lx.pause()
+        lx.seek(LIQUIDATION_OFFSET_S - 30)
+        take = lx.faults.take
+        armed = threading.Event()
+
+        def arrived(exchange, path, info_type, now=None):
+            if path == "/fapi/v3/positionRisk" and armed.is_set():
+                armed.clear()
+                lx.seek(LIQUIDATION_OFFSET_S + 60)  # between this poll's two requests
+            return take(exchange, path, info_type, now)
+
+        lx.faults.take = arrived
+        armed.set()
+        assert wait_for(lambda: demo_liquidation(lx) is not None, 30), "never liquidated"
+        assert wait_for(lambda: rec.first(WarningRule.LIQUIDATED) is not None, 15)
+        assert wait_for(lambda: "resolved" in rec.changes(WarningRule.JOINT_MOVE), 15)
+    finally:
+        assert svc.stop(timeout=5.0)
+    assert rec.torn >= 1, "no poll straddled the liquidation"
+    [fired] = [e for e in rec.events if e.warning.rule is WarningRule.LIQUIDATED]
+    words = "Binance's force orders" if record == "read" else "appears to have been liquidated"
+    assert words in fired.warning.message
+    ended = [e for e in rec.events if e.change.value == "resolved"]
+    assert ended and all(e.reason is ResolveReason.LIQUIDATED for e in ended), [
+        (e.warning.rule, e.reason) for e in ended
+    ]
