@@ -10,7 +10,7 @@ from alerts.state import AccountState
 from alerts.thresholds import Thresholds
 from alerts.vocabulary import Active, Condition, Severity, WarningRule, warning_key
 from risk.report import AccountReport, PositionReport
-from risk.types import ForcedClose, base_asset
+from risk.types import ContractType, ForcedClose, base_asset
 
 _NONE: Active = {}
 
@@ -251,7 +251,8 @@ def liquidation(state: AccountState, thresholds: Thresholds) -> Condition | None
 
 
 def _forced_words(p: PositionReport, closes: list[ForcedClose]) -> str:
-    """ "BTC long (3 BTC at 102,279.2)": the size-weighted price of the forced fills."""
+    """ "BTC long (3 BTC at 102,279.2)", an inverse one's size in USD: the size-weighted price
+    of the forced fills."""
     size = sum(c.size for c in closes)
     priced = [c for c in closes if c.price is not None]
     at = ""
@@ -260,4 +261,5 @@ def _forced_words(p: PositionReport, closes: list[ForcedClose]) -> str:
         avg = sum(c.size * (c.price or 0.0) for c in priced) / weight if weight > 0 else None
         at = "" if avg is None else f" at {fmt.price(avg)}"
     base = base_asset(p.symbol)
-    return f"{base} {p.side.name.lower()} ({fmt.size(size)} {base}{at})"
+    unit = "USD" if p.contract_type is ContractType.INVERSE else base
+    return f"{base} {p.side.name.lower()} ({fmt.size(size)} {unit}{at})"

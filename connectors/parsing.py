@@ -739,11 +739,16 @@ def closed_side(order_side: Any, position_side: Any = None) -> Side | None:
 
 
 def ccxt_forced_closes(
-    rows: Iterable[Mapping[str, Any]], source: str, position_side_field: str | None = None
+    rows: Iterable[Mapping[str, Any]],
+    source: str,
+    contract_size: Callable[[str], float | None],
+    position_side_field: str | None = None,
 ) -> list[ForcedClose]:
     """ccxt's liquidation structures (``fetch_my_liquidations``) as forced closes. ccxt maps
-    the symbol, size, price and time; the closed side comes from the order's side (ccxt's, or
-    the raw record's where ccxt leaves it out) and ``position_side_field`` of the raw record."""
+    the symbol, contracts, price and time; the size is contracts × the market's contract size
+    (``contract_size(symbol)``: ccxt leaves it out when asked without a symbol); the closed
+    side comes from the order's side (ccxt's, or the raw record's where ccxt leaves it out)
+    and ``position_side_field`` of the raw record."""
     out: list[ForcedClose] = []
     for row in rows:
         info = row.get("info") or {}
@@ -752,11 +757,8 @@ def ccxt_forced_closes(
             info.get(position_side_field) if position_side_field else None,
         )
         contracts = num(row.get("contracts"))
-        size = (
-            num(row.get("baseValue"))
-            if contracts is None
-            else contracts * (num(row.get("contractSize")) or 1.0)
-        )
+        per = num(row.get("contractSize")) or contract_size(str(row.get("symbol"))) or 1.0
+        size = num(row.get("baseValue")) if contracts is None else contracts * per
         ts = row.get("timestamp")
         if side is None or size is None or ts is None or not row.get("symbol"):
             continue

@@ -37,7 +37,7 @@ because it fetches leverageBracket again on its own.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -64,6 +64,16 @@ def point_at(urls: Any, base_url: str) -> Any:
     if isinstance(urls, Mapping):
         return {k: point_at(v, base_url) for k, v in urls.items()}
     return urls
+
+
+def contract_size(client: Any) -> Callable[[str], float | None]:
+    """A loaded market's contract size by unified symbol (None for a market not loaded)."""
+
+    def size(symbol: str) -> float | None:
+        market = (client.markets or {}).get(symbol) or {}
+        return parsing.num(market.get("contractSize"))
+
+    return size
 
 
 class Venue:
@@ -145,7 +155,7 @@ class Venue:
         for kind in sorted(set(kinds), key=lambda k: k.value):
             rows = client.fetch_my_liquidations(None, since_ms, None, {"subType": kind.value})
             out += parsing.ccxt_forced_closes(
-                rows, self.liquidation_record, self.liquidation_side_field
+                rows, self.liquidation_record, contract_size(client), self.liquidation_side_field
             )
         return out
 
@@ -362,7 +372,7 @@ class Hyperliquid(Venue):
     ) -> list[ForcedClose]:
         """Linear perpetuals only (Hyperliquid lists no other): one userFillsByTime."""
         rows = client.fetch_my_liquidations(None, since_ms)
-        return parsing.ccxt_forced_closes(rows, self.liquidation_record)
+        return parsing.ccxt_forced_closes(rows, self.liquidation_record, contract_size(client))
 
     def read_account(
         self, client: Any, market: parsing.MarketLookup, settings: Settings

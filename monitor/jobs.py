@@ -36,7 +36,7 @@ from risk.levels import Levels, find_levels
 from risk.liqmap import LiqMap, build_liqmap
 from risk.probability import EventMoves, MoveModel, hourly_sigma, refresh
 from risk.report import AccountReport, build_report, default_leader
-from risk.types import Account, Candles, ForcedClose, OrderBook
+from risk.types import Account, Candles, ContractType, ForcedClose, OrderBook
 from storage.records import LevelRecord
 
 logger = logging.getLogger(__name__)
@@ -143,9 +143,9 @@ class Jobs:
             slot.mismatched = mismatched
             slot.record_read(account, report, now)
             slot.clock_note = next((n for n in account.notes if "clock" in n.lower()), None)
-            since = slot.changed_after_ms if slot.wants_liquidation_record() else None
-        if since is not None and Capability.LIQUIDATIONS in slot.connector.capabilities:
-            self._read_liquidation_record(slot, since)
+            kinds, since = slot.liquidation_record_wanted(), slot.changed_after_ms
+        if kinds and since is not None and Capability.LIQUIDATIONS in slot.connector.capabilities:
+            self._read_liquidation_record(slot, since, kinds)
         self._ensure_markets(account.symbols)
         if not slot.permissions_checked:
             self._check_permissions(slot)
@@ -154,15 +154,17 @@ class Jobs:
         except Exception:
             logger.exception("could not store the snapshot of %s", cfg.label)
 
-    def _read_liquidation_record(self, slot: AccountSlot, since_ms: int) -> None:
+    def _read_liquidation_record(
+        self, slot: AccountSlot, since_ms: int, kinds: frozenset[ContractType]
+    ) -> None:
         """Positions vanished: ask the exchange whether its liquidation engine took them (one
-        request; never on a poll where nothing vanished)."""
+        request per kind of contract; never on a poll where nothing vanished)."""
         conn = slot.connector
         if conn is None:
             return
         closes: tuple[ForcedClose, ...] | None
         try:
-            closes = conn.fetch_liquidations(since_ms - RECORD_SLACK_MS)
+            closes = conn.fetch_liquidations(since_ms - RECORD_SLACK_MS, kinds)
         except Exception as exc:
             closes = None
             logger.info(

@@ -8,7 +8,7 @@ in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` s
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -17,7 +17,7 @@ import numpy.typing as npt
 from connectors.credentials import Credentials
 from connectors.types import Capability, KeyPermissions
 from risk.report import AccountReport
-from risk.types import Account, Candles, ForcedClose, MarketStats, OrderBook
+from risk.types import Account, Candles, ContractType, ForcedClose, MarketStats, OrderBook
 from settings.store import KeyValues
 from storage.records import (
     AccountRecord,
@@ -58,7 +58,9 @@ class Connector(Protocol):
 
     def fetch_funding_history(self, symbol: str, limit: int = ...) -> tuple[float, ...]: ...
 
-    def fetch_liquidations(self, since_ms: int) -> tuple[ForcedClose, ...]: ...
+    def fetch_liquidations(
+        self, since_ms: int, kinds: Collection[ContractType] = ...
+    ) -> tuple[ForcedClose, ...]: ...
 
     def close(self) -> None: ...
 

@@ -23,7 +23,7 @@ from risk.cascade import Cascade
 from risk.levels import Levels
 from risk.liqmap import LiqMap
 from risk.report import AccountReport
-from risk.types import Account, Candles, ForcedClose, MarketStats, OrderBook
+from risk.types import Account, Candles, ContractType, ForcedClose, MarketStats, OrderBook
 from settings.registry import POLL_INTERVAL_S
 
 MAX_BACKOFF_S = 60.0
@@ -112,15 +112,19 @@ class AccountSlot:
         self.report = report
         self.record_success(now_ms)
 
-    def wants_liquidation_record(self) -> bool:
-        """Positions vanished at the last change and the exchange's record, asked at most
-        ``EVIDENCE_ASKS`` times, has not named them yet."""
+    def liquidation_record_wanted(self) -> frozenset[ContractType]:
+        """The kinds of contract whose record to read: those of the positions that vanished at
+        the last change, while the exchange's record, read at most ``EVIDENCE_ASKS`` times,
+        has not named any of them (empty: nothing to read)."""
         before, report = self.before_change, self.report
         if before is None or report is None or self.evidence_asks >= EVIDENCE_ASKS:
-            return False
-        gone = _held(before) - _held(report)
-        recorded = {(c.symbol, c.side.name) for c in self.forced_closes or ()}
-        return bool(gone) and not gone & recorded
+            return frozenset()
+        held = _held(report)
+        gone = [p for p in before.positions if (p.symbol, p.side.name) not in held]
+        recorded = {(c.symbol, c.side) for c in self.forced_closes or ()}
+        if any((p.symbol, p.side) in recorded for p in gone):
+            return frozenset()
+        return frozenset(p.contract_type for p in gone)
 
     def add_liquidation_record(self, closes: tuple[ForcedClose, ...] | None) -> None:
         """One read of the exchange's record (None: it failed)."""

@@ -13,7 +13,7 @@ import pytest
 from connectors.exchange import ExchangeConnector
 from connectors.localexchange import LocalExchange
 from connectors.types import Capability
-from risk.types import Side
+from risk.types import ContractType, Side
 
 EXCHANGES = ("binanceusdm", "bybit", "okx", "hyperliquid")
 RECORDS = {
@@ -66,4 +66,35 @@ def test_a_liquidation_is_read_from_the_exchanges_own_record(
     assert btc.source == RECORDS[exchange]
     # asked from after the liquidation: nothing
     assert conn.fetch_liquidations(int(time.time() * 1000) + 1_000) == ()
+    conn.close()
+
+
+@pytest.mark.parametrize("exchange", ["binanceusdm", "bybit", "okx"])
+def test_a_coin_margined_liquidation_is_read_from_its_own_record(
+    lx: LocalExchange, exchange: str
+) -> None:
+    """COIN-M on Binance (/dapi/v1/forceOrders), Bybit's inverse category, OKX's
+    coin-margined swaps (the same position history): sizes in USD, as the position's."""
+    lx.set_mark("BTC", 100_000.0)
+    creds = lx.add_account(
+        exchange,
+        wallet_balance=500.0,
+        balances={"BTC": 0.03},
+        positions=[
+            {"symbol": "BTC", "side": "long", "inverse": True, "size": 30_000.0, "entry": 1e5}
+        ],
+    )
+    conn = ExchangeConnector(exchange, creds, api_url=lx.base_url)
+    [held] = conn.fetch_account().positions
+    assert held.contract_type is ContractType.INVERSE
+    since_ms = int(time.time() * 1000) - 1_000
+    lx.set_mark("BTC", 85_000.0)
+    assert conn.fetch_account().positions == ()
+    sent = conn.requests_made
+    [close] = conn.fetch_liquidations(since_ms, {ContractType.INVERSE})
+    assert conn.requests_made == sent + 1
+    assert (close.symbol, close.side) == (held.symbol, Side.LONG)
+    assert close.size == pytest.approx(30_000.0)
+    assert close.price == pytest.approx(85_000.0, rel=1e-4)
+    assert close.source == RECORDS[exchange]
     conn.close()

@@ -6,6 +6,7 @@ is in ``[tool.mypy] files``). It offers none of the optional reads, as a venue w
 from __future__ import annotations
 
 import threading
+from collections.abc import Collection
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from resources import default_tiers
 from risk.types import (
     Account,
     Candles,
+    ContractType,
     Figure,
     ForcedClose,
     MarketStats,
@@ -88,7 +90,9 @@ class FakeConnector:
             return Account("binanceusdm", self.wallet, ())
         return demo_like_account(self.wallet, self.btc, self.eth)
 
-    def fetch_liquidations(self, since_ms: int) -> tuple[ForcedClose, ...]:
+    def fetch_liquidations(
+        self, since_ms: int, kinds: Collection[ContractType] = (ContractType.LINEAR,)
+    ) -> tuple[ForcedClose, ...]:
         self.record_reads += 1
         if self.fail is not None:
             raise self.fail
