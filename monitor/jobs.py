@@ -239,6 +239,8 @@ class Jobs:
                 market = self.market_state(account, report, now_ms)
                 conds += alerts.evaluate(state, market, cfg.thresholds, active, now_ms)
                 evaluated |= MARKET_RULES
+                if not judged_odds(report):
+                    evaluated.discard(WarningRule.LIQUIDATION_PROBABILITY)
             except Exception:
                 logger.exception("the market rules failed for %s", cfg.label)
         return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held, undecided)
@@ -477,6 +479,14 @@ class Jobs:
             fn(value)
         except Exception:
             logger.exception("monitor callback failed")
+
+
+def judged_odds(report: AccountReport) -> bool:
+    """Whether the report carries the chance of liquidation of what it holds. Without the
+    volatility (the market data is not read yet, as after a start) it cannot: the
+    chance-of-liquidation warnings then neither fire nor resolve, so a restart does not end
+    (and then repeat) one that holds, nor a snooze on it."""
+    return not report.positions or report.odds is not None or any(p.odds for p in report.positions)
 
 
 def with_open_interest(

@@ -14,6 +14,7 @@ import time
 import pytest
 
 from alerts import ResolveReason, WarningRule
+from connectors.localexchange import LocalExchange
 from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
 
@@ -202,8 +203,13 @@ def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
     assert banned and banned[-1].stale
 
 
-LIQUIDATION_OFFSET_S = 132_599
-"""When the 2025-11-04 replay liquidates the demo account (11-04 12:49:59 UTC)."""
+def liquidation_offset_s(scenario: str = "2025-11-04") -> float:
+    """When the replay liquidates the demo's Binance account, in seconds from its start: one
+    read at the replay's end walks its whole path and liquidates at the first crossing."""
+    probe = LocalExchange(scenario=scenario)
+    account = probe.account("binanceusdm")
+    account.view(probe.market, probe.scenario.start_ms + int(probe.scenario.duration_hours * 3.6e6))
+    return (account.liquidations[0].time_ms - probe.scenario.start_ms) / 1000
 
 
 class Torn(ScenarioRecorder):
@@ -234,6 +240,7 @@ def test_a_torn_read_at_the_liquidation_is_still_called_a_liquidation(db, record
     wallet from before (27,000) with no positions. The exchange's force orders name them:
     liquidated. Where they cannot be read (the endpoint fails), the vanishing is confirmed by
     the next read, whose wallet shows the loss: liquidated too. No warning resolves as closed."""
+    at = liquidation_offset_s()
     rec = Torn()
     svc = WatchService(
         db, None, rec, demo=True, demo_speed=600.0, poll_interval_s=1.0, market_interval_s=30.0
@@ -242,25 +249,27 @@ def test_a_torn_read_at_the_liquidation_is_still_called_a_liquidation(db, record
     try:
         lx = svc.demo_exchange
         rec.lx = lx
-        assert wait_for(lambda: rec.first(WarningRule.JOINT_MOVE) is not None, 30)
+        lx.pause()
+        lx.seek(at - 3600)  # an hour before: the chance of liquidation is high
+        assert wait_for(lambda: rec.first(WarningRule.LIQUIDATION_PROBABILITY) is not None, 30)
         if record == "unreadable":
             lx.faults.inject("5xx", exchange="binanceusdm", endpoint="/fapi/v1/forceOrders")
-        lx.pause()
-        lx.seek(LIQUIDATION_OFFSET_S - 30)
+        lx.seek(at - 30)
         take = lx.faults.take
         armed = threading.Event()
 
         def arrived(exchange, path, info_type, now=None):
             if path == "/fapi/v3/positionRisk" and armed.is_set():
                 armed.clear()
-                lx.seek(LIQUIDATION_OFFSET_S + 60)  # between this poll's two requests
+                lx.seek(at + 60)  # between this poll's two requests
             return take(exchange, path, info_type, now)
 
         lx.faults.take = arrived
         armed.set()
         assert wait_for(lambda: demo_liquidation(lx) is not None, 30), "never liquidated"
         assert wait_for(lambda: rec.first(WarningRule.LIQUIDATED) is not None, 15)
-        assert wait_for(lambda: "resolved" in rec.changes(WarningRule.JOINT_MOVE), 15)
+        rule = WarningRule.LIQUIDATION_PROBABILITY
+        assert wait_for(lambda: "resolved" in rec.changes(rule), 15)
     finally:
         assert svc.stop(timeout=5.0)
     assert rec.torn >= 1, "no poll straddled the liquidation"

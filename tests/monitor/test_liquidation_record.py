@@ -13,6 +13,8 @@ from connectors.types import Capability
 from monitor.events import NullCallbacks, WarningEvent
 from monitor.service import WatchService
 from risk.types import ForcedClose, Side
+from settings.registry import FIXED_PERCENT
+from settings.store import SettingsStore
 from tests.monitor.monitor_fakes import BTC, ETH, FakeClock, FakeConnector, serving
 
 pytestmark = pytest.mark.usefixtures("main_account")
@@ -32,6 +34,9 @@ class Events(NullCallbacks):
 
 
 def watch(db, fake: FakeConnector) -> tuple[WatchService, FakeClock, Events]:
+    # The fake account has no candles, so no chance of liquidation: the fixed-% rules give it
+    # the warnings a liquidation ends (the lifecycle is the same for every rule).
+    SettingsStore(db.settings).set(FIXED_PERCENT, True)
     clock = FakeClock(T0)
     events = Events()
     svc = WatchService(

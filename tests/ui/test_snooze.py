@@ -1,7 +1,7 @@
 """Snooze through the real menu, on the real monitor (the demo on the local exchange, its
-database on disk): the warning is shown as snoozed, nothing crashes, the snooze survives a
-restart of the app on the same data folder, and the warning returns when its time is up (the
-monitor's clock moved on past it)."""
+database on disk): the warning is shown as snoozed, nothing crashes, Quit from the menu
+works, the snooze survives a restart of the app on the same data folder, and the warning
+returns when its time is up (the monitor's clock moved on past it)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,9 @@ from ui.app import App
 from ui.warnings_panel import WarningsPanel
 
 WAIT_MS = 60_000
+WARNED_AT_S = 30 * 3600
+"""4 Nov 06:00 in the 2025-11-04 replay: the demo account's chance of liquidation within 24 h
+is about 18 %, a WARNING, for hours either side."""
 POPUP_ON_OFFSCREEN = r"^This plugin does not support (raise\(\)|grabbing the keyboard)$"
 """What Qt's offscreen platform (the tests' display) says when a menu pops up."""
 
@@ -44,11 +47,12 @@ def history_lines(panel: WarningsPanel) -> list[tuple[str, str]]:
     ]
 
 
-def quiet_last(panel: WarningsPanel) -> bool:
-    """Every active warning is listed above every acknowledged or snoozed one."""
-    table = panel.active_table
-    quiet = [table.item(r, 4).text() != "active" for r in range(table.rowCount())]
-    return quiet == sorted(quiet)
+def replay_at(app: App, offset_s: float) -> None:
+    """Move the demo's replay (the local exchange the real monitor watches) to ``offset_s``
+    after the scenario's start."""
+    backend = app.backend
+    assert backend is not None
+    backend.service.demo_exchange.seek(offset_s)  # type: ignore[attr-defined]
 
 
 def choose_from_menu(qtbot: object, steps: int) -> None:
@@ -84,6 +88,7 @@ def test_snooze_from_the_menu_hides_persists_and_returns(
     first = App(tmp_path, speed=60.0, crash_dialog=False)
     try:
         first.start()
+        replay_at(first, WARNED_AT_S)
         panel = first.window.warnings
         qtbot.waitUntil(lambda: panel.active_table.rowCount() >= 1, timeout=WAIT_MS)
         key = click_row(qtbot, panel, 0)
@@ -95,15 +100,6 @@ def test_snooze_from_the_menu_hides_persists_and_returns(
             lambda: (state_of(panel, key) or "").startswith("snoozed until"), timeout=WAIT_MS
         )
         assert first.crash.last is None
-        # a snoozed (or acknowledged) warning sorts below those still calling for attention
-        qtbot.waitUntil(lambda: panel.active_table.rowCount() >= 2, timeout=WAIT_MS)
-        assert quiet_last(panel)
-        # the window still answers: acknowledge the other warning with the button
-        other = click_row(qtbot, panel, 0)
-        assert other != key
-        qtbot.mouseClick(panel.ack_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(lambda: state_of(panel, other) == "acknowledged", timeout=WAIT_MS)
-        assert quiet_last(panel)
         qtbot.wait(1_500)  # a poll or two: the snooze holds while the condition does
         assert (state_of(panel, key) or "").startswith("snoozed until")
         # and Quit, from the Accounts menu, closes the window
@@ -127,6 +123,7 @@ def test_snooze_from_the_menu_hides_persists_and_returns(
     second = App(tmp_path, speed=60.0, crash_dialog=False)
     try:
         second.start()
+        replay_at(second, WARNED_AT_S)  # the replay starts over: back to where it warned
         panel = second.window.warnings
         qtbot.waitUntil(
             lambda: (state_of(panel, key) or "").startswith("snoozed until"), timeout=WAIT_MS
