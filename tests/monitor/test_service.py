@@ -10,15 +10,15 @@ from datetime import datetime
 
 import pytest
 
-from alerts import WarningRule
+from alerts import Severity, WarningRule, WarningState, warning_key
 from connectors.types import ErrorKind
 from monitor.events import AccountStatus, NullCallbacks
 from monitor.service import WatchService
 from risk.types import Account, Figure, Source
 from settings.registry import FIXED_PERCENT
 from settings.store import SettingsStore
-from storage.records import AccountRecord
-from tests.monitor.monitor_fakes import FakeClock, FakeConnector, serving
+from storage.records import AccountRecord, WarningRecord
+from tests.monitor.monitor_fakes import BTC, ETH, FakeClock, FakeConnector, serving
 
 CPI_MS = int(datetime.fromisoformat("2026-01-13T13:30:00+00:00").timestamp() * 1000)
 MIN_S = 60.0
@@ -306,3 +306,32 @@ def test_a_liquidation_price_mismatch_is_logged_when_it_appears_not_every_poll(d
             clock.advance(5)
     (record,) = caplog.records
     assert "BTC/USDT:USDT" in record.getMessage() and "differs" in record.getMessage()
+
+
+def test_a_chance_of_liquidation_not_judged_yet_resolves_nothing(db):
+    """After a start the volatility is not read yet: the report carries no chance of
+    liquidation, and an open warning about it (a snoozed one here) is neither resolved nor
+    woken."""
+    key = warning_key(WarningRule.LIQUIDATION_PROBABILITY, 1, (BTC, ETH))
+    db.warnings.upsert(
+        WarningRecord(
+            key,
+            WarningRule.LIQUIDATION_PROBABILITY,
+            Severity.WARNING,
+            "BTC −3.6 % liquidates the whole cross account.",
+            1,
+            (BTC, ETH),
+            1_000,
+            1_000,
+            WarningState.SNOOZED,
+            snoozed_until_ms=1_800_000_000_000 + 3_600_000,
+        )
+    )
+    clock = FakeClock(1_800_000_000)
+    rec = Recorder(clock)
+    svc = service(db, clock, FakeConnector(wallet=17_800), rec)  # no candles: no volatility
+    for _ in range(3):
+        svc.tick()
+        clock.advance(5)
+    assert rec.of(WarningRule.LIQUIDATION_PROBABILITY) == []
+    assert db.warnings.get(key).state is WarningState.SNOOZED
