@@ -17,8 +17,29 @@ from risk.types import ContractType, MarginTier, TierBasis, base_asset, cumulati
 ROOT = Path(__file__).resolve().parent
 
 
+ICON_SIZES = (16, 24, 32, 48, 64, 128, 256, 512)
+"""The icon's bitmap sizes (resources/icons/cascade-watch-N.png, made by
+packaging/make_icons.py from cascade-watch.svg)."""
+
+
 def resource_path(*parts: str) -> Path:
     return ROOT.joinpath(*parts)
+
+
+def icon_path(size: int | None = None) -> Path:
+    """The app's icon: the SVG source when no size is given, else the smallest PNG at least
+    ``size`` pixels wide (the largest when none is). For the window, the tray and the
+    notifications; the .ico and .icns beside them are for the frozen builds."""
+    if size is None:
+        return ROOT / "icons" / "cascade-watch.svg"
+    chosen = next((s for s in ICON_SIZES if s >= size), ICON_SIZES[-1])
+    return ROOT / "icons" / f"cascade-watch-{chosen}.png"
+
+
+def calendar_files() -> tuple[str, ...]:
+    """The shipped event calendars (events-YYYY.json), oldest year first. Next year's
+    calendar needs only its file dropped in beside these."""
+    return tuple(sorted(p.name for p in ROOT.glob("events-*.json")))
 
 
 @cache

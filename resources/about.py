@@ -1,0 +1,105 @@
+"""What the About box and ``--version`` say: the version, the licence, and where every data set
+the app ships comes from. Stdlib only (no Qt), so the commands can use it too."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+
+from resources import ROOT, calendar_files, load_json
+
+DISTRIBUTION = "cascade-watch"
+APP_NAME = "Cascade Watch"
+LICENCE = "MIT"
+COPYRIGHT = "Copyright (c) 2026 Cascade Watch contributors"
+CHECKOUT = ROOT.parent
+"""The source checkout when the app runs from one (pyproject.toml and LICENSE beside it)."""
+
+
+@cache
+def version() -> str:
+    """The installed distribution's version (pip, pipx and the frozen build all carry its
+    metadata); from a checkout that was never installed, pyproject.toml's."""
+    try:
+        return metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pass
+    import tomllib
+
+    try:
+        with (CHECKOUT / "pyproject.toml").open("rb") as f:
+            return str(tomllib.load(f)["project"]["version"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "unknown"
+
+
+def version_line() -> str:
+    """``cascade-watch 0.1.0 (MIT licence)``: what ``--version`` prints."""
+    return f"{DISTRIBUTION} {version()} ({LICENCE} licence)"
+
+
+@cache
+def licence_text() -> str:
+    """The full licence: the LICENSE file of the installed distribution or of the checkout."""
+    try:
+        dist = metadata.distribution(DISTRIBUTION)
+        for file in dist.files or ():
+            if file.name in ("LICENSE", "LICENSE.txt"):
+                return file.read_text(encoding="utf-8")
+    except metadata.PackageNotFoundError:
+        pass
+    path = CHECKOUT / "LICENSE"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    return f"{LICENCE} licence. {COPYRIGHT}."
+
+
+@dataclass(frozen=True, slots=True)
+class DataSource:
+    """One shipped data set: its file, what it holds, where it comes from and how current."""
+
+    file: str
+    what: str
+    source: str
+    as_of: str = ""
+
+
+def data_sources() -> tuple[DataSource, ...]:
+    """Every shipped data set with its source: the event calendars, each exchange's built-in
+    tiers, each demo scenario."""
+    out: list[DataSource] = []
+    for name in calendar_files():
+        doc = load_json(name)
+        kinds = sorted({str(e.get("kind", "")) for e in doc["events"]})
+        sources = "; ".join(str(v) for v in doc.get("sources", {}).values())
+        missing = str(doc.get("missing", ""))
+        out.append(
+            DataSource(
+                name,
+                f"event calendar: {len(doc['events'])} events ({', '.join(kinds)})",
+                sources + (f". Not shipped: {missing}" if missing else ""),
+                f"retrieved {doc.get('retrieved', '?')}",
+            )
+        )
+    tiers = load_json("tiers.json")
+    for exchange, table in tiers["exchanges"].items():
+        out.append(
+            DataSource(
+                "tiers.json",
+                f"maintenance tiers, {exchange} ({', '.join(sorted(table['symbols']))})",
+                str(table.get("source", "")),
+                str(table.get("as_of", "")),
+            )
+        )
+    for path in sorted((ROOT / "scenarios").glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        out.append(
+            DataSource(
+                f"scenarios/{path.name}",
+                f"demo scenario: {doc.get('title', path.stem)}",
+                " ".join(str(s) for s in doc.get("sources", ())),
+            )
+        )
+    return tuple(out)
