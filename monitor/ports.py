@@ -9,6 +9,7 @@ in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` s
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -129,5 +130,9 @@ class MonitorStore(Protocol):
 
     @property
     def settings(self) -> KeyValues: ...
+
+    @property
+    def path(self) -> Path:
+        """The database file: the calendar feeds' cache is kept in its folder."""
 
     def prune(self, now_ms: int) -> PruneResult: ...

@@ -11,6 +11,8 @@ collapse into one):
   symbols held; a symbol with a new candle is recomputed at once.
 - ``recompute``       every minute: volatility, betas, levels, the liquidation map, cascades.
 - ``prune``           hourly: storage retention.
+- ``feeds``           hourly: the subscribed calendar feeds not fetched for a day are fetched
+  (monitor.feeds; network I/O, so never on the GUI thread).
 
 Why not APScheduler's QtScheduler: it only uses the Qt loop to wake up; its jobs still run on
 a thread pool, so it buys nothing for thread safety, and under PySide6 it does not keep its
@@ -36,8 +38,9 @@ from apscheduler.schedulers.background import BackgroundScheduler  # type: ignor
 
 from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
-from monitor.calendar import Calendar
+from monitor.calendar import Calendar, builtin_events
 from monitor.events import MonitorCallbacks, WarningEvent
+from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, load_specs
 from monitor.jobs import Jobs, describe_error
 from monitor.ports import Connector, MonitorStore, SecretSource
 from monitor.state import AccountConfig, AccountSlot
@@ -53,6 +56,8 @@ logger = logging.getLogger(__name__)
 MARKET_INTERVAL_S = 60.0
 RECOMPUTE_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
+FEEDS_INTERVAL_S = 3600.0
+FEEDS_FIRST_S = 5.0
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
 DEMO_EXCHANGES = ("binanceusdm",)
 DEMO_POLL_S = 1.0
@@ -113,6 +118,7 @@ class WatchService:
         clear_after: int = 2,
         market_interval_s: float | None = None,
         settings: SettingsStore | None = None,
+        feeds: CalendarFeeds | None = None,
     ) -> None:
         self.db = db
         self.settings = settings or SettingsStore(db.settings)
@@ -132,7 +138,10 @@ class WatchService:
         self._inflight = 0
         self._idle = threading.Condition()
         self.alerts = AlertManager(db.warnings, self._on_warning, clear_after=clear_after)
-        calendar = calendar or Calendar(db.events.between)
+        builtin = builtin_events()
+        self.feeds = feeds or CalendarFeeds(db.path.parent / CACHE_FOLDER, builtin, clock=clock)
+        calendar = calendar or Calendar(db.events.between, builtin, self.feeds.events)
+        self.calendar = calendar
         self.jobs = Jobs(db, callbacks, self.alerts, calendar, clock)
 
     # --- lifecycle ----------------------------------------------------------------------------
@@ -166,6 +175,13 @@ class WatchService:
                 soon + timedelta(seconds=max(market_s, RECOMPUTE_INTERVAL_S) / 2),
             )
             self._add("prune", self.jobs.prune, PRUNE_INTERVAL_S)
+            self._configure_feeds()
+            self._add(
+                "feeds",
+                self.refresh_feeds,
+                FEEDS_INTERVAL_S,
+                datetime.now().astimezone() + timedelta(seconds=FEEDS_FIRST_S),
+            )
             scheduler.start()
             logger.info("watch loop started: %d account(s)", len(self.jobs.accounts))
 
@@ -237,6 +253,28 @@ class WatchService:
         job = scheduler.get_job(f"poll:{account_id}")
         if job is not None:
             job.modify(next_run_time=datetime.now().astimezone())
+
+    def refresh_feeds(self) -> None:
+        """Fetch the calendar feeds that are due (the ``feeds`` job; network I/O)."""
+        self.feeds.refresh()
+
+    def reload_feeds(self) -> None:
+        """Re-read the subscribed feeds from the settings and fetch the new ones soon, on a
+        worker thread (the caller does not wait for the network)."""
+        self._configure_feeds()
+        with self._lock:
+            scheduler = self._scheduler
+        job = scheduler.get_job("feeds") if scheduler is not None else None
+        if job is not None:
+            job.modify(next_run_time=datetime.now().astimezone())
+
+    def _configure_feeds(self) -> None:
+        try:
+            specs = load_specs(self.db.settings.get(SETTINGS_KEY))
+        except Exception:
+            logger.exception("could not read the calendar feeds")
+            return
+        self.feeds.configure(specs)
 
     def acknowledge(self, key: str) -> None:
         self.alerts.acknowledge(key, self.jobs.now_ms())
