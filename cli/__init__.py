@@ -20,7 +20,23 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "watch": ("cli.watch", "run the watch loop in the terminal and print warnings"),
     "localexchange": ("cli.localexchange", "run the local exchange alone"),
     "export": ("cli.export", "write the stored warnings and risk snapshots to CSV"),
+    "events": ("cli.events", "list the coming scheduled events, each with its source"),
 }
+
+
+class _Version(argparse.Action):
+    """``--version``: the version line, read only when asked (no import cost otherwise)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, help="print the version and the licence, then exit"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        from resources.about import version_line
+
+        print(version_line())
+        parser.exit()
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -30,6 +46,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         prog="cascade-watch",
         description="Warns before a cascade-prone move liquidates your cross-margin account.",
     )
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module, help_text) in COMMANDS.items():
         cmd = sub.add_parser(name, help=help_text, description=help_text)
@@ -43,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process's arguments), run the chosen command, return its
     exit code. No command, or options only, means the desktop app."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["app", *argv]
     command = argv[0] if argv[0] in COMMANDS else None
     args = build_parser(command).parse_args(argv)
@@ -55,3 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         # Python would report the pipe again when it flushes stdout at exit; send it nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def gui() -> int:
+    """The ``cascade-watch-gui`` entry point (a gui-script: no console window on Windows): the
+    desktop app, with any options given."""
+    return main(["app", *sys.argv[1:]])
