@@ -53,7 +53,8 @@ def render_pngs() -> list[Path]:
 
 
 def pack_ico_icns() -> list[Path]:
-    from PIL import Image
+    # Pillow is the build extra's; CI type-checks without it installed.
+    from PIL import Image  # type: ignore[import-not-found, unused-ignore]
 
     largest = Image.open(png_path(max(PNG_SIZES)))
     ico = ICONS / "cascade-watch.ico"
