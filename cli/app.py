@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.logs import setup
     from ui.app import run as run_app
 
+    setup()
     return run_app(args)

@@ -169,18 +169,13 @@ def open_secrets(
 
 
 def run(args: argparse.Namespace) -> int:
+    from cli.logs import setup
     from monitor.service import WatchService
     from storage.database import open_database
     from storage.errors import StorageError
     from storage.paths import resolve_data_dir
 
-    logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    from connectors.redaction import install_redaction
-
-    install_redaction()
+    log_file = setup(console_level=logging.INFO if args.verbose else logging.WARNING)
     data_dir = resolve_data_dir(args.data_dir)
     try:
         db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
@@ -211,6 +206,7 @@ def run(args: argparse.Namespace) -> int:
         n = len(service.jobs.accounts)
         where = f"demo {args.scenario} at {args.speed:g}×" if args.demo else str(data_dir)
         print(f"watching {n} account(s) ({where}); Ctrl-C to stop", flush=True)
+        print(f"the log: {log_file}", flush=True)
         if n == 0:
             print("no account is stored: add one in the app, or try --demo", flush=True)
         elif secrets is not None:

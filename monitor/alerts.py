@@ -240,7 +240,9 @@ class AlertManager:
             self._open.pop(rec.key, None)
         else:
             self._open[rec.key] = rec
-        logger.info("warning %s: %s %s", change.value, rec.key, rec.severity.label)
+        # An active warning's figures are re-published about once a poll: that is DEBUG.
+        level = logging.DEBUG if change is Change.UPDATED else logging.INFO
+        logger.log(level, "warning %s: %s %s", change.value, rec.key, rec.severity.label)
         return WarningEvent(change, rec, reason, now_ms)
 
     def _publish(self, event: WarningEvent) -> None:

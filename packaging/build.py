@@ -82,6 +82,7 @@ class Smoke:
         for name in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
             self.env.pop(name, None)
         self.env["CASCADE_DATA_DIR"] = str(self.tmp / "data")
+        self.env["CASCADE_LOG_DIR"] = str(self.tmp / "log")
         self.env["QT_QPA_PLATFORM"] = "offscreen"
         self.passed: list[str] = []
 
@@ -138,6 +139,9 @@ class Smoke:
         self.run("--demo", "--screenshot", str(shot), "--after", str(seconds), timeout=180)
         if not shot.is_file() or shot.stat().st_size < 10_000:
             self.fail("the window left no screenshot")
+        log = self.tmp / "log" / "cascade-watch.log"
+        if "window shown after" not in (log.read_text() if log.is_file() else ""):
+            self.fail(f"the window wrote no log to {log}")
         self.ok(f"the window, offscreen, {seconds:g} s of the demo", time.perf_counter() - t)
 
     def watch(self, seconds: float = 8.0) -> None:

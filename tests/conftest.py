@@ -10,6 +10,7 @@ stand on it); each layer's own are in tests/<layer>/conftest.py.
 
 import os
 import socket
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,9 @@ import pytest
 from storage.database import Database
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The commands a test runs (in a subprocess too) log into a folder of the run's own, never the
+# user's log folder.
+os.environ.setdefault("CASCADE_LOG_DIR", tempfile.mkdtemp(prefix="cascade-watch-test-logs-"))
 
 LOOPBACK = ("127.0.0.1", "localhost", b"127.0.0.1", "::1")
 

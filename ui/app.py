@@ -8,9 +8,8 @@ import os
 import sys
 import threading
 import time
-from logging.handlers import RotatingFileHandler
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the app imports Qt, the monitor and storage only when it starts
     import argparse
@@ -33,35 +32,6 @@ def display_missing(env: dict[str, str] | None = None, platform: str | None = No
     if not platform.startswith("linux"):
         return False
     return not (env.get("DISPLAY") or env.get("WAYLAND_DISPLAY") or env.get("QT_QPA_PLATFORM"))
-
-
-class PrivateRotatingFileHandler(RotatingFileHandler):
-    """A rotating log whose files (the first and each one after a rollover) are 0600."""
-
-    def _open(self) -> Any:
-        from storage.paths import private_file
-
-        private_file(Path(self.baseFilename))
-        return super()._open()
-
-
-def setup_logging(data_dir: Path) -> None:
-    from storage.paths import ensure_data_dir
-
-    root = logging.getLogger()
-    if any(isinstance(h, RotatingFileHandler) for h in root.handlers):
-        return
-    ensure_data_dir(data_dir)
-    handler = PrivateRotatingFileHandler(
-        data_dir / "cascade-watch.log", maxBytes=2_000_000, backupCount=3, encoding="utf-8"
-    )
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    from connectors.redaction import install_redaction
-
-    install_redaction()
 
 
 def resolve_dir(cli_value: str | None) -> Path:
@@ -250,7 +220,6 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     data_dir = resolve_dir(getattr(args, "data_dir", None))
-    setup_logging(data_dir)
     app = App(
         data_dir,
         force_demo=bool(getattr(args, "demo", False)),

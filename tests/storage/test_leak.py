@@ -147,18 +147,18 @@ def needles_of(values: list[str]) -> list[bytes]:
 
 @pytest.fixture
 def app_logs(tmp_path: Path):
-    """The app's own log file (ui.app.setup_logging, which installs the redaction) and a
+    """The app's own log file (cli.logs.setup, which installs the redaction) and a
     terminal handler like `watch`'s, both at DEBUG."""
     import io
 
+    from cli.logs import setup
     from connectors.redaction import install_redaction
-    from ui.app import setup_logging
 
     data_dir = ensure_data_dir(tmp_path / "data")
     root = logging.getLogger()
     before = list(root.handlers)
     old_level = root.level
-    setup_logging(data_dir)
+    setup(directory=data_dir, file_level=logging.DEBUG, crash_traces=False)
     terminal = io.StringIO()
     stream = logging.StreamHandler(terminal)
     stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))

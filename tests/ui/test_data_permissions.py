@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from cli.logs import PrivateRotatingFileHandler, setup
 from storage.database import open_database
 from storage.paths import private_file
-from ui.app import App, PrivateRotatingFileHandler, setup_logging
+from ui.app import App
 
 
 def mode(path: Path) -> str:
@@ -49,7 +50,7 @@ def test_the_app_makes_its_folder_0700_and_its_files_0600(
     qapp: object, tmp_path: Path, loose_umask: None, app_log_handlers: None
 ) -> None:
     data_dir = tmp_path / "fresh" / "CascadeWatch"
-    setup_logging(data_dir)
+    setup(directory=data_dir, crash_traces=False)
     logging.getLogger("test.permissions").warning("the log file is written")
     app = App(data_dir, speed=60.0, crash_dialog=False)
     try:
