@@ -40,7 +40,7 @@ from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar, builtin_events
 from monitor.events import MonitorCallbacks, WarningEvent
-from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, load_specs
+from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, FeedSpec, load_specs
 from monitor.jobs import Jobs, describe_error
 from monitor.ports import Connector, MonitorStore, SecretSource
 from monitor.state import AccountConfig, AccountSlot
@@ -119,6 +119,7 @@ class WatchService:
         market_interval_s: float | None = None,
         settings: SettingsStore | None = None,
         feeds: CalendarFeeds | None = None,
+        feed_specs: Callable[[], tuple[FeedSpec, ...]] | None = None,
     ) -> None:
         self.db = db
         self.settings = settings or SettingsStore(db.settings)
@@ -139,6 +140,7 @@ class WatchService:
         self._idle = threading.Condition()
         self.alerts = AlertManager(db.warnings, self._on_warning, clear_after=clear_after)
         builtin = builtin_events()
+        self._feed_specs = feed_specs or (lambda: load_specs(db.settings.get(SETTINGS_KEY)))
         self.feeds = feeds or CalendarFeeds(db.path.parent / CACHE_FOLDER, builtin, clock=clock)
         calendar = calendar or Calendar(db.events.between, builtin, self.feeds.events)
         self.calendar = calendar
@@ -259,8 +261,9 @@ class WatchService:
         self.feeds.refresh()
 
     def reload_feeds(self) -> None:
-        """Re-read the subscribed feeds from the settings and fetch the new ones soon, on a
-        worker thread (the caller does not wait for the network)."""
+        """Re-read the subscribed feeds (``feed_specs()``; by default the database setting
+        ``calendar.feeds``) and fetch the new ones soon, on a worker thread (the caller does
+        not wait for the network)."""
         self._configure_feeds()
         with self._lock:
             scheduler = self._scheduler
@@ -270,7 +273,7 @@ class WatchService:
 
     def _configure_feeds(self) -> None:
         try:
-            specs = load_specs(self.db.settings.get(SETTINGS_KEY))
+            specs = self._feed_specs()
         except Exception:
             logger.exception("could not read the calendar feeds")
             return

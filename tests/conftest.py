@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from storage.database import Database
+from tests.feed_server import FeedServer
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The commands a test runs (in a subprocess too) log into a folder of the run's own, never the
@@ -66,3 +67,12 @@ def fresh_rate_limits() -> Iterator[None]:
     RATE_LIMITS.clear()
     yield
     RATE_LIMITS.clear()
+
+
+@pytest.fixture
+def feed_server() -> Iterator[FeedServer]:
+    """A calendar feed on 127.0.0.1 serving tests/fixtures/release-calendar.ics (its status and
+    body can be changed by the test); stopped after."""
+    server = FeedServer()
+    yield server
+    server.close()

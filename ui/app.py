@@ -68,9 +68,11 @@ class App:
     ) -> None:
         from PySide6.QtWidgets import QApplication
 
+        from resources.about import version
         from ui import theme
         from ui.bridge import MonitorBridge
         from ui.crash import CrashReporter
+        from ui.icon import DESKTOP_ID, app_icon
         from ui.layout import WindowLayout
         from ui.main_window import DEFAULT_SPEED, MainWindow
         from ui.passphrase import PassphrasePrompt
@@ -78,6 +80,10 @@ class App:
         existing = QApplication.instance()
         self.qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
         self.qapp.setApplicationName("Cascade Watch")
+        self.qapp.setApplicationVersion(version())
+        self.qapp.setWindowIcon(app_icon())
+        # Wayland's app id and X11's hint: the window belongs to the launcher entry of this id.
+        self.qapp.setDesktopFileName(DESKTOP_ID)
         from storage.paths import ensure_data_dir
 
         ensure_data_dir(data_dir)

@@ -17,6 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
+from monitor.feeds import FeedSpec, FeedStatus, load_specs
 from monitor.service import WatchService
 from settings.store import SettingsStore
 from storage.records import AccountRecord, EventRecord
@@ -75,8 +77,11 @@ class Backend:
                 demo_scenario=self.scenario,
                 demo_speed=self.speed,
                 settings=self.settings,
+                feed_specs=self.feed_specs,
             )
-        return WatchService(self.db, self.secrets, self.callbacks, demo=False)
+        return WatchService(
+            self.db, self.secrets, self.callbacks, demo=False, feed_specs=self.feed_specs
+        )
 
     def start(self) -> None:
         self.service.start()
@@ -173,13 +178,28 @@ class Backend:
             self.service.reload_accounts()
 
     def load_preferences(self) -> Preferences:
-        return Preferences(self.settings.values(), user_events(self.db.events.between(0, 2**62)))
+        return Preferences(
+            self.settings.values(),
+            user_events(self.db.events.between(0, 2**62)),
+            self.feed_specs(),
+        )
+
+    def feed_statuses(self) -> tuple[FeedStatus, ...]:
+        return self.service.feeds.statuses()
+
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        """The subscribed calendar feeds: kept in the user's database, for the demo's watch
+        too (as the settings are)."""
+        return load_specs(self.db.settings.get(FEEDS_KEY))
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Store the settings and the user's calendar; the watch re-reads them."""
+        """Store the settings, the user's calendar and the calendar feeds; the watch re-reads
+        them (new feeds are fetched on its worker thread)."""
         self.settings.save(prefs.values)
         sync_user_events(self.db, prefs.events)
+        self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
         self.service.reload_accounts()
+        self.service.reload_feeds()
 
 
 def user_events(records: Iterable[EventRecord]) -> tuple[UserEvent, ...]:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from functools import partial
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QIcon, QPixmap
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
 import formatting as fmt
 from alerts.vocabulary import Change, WarningState
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.feeds import FeedStatus
 from monitor.health import is_stale
+from resources.about import APP_NAME
 from risk.liquidation import beta_of
 from risk.types import MarginMode
 from settings.registry import (
@@ -47,9 +49,11 @@ from settings.registry import (
 )
 from storage.records import AccountRecord
 from ui import theme
+from ui.about import AboutDialog
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
 from ui.connect_dialog import ConnectDialog
+from ui.icon import app_icon
 from ui.layout import WindowLayout
 from ui.ports import BackendPort, Preferences, StoredWarnings
 from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
@@ -102,6 +106,7 @@ class MainWindow(QMainWindow):
         self.betas: dict[str, float] = {}
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-command")
         self.setWindowTitle("Cascade Watch")
+        self.setWindowIcon(app_icon())
         self.resize(1560, 960)
 
         values = self.prefs.values
@@ -271,6 +276,10 @@ class MainWindow(QMainWindow):
         for tf in ("1m", "5m", "15m", "1h", "4h", "1d"):
             tf_menu.addAction(tf, lambda t=tf: self.chart.set_timeframe(t))
 
+        help_menu = bar.addMenu("&Help")
+        self.about_action = help_menu.addAction(f"About {APP_NAME}", self.show_about)
+        self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+
         tb = QToolBar("Main")
         tb.setObjectName("main-toolbar")
         tb.setMovable(False)
@@ -281,9 +290,7 @@ class MainWindow(QMainWindow):
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():
             return None
-        pix = QPixmap(32, 32)
-        pix.fill(theme.qcolor(theme.current().red))
-        tray = QSystemTrayIcon(QIcon(pix), self)
+        tray = QSystemTrayIcon(app_icon(), self)
         tray.setToolTip("Cascade Watch")
         tray.show()
         return tray
@@ -584,8 +591,16 @@ class MainWindow(QMainWindow):
             self._run_command("remove account", lambda b: b.remove_account(record))
             self.refresh_accounts()
 
+    def show_about(self) -> None:
+        AboutDialog(self).exec()
+
+    def feed_statuses(self) -> Sequence[FeedStatus]:
+        """The calendar feeds' status lines (an in-memory snapshot of the watch's feeds)."""
+        return self.backend.feed_statuses() if self.backend is not None else ()
+
     def open_settings(self) -> None:
-        dlg = SettingsDialog(self.prefs, self)
+        ready = self.backend is not None
+        dlg = SettingsDialog(self.prefs, self, self.feed_statuses if ready else None)
         if dlg.exec():
             self.apply_preferences(dlg.result_preferences())
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.events import MonitorCallbacks
+from monitor.feeds import FeedSpec, FeedStatus
 from settings.registry import Values
 from storage.records import AccountRecord, WarningChange, WarningRecord
 from ui.connect_dialog import AccountForm
@@ -28,10 +29,13 @@ class UserEvent:
 
 @dataclass(frozen=True, slots=True)
 class Preferences:
-    """What the settings dialog edits: every setting's value and the user's calendar."""
+    """What the settings dialog edits: every setting's value, the user's calendar and the
+    calendar feeds."""
 
     values: Values
     events: tuple[UserEvent, ...] = ()
+    feeds: tuple[FeedSpec, ...] = ()
+    """The subscribed calendar feeds (monitor.feeds)."""
 
 
 class WatchControl(Protocol):
@@ -84,7 +88,11 @@ class BackendPort(Protocol):
     def load_preferences(self) -> Preferences: ...
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Store the settings and calendar, and have the watch apply them."""
+        """Store the settings, calendar and feeds, and have the watch apply them."""
+
+    def feed_statuses(self) -> tuple[FeedStatus, ...]:
+        """The calendar feeds' status lines now: an in-memory snapshot, never I/O (the
+        settings dialog reads it on the GUI thread)."""
 
 
 class ResettableCallbacks(MonitorCallbacks, Protocol):

@@ -1,11 +1,13 @@
 """The settings dialog: one field per declared setting (``settings.registry``), grouped as
-declared, and the user's own calendar entries."""
+declared, the user's own calendar entries and the calendar feeds."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -17,6 +19,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QPushButton,
     QSpinBox,
     QTableWidget,
@@ -25,6 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor.feeds import BLS_FEED, FeedError, FeedSpec, FeedStatus, check_url
 from settings.registry import (
     DISTANCE_CRITICAL,
     DISTANCE_WARNING,
@@ -45,6 +49,8 @@ AT_MOST = ((DISTANCE_CRITICAL, DISTANCE_WARNING), (JOINT_MOVE_CRITICAL, JOINT_MO
 AT_LEAST = ((PROBABILITY_CRITICAL, PROBABILITY_WARNING),)
 """A critical distance is at most its warning one; a critical chance at least its warning one."""
 """A critical threshold is never wider than its warning one."""
+FEED_STATUS_EVERY_MS = 1000
+FeedStatuses = Callable[[], Sequence[FeedStatus]]
 
 Field = QDoubleSpinBox | QSpinBox | QCheckBox | QComboBox
 
@@ -89,7 +95,16 @@ def field_value(setting: AnySetting, field: Field) -> object:
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, prefs: Preferences, parent: QWidget | None = None) -> None:
+    """``feed_statuses`` gives the subscribed feeds' status lines (``CalendarFeeds.statuses``:
+    an in-memory snapshot, cheap on the GUI thread); the dialog re-reads it every second, so a
+    fetch finishing while it is open shows."""
+
+    def __init__(
+        self,
+        prefs: Preferences,
+        parent: QWidget | None = None,
+        feed_statuses: FeedStatuses | None = None,
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
@@ -129,13 +144,113 @@ class SettingsDialog(QDialog):
         row.addStretch(1)
         cl.addLayout(row)
         layout.addWidget(cal)
+        layout.addWidget(self._feeds_box(prefs))
+        self._feed_statuses = feed_statuses
+        self._status_timer = QTimer(self)
+        self._status_timer.setInterval(FEED_STATUS_EVERY_MS)
+        self._status_timer.timeout.connect(self._show_feed_statuses)
+        self._show_feed_statuses()
+        if feed_statuses is not None:
+            self._status_timer.start()
 
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
-        buttons.accepted.connect(self.accept)
+        buttons.accepted.connect(self._accept_if_valid)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+
+    # -- calendar feeds -----------------------------------------------------------------------
+    def _feeds_box(self, prefs: Preferences) -> QGroupBox:
+        self.feeds = QTableWidget(0, 3)
+        self.feeds.setHorizontalHeaderLabels(
+            ["Address (https://…ics)", "Name", "Title contains (a, b, …)"]
+        )
+        self.feeds.setAccessibleName("Calendar feeds")
+        self.feeds.setAccessibleDescription(
+            "iCalendar feeds whose events the watch warns before; fetched daily, kept offline"
+        )
+        self.feeds.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.feeds.verticalHeader().setVisible(False)
+        self.feeds.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        for spec in prefs.feeds:
+            self._add_feed(spec.url, spec.name, ", ".join(spec.match))
+        add = QPushButton("Add feed")
+        add.clicked.connect(lambda: self._add_feed("", "", ""))
+        bls = QPushButton("Add the BLS release calendar (CPI)")
+        bls.setToolTip(BLS_FEED)
+        bls.clicked.connect(lambda: self._add_feed(BLS_FEED, "BLS", "Consumer Price Index"))
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self._remove_feed)
+        self.feed_status = QLabel()
+        self.feed_status.setWordWrap(True)
+        self.feed_status.setAccessibleName("Calendar feed status")
+        self.feed_error = QLabel()
+        self.feed_error.setWordWrap(True)
+        self.feed_error.setStyleSheet("color: #f0504a;")
+        self.feed_error.setAccessibleName("Calendar feed error")
+        self.feed_error.hide()
+        box = QGroupBox("Calendar feeds (iCalendar; fetched daily, kept for offline use)")
+        fl = QVBoxLayout(box)
+        fl.addWidget(self.feeds)
+        row = QHBoxLayout()
+        for b in (add, bls, remove):
+            row.addWidget(b)
+        row.addStretch(1)
+        fl.addLayout(row)
+        fl.addWidget(self.feed_status)
+        fl.addWidget(self.feed_error)
+        return box
+
+    def _add_feed(self, url: str, name: str, match: str) -> None:
+        r = self.feeds.rowCount()
+        self.feeds.insertRow(r)
+        for col, text in enumerate((url, name, match)):
+            self.feeds.setItem(r, col, QTableWidgetItem(text))
+
+    def _remove_feed(self) -> None:
+        for idx in sorted({i.row() for i in self.feeds.selectedIndexes()}, reverse=True):
+            self.feeds.removeRow(idx)
+
+    @staticmethod
+    def _cell(table: QTableWidget, row: int, col: int) -> str:
+        item = table.item(row, col)
+        return item.text().strip() if item is not None else ""
+
+    def feed_specs(self) -> tuple[FeedSpec, ...]:
+        """The feeds as typed (empty rows are dropped); FeedError naming the first row whose
+        address is not a web address."""
+        specs: list[FeedSpec] = []
+        for r in range(self.feeds.rowCount()):
+            url, name, match = (self._cell(self.feeds, r, c) for c in range(3))
+            if not url and not name and not match:
+                continue
+            try:
+                url = check_url(url)
+            except FeedError as exc:
+                raise FeedError(f"Calendar feed {r + 1}: {exc}") from None
+            words = tuple(w.strip() for w in match.split(",") if w.strip())
+            specs.append(FeedSpec(url, name, words))
+        return tuple(specs)
+
+    def _accept_if_valid(self) -> None:
+        try:
+            self.feed_specs()
+        except FeedError as exc:
+            self.feed_error.setText(str(exc))
+            self.feed_error.show()
+            return
+        self.feed_error.hide()
+        self.accept()
+
+    def _show_feed_statuses(self) -> None:
+        if self._feed_statuses is None:
+            text = "Feed status appears once the watch has started."
+        else:
+            lines = [s.line for s in self._feed_statuses()]
+            text = "\n".join(lines) if lines else "No calendar feed is subscribed."
+        if self.feed_status.text() != text:
+            self.feed_status.setText(text)
 
     def _add_event(self, when: str, name: str) -> None:
         r = self.events.rowCount()
@@ -169,4 +284,4 @@ class SettingsDialog(QDialog):
             if WHEN_RE.match(when) and name:
                 at = datetime.strptime(when, WHEN_FORMAT).replace(tzinfo=UTC)
                 events.append(UserEvent(int(at.timestamp() * 1000), name))
-        return Preferences(self.prefs.values.replace(changes), tuple(events))
+        return Preferences(self.prefs.values.replace(changes), tuple(events), self.feed_specs())

@@ -5,10 +5,7 @@ lost."""
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -27,10 +24,9 @@ from monitor.feeds import (
 from monitor.service import WatchService
 from resources import calendar_files, load_json
 from storage.records import AccountRecord
+from tests.feed_server import FIXTURE
 from tests.monitor.monitor_fakes import FakeClock, FakeConnector, serving
-from tests.paths import REPO_ROOT
 
-FIXTURE = (REPO_ROOT / "tests" / "fixtures" / "release-calendar.ics").read_bytes()
 ET = ZoneInfo("America/New_York")
 
 
@@ -136,52 +132,16 @@ def test_stored_feeds_that_cannot_be_read_are_left_out():
 # --- fetching, caching, failing -------------------------------------------------------------
 
 
-class FeedServer:
-    """An HTTP server on 127.0.0.1 answering every GET with ``status`` and ``body``."""
-
-    def __init__(self) -> None:
-        self.status, self.body, self.hits = 200, FIXTURE, 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                outer.hits += 1
-                self.send_response(outer.status)
-                self.send_header("Content-Type", "text/calendar")
-                self.send_header("Content-Length", str(len(outer.body)))
-                self.end_headers()
-                self.wfile.write(outer.body)
-
-            def log_message(self, *args: object) -> None:
-                return None
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/bls.ics"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
-    s = FeedServer()
-    yield s
-    s.close()
-
-
-def feeds_for(tmp_path, server, clock=None):
+def feeds_for(tmp_path, feed_server, clock=None):
     feeds = CalendarFeeds(
         tmp_path / "calendar-feeds", builtin_events(), clock=clock or FakeClock(1.8e9)
     )
-    feeds.configure([FeedSpec(server.url, "BLS", ("Consumer Price Index",))])
+    feeds.configure([FeedSpec(feed_server.url, "BLS", ("Consumer Price Index",))])
     return feeds
 
 
-def test_a_feed_is_fetched_cached_and_read_back_offline(tmp_path, server):
-    feeds = feeds_for(tmp_path, server)
+def test_a_feed_is_fetched_cached_and_read_back_offline(tmp_path, feed_server):
+    feeds = feeds_for(tmp_path, feed_server)
     assert feeds.events() == () and feeds.due()
     (status,) = feeds.refresh()
     assert status.ok and status.events == 3
@@ -190,9 +150,9 @@ def test_a_feed_is_fetched_cached_and_read_back_offline(tmp_path, server):
     assert "1 at the same minute as a built-in event" in status.line
     assert not feeds.due()
     feeds.refresh()
-    assert server.hits == 1  # not due again within the day
-    server.close()
-    offline = feeds_for(tmp_path, server)
+    assert feed_server.hits == 1  # not due again within the day
+    feed_server.close()
+    offline = feeds_for(tmp_path, feed_server)
     assert [e.at_ms for e in offline.events()] == [e.at_ms for e in feeds.events()]
     assert offline.statuses()[0].line.startswith("BLS: 3 events to 2027-04-13")
 
@@ -204,12 +164,12 @@ def test_a_feed_is_fetched_cached_and_read_back_offline(tmp_path, server):
         (200, b"<html>moved</html>", "BLS: not an iCalendar file"),
     ],
 )
-def test_a_failing_feed_keeps_its_cached_events(tmp_path, server, status, body, line):
+def test_a_failing_feed_keeps_its_cached_events(tmp_path, feed_server, status, body, line):
     clock = FakeClock(1.8e9)
-    feeds = feeds_for(tmp_path, server, clock)
+    feeds = feeds_for(tmp_path, feed_server, clock)
     feeds.refresh()
     before = feeds.events()
-    server.status, server.body = status, body
+    feed_server.status, feed_server.body = status, body
     clock.advance(86_400)
     (st,) = feeds.refresh()
     assert not st.ok
@@ -217,23 +177,25 @@ def test_a_failing_feed_keeps_its_cached_events(tmp_path, server, status, body, 
     assert st.line.endswith("; the 3 cached events from 2027-01-15 08:00 UTC are kept")
     assert "\n" not in st.line
     assert feeds.events() == before
-    assert feeds.cache.load(server.url)[0] == FIXTURE  # the good copy is not overwritten
+    assert feeds.cache.load(feed_server.url)[0] == FIXTURE  # the good copy is not overwritten
 
 
-def test_an_unreachable_feed_says_so_and_a_new_one_has_no_events_yet(tmp_path, server):
-    server.close()
-    feeds = feeds_for(tmp_path, server)
+def test_an_unreachable_feed_says_so_and_a_new_one_has_no_events_yet(tmp_path, feed_server):
+    feed_server.close()
+    feeds = feeds_for(tmp_path, feed_server)
     (st,) = feeds.refresh()
     assert not st.ok and st.events == 0
     assert st.line.startswith("BLS: unreachable (")
     assert st.line.endswith("; no events from it yet")
 
 
-def test_the_watch_warns_before_a_feed_event_and_the_user_event_still_wins(db, tmp_path, server):
+def test_the_watch_warns_before_a_feed_event_and_the_user_event_still_wins(
+    db, tmp_path, feed_server
+):
     """End to end: the feed set in the database, fetched by the service, warns through the
     scheduled-event rule like a shipped event does."""
     db.accounts.add(AccountRecord("binanceusdm", "Main"))
-    db.settings.set(SETTINGS_KEY, [{"url": server.url, "name": "BLS", "match": ["Consumer"]}])
+    db.settings.set(SETTINGS_KEY, [{"url": feed_server.url, "name": "BLS", "match": ["Consumer"]}])
     cpi = ms("2026-12-15T13:30:00+00:00")
     clock = FakeClock(cpi / 1000 - 30 * 60)
     warnings = []

@@ -27,6 +27,8 @@ import numpy as np
 
 from alerts import Change, Severity, WarningRule, WarningState, warning_key
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
+from monitor.feeds import FeedStatus, load_specs
 from resources import move_model
 from risk.cascade import Cascade, cascades
 from risk.indicators import HOUR_MS, daily_sigma, daily_volume_notional
@@ -588,11 +590,20 @@ class FeedBackend:
             self._accounts = [a for a in self._accounts if a.id != record.id]
 
     def load_preferences(self) -> Preferences:
-        return Preferences(self.settings.values(), user_events(self.db.events.between(0, 2**62)))
+        return Preferences(
+            self.settings.values(),
+            user_events(self.db.events.between(0, 2**62)),
+            load_specs(self.db.settings.get(FEEDS_KEY)),
+        )
 
     def apply_preferences(self, prefs: Preferences) -> None:
         self.settings.save(prefs.values)
         sync_user_events(self.db, prefs.events)
+        self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
+
+    def feed_statuses(self) -> tuple[FeedStatus, ...]:
+        """The scripted feed fetches no calendar feed."""
+        return ()
 
 
 def feed_backend(**feed_options: Any) -> BackendFactory:
