@@ -2,29 +2,57 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPlainTextEdit,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
+    QTextBrowser,
     QVBoxLayout,
     QWidget,
 )
 
 from resources.about import APP_NAME, COPYRIGHT, LICENCE, data_sources, licence_text, version
+from ui import theme
 from ui.icon import app_icon
 
 SUMMARY = (
     "Warns before a cascade-prone move liquidates your leveraged perpetual-futures account: "
     "liquidation prices computed under each exchange's own rules, read through read-only keys."
 )
+
+
+URL = re.compile(r"https?://[^\s;,)]+")
+
+
+def _linked(text: str) -> str:
+    """Escaped text with its web addresses as links."""
+    out, last = [], 0
+    for m in URL.finditer(text):
+        out.append(html.escape(text[last : m.start()]))
+        url = m.group(0).rstrip(".")
+        out.append(f"<a href='{html.escape(url)}'>{html.escape(url)}</a>")
+        last = m.start() + len(url)
+    out.append(html.escape(text[last:]))
+    return "".join(out)
+
+
+def sources_html() -> str:
+    """One paragraph per shipped data set: file, what, how current, then its source."""
+    parts = []
+    for s in data_sources():
+        when = f" · {html.escape(s.as_of)}" if s.as_of else ""
+        parts.append(
+            f"<p><b>{html.escape(s.file)}</b>: {html.escape(s.what)}{when}<br>"
+            f"<span>Source: {_linked(s.source)}</span></p>"
+        )
+    return "".join(parts)
 
 
 class AboutDialog(QDialog):
@@ -47,27 +75,15 @@ class AboutDialog(QDialog):
         text.addWidget(blurb)
         head.addLayout(text, 1)
 
-        self.sources = QTableWidget(0, 4)
-        self.sources.setHorizontalHeaderLabels(["File", "What", "Source", "As of"])
+        self.sources = QTextBrowser()
+        self.sources.setOpenExternalLinks(True)
         self.sources.setAccessibleName("Data sources")
         self.sources.setAccessibleDescription(
             "Every data set the app ships: its file, what it holds, where it comes from and "
             "how current it is"
         )
-        self.sources.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.sources.setWordWrap(True)
-        self.sources.verticalHeader().setVisible(False)
-        header = self.sources.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
-        for s in data_sources():
-            row = self.sources.rowCount()
-            self.sources.insertRow(row)
-            for col, value in enumerate((s.file, s.what, s.source, s.as_of)):
-                item = QTableWidgetItem(value)
-                item.setToolTip(value)
-                self.sources.setItem(row, col, item)
-        self.sources.resizeRowsToContents()
+        self.sources.document().setDefaultStyleSheet(f"a {{ color: {theme.current().accent}; }}")
+        self.sources.setHtml(sources_html())
 
         self.licence = QPlainTextEdit(licence_text())
         self.licence.setReadOnly(True)
