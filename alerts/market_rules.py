@@ -203,6 +203,27 @@ def _log_up(r: float | None) -> float | None:
     return None if r is None else math.log1p(max(r, 0.0))
 
 
+def calendar_coverage(
+    account_id: int, known_days: float | None, thresholds: Thresholds
+) -> list[Condition]:
+    """INFO while scheduled events are known for fewer than ``event_coverage_days`` ahead
+    (``known_days`` None: not assessed, no condition)."""
+    minimum = thresholds.event_coverage_days
+    if known_days is None or known_days >= minimum:
+        return []
+    reach = "none is known" if known_days <= 0 else f"the last is {known_days:.0f} days away"
+    msg = (
+        f"Scheduled events (FOMC, CPI) are known for fewer than {minimum:g} days ({reach}): "
+        "after that no warning comes before a release. Subscribe to a calendar feed in "
+        "Settings, or update the app."
+    )
+    return [
+        Condition(
+            WarningRule.CALENDAR_COVERAGE, Severity.INFO, account_id, (), msg, max(0.0, known_days)
+        )
+    ]
+
+
 # --- crowding ---------------------------------------------------------------------------------
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alerts.account_rules import joint_move, liquidation, liquidation_distance
 from alerts.market_rules import (
+    calendar_coverage,
     cascade_band,
     cascade_risks,
     cascade_support,
@@ -24,7 +25,8 @@ def evaluate(
     now_ms: int,
 ) -> list[Condition]:
     """Every market rule (``alerts.MARKET_RULES``) on one account. By default: the chance of
-    liquidation (the headline), the scheduled events and a liquidation (from the exchange's
+    liquidation (the headline), the scheduled events (and whether the calendar reaches far
+    enough ahead) and a liquidation (from the exchange's
     record, or positions gone near liquidation on reads in a row); the fixed-% distance and
     joint-move rules, the cascade-prone support and crowding only when the thresholds switch
     them on (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the last two have no
@@ -43,6 +45,7 @@ def evaluate(
         risks = cascade_risks(state.account, leader, market.betas, band)
         conds += cascade_support(report, aid, risks, t, leader.atr, active)
     conds += scheduled_event(report, aid, market.events, now_ms, t, market.event_moves)
+    conds += calendar_coverage(aid, market.events_known_days, t)
     if t.crowding_alerts:
         conds += crowding(report, aid, market.crowding, t, active)
     ended = liquidation(state, t)

@@ -81,7 +81,9 @@ class ScheduledEvent:
 @dataclass(frozen=True, slots=True)
 class MarketState:
     """The market around an account: the leader's picture, the betas to the leader, the
-    crowding of each symbol held, the scheduled events near now and the move distributions."""
+    crowding of each symbol held, the scheduled events near now and the move distributions.
+    ``events_known_days``: how many days ahead any scheduled event is known (None: not
+    assessed)."""
 
     leader: LeaderMarket | None = None
     betas: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
@@ -91,6 +93,7 @@ class MarketState:
     """The move distribution the report's odds came from (the remedy solves against it)."""
     event_moves: Mapping[str, EventMoves] = field(default_factory=lambda: MappingProxyType({}))
     """The moves after past releases, by ``ScheduledEvent.kind``."""
+    events_known_days: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

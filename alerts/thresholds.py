@@ -65,6 +65,9 @@ class Thresholds:
     event_typical_move: Mapping[str, float] = field(default_factory=_typical_moves)
     """The usual move of a leader (by base asset) on a release no calendar entry sizes."""
     event_default_move: float = 0.04
+    event_coverage_days: float = 30.0
+    """Say so (INFO) while scheduled events are known for fewer days ahead than this: past the
+    last one the scheduled-event warning has nothing to warn before."""
     crowding_z: float = 2.0
     hysteresis: float = 1.1
 

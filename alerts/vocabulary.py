@@ -43,6 +43,7 @@ class WarningRule(Enum):
     JOINT_MOVE = "joint_move"
     CASCADE_SUPPORT = "cascade_support"
     SCHEDULED_EVENT = "scheduled_event"
+    CALENDAR_COVERAGE = "calendar_coverage"
     CROWDING = "crowding"
     UNREACHABLE = "unreachable"
     KEY_REJECTED = "key_rejected"
@@ -58,6 +59,7 @@ MARKET_RULES = frozenset(
         WarningRule.JOINT_MOVE,
         WarningRule.CASCADE_SUPPORT,
         WarningRule.SCHEDULED_EVENT,
+        WarningRule.CALENDAR_COVERAGE,
         WarningRule.CROWDING,
     }
 )

@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cli import render
-from monitor.agenda import Agenda, agenda
-from monitor.calendar import COVERAGE_MIN_DAYS
+from monitor.agenda import COVERAGE_MIN_DAYS, Agenda, agenda
 
 COLUMNS = (
     render.Column("when (UTC)"),
@@ -83,7 +82,7 @@ def shortfall(a: Agenda) -> str | None:
     known = f"until {_iso(a.known_until_ms)}" if a.known_until_ms else "none at all"
     return (
         f"only {a.coverage_days:.0f} days of scheduled events are known ({known}); under "
-        f"{COVERAGE_MIN_DAYS} days the watch cannot warn before the next ones. Subscribe to "
+        f"{COVERAGE_MIN_DAYS:g} days the watch cannot warn before the next ones. Subscribe to "
         "a calendar feed in Settings."
     )
 

@@ -8,10 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.calendar import COVERAGE_MIN_DAYS, Calendar, builtin_events
+from alerts import Thresholds
+from monitor.calendar import Calendar, builtin_events
 from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, FeedStatus, load_specs
 
 DAY_MS = 86_400_000
+COVERAGE_MIN_DAYS = Thresholds().event_coverage_days
+"""Fewer days of known events than this and the watch says so (alerts' INFO warning)."""
 
 
 class Origin:

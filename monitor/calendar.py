@@ -19,8 +19,6 @@ logger = logging.getLogger(__name__)
 
 WINDOW_MS = 2 * 86_400_000
 """How far ahead (and behind) the calendar is read for each evaluation."""
-COVERAGE_MIN_DAYS = 30
-"""Fewer days of known events ahead than this, and the watch says so (an INFO warning)."""
 USER_SOURCE = "user"
 
 

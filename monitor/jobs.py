@@ -41,6 +41,8 @@ from storage.records import LevelRecord
 
 logger = logging.getLogger(__name__)
 
+DAY_MS = 86_400_000
+
 V = TypeVar("V")
 
 CANDLE_LIMIT = 1000
@@ -257,6 +259,7 @@ class Jobs:
             for sym in account.symbols
             if (m := self.markets.get(sym)) is not None
         }
+        known = self.calendar.known_until_ms(now_ms)
         return MarketState(
             leader,
             betas,
@@ -264,6 +267,7 @@ class Jobs:
             self.calendar.near(now_ms),
             self.moves,
             self.event_moves,
+            0.0 if known is None else (known - now_ms) / DAY_MS,
         )
 
     # --- markets ------------------------------------------------------------------------------

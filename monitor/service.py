@@ -12,7 +12,8 @@ collapse into one):
 - ``recompute``       every minute: volatility, betas, levels, the liquidation map, cascades.
 - ``prune``           hourly: storage retention.
 - ``feeds``           hourly: the subscribed calendar feeds not fetched for a day are fetched
-  (monitor.feeds; network I/O, so never on the GUI thread).
+  (monitor.feeds; network I/O, so never on the GUI thread). How far ahead events are known
+  goes to the rules with each account's market (``alerts``' calendar-coverage INFO).
 
 Why not APScheduler's QtScheduler: it only uses the Qt loop to wake up; its jobs still run on
 a thread pool, so it buys nothing for thread safety, and under PySide6 it does not keep its

@@ -19,7 +19,7 @@ from alerts import (
     warning_key,
 )
 from alerts.account_rules import joint_move, liquidation, liquidation_distance
-from alerts.market_rules import cascade_support, crowding, scheduled_event
+from alerts.market_rules import calendar_coverage, cascade_support, crowding, scheduled_event
 from risk.indicators import zscore
 from risk.report import build_report
 from risk.types import Account, ForcedClose, Side
@@ -151,6 +151,18 @@ def test_scheduled_event_only_when_headroom_below_typical_move():
     assert scheduled_event(report(22_000), 1, events, at - 30 * MIN, T) == []
     wide = [ScheduledEvent("FOMC decision", at, {"*": 0.08})]
     assert scheduled_event(report(22_000), 1, wide, at - 30 * MIN, T) != []
+
+
+def test_calendar_coverage_is_info_below_thirty_days_and_silent_above():
+    assert T.event_coverage_days == 30
+    assert calendar_coverage(1, 30.0, T) == [] and calendar_coverage(1, None, T) == []
+    (cond,) = calendar_coverage(1, 12.4, T)
+    assert cond.severity is Severity.INFO and cond.account_id == 1 and cond.symbols == ()
+    assert cond.message.startswith(
+        "Scheduled events (FOMC, CPI) are known for fewer than 30 days (the last is 12 days away)"
+    )
+    (none,) = calendar_coverage(1, 0.0, T)
+    assert "(none is known)" in none.message and none.metric == 0.0
 
 
 def test_crowding_only_on_the_crowded_side():

@@ -222,3 +222,60 @@ def test_the_watch_warns_before_a_feed_event_and_the_user_event_still_wins(
         "Consumer Price Index for November 2026 (test data) in 30 min"
     )
     assert json.dumps(db.settings.get(SETTINGS_KEY))  # the subscription itself is untouched
+
+
+# --- the calendar running out -------------------------------------------------------------
+
+
+def test_the_watch_says_when_the_calendar_runs_out_and_a_feed_clears_it(db, tmp_path, feed_server):
+    """On 2027-12-20, with the shipped calendar cut to 2027 (its last decision, 2027-12-08, is
+    behind), the watch raises the INFO warning on the account it watches; a feed whose events
+    reach February 2028 resolves it."""
+    db.accounts.add(AccountRecord("binanceusdm", "Main"))
+    now = ms("2027-12-20T00:00:00+00:00")
+    clock = FakeClock(now / 1000)
+    shipped_2027 = [e for e in builtin_events() if e.at_ms < ms("2028-01-01T00:00:00+00:00")]
+    feeds = CalendarFeeds(tmp_path / "cache", shipped_2027, clock=clock)
+    warnings = []
+
+    class Rec:
+        def on_account(self, u):
+            return None
+
+        def on_market(self, u):
+            return None
+
+        def on_warning(self, e):
+            warnings.append(e)
+
+    svc = WatchService(
+        db,
+        None,
+        Rec(),
+        clock=clock,
+        connector_factory=serving(FakeConnector(wallet=60_000)),  # far from liquidation
+        feeds=feeds,
+        calendar=Calendar(db.events.between, shipped_2027, feeds.events),
+    )
+    svc.tick()
+    (fired,) = warnings
+    assert (fired.change.value, fired.warning.rule) == ("fired", WarningRule.CALENDAR_COVERAGE)
+    assert fired.warning.severity.label == "info" and fired.warning.account_id == 1
+    assert "(none is known)" in fired.warning.message
+    clock.advance(5)
+    svc.tick()
+    assert len(warnings) == 1  # still holding: not repeated
+
+    feed_server.body = (
+        b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\n"
+        b"BEGIN:VEVENT\r\nUID:x@test\r\nDTSTAMP:20271201T000000Z\r\n"
+        b"DTSTART:20280212T133000Z\r\nSUMMARY:Consumer Price Index (test data)\r\n"
+        b"END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+    db.settings.set(SETTINGS_KEY, [{"url": feed_server.url, "name": "BLS"}])
+    svc.reload_feeds()
+    svc.refresh_feeds()
+    for _ in range(2):
+        clock.advance(5)
+        svc.tick()
+    assert [e.change.value for e in warnings] == ["fired", "resolved"]
