@@ -66,6 +66,22 @@ class DataSource:
     as_of: str = ""
 
 
+def _sources_in(obj: object) -> list[str]:
+    """Every text under a "source" or "sources" key, at any depth, in file order."""
+    found: list[str] = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if key in ("source", "sources"):
+                items = value if isinstance(value, list) else [value]
+                found += [str(v) for v in items if isinstance(v, str)]
+            else:
+                found += _sources_in(value)
+    elif isinstance(obj, list):
+        for value in obj:
+            found += _sources_in(value)
+    return found
+
+
 def data_sources() -> tuple[DataSource, ...]:
     """Every shipped data set with its source: the event calendars, each exchange's built-in
     tiers, each demo scenario."""
@@ -95,11 +111,13 @@ def data_sources() -> tuple[DataSource, ...]:
         )
     for path in sorted((ROOT / "scenarios").glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
+        kind = "liquidation tape" if path.name.endswith(".liquidations.json") else "scenario"
+        title = str(doc.get("title") or doc.get("description") or path.stem)
         out.append(
             DataSource(
                 f"scenarios/{path.name}",
-                f"demo scenario: {doc.get('title', path.stem)}",
-                " ".join(str(s) for s in doc.get("sources", ())),
+                f"demo {kind}: {title}",
+                " ".join(_sources_in(doc)),
             )
         )
     return tuple(out)
