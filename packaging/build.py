@@ -6,9 +6,10 @@ smoke-test what was built.
     python packaging/build.py --smoke-only   # test an existing dist/cascade-watch/
 
 The smoke test runs the built program, not the sources, from a temporary folder with its own
-data folder: ``--version``; ``check`` on examples/account.json (table and JSON); ``events
---json``; the window on Qt's offscreen platform for a few seconds (the demo running, then a
-screenshot); ``watch --demo`` for a few seconds, stopped with SIGINT. It prints the time the
+data and log folders: ``--version``; ``check`` on examples/account.json (table and JSON);
+``events --json``; a calendar feed on 127.0.0.1 fetched and parsed (``events --refresh``);
+the window on Qt's offscreen platform for a few seconds (the demo running, then a screenshot
+and the log); ``watch --demo`` for a few seconds, stopped with SIGINT. It prints the time the
 build took and the folder's size, and exits non-zero on the first failure.
 """
 
@@ -133,6 +134,29 @@ class Smoke:
             self.fail(f"events --json printed {data}")
         self.ok(f"events --json ({len(data['events'])} events)", time.perf_counter() - t)
 
+    def feed(self) -> None:
+        """A calendar feed served on 127.0.0.1, subscribed in the database, fetched and read by
+        the built program (icalendar, time zones and HTTP inside the build)."""
+        t = time.perf_counter()
+        sys.path.insert(0, str(ROOT))
+        from monitor.feeds import SETTINGS_KEY
+        from storage.database import Database
+        from tests.feed_server import FeedServer
+
+        server = FeedServer()
+        try:
+            db = Database.open(self.tmp / "data" / "cascade.db")
+            db.settings.set(SETTINGS_KEY, [{"url": server.url, "name": "test feed"}])
+            db.close()
+            data = json.loads(self.run("events", "--json", "--refresh").stdout)
+        finally:
+            server.close()
+        (feed,) = data["feeds"]
+        # The fixture's five timed events, less the one at a shipped FOMC decision's minute.
+        if not feed["ok"] or feed["events"] != 4 or server.hits != 1:
+            self.fail(f"the feed was not read: {feed}")
+        self.ok(f"a calendar feed fetched and read: {feed['status']}", time.perf_counter() - t)
+
     def window(self, seconds: float = 6.0) -> None:
         t = time.perf_counter()
         shot = self.tmp / "window.png"
@@ -172,6 +196,7 @@ class Smoke:
             self.version()
             self.check()
             self.events()
+            self.feed()
             self.window()
             if sys.platform != "win32":
                 self.watch()
