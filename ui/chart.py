@@ -24,8 +24,9 @@ from risk.cascade import SCENARIO_LABEL, Cascade, SupportContext, support_contex
 from risk.levels import Level, Levels
 from risk.liqmap import LiqMap
 from risk.types import Candles
-from ui import theme
+from ui import keys, theme
 from ui.candles_item import CandlesItem
+from ui.keys import described
 
 log = logging.getLogger(__name__)
 
@@ -137,9 +138,16 @@ class PriceChart(QWidget):
         self.symbol_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.symbol_box.setMinimumContentsLength(14)
         self.symbol_box.currentTextChanged.connect(self._on_symbol_box)
+        described(self.symbol_box, "Chart symbol", "The symbol the chart shows")
         self.tf_box = QComboBox()
         self.tf_box.addItems(list(TIMEFRAMES))
         self.tf_box.currentTextChanged.connect(self.set_timeframe)
+        described(
+            self.tf_box,
+            "Chart timeframe",
+            "The candles' length: "
+            + ", ".join(f"{tf} ({key})" for tf, key in keys.TIMEFRAMES.items()),
+        )
         self.readout = QLabel("")
         self.readout.setStyleSheet(f"color: {t.muted}; font-family: monospace;")
         self.mark_label = QLabel("")
@@ -154,6 +162,14 @@ class PriceChart(QWidget):
 
         self.glw = pg.GraphicsLayoutWidget()
         self.glw.ci.setSpacing(0)
+        # The plot takes no keys: it is read, not operated, so the Tab key passes it by.
+        self.glw.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        described(
+            self.glw,
+            "Price chart",
+            "Candles with support zones, your liquidation prices, the market's estimated "
+            "liquidation map and the cascade reach",
+        )
         date_axis = pg.DateAxisItem(orientation="bottom", utcOffset=0)
         self.plot: pg.PlotItem = self.glw.addPlot(row=0, col=0, axisItems={"bottom": date_axis})
         self.plot.hideAxis("left")
@@ -279,6 +295,10 @@ class PriceChart(QWidget):
         self._dirty = True
         self._fit_pending = True
         self._apply()
+
+    def timeframe_enabled(self, tf: str) -> bool:
+        """Whether ``tf`` can be shown (no shorter than the candles' own length)."""
+        return tf in TIMEFRAMES and TIMEFRAMES[tf] >= self._base_seconds
 
     def _enable_timeframes(self, base: int) -> None:
         """Only timeframes at least as long as the candles' own can be shown."""

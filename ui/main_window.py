@@ -3,6 +3,7 @@ connection state. Every slot here runs on the GUI thread; data arrives through t
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -11,7 +12,7 @@ from datetime import timedelta
 from functools import partial
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -48,18 +49,19 @@ from settings.registry import (
     Values,
 )
 from storage.records import AccountRecord
-from ui import theme
+from ui import keys, theme
 from ui.about import AboutDialog
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
 from ui.connect_dialog import ConnectDialog
 from ui.icon import app_icon
+from ui.keys import described
 from ui.layout import WindowLayout
 from ui.ports import BackendPort, Preferences, StoredWarnings
 from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
 from ui.scenario_panel import ScenarioPanel
 from ui.settings_dialog import SettingsDialog
-from ui.warnings_panel import HISTORY_LIMIT, Banner, WarningsPanel
+from ui.warnings_panel import HISTORY_LIMIT, SNOOZE_CHOICES, Banner, WarningsPanel
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +185,8 @@ class MainWindow(QMainWindow):
         self.status_labels: dict[int, QLabel] = {}
         self.clock_label = QLabel()
         self.statusBar().addPermanentWidget(self.clock_label)
+        self._describe()
+        self._set_tab_order()
         self.tray = self._make_tray()
 
         bridge.sigAccount.connect(self.on_account)
@@ -241,15 +245,62 @@ class MainWindow(QMainWindow):
     def _on_stored_warnings(self, stored: StoredWarnings) -> None:
         self.warnings.load_stored(stored.open, stored.history)
 
+    def _action(
+        self, text: str, slot: Callable[[], object], shortcut: str = "", tip: str = ""
+    ) -> QAction:
+        """A window action: its shortcut works anywhere in the window and shows in its menu."""
+        act = QAction(text, self)
+        if shortcut:
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        if tip:
+            act.setStatusTip(tip)
+        act.triggered.connect(lambda _checked=False: slot())
+        self.addAction(act)
+        return act
+
     def _build_menus(self) -> None:
         bar = self.menuBar()
+        self.actions_by_name: dict[str, QAction] = {}
+        a = self.actions_by_name
+
         accounts = bar.addMenu("&Accounts")
-        accounts.addAction("Add exchange account…", self.add_account)
-        self.accounts_menu = accounts.addMenu("Edit / disable / remove")
+        a["add_account"] = self._action(
+            "&Add exchange account…", self.add_account, keys.ADD_ACCOUNT
+        )
+        accounts.addAction(a["add_account"])
+        self.accounts_menu = accounts.addMenu("&Edit / disable / remove")
         self.accounts_menu.aboutToShow.connect(self._fill_accounts_menu)
         accounts.addSeparator()
-        accounts.addAction("Settings…", self.open_settings)
-        accounts.addAction("Quit", self.close)
+        a["settings"] = self._action("&Settings…", self.open_settings, keys.SETTINGS)
+        a["quit"] = self._action("&Quit", self.close, keys.QUIT)
+        accounts.addAction(a["settings"])
+        accounts.addAction(a["quit"])
+
+        warnings = bar.addMenu("&Warnings")
+        a["next_warning"] = self._action(
+            "&Next warning", lambda: self.warnings.select_step(1), keys.NEXT_WARNING
+        )
+        a["previous_warning"] = self._action(
+            "&Previous warning", lambda: self.warnings.select_step(-1), keys.PREVIOUS_WARNING
+        )
+        a["acknowledge"] = self._action(
+            "&Acknowledge selected warning", self.warnings.acknowledge_selected, keys.ACKNOWLEDGE
+        )
+        a["acknowledge_all"] = self._action(
+            "Acknowledge a&ll", self.acknowledge_all, keys.ACKNOWLEDGE_ALL
+        )
+        for name in ("next_warning", "previous_warning", "acknowledge", "acknowledge_all"):
+            warnings.addAction(a[name])
+        snooze = warnings.addMenu("&Snooze selected warning")
+        for text, minutes in SNOOZE_CHOICES:
+            act = self._action(
+                text,
+                partial(self.warnings.snooze_selected, minutes),
+                keys.SNOOZE_HOUR if minutes == 60 else "",
+            )
+            snooze.addAction(act)
+            a[f"snooze_{minutes}"] = act
 
         demo = bar.addMenu("&Demo")
         self.scenario_group = QActionGroup(self)
@@ -272,9 +323,27 @@ class MainWindow(QMainWindow):
             sp_menu.addAction(act)
 
         view = bar.addMenu("&View")
-        tf_menu = view.addMenu("Timeframe")
-        for tf in ("1m", "5m", "15m", "1h", "4h", "1d"):
-            tf_menu.addAction(tf, lambda t=tf: self.chart.set_timeframe(t))
+        tf_menu = view.addMenu("&Timeframe")
+        self.timeframe_group = QActionGroup(self)
+        for tf, key in keys.TIMEFRAMES.items():
+            act = self._action(tf, partial(self.show_timeframe, tf), key)
+            act.setCheckable(True)
+            act.setChecked(tf == self.chart.timeframe)
+            self.timeframe_group.addAction(act)
+            tf_menu.addAction(act)
+            a[f"timeframe_{tf}"] = act
+        self.chart.tf_box.currentTextChanged.connect(self._check_timeframe)
+        a["reset_scenario"] = self._action(
+            "&Reset the scenario (BTC move 0 %)", self.scenario.reset, keys.RESET_SCENARIO
+        )
+        a["next_pane"] = self._action("Next &pane", lambda: self.focus_pane(1), keys.NEXT_PANE)
+        a["previous_pane"] = self._action(
+            "Pre&vious pane", lambda: self.focus_pane(-1), keys.PREVIOUS_PANE
+        )
+        view.addAction(a["reset_scenario"])
+        view.addSeparator()
+        view.addAction(a["next_pane"])
+        view.addAction(a["previous_pane"])
 
         help_menu = bar.addMenu("&Help")
         self.about_action = help_menu.addAction(f"About {APP_NAME}", self.show_about)
@@ -283,9 +352,93 @@ class MainWindow(QMainWindow):
         tb = QToolBar("Main")
         tb.setObjectName("main-toolbar")
         tb.setMovable(False)
-        tb.addAction("Settings", self.open_settings)
-        tb.addAction("Acknowledge all", self.acknowledge_all)
+        tb.addAction(a["settings"])
+        tb.addAction(a["acknowledge_all"])
+        for act in (a["settings"], a["acknowledge_all"]):
+            button = tb.widgetForAction(act)
+            if button is not None:
+                # in the menus and on a shortcut already: the Tab key passes them by
+                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+                button.setToolTip(
+                    f"{act.text().replace('&', '').rstrip('…')} ({act.shortcut().toString()})"
+                )
         self.addToolBar(tb)
+
+    # -- the keyboard -----------------------------------------------------------------------------
+    def show_timeframe(self, tf: str) -> None:
+        """Show ``tf`` candles, or say in the status bar why it cannot be shown."""
+        if not self.chart.timeframe_enabled(tf):
+            self.statusBar().showMessage(
+                f"{tf} cannot be shown: the candles are longer than that", 4000
+            )
+            self._check_timeframe(self.chart.timeframe)
+            return
+        self.chart.set_timeframe(tf)
+
+    def _check_timeframe(self, tf: str) -> None:
+        act = self.actions_by_name.get(f"timeframe_{tf}")
+        if act is not None:
+            act.setChecked(True)
+
+    def panes(self) -> list[QWidget]:
+        """Where F6 moves the focus, in the window's reading order."""
+        return [self.table, self.chart.symbol_box, self.warnings.active_table, self.scenario.slider]
+
+    def focus_pane(self, step: int) -> None:
+        panes = self.panes()
+        current = QApplication.focusWidget()
+        at = next(
+            (
+                i
+                for i, w in enumerate(panes)
+                if current is not None and (w is current or w.isAncestorOf(current))
+            ),
+            -1,
+        )
+        target = panes[(at + step) % len(panes)] if at >= 0 else panes[0 if step > 0 else -1]
+        if target is self.warnings.active_table:
+            self.warnings.tabs.setCurrentIndex(0)
+        target.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _set_tab_order(self) -> None:
+        """Tab follows the reading order: the account button, the positions, the chart's
+        choices, the warnings, the scenario; the chart's plot and the toolbar are skipped."""
+        chain: list[QWidget] = [
+            self.banner.show_button,
+            self.banner.dismiss_button,
+            self.add_button,
+            self.table,
+            self.chart.symbol_box,
+            self.chart.tf_box,
+            self.warnings.tabs,
+            self.warnings.ack_button,
+            self.warnings.snooze_button,
+            self.warnings.active_table,
+            self.warnings.history_table,
+            self.scenario.slider,
+            self.scenario.reset_button,
+            self.scenario.table,
+            self.scenario.beta_table,
+        ]
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def _describe(self) -> None:
+        """Accessible names and descriptions of the window's own controls."""
+        described(
+            self.table,
+            "Positions",
+            "Every position of every account: liquidation price, distance in percent and "
+            "sigmas, margin ratio; sorted by distance. Selecting one shows it on the chart",
+        )
+        described(
+            self.add_button,
+            "Add exchange account",
+            "Connect an exchange account with a read-only key",
+            keys.ADD_ACCOUNT,
+        )
+        self.summary.setAccessibleName("Accounts summary")
+        self.clock_label.setAccessibleName("Clock (UTC)")
 
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():

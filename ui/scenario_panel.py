@@ -41,7 +41,8 @@ from risk.report import (
     effective_rules,
 )
 from risk.types import Account
-from ui import theme
+from ui import keys, theme
+from ui.keys import described
 
 log = logging.getLogger(__name__)
 
@@ -96,15 +97,27 @@ class ScenarioPanel(QWidget):
         self.move_label = QLabel()
         self.move_label.setMinimumWidth(220)
         self.move_label.setStyleSheet("font-size: 13pt; font-weight: 600;")
-        reset = QPushButton("Reset")
-        reset.clicked.connect(lambda: self.slider.setValue(0))
+        described(
+            self.slider,
+            "BTC move",
+            "Move BTC from -30 % to +30 %; the other symbols follow by their beta. Arrow keys "
+            "move 0.1 %, Page Up and Page Down 1 %",
+        )
+        self.move_label.setAccessibleName("Scenario move")
+        self.reset_button = described(
+            QPushButton("Reset"), "Reset the scenario", "BTC back to no move", keys.RESET_SCENARIO
+        )
+        self.reset_button.clicked.connect(self.reset)
+        caption = QLabel("BTC &move")
+        caption.setBuddy(self.slider)
         row = QHBoxLayout()
-        row.addWidget(QLabel("BTC move"))
+        row.addWidget(caption)
         row.addWidget(self.slider, 1)
         row.addWidget(self.move_label)
-        row.addWidget(reset)
+        row.addWidget(self.reset_button)
 
         self.summary = QLabel()
+        self.summary.setAccessibleName("Scenario summary")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
 
@@ -113,12 +126,24 @@ class ScenarioPanel(QWidget):
             ["Account", "Position", "Price after", "Liq. price", "Distance", "State"]
         )
         self._setup_table(self.table)
+        described(
+            self.table,
+            "Scenario positions",
+            "Each position after the scenario's move: account, position, price after, "
+            "liquidation price, distance and state",
+        )
         self.beta_table = QTableWidget(0, 2)
         self.beta_table.setHorizontalHeaderLabels(["Symbol", "β"])
         self._setup_table(self.beta_table)
         self.beta_table.setEditTriggers(QAbstractItemView.EditTrigger.AllEditTriggers)
         self.beta_table.itemChanged.connect(self._on_beta_edited)
         self.beta_table.setToolTip("Estimated from candles; double-click to override")
+        described(
+            self.beta_table,
+            "Betas to BTC",
+            "How far each symbol moves per unit of BTC's move; estimated from candles, "
+            "type a value to override",
+        )
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
@@ -142,6 +167,10 @@ class ScenarioPanel(QWidget):
     @property
     def leader_move(self) -> float:
         return self.slider.value() / (100.0 * STEPS_PER_PCT)
+
+    def reset(self) -> None:
+        """No move: the slider back to 0 %."""
+        self.slider.setValue(0)
 
     def set_move(self, r: float) -> None:
         self.slider.setValue(round(r * 100 * STEPS_PER_PCT))

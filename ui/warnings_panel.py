@@ -27,7 +27,8 @@ import formatting as fmt
 from alerts.vocabulary import Change, ResolveReason, Severity, WarningState
 from monitor.events import WarningEvent
 from storage.records import WarningChange, WarningRecord
-from ui import theme
+from ui import keys, theme
+from ui.keys import described
 
 SNOOZE_CHOICES = (("15 minutes", 15), ("1 hour", 60), ("4 hours", 240), ("Until tomorrow", 1440))
 HISTORY_LIMIT = 500
@@ -82,15 +83,34 @@ class WarningsPanel(QWidget):
             3, QHeaderView.ResizeMode.Stretch
         )
         self.active_table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        described(
+            self.active_table,
+            "Active warnings",
+            "Severity, warning, account, since and state of every open warning, most severe "
+            f"first; {keys.NEXT_WARNING} selects the next one",
+        )
+        described(
+            self.history_table,
+            "Warning history",
+            "Every change of every warning, newest first: time, change, severity, text",
+        )
 
-        self.ack_button = QPushButton("Acknowledge")
-        self.ack_button.clicked.connect(self._acknowledge)
-        self.snooze_button = QPushButton("Snooze ▾")
+        self.ack_button = described(
+            QPushButton("Acknowledge"),
+            "Acknowledge",
+            "Acknowledge the selected warning",
+            keys.ACKNOWLEDGE,
+        )
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        self.snooze_button = described(
+            QPushButton("Snooze ▾"), "Snooze", "Snooze the selected warning", keys.SNOOZE_HOUR
+        )
         menu = QMenu(self.snooze_button)
         for text, minutes in SNOOZE_CHOICES:
-            menu.addAction(text, partial(self._snooze, minutes))
+            menu.addAction(text, partial(self.snooze_selected, minutes))
         self.snooze_button.setMenu(menu)
         self.count_label = QLabel("No active warnings")
+        self.count_label.setAccessibleName("Active warnings count")
         buttons = QHBoxLayout()
         buttons.addWidget(self.count_label, 1)
         buttons.addWidget(self.ack_button)
@@ -101,7 +121,7 @@ class WarningsPanel(QWidget):
         al.setContentsMargins(0, 0, 0, 0)
         al.addLayout(buttons)
         al.addWidget(self.active_table)
-        self.tabs = QTabWidget()
+        self.tabs = described(QTabWidget(), "Warnings", "Active warnings and their history")
         self.tabs.addTab(active, "Active")
         self.tabs.addTab(self.history_table, "History")
         layout = QVBoxLayout(self)
@@ -167,18 +187,45 @@ class WarningsPanel(QWidget):
         item = self.active_table.item(row, 0)
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
-    def _acknowledge(self) -> None:
+    def _chosen_key(self) -> str | None:
+        """The key of the row the user selected (None when no row is)."""
+        rows = self.active_table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.active_table.item(rows[0].row(), 0)
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole)
+
+    def acknowledge_selected(self) -> None:
         key = self.selected_key()
         if key:
             self.sigAcknowledge.emit(key)
 
-    def _snooze(self, minutes: int) -> None:
+    def snooze_selected(self, minutes: int) -> None:
         key = self.selected_key()
         if key:
             self.sigSnooze.emit(key, timedelta(minutes=minutes))
 
+    def select_step(self, step: int) -> str | None:
+        """Select the next (``step`` 1) or previous (-1) active warning, wrapping around, show
+        the Active tab and put the focus on the row; its key, or None when none is active."""
+        n = self.active_table.rowCount()
+        if n == 0:
+            return None
+        rows = self.active_table.selectionModel().selectedRows()
+        first = 0 if step > 0 else n - 1
+        row = (rows[0].row() + step) % n if rows else first
+        self.tabs.setCurrentIndex(0)
+        self.active_table.selectRow(row)
+        self.active_table.setCurrentCell(row, 1)
+        item = self.active_table.item(row, 1)
+        if item is not None:
+            self.active_table.scrollToItem(item)
+        self.active_table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        return self._chosen_key()
+
     def _refresh(self) -> None:
         t = theme.current()
+        chosen = self._chosen_key()
         ws = sorted(self.active.values(), key=_active_order)
         self.active_table.setRowCount(len(ws))
         for i, w in enumerate(ws):
@@ -205,6 +252,11 @@ class WarningsPanel(QWidget):
                     item.setForeground(QBrush(theme.qcolor(t.muted)))
                 self.active_table.setItem(i, j, item)
         self.active_table.resizeRowsToContents()
+        # The selection follows its warning, not its row, when the order changes.
+        self.active_table.clearSelection()
+        for i, w in enumerate(ws):
+            if w.key == chosen:
+                self.active_table.selectRow(i)
         crit = sum(1 for w in ws if w.severity is Severity.CRITICAL)
         self.count_label.setText(
             f"{len(ws)} active warning{'s' if len(ws) != 1 else ''}"
@@ -250,9 +302,10 @@ class Banner(QWidget):
         self.label = QLabel()
         self.label.setWordWrap(True)
         self.label.setStyleSheet("font-size: 12pt; font-weight: 600; color: white;")
-        show = QPushButton("Show")
+        self.label.setAccessibleName("Newest warning")
+        show = self.show_button = described(QPushButton("Show"), "Show the warnings")
         show.clicked.connect(self.sigOpen.emit)
-        close = QPushButton("Dismiss")
+        close = self.dismiss_button = described(QPushButton("Dismiss"), "Dismiss the banner")
         close.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
