@@ -116,6 +116,7 @@ class SettingsDialog(QDialog):
             form = QFormLayout(box)
             for setting in (s for s in SETTINGS if s.group is group):
                 field = make_field(setting, prefs.values.get(setting))
+                field.setAccessibleName(setting.label)
                 self.fields[setting.key] = field
                 if isinstance(field, QCheckBox):
                     form.addRow(field)
