@@ -71,20 +71,30 @@ def _sources_in(obj: object) -> list[str]:
     found: list[str] = []
     if isinstance(obj, dict):
         for key, value in obj.items():
-            if key in ("source", "sources"):
-                items = value if isinstance(value, list) else [value]
-                found += [str(v) for v in items if isinstance(v, str)]
-            else:
-                found += _sources_in(value)
+            found += _texts(value) if key in ("source", "sources") else _sources_in(value)
     elif isinstance(obj, list):
         for value in obj:
             found += _sources_in(value)
     return found
 
 
+def _texts(obj: object) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _texts(v)]
+    if isinstance(obj, list):
+        return [t for v in obj for t in _texts(v)]
+    return []
+
+
+def _first_text(doc: dict[str, object], *keys: str) -> str:
+    return next((str(doc[k]) for k in keys if isinstance(doc.get(k), str)), "")
+
+
 def data_sources() -> tuple[DataSource, ...]:
     """Every shipped data set with its source: the event calendars, each exchange's built-in
-    tiers, each demo scenario."""
+    tiers (linear and inverse), every other data file, each demo scenario and tape."""
     out: list[DataSource] = []
     for name in calendar_files():
         doc = load_json(name)
@@ -100,24 +110,37 @@ def data_sources() -> tuple[DataSource, ...]:
             )
         )
     tiers = load_json("tiers.json")
-    for exchange, table in tiers["exchanges"].items():
+    for margin, table_set in (("linear", tiers), ("inverse", tiers.get("inverse", {}))):
+        for exchange, table in table_set.get("exchanges", {}).items():
+            out.append(
+                DataSource(
+                    "tiers.json",
+                    f"maintenance tiers, {exchange} {margin} "
+                    f"({', '.join(sorted(table.get('symbols', {})))})",
+                    str(table.get("source", "")),
+                    str(table.get("as_of", "")),
+                )
+            )
+    shown = {*calendar_files(), "tiers.json"}
+    for path in sorted(ROOT.glob("*.json")):
+        if path.name in shown:
+            continue
+        doc = load_json(path.name)
         out.append(
             DataSource(
-                "tiers.json",
-                f"maintenance tiers, {exchange} ({', '.join(sorted(table['symbols']))})",
-                str(table.get("source", "")),
-                str(table.get("as_of", "")),
+                path.name,
+                _first_text(doc, "what", "description", "about") or path.stem,
+                " ".join(_sources_in(doc)),
+                _first_text(doc, "fitted", "through_utc", "retrieved", "as_of"),
             )
         )
     for path in sorted((ROOT / "scenarios").glob("*.json")):
         doc = json.loads(path.read_text(encoding="utf-8"))
         kind = "liquidation tape" if path.name.endswith(".liquidations.json") else "scenario"
-        title = str(doc.get("title") or doc.get("description") or path.stem)
+        title = _first_text(doc, "title", "description") or path.stem
         out.append(
             DataSource(
-                f"scenarios/{path.name}",
-                f"demo {kind}: {title}",
-                " ".join(_sources_in(doc)),
+                f"scenarios/{path.name}", f"demo {kind}: {title}", " ".join(_sources_in(doc))
             )
         )
     return tuple(out)
