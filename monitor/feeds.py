@@ -43,6 +43,17 @@ BLS_FEED = "https://www.bls.gov/schedule/news_release/bls.ics"
 to "Consumer Price Index" for the CPI dates)."""
 
 
+KINDS = (("cpi", ("consumer price index", "cpi")), ("fomc", ("fomc", "federal open market")))
+"""A feed event whose title names a CPI release or an FOMC decision is sized, like a shipped
+one, by the moves after past releases of its kind (``ScheduledEvent.kind``)."""
+
+
+def kind_of(title: str) -> str:
+    """ "cpi", "fomc" or "" (sized by the typical move) for a feed event's title."""
+    words = title.lower()
+    return next((kind for kind, names in KINDS if any(n in words for n in names)), "")
+
+
 class FeedError(Exception):
     """A feed that could not be read: the message is one line a trader understands."""
 
@@ -209,7 +220,7 @@ def parse(body: bytes, spec: FeedSpec, builtin: Iterable[ScheduledEvent] = ()) -
         seen.add((at_ms, title))
         if ev.get("RRULE") is not None:
             repeating += 1
-        events.append(ScheduledEvent(title, at_ms, {}, spec.url))
+        events.append(ScheduledEvent(title, at_ms, {}, spec.url, kind_of(title)))
     events.sort(key=lambda e: e.at_ms)
     return ParsedFeed(tuple(events), tuple(no_tz), tuple(dupes), repeating, filtered, unreadable)
 

@@ -80,6 +80,7 @@ def test_a_feed_is_read_in_utc_and_every_event_left_out_is_counted():
     spec = FeedSpec("https://example.invalid/cal.ics", "Releases", ("consumer price index",))
     parsed = parse(FIXTURE, spec, builtin_events())
     assert {e.source for e in parsed.events} == {spec.url}
+    assert {e.kind for e in parsed.events} == {"cpi"}  # sized by the moves after past CPIs
     assert [(e.name, e.at_ms) for e in parsed.events] == [
         # 08:30 EST through the feed's own VTIMEZONE:
         ("Consumer Price Index for November 2026 (test data)", ms("2026-12-15T13:30:00+00:00")),
@@ -98,6 +99,8 @@ def test_a_feed_is_read_in_utc_and_every_event_left_out_is_counted():
 def test_without_a_filter_every_timed_event_is_kept():
     parsed = parse(FIXTURE, FeedSpec("https://example.invalid/cal.ics"), ())
     assert len(parsed.events) == 5 and parsed.filtered_out == 0 and not parsed.duplicates
+    earnings = next(e for e in parsed.events if e.name.startswith("Real Earnings"))
+    assert earnings.kind == ""  # no kind of its own: sized by the typical move
 
 
 @pytest.mark.parametrize(
