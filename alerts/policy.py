@@ -26,13 +26,13 @@ def evaluate(
 ) -> list[Condition]:
     """Every market rule (``alerts.MARKET_RULES``) on one account. By default: the chance of
     liquidation (the headline), the scheduled events (and whether the calendar reaches far
-    enough ahead) and a liquidation (from the exchange's
-    record, or positions gone near liquidation on reads in a row); the fixed-% distance and
-    joint-move rules, the cascade-prone support and crowding only when the thresholds switch
-    them on (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the last two have no
-    out-of-sample skill). ``active`` is the account's open warnings with their severity (for
-    hysteresis); ``now_ms`` places the scheduled events. Pure: the same values give the same
-    conditions."""
+    enough ahead) and a liquidation (from the exchange's record, or positions gone near
+    liquidation on reads in a row); the fixed-% distance and joint-move rules, the
+    cascade-prone support and crowding only when the thresholds switch them on
+    (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the last two have no
+    out-of-sample skill).
+    ``active`` is the account's open warnings with their severity (for hysteresis);
+    ``now_ms`` places the scheduled events. Pure: the same values give the same conditions."""
     report, aid, t = state.report, state.account_id, thresholds
     conds = liquidation_probability(state, market, t, active)
     if t.fixed_percent:
