@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, replace
 from datetime import time
 
 from alerts.vocabulary import Severity
-from notify.urls import mask_url, secret_parts
+from connectors.redaction import register_secrets
+from notify.urls import log_secrets, mask_url, secret_parts
 
 _HHMM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
@@ -92,10 +93,15 @@ class ChannelPrefs:
 
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """A channel ready to send: its preferences and its URL (kept out of repr)."""
+    """A channel ready to send: its preferences and its URL (kept out of repr, registered with
+    the log's redaction as it is made)."""
 
     prefs: ChannelPrefs
     url: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        # like an API key: masked in every log line from the moment it exists
+        register_secrets(log_secrets(self.url))
 
     @property
     def id(self) -> str:

@@ -107,6 +107,23 @@ def secret_parts(url: str) -> tuple[str, ...]:
     return tuple(sorted((s for s in hidden if len(s) >= _MIN_SECRET_LEN), key=len, reverse=True))
 
 
+LOG_SECRET_LEN = 8
+"""Elided parts at least this long are masked in every log line (``log_secrets``)."""
+
+
+def log_secrets(url: str) -> tuple[str, ...]:
+    """What the application log's redaction (``connectors.redaction``) masks for this URL
+    wherever it appears: the whole URL, its password, and every other elided part of at least
+    ``LOG_SECRET_LEN`` characters (tokens, keys, webhook ids, topics). Shorter path segments
+    (``api``, ``push``) are ordinary words in other log lines; apprise's own lines about a
+    delivery are redacted of every part (``notify.applog``)."""
+    parts = _split(url)
+    password = parts.password if parts is not None else ""
+    return tuple(
+        s for s in secret_parts(url) if len(s) >= LOG_SECRET_LEN or s in (url.strip(), password)
+    )
+
+
 def redact(text: str, secrets: tuple[str, ...]) -> str:
     """``text`` with every secret part replaced by an ellipsis."""
     for secret in secrets:

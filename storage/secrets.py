@@ -5,6 +5,7 @@
     store.set("bybit-main", Credentials(api_key=..., secret=...))
     store.get("bybit-main")   # Credentials | None
     store.delete("bybit-main")
+    store.set_text("notify-channel-1", "tgram://…")   # a secret that is one string
 
 The keychain (``keyring``, service "CascadeWatch", one entry per name holding the credentials
 as JSON) is used when the system has a usable one. Where it does not — headless Linux, where
@@ -483,6 +484,20 @@ class SecretStore:
         except (ValueError, AttributeError):
             raise SecretStoreError(f"the credentials named {name!r} are damaged") from None
 
+    def set_text(self, name: str, value: str) -> None:
+        """Keep a secret that is one string (a notification channel's URL)."""
+        self._backend.set(name, json.dumps({"text": value}))
+        log.info("stored the secret named %r", name)
+
+    def get_text(self, name: str) -> str | None:
+        text = self._backend.get(name)
+        if text is None:
+            return None
+        try:
+            return str(json.loads(text)["text"])
+        except (ValueError, KeyError, TypeError):
+            raise SecretStoreError(f"the secret named {name!r} is damaged") from None
+
     def delete(self, name: str) -> None:
         self._backend.delete(name)
-        log.info("deleted the credentials named %r", name)
+        log.info("deleted the secret named %r", name)
