@@ -180,9 +180,25 @@ STALE_POLLS = Setting(
 )
 """Figures older than this many polls are stale (``monitor.health.is_stale``)."""
 SOUND = Setting(
-    "ui.sound", True, "Beep on a new warning when the window is not in front", Group.LOOK
+    "ui.sound", True, "Play a sound on a new warning when the window is not in front", Group.LOOK
 )
-TRAY = Setting("ui.tray", True, "System-tray notification on a new warning", Group.LOOK)
+SOUND_VOLUME = Setting("ui.sound_volume", 80, "Sound volume (0–100)", Group.LOOK, 0, 100)
+"""Applied to the bundled sound's samples (notify.sound), so every player plays it alike."""
+TRAY = Setting("ui.tray", True, "Desktop notification on a new warning", Group.LOOK)
+"""The platform's notification service; the tray balloon only where there is none."""
+CLOSE_ASK, CLOSE_HIDE, CLOSE_QUIT = "ask", "keep watching in the tray", "quit"
+CLOSE_TO_TRAY = Setting(
+    "ui.close_to_tray",
+    CLOSE_ASK,
+    "Closing the window",
+    Group.LOOK,
+    choices=(CLOSE_ASK, CLOSE_HIDE, CLOSE_QUIT),
+)
+"""Where a system tray exists; "ask" asks once and stores the answer."""
+START_AT_LOGIN = Setting(
+    "ui.start_at_login", False, "Start Cascade Watch when I log in", Group.LOOK
+)
+"""Applied by the window to the platform's login items (ui.autostart) when it changes."""
 THEME = Setting(
     "ui.theme", "dark", "Theme (applies on restart)", Group.LOOK, choices=("dark", "light")
 )
@@ -200,7 +216,10 @@ SETTINGS: tuple[AnySetting, ...] = (
     POLL_INTERVAL_S,
     STALE_POLLS,
     SOUND,
+    SOUND_VOLUME,
     TRAY,
+    CLOSE_TO_TRAY,
+    START_AT_LOGIN,
     THEME,
 )
 BY_KEY: Mapping[str, AnySetting] = {s.key: s for s in SETTINGS}

@@ -76,3 +76,15 @@ def feed_server() -> Iterator[FeedServer]:
     server = FeedServer()
     yield server
     server.close()
+
+
+@pytest.fixture(autouse=True)
+def quiet_desk(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test pops a notification up on the developer's desktop or plays a sound: the
+    session bus is hidden (tests that need one start a private bus) and no sound player is
+    looked for (the sound tests name their own)."""
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path_factory.mktemp("xdg-runtime")))
+    import notify.sound
+
+    monkeypatch.setattr(notify.sound, "PLAYERS", {"linux": (), "darwin": (), "win32": ()})

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the app imports Qt, the monitor and storage only when it st
 
     from monitor.events import AccountUpdate
     from ui.ports import BackendFactory, BackendPort
+    from ui.single_instance import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,9 @@ class App:
         if not defer_backend:
             self.backend = self._build_backend()
         self.window = MainWindow(self.backend, self.window_state, self.bridge)
+        if self.window.tray is not None:
+            # closing the window may only hide it to the tray; Quit ends the app
+            QApplication.setQuitOnLastWindowClosed(False)
         self.bridge.sigBackend.connect(self._on_backend)
         self.bridge.sigStorageError.connect(self._on_storage_error)
         self._frozen = False
@@ -207,7 +211,7 @@ class App:
 
     def shutdown(self) -> None:
         if self.window.isVisible():
-            self.window.close()
+            self.window.quit_app()
         else:
             self.window.save_layout()
         try:
@@ -226,6 +230,36 @@ def run(args: argparse.Namespace) -> int:
         return 2
     t0 = time.perf_counter()
     data_dir = resolve_dir(getattr(args, "data_dir", None))
+    from ui.single_instance import SingleInstance
+
+    instance = SingleInstance(data_dir)
+    if not instance.acquire():
+        return hand_over(instance)
+    try:
+        return _run_app(args, data_dir, instance, t0)
+    finally:
+        instance.release()
+
+
+def hand_over(instance: SingleInstance) -> int:
+    """Another Cascade Watch owns this data folder: bring its window forward, start
+    nothing."""
+    if instance.send("raise"):
+        print(
+            f"Cascade Watch is already running on {instance.data_dir}: "
+            "its window was brought forward."
+        )
+        return 0
+    pid = instance.owner_pid()
+    print(
+        f"cascade-watch: another Cascade Watch (pid {pid or '?'}) holds {instance.data_dir} "
+        "but does not answer; quit it, or start this one with another --data-dir",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _run_app(args: argparse.Namespace, data_dir: Path, instance: SingleInstance, t0: float) -> int:
     app = App(
         data_dir,
         force_demo=bool(getattr(args, "demo", False)),
@@ -233,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
         speed=getattr(args, "speed", None),
         defer_backend=True,
     )
+    instance.listen()
+    instance.sigCommand.connect(app.window.on_instance_command)
     app.start()
     log.info("window shown after %.2f s", time.perf_counter() - t0)
     shot = getattr(args, "screenshot", None)

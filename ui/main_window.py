@@ -16,10 +16,12 @@ from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
+    QCheckBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QPushButton,
     QSplitter,
@@ -35,25 +37,33 @@ from alerts.vocabulary import Change, WarningState
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.feeds import FeedStatus
 from monitor.health import is_stale
+from notify.sound import SoundPlayer
 from resources.about import APP_NAME
 from risk.liquidation import beta_of
 from risk.types import MarginMode
 from settings.registry import (
+    CLOSE_ASK,
+    CLOSE_HIDE,
+    CLOSE_QUIT,
+    CLOSE_TO_TRAY,
     DISTANCE_CRITICAL,
     DISTANCE_WARNING,
     JOINT_MOVE_CRITICAL,
     JOINT_MOVE_WARNING,
     SOUND,
+    SOUND_VOLUME,
+    START_AT_LOGIN,
     THEME,
     TRAY,
     Values,
 )
-from storage.records import AccountRecord
+from storage.records import AccountRecord, WarningRecord
 from ui import keys, theme
 from ui.about import AboutDialog
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
 from ui.connect_dialog import ConnectDialog
+from ui.desktop_notify import DesktopNotifications
 from ui.icon import app_icon
 from ui.keys import described
 from ui.layout import WindowLayout
@@ -187,7 +197,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.clock_label)
         self._describe()
         self._set_tab_order()
+        self._quitting = False
+        self._told_still_watching = False
         self.tray = self._make_tray()
+        self.notices = DesktopNotifications(self.tray)
+        self.notices.sigOpen.connect(self.open_warning)
+        self.sound = SoundPlayer(volume=values.get(SOUND_VOLUME), muted=not values.get(SOUND))
 
         bridge.sigAccount.connect(self.on_account)
         bridge.sigMarket.connect(self.on_market)
@@ -273,7 +288,8 @@ class MainWindow(QMainWindow):
         self.accounts_menu.aboutToShow.connect(self._fill_accounts_menu)
         accounts.addSeparator()
         a["settings"] = self._action("&Settings…", self.open_settings, keys.SETTINGS)
-        a["quit"] = self._action("&Quit", self.close, keys.QUIT)
+        a["quit"] = self._action("&Quit", self.quit_app, keys.QUIT)
+        self.quit_action = a["quit"]
         accounts.addAction(a["settings"])
         accounts.addAction(a["quit"])
 
@@ -445,8 +461,20 @@ class MainWindow(QMainWindow):
             return None
         tray = QSystemTrayIcon(app_icon(), self)
         tray.setToolTip("Cascade Watch")
+        menu = QMenu(self)
+        menu.addAction("Show Cascade Watch", self.bring_forward)
+        menu.addAction("Quit", self.quit_app)
+        tray.setContextMenu(menu)
+        tray.activated.connect(self._on_tray_activated)
         tray.show()
         return tray
+
+    def _on_tray_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.bring_forward()
 
     # -- data from the monitor ----------------------------------------------------------------
     def on_account(self, update: AccountUpdate) -> None:
@@ -490,7 +518,7 @@ class MainWindow(QMainWindow):
         w = event.warning
         if event.change.is_new and w.state is WarningState.ACTIVE:
             self.banner.show_warning(event.change, w)
-            self.notify(w.severity.label.upper(), w.message)
+            self.notify(w)
             self.sigWarningShown.emit(w.key)
         elif event.change is Change.RESOLVED and not self.warnings.active:
             self.banner.hide()
@@ -516,16 +544,36 @@ class MainWindow(QMainWindow):
         box.setModal(False)
         box.show()
 
-    def notify(self, title: str, message: str) -> None:
-        """Tray message and a beep, only when the window is not in front."""
-        if self.isActiveWindow():
+    def notify(self, warning: WarningRecord) -> None:
+        """A desktop notification (the platform's service, the tray balloon as the fallback)
+        and the warning's sound, when the window is not in front. A click on the
+        notification brings the window forward at that warning."""
+        if self.isVisible() and not self.isMinimized() and self.isActiveWindow():
             return
-        if self.tray is not None and self.prefs.values.get(TRAY):
-            self.tray.showMessage(
-                f"Cascade Watch: {title}", message, QSystemTrayIcon.MessageIcon.Warning, 10_000
-            )
-        if self.prefs.values.get(SOUND):
-            QApplication.beep()
+        if self.prefs.values.get(TRAY):
+            who = self.warnings.account_name(warning.account_id)
+            title = f"{warning.severity.name} · {who}"
+            self.notices.notify(title, warning.message, warning.severity, warning.key)
+        self.sound.play(warning.severity)
+
+    def bring_forward(self) -> None:
+        """Show the window (from the tray, a notification, or a second launch) in front."""
+        if self.isMinimized():
+            self.showNormal()
+        self.show()
+        self.raise_()
+        self.activateWindow()
+
+    def open_warning(self, key: str) -> None:
+        self.bring_forward()
+        if key:
+            self.warnings.select(key)
+
+    def on_instance_command(self, message: dict[str, object]) -> None:
+        """A second launch on this data folder: come forward (at a warning, if one is
+        named) instead of a second monitor starting."""
+        key = message.get("key") if message.get("command") == "open" else ""
+        self.open_warning(str(key or ""))
 
     # -- derived displays -----------------------------------------------------------------------
     def _update_summary(self) -> None:
@@ -759,6 +807,9 @@ class MainWindow(QMainWindow):
 
     def apply_preferences(self, prefs: Preferences) -> None:
         """Show the window with ``prefs`` and have the backend store them."""
+        login = prefs.values.get(START_AT_LOGIN)
+        if login != self.prefs.values.get(START_AT_LOGIN):
+            self._set_start_at_login(login)
         self._show_preferences(prefs)
         self._run_command("settings", lambda b: b.apply_preferences(prefs))
 
@@ -770,6 +821,7 @@ class MainWindow(QMainWindow):
         self.prefs = prefs
         values = prefs.values
         self.window_state.set_theme_hint(values.get(THEME))
+        self.sound.volume, self.sound.muted = values.get(SOUND_VOLUME), not values.get(SOUND)
         self.model.amber, self.model.red = (
             values.get(DISTANCE_WARNING),
             values.get(DISTANCE_CRITICAL),
@@ -810,11 +862,76 @@ class MainWindow(QMainWindow):
         if tf:
             self.chart.set_timeframe(str(tf))
 
+    def _set_start_at_login(self, enabled: bool) -> None:
+        from ui import autostart
+
+        try:
+            where = autostart.set_enabled(enabled)
+        except OSError as exc:
+            self.show_notice(f"Start at login could not be changed: {exc.strerror or exc}")
+            return
+        log.info("start at login %s (%s)", "on" if enabled else "off", where or "registry")
+
+    def quit_app(self) -> None:
+        """Quit for real: the watch stops (closing the window may only hide it)."""
+        self._quitting = True
+        self.close()
+
+    def ask_close_choice(self) -> str:
+        """Asked once, where a tray exists: keep watching in the tray, or quit (one of
+        ``CLOSE_TO_TRAY``'s choices). "" when the trader cancelled."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Close Cascade Watch")
+        box.setText(
+            "Keep watching in the system tray? Warnings still arrive while the window is "
+            "closed; Quit (in the Accounts menu or the tray icon) stops the watch."
+        )
+        keep = box.addButton("Keep watching in the tray", QMessageBox.ButtonRole.AcceptRole)
+        quit_ = box.addButton("Quit", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        remember = QCheckBox("Do not ask again")
+        remember.setChecked(True)
+        box.setCheckBox(remember)
+        box.exec()
+        clicked = box.clickedButton()
+        choice = CLOSE_HIDE if clicked is keep else CLOSE_QUIT if clicked is quit_ else ""
+        if choice and remember.isChecked():
+            self.apply_preferences(
+                Preferences(
+                    self.prefs.values.replace({CLOSE_TO_TRAY.key: choice}), self.prefs.events
+                )
+            )
+        return choice
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._quitting and self.tray is not None:
+            choice = self.prefs.values.get(CLOSE_TO_TRAY)
+            if choice == CLOSE_ASK:
+                choice = self.ask_close_choice()
+            if not choice:
+                event.ignore()
+                return
+            if choice == CLOSE_HIDE:
+                event.ignore()
+                self.save_layout()
+                self.hide()
+                if not self._told_still_watching:
+                    self._told_still_watching = True
+                    self.tray.showMessage(
+                        "Cascade Watch is still watching",
+                        "Warnings keep arriving. Quit from the tray icon's menu.",
+                        QSystemTrayIcon.MessageIcon.Information,
+                        5_000,
+                    )
+                return
+        self._quitting = True
         self.save_layout()
         self.chart.timer.stop()
         self.ages.stop()
         self._commands.shutdown(wait=False, cancel_futures=True)
+        self.notices.close()
+        super().closeEvent(event)
         if self.tray is not None:
             self.tray.hide()
-        super().closeEvent(event)
+            QApplication.quit()

@@ -187,6 +187,21 @@ class WarningsPanel(QWidget):
         item = self.active_table.item(row, 0)
         return None if item is None else item.data(Qt.ItemDataRole.UserRole)
 
+    def select(self, key: str) -> bool:
+        """Show the Active tab with this warning selected (a click on its notification);
+        False when it is no longer active."""
+        if self._pending.isActive():
+            self._pending.stop()
+            self._refresh()
+        self.tabs.setCurrentIndex(0)
+        for row in range(self.active_table.rowCount()):
+            item = self.active_table.item(row, 0)
+            if item is not None and item.data(Qt.ItemDataRole.UserRole) == key:
+                self.active_table.selectRow(row)
+                self.active_table.scrollToItem(item)
+                return True
+        return False
+
     def _chosen_key(self) -> str | None:
         """The key of the row the user selected (None when no row is)."""
         rows = self.active_table.selectionModel().selectedRows()

@@ -13,8 +13,16 @@ from pathlib import Path
 
 import pytest
 
+import notify.sound
 from alerts.vocabulary import Severity
-from notify.sound import SoundPlayer, scaled_copy, sound_file
+from notify.sound import LINUX_PLAYERS, SoundPlayer, scaled_copy, sound_file
+
+
+@pytest.fixture(autouse=True)
+def players(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite empties the player list (no test plays a sound on a desk); here the real
+    list is back, and each test puts stand-in players first."""
+    monkeypatch.setattr(notify.sound, "PLAYERS", {"linux": LINUX_PLAYERS})
 
 
 def peak(path: Path) -> int:
@@ -92,14 +100,18 @@ def test_no_player_is_said_once_and_nothing_runs(caplog: pytest.LogCaptureFixtur
     assert caplog.text.count("no sound player found") == 1
 
 
-@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay is not installed")
-def test_real_aplay_accepts_the_file(tmp_path: Path) -> None:
-    """Where ALSA's player exists it must at least parse the file (it may have no device)."""
+@pytest.mark.skipif(shutil.which("aplay") is None, reason="aplay (alsa-utils) is not installed")
+@pytest.mark.parametrize("severity", [Severity.WARNING, Severity.CRITICAL])
+def test_real_aplay_plays_the_file_to_the_null_device(severity: Severity) -> None:
+    """ALSA's player reads the whole file and plays it to its null device (no sound card
+    needed): the format is one a real player accepts."""
     import subprocess
 
     out = subprocess.run(
-        ["aplay", "-d", "1", "-D", "null", str(sound_file(Severity.WARNING))],
+        ["aplay", "-D", "null", str(sound_file(severity))],
         capture_output=True,
+        text=True,
         timeout=10,
     )
     assert out.returncode == 0, out.stderr
+    assert "Signed 16 bit Little Endian, Rate 16000 Hz, Mono" in out.stderr
