@@ -27,6 +27,8 @@ from alerts.thresholds import ThresholdError, Thresholds
 from alerts.vocabulary import (
     HEALTH_RULES,
     MARKET_RULES,
+    NO_ACCOUNT,
+    WATCH_RULES,
     Active,
     Change,
     Condition,
@@ -40,6 +42,8 @@ from alerts.vocabulary import (
 __all__ = [
     "HEALTH_RULES",
     "MARKET_RULES",
+    "NO_ACCOUNT",
+    "WATCH_RULES",
     "AccountState",
     "Active",
     "CascadeRisk",

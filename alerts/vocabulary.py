@@ -49,6 +49,8 @@ class WarningRule(Enum):
     KEY_REJECTED = "key_rejected"
     CLOCK_SKEW = "clock_skew"
     STALE_DATA = "stale_data"
+    PUSH_CHANNEL = "push_channel"
+    """A push channel keeps failing: warnings no longer reach the phone (``NO_ACCOUNT``)."""
 
 
 MARKET_RULES = frozenset(
@@ -72,7 +74,13 @@ HEALTH_RULES = frozenset(
         WarningRule.STALE_DATA,
     }
 )
-"""The watch loop's own health, judged by ``monitor.health``."""
+"""The watch loop's own health for an account, judged by ``monitor.health``."""
+WATCH_RULES = frozenset({WarningRule.PUSH_CHANNEL})
+"""The watch's health beyond any account (its warnings are on ``NO_ACCOUNT``), judged by
+``monitor.health`` too."""
+NO_ACCOUNT = 0
+"""The account id of a warning about the watch itself rather than an account (a push channel
+failing). Stored accounts' ids start at 1."""
 
 
 class WarningState(Enum):

@@ -1,5 +1,6 @@
 """The watch loop's own health: an account the exchange cannot be reached for, a rejected key,
-a skewed clock, figures too old to read as current.
+a skewed clock, figures too old to read as current; and, on no account, push channels that keep
+failing.
 
 These are facts about the watch, not about the market, so they live with the monitor rather
 than in ``alerts``; they share its vocabulary (``WarningRule``, ``Severity``, ``Condition``).
@@ -9,10 +10,13 @@ window's status bar all ask ``is_stale``.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from alerts.vocabulary import Condition, Severity, WarningRule
+import formatting as fmt
+from alerts.vocabulary import NO_ACCOUNT, Condition, Severity, WarningRule
 from connectors.types import ErrorKind
+from notify.channel import ChannelHealth
 from settings.registry import STALE_POLLS as STALE_POLLS_SETTING
 
 STALE_POLLS = float(STALE_POLLS_SETTING.default)
@@ -108,3 +112,32 @@ def health_conditions(status: ConnectionStatus, account_id: int, label: str) -> 
             )
         )
     return out
+
+
+def channel_conditions(channels: Iterable[ChannelHealth]) -> list[Condition]:
+    """One WARNING (on no account) while any push channel keeps failing, naming them: the
+    warnings still show on screen and in ``watch``, but no longer reach the phone. It resolves
+    once every channel delivers again (or is removed)."""
+    failing = sorted((h for h in channels if not h.ok), key=lambda h: h.since_ms)
+    if not failing:
+        return []
+    first = failing[0]
+    names = ", ".join(h.label for h in failing)
+    if len(failing) == 1:
+        what = (
+            f"Push channel {names} has been failing since {fmt.clock(first.since_ms)} "
+            f"({first.reason or 'no answer'})"
+        )
+    else:
+        what = f"Push channels {names} are failing (the first since {fmt.clock(first.since_ms)})"
+    return [
+        Condition(
+            WarningRule.PUSH_CHANNEL,
+            Severity.WARNING,
+            NO_ACCOUNT,
+            (),
+            f"{what}: warnings do not reach {'it' if len(failing) == 1 else 'them'}; they still "
+            "show here, and sending is retried with backoff.",
+            float(sum(h.failures for h in failing)),
+        )
+    ]

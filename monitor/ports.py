@@ -1,14 +1,14 @@
 """What the monitor needs of the layers below it, as Protocols: a connector (one account's
-reads) and the store (the database's repositories it uses).
+reads), the store (the database's repositories it uses) and the push channels' sender.
 
 ``connectors.exchange.ExchangeConnector`` satisfies ``Connector``, and so does the tests'
 in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` satisfies
-``MonitorStore``. mypy checks all three.
+``MonitorStore``; ``notify.sender.PushSender`` satisfies ``PushPort``. mypy checks them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 from connectors.credentials import Credentials
 from connectors.types import Capability, KeyPermissions
+from notify.channel import ChannelHealth
+from notify.message import Notice
 from risk.report import AccountReport
 from risk.types import Account, Candles, ContractType, ForcedClose, MarketStats, OrderBook
 from settings.store import KeyValues
@@ -64,6 +66,15 @@ class Connector(Protocol):
     ) -> tuple[ForcedClose, ...]: ...
 
     def close(self) -> None: ...
+
+
+class PushPort(Protocol):
+    """The push channels' sender (``notify.sender.PushSender``): takes each warning change
+    without waiting (it delivers on threads of its own) and says which channels fail."""
+
+    def submit(self, notice: Notice) -> None: ...
+
+    def health(self) -> Mapping[str, ChannelHealth]: ...
 
 
 class SecretSource(Protocol):

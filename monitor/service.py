@@ -37,13 +37,16 @@ from typing import TYPE_CHECKING
 from apscheduler.executors.pool import ThreadPoolExecutor  # type: ignore[import-untyped]
 from apscheduler.schedulers.background import BackgroundScheduler  # type: ignore[import-untyped]
 
+from alerts.vocabulary import NO_ACCOUNT, WATCH_RULES
 from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar, builtin_events
 from monitor.events import MonitorCallbacks, WarningEvent
 from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, FeedSpec, load_specs
+from monitor.health import channel_conditions
 from monitor.jobs import Jobs, describe_error
-from monitor.ports import Connector, MonitorStore, SecretSource
+from monitor.ports import Connector, MonitorStore, PushPort, SecretSource
+from monitor.push import notice_of
 from monitor.state import AccountConfig, AccountSlot
 from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
 from settings.store import SettingsStore
@@ -59,6 +62,8 @@ RECOMPUTE_INTERVAL_S = 60.0
 PRUNE_INTERVAL_S = 3600.0
 FEEDS_INTERVAL_S = 3600.0
 FEEDS_FIRST_S = 5.0
+CHANNELS_INTERVAL_S = 2.0
+"""How often the push channels' health is read (a dictionary copy) for the channel warning."""
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
 DEMO_EXCHANGES = ("binanceusdm",)
 DEMO_POLL_S = 1.0
@@ -121,8 +126,10 @@ class WatchService:
         settings: SettingsStore | None = None,
         feeds: CalendarFeeds | None = None,
         feed_specs: Callable[[], tuple[FeedSpec, ...]] | None = None,
+        push: PushPort | None = None,
     ) -> None:
         self.db = db
+        self.push = push
         self.settings = settings or SettingsStore(db.settings)
         self.secrets = secrets
         self.callbacks = callbacks
@@ -185,6 +192,8 @@ class WatchService:
                 FEEDS_INTERVAL_S,
                 datetime.now().astimezone() + timedelta(seconds=FEEDS_FIRST_S),
             )
+            if self.push is not None:
+                self._add("channels", self.check_channels, CHANNELS_INTERVAL_S)
             scheduler.start()
             logger.info("watch loop started: %d account(s)", len(self.jobs.accounts))
 
@@ -308,8 +317,23 @@ class WatchService:
             return max(5.0, min(MARKET_INTERVAL_S, 3600.0 / self.demo_speed / 2))
         return MARKET_INTERVAL_S
 
+    def check_channels(self) -> None:
+        """Raise, update or resolve the warning that push channels keep failing."""
+        if self.push is None:
+            return
+        conditions = channel_conditions(self.push.health().values())
+        self.alerts.update(NO_ACCOUNT, conditions, WATCH_RULES, self.jobs.now_ms())
+
     def _on_warning(self, event: WarningEvent) -> None:
         self.callbacks.on_warning(event)
+        if self.push is None:
+            return
+        slot = self.jobs.accounts.get(event.warning.account_id)
+        label = slot.config.label if slot is not None else ""
+        try:
+            self.push.submit(notice_of(event, label, self.jobs.now_ms()))
+        except Exception:
+            logger.exception("the warning could not be handed to the push channels")
 
     def _tracked(self, fn: Callable[[], None], name: str) -> Callable[[], None]:
         def run() -> None:

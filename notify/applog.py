@@ -35,8 +35,9 @@ class _Collector(logging.Handler):
 
 
 class _Redactor(logging.Filter):
-    """On urllib3's logger: a request line logged during a delivery (at DEBUG it names the
-    path, which may hold a webhook's token) is redacted like apprise's own lines."""
+    """On apprise's and urllib3's loggers: a line logged during a delivery or a URL check (at
+    DEBUG urllib3 names the path, which may hold a webhook's token; apprise the whole URL) is
+    redacted of the channel's secret parts before any handler sees it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         frame: tuple[tuple[str, ...], list[tuple[int, str]]] | None = getattr(_local, "frame", None)
@@ -59,7 +60,9 @@ def install() -> None:
         log = logging.getLogger("apprise")
         log.propagate = False
         log.handlers[:] = [_Collector()]
-        log.setLevel(logging.INFO)
+        log.setLevel(logging.DEBUG)  # its socket errors are DEBUG lines; kept only in captured()
+        # on the loggers themselves, so that any handler someone attaches sees redacted text
+        log.addFilter(_Redactor())
         logging.getLogger("urllib3.connectionpool").addFilter(_Redactor())
         _done = True
 
@@ -77,9 +80,24 @@ def captured(secrets: tuple[str, ...]) -> Iterator[list[tuple[int, str]]]:
         _local.frame = previous
 
 
+SOCKET_CAUSES = (
+    ("timed out", "no answer in time"),
+    ("connection refused", "connection refused"),
+    ("name or service not known", "the host name is not known"),
+    ("temporary failure in name resolution", "the host name is not known"),
+    ("certificate verify failed", "its TLS certificate is not trusted"),
+    ("network is unreachable", "the network is unreachable"),
+)
+"""What apprise's DEBUG "Socket Exception: …" line says, in a trader's words."""
+
+
 def last_problem(lines: list[tuple[int, str]]) -> str:
-    """The last warning or error apprise logged, on one line ("" when there was none)."""
-    for level, text in reversed(lines):
-        if level >= logging.WARNING:
-            return " ".join(text.split())
-    return ""
+    """The last warning or error apprise logged, on one line, with the socket's cause when
+    apprise logged one ("" when there was none)."""
+    problem = next((t for level, t in reversed(lines) if level >= logging.WARNING), "")
+    problem = " ".join(problem.split())
+    socket = " ".join(t.lower() for _l, t in lines if t.startswith("Socket Exception"))
+    cause = next((said for found, said in SOCKET_CAUSES if found in socket), "")
+    if problem and cause:
+        return f"{problem.rstrip('.')} ({cause})."
+    return problem or cause

@@ -140,3 +140,17 @@ class Channel:
             ),
             url,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelHealth:
+    """A channel's state for the push-channel warning (``monitor.health``): ``ok`` False
+    once the sender's ``FAIL_AFTER`` deliveries in a row failed (``since_ms``: the first of
+    them; ``reason``: the last one's, one line, no secret), True again at the first success."""
+
+    channel_id: str
+    label: str
+    ok: bool
+    failures: int
+    since_ms: int
+    reason: str = ""

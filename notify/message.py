@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 
-from alerts.vocabulary import Change, Severity
+from alerts.vocabulary import Change, Severity, WarningRule
 
 MAX_BODY = 900
 """Characters; several services cut longer bodies (Pushover 1024, ntfy's preview)."""
@@ -38,7 +38,8 @@ class Notice:
     key: str
     change: Change
     severity: Severity
-    rule: str
+    rule: WarningRule | None
+    """None for the test message."""
     account: str
     symbols: tuple[str, ...]
     text: str
@@ -99,7 +100,7 @@ def compose(
         lines.append(f"It said: {notice.text}")
     else:
         lines.append(notice.text)
-    detail = notice.rule.replace("_", " ")
+    detail = notice.rule.value.replace("_", " ") if notice.rule is not None else "test"
     if notice.symbols:
         detail += " · " + "/".join(s.split("/")[0] for s in notice.symbols)
     if kind is not Kind.TEST:
@@ -128,7 +129,7 @@ def test_notice(now_ms: int) -> Notice:
         key="test",
         change=Change.FIRED,
         severity=Severity.INFO,
-        rule="test",
+        rule=None,
         account="Cascade Watch",
         symbols=(),
         text="This channel works: Cascade Watch warnings will arrive here.",

@@ -23,8 +23,10 @@ from datetime import time
 from alerts.vocabulary import Change, Severity
 from notify.channel import ChannelPrefs
 from notify.message import Kind, Notice, PushMessage, compose
+from settings.registry import REMINDER_MIN
 
-DEFAULT_REMINDER_MS = 15 * 60_000
+DEFAULT_REMINDER_MS = REMINDER_MIN.default * 60_000
+"""The setting's default (settings.registry.REMINDER_MIN)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,7 @@ from datetime import time as dtime
 from typing import Any, Protocol
 
 from notify.applog import captured, last_problem
-from notify.channel import Channel
+from notify.channel import Channel, ChannelHealth
 from notify.message import Kind, Notice, PushMessage, compose, test_notice
 from notify.policy import DEFAULT_REMINDER_MS, PushPolicy, Send, Withdraw
 from notify.services import build_service
@@ -49,19 +49,6 @@ class DeliveryResult:
     reason: str = ""
     """One line, no secret: why it failed (empty on success)."""
     elapsed_s: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class ChannelHealth:
-    """A channel's state for the connectivity warning: ``ok`` False once ``FAIL_AFTER``
-    deliveries in a row failed, True again at the first success."""
-
-    channel_id: str
-    label: str
-    ok: bool
-    failures: int
-    since_ms: int
-    reason: str = ""
 
 
 class Deliver(Protocol):
@@ -326,6 +313,15 @@ class PushSender:
                 w.stop()
         prefs = [c.prefs for c in new.values()]
         self._queue.put(lambda: self._policy.set_channels(prefs))
+
+    def set_reminder(self, seconds: float) -> None:
+        """How often an unacknowledged CRITICAL is sent again (0: never)."""
+        reminder_ms = int(max(0.0, seconds) * 1000)
+
+        def apply() -> None:
+            self._policy.reminder_ms = reminder_ms
+
+        self._queue.put(apply)
 
     def send_test(self, channel: Channel) -> Future[DeliveryResult]:
         """Send a test message to ``channel`` now, on a thread of its own (the channel need

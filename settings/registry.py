@@ -3,8 +3,9 @@
 The database's settings table holds the values (``settings.store``), so the desktop app and the
 headless ``watch`` command share them; the settings dialog builds its fields from these
 declarations. The warning thresholds' defaults are ``alerts.Thresholds``'s own (declared there
-once). What is not a setting: the window's layout (ui.ini) and the user's own calendar entries
-(the database's events table).
+once). What is not a setting: the window's layout (ui.ini), the user's own calendar entries
+(the database's events table), and the push channels (a list: their preferences under
+``notify.channels`` in the same table, their URLs in the secret store; ``notify.store``).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Unit(Enum):
     NONE = ""
     PERCENT = " %"
     SECONDS = " s"
+    MINUTES = " min"
     POLLS = " polls"
 
 
@@ -39,6 +41,7 @@ class Group(Enum):
     THRESHOLDS = "Warn when the liquidation is within"
     POLLING = "Polling"
     LOOK = "Alerts and look"
+    NOTIFICATIONS = "Push notifications (phone, chat, e-mail)"
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +205,18 @@ START_AT_LOGIN = Setting(
 THEME = Setting(
     "ui.theme", "dark", "Theme (applies on restart)", Group.LOOK, choices=("dark", "light")
 )
+REMINDER_MIN = Setting(
+    "notify.reminder_min",
+    15,
+    "Send an unacknowledged CRITICAL again every (0: never)",
+    Group.NOTIFICATIONS,
+    0,
+    24 * 60,
+    Unit.MINUTES,
+)
+"""To every push channel it went to, while it stays open and is not acknowledged or snoozed
+(notify.policy). The channels themselves (URL, least severity, quiet hours, resolutions) are a
+list the settings dialog edits with a widget of its own; notify.store keeps them."""
 
 AnySetting = Setting[Any]
 
@@ -221,6 +236,7 @@ SETTINGS: tuple[AnySetting, ...] = (
     CLOSE_TO_TRAY,
     START_AT_LOGIN,
     THEME,
+    REMINDER_MIN,
 )
 BY_KEY: Mapping[str, AnySetting] = {s.key: s for s in SETTINGS}
 

@@ -3,7 +3,9 @@ forgets one. The store keeps each warning's severity history itself, and a log o
 change in each warning's life (``log``, ``changes``) for the window's history.
 
 The record's enums are stored as their values (the severity as its label: "warning"), which are
-the strings earlier versions stored, so their databases read as before."""
+the strings earlier versions stored, so their databases read as before. A warning on no account
+(``alerts.NO_ACCOUNT``: a push channel failing) has no account id in the tables (NULL), as the
+column refers to the accounts."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from alerts.vocabulary import Change, ResolveReason, Severity, WarningRule, WarningState
+from alerts.vocabulary import NO_ACCOUNT, Change, ResolveReason, Severity, WarningRule, WarningState
 from storage.connection import Connections
 from storage.records import WarningChange, WarningRecord
 
@@ -21,6 +23,16 @@ log = logging.getLogger(__name__)
 
 LOG_KEPT = 10_000
 """Changes kept in the log (a busy year of warnings; older ones go)."""
+
+
+def _account_stored(account_id: int) -> int | None:
+    """The table's account id: NULL for a warning on no account (the column refers to the
+    accounts)."""
+    return None if account_id == NO_ACCOUNT else account_id
+
+
+def _account_read(value: int | None) -> int:
+    return NO_ACCOUNT if value is None else int(value)
 
 
 def _record(r: Mapping[str, Any]) -> WarningRecord | None:
@@ -32,7 +44,7 @@ def _record(r: Mapping[str, Any]) -> WarningRecord | None:
             rule=WarningRule(r["rule"]),
             severity=Severity.parse(r["severity"]),
             message=r["message"],
-            account_id=int(r["account_id"]),
+            account_id=_account_read(r["account_id"]),
             symbols=tuple(json.loads(r["symbols"])),
             first_seen_ms=r["first_seen_ms"],
             last_seen_ms=r["last_seen_ms"],
@@ -57,7 +69,7 @@ def _change(r: Mapping[str, Any]) -> WarningChange | None:
             key=r["key"],
             change=Change(r["change"]),
             severity=Severity.parse(r["severity"]),
-            account_id=int(r["account_id"]),
+            account_id=_account_read(r["account_id"]),
             message=r["message"],
             reason=None if r["reason"] is None else ResolveReason(r["reason"]),
         )
@@ -98,7 +110,7 @@ class WarningRepository:
                     record.rule.value,
                     record.severity.label,
                     record.message,
-                    record.account_id,
+                    _account_stored(record.account_id),
                     json.dumps(list(record.symbols)),
                     record.first_seen_ms,
                     record.last_seen_ms,
@@ -140,7 +152,7 @@ class WarningRepository:
                     change.key,
                     change.change.value,
                     change.severity.label,
-                    change.account_id,
+                    _account_stored(change.account_id),
                     change.message,
                     None if change.reason is None else change.reason.value,
                 ),

@@ -18,6 +18,7 @@ import pytest
 
 from storage.database import Database
 from tests.feed_server import FeedServer
+from tests.notify.push_receiver import PushReceiver
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The commands a test runs (in a subprocess too) log into a folder of the run's own, never the
@@ -56,6 +57,14 @@ def db(tmp_path: Path) -> Iterator[Database]:
     database = Database.open(tmp_path / "cascade.db")
     yield database
     database.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[PushReceiver]:
+    """A local HTTP receiver on 127.0.0.1 standing in for the push services: apprise's json://
+    target (tests/notify/push_receiver.py)."""
+    with PushReceiver() as r:
+        yield r
 
 
 @pytest.fixture(autouse=True)

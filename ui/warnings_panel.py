@@ -24,8 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 import formatting as fmt
-from alerts.vocabulary import Change, ResolveReason, Severity, WarningState
+from alerts.vocabulary import NO_ACCOUNT, Change, ResolveReason, Severity, WarningState
 from monitor.events import WarningEvent
+from monitor.push import WATCH_NAME
 from storage.records import WarningChange, WarningRecord
 from ui import keys, theme
 from ui.keys import described
@@ -177,6 +178,8 @@ class WarningsPanel(QWidget):
         self._history_dirty = True
 
     def account_name(self, account_id: int) -> str:
+        if account_id == NO_ACCOUNT:
+            return WATCH_NAME
         return self.account_labels.get(account_id, str(account_id))
 
     def selected_key(self) -> str | None:

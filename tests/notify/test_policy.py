@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import time
 
-from alerts.vocabulary import Change, Severity
+from alerts.vocabulary import Change, Severity, WarningRule
 from notify.channel import ChannelPrefs, QuietHours
 from notify.message import Kind, Notice
 from notify.policy import PushPolicy, Send, Withdraw
@@ -21,7 +21,7 @@ def notice(change: Change, severity: Severity, at: int = T0, **kw: object) -> No
         key="joint_move|1|BTC/USDT:USDT",
         change=change,
         severity=severity,
-        rule="joint_move",
+        rule=WarningRule.JOINT_MOVE,
         account="Main",
         symbols=("BTC/USDT:USDT",),
         text="BTC −8.3 % (at BTC 101,369) liquidates the whole cross account.",

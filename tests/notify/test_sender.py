@@ -5,16 +5,13 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Iterator
 from datetime import time as dtime
 
-import pytest
-
 import notify.sender as sender_mod
-from alerts.vocabulary import Change, Severity
-from notify.channel import Channel, QuietHours
+from alerts.vocabulary import Change, Severity, WarningRule
+from notify.channel import Channel, ChannelHealth, QuietHours
 from notify.message import Notice
-from notify.sender import ChannelHealth, PushSender
+from notify.sender import PushSender
 from tests.notify.push_receiver import PushReceiver
 
 T0 = 1_762_000_000_000
@@ -25,25 +22,13 @@ def notice(change: Change, severity: Severity, key: str = "joint_move|1|BTC") ->
         key=key,
         change=change,
         severity=severity,
-        rule="joint_move",
+        rule=WarningRule.JOINT_MOVE,
         account="Main",
         symbols=("BTC/USDT:USDT",),
         text="BTC −8.3 % (at BTC 101,369) liquidates the whole cross account.",
         first_seen_ms=T0,
         at_ms=T0,
     )
-
-
-@pytest.fixture
-def receiver() -> Iterator[PushReceiver]:
-    with PushReceiver() as r:
-        yield r
-
-
-@pytest.fixture
-def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sender_mod, "BACKOFF_FIRST_S", 0.05)
-    monkeypatch.setattr(sender_mod, "BACKOFF_MAX_S", 0.2)
 
 
 def test_a_warning_arrives_once_then_its_escalation(receiver: PushReceiver) -> None:
