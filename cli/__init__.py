@@ -3,7 +3,8 @@
 Each command is one module here, named in COMMANDS, exposing ``add_arguments(parser)`` and
 ``run(args) -> int``; only the chosen command's module is imported, so the offline calculator
 (``check``) starts without Qt or ccxt. Tables and JSON are written by ``cli.render``; numbers by
-``formatting``.
+``formatting``; the secret store the commands open (its passphrase from the terminal or
+CASCADE_PASSPHRASE_FILE) by ``cli.secrets``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("cli.check", "offline calculator: where would this account be liquidated?"),
     "report": ("cli.report", "read a live account once and print its risk report"),
     "watch": ("cli.watch", "run the watch loop in the terminal and print warnings"),
+    "accounts": ("cli.accounts", "add, list or remove the watched accounts without the window"),
+    "channels": ("cli.channels", "add, list, test or remove push channels without the window"),
     "localexchange": ("cli.localexchange", "run the local exchange alone"),
     "export": ("cli.export", "write the stored warnings and risk snapshots to CSV"),
     "events": ("cli.events", "list the coming scheduled events, each with its source"),

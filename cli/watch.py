@@ -3,6 +3,11 @@
 Runs on the stored accounts, or with ``--demo`` on the local exchange replaying a crash (its
 data kept in a separate database file, ``demo.db``, beside the real one). Prints each warning
 as it fires, escalates or resolves, until Ctrl-C; then stops the scheduler and exits 0.
+
+The warnings also go to the stored push channels (``channels add``; not in the demo) and to
+each ``--notify URL`` of this run. A URL apprise cannot use is one line and exit status 2
+before anything starts; a channel that fails while the watch runs raises the push-channel
+warning, printed like the others.
 """
 
 from __future__ import annotations
@@ -14,16 +19,20 @@ import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from alerts.vocabulary import Change
+from alerts.vocabulary import NO_ACCOUNT, Change
 from cli.render import Column, line
+from cli.secrets import open_secrets
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.push import WATCH_NAME
 from storage.records import WarningRecord
 
 if TYPE_CHECKING:
-    from storage.secrets import PassphraseAsk
+    from notify.channel import Channel
+    from notify.sender import PushSender
+    from settings.store import KeyValues
+    from storage.secrets import SecretStore
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +68,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--accounts", action="store_true", help="also print each account's status changes"
     )
+    parser.add_argument(
+        "--notify",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="also send the warnings to this apprise URL, for this run only (repeatable; e.g. "
+        "ntfys://ntfy.sh/TOPIC, tgram://BOT_TOKEN/CHAT_ID, json://HOST:PORT/PATH). Stored "
+        "channels (`channels add`) are used too, except in the demo",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log what the loop does")
     parser.add_argument(
         "--start-fresh",
@@ -89,7 +107,7 @@ def format_line(
     scen = ""
     if scenario_ms is not None:
         scen = " [" + datetime.fromtimestamp(scenario_ms / 1000, UTC).strftime("%m-%d %H:%M") + "]"
-    who = account_label or f"account {w.account_id}"
+    who = account_label or (WATCH_NAME if w.account_id == NO_ACCOUNT else f"account {w.account_id}")
     symbols = f" {'/'.join(s.split('/')[0] for s in w.symbols)}" if w.symbols else ""
     severity = w.severity.label.upper()
     return line(
@@ -138,34 +156,42 @@ class PrintCallbacks:
         self._print(format_event(e, label, scen))
 
 
-PASSPHRASE_PROMPTS = {
-    "new": "New passphrase for the secret file: ",
-    "open": "Secret file passphrase: ",
-    "again": "That passphrase did not open the secret file. Secret file passphrase: ",
-}
+def run_channels(urls: list[str]) -> list[Channel] | str:
+    """The ``--notify`` channels of this run, or one line saying which URL cannot be used and
+    why (never the URL itself beyond its scheme)."""
+    from notify.channel import Channel
+    from notify.services import check_url
+    from notify.urls import ChannelURLError
+
+    channels: list[Channel] = []
+    for i, url in enumerate(urls, 1):
+        try:
+            channels.append(Channel.from_url(f"notify-{i}", check_url(url)))
+        except ChannelURLError as exc:
+            which = f"--notify #{i}" if len(urls) > 1 else "--notify"
+            return f"{which}: {exc}"
+    return channels
 
 
-def ask_passphrase(ask: PassphraseAsk) -> str:
-    """The secret file's passphrase, from the terminal (``ask``: storage.secrets.PassphraseAsk;
-    a wrong one is asked again, a few times per run for all accounts together)."""
-    import getpass
+def start_push(
+    channels: list[Channel], table: KeyValues, secrets: SecretStore | None
+) -> PushSender | None:
+    """The push sender for this run: the stored channels (when a secret store is open) and
+    ``channels``; None when there are none."""
+    from notify.sender import PushSender
+    from notify.store import ChannelStore
+    from settings.registry import REMINDER_MIN
+    from settings.store import SettingsStore
 
-    return getpass.getpass(PASSPHRASE_PROMPTS[ask.value])
-
-
-def open_secrets(
-    data_dir: Path, passphrase_provider: Callable[[PassphraseAsk], str] = ask_passphrase
-) -> Any:
-    """The secret store, or None when it cannot be opened (accounts then fail to connect).
-    The passphrase (for the encrypted-file store) is asked through ``passphrase_provider``,
-    by default on the terminal; the app passes its own dialog."""
-    try:
-        from storage.secrets import SecretStore
-
-        return SecretStore.open(data_dir, passphrase_provider)
-    except Exception as exc:
-        logger.warning("secret store unavailable: %s", type(exc).__name__)
+    stored = ChannelStore(table, secrets).load() if secrets is not None else []
+    every = stored + channels
+    if not every:
         return None
+    push = PushSender(every, reminder_s=60.0 * SettingsStore(table).get(REMINDER_MIN))
+    push.start()
+    names = ", ".join(c.label for c in every)
+    print(f"push: the warnings also go to {len(every)} channel(s): {names}", flush=True)
+    return push
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,6 +203,10 @@ def run(args: argparse.Namespace) -> int:
 
     log_file = setup(console_level=logging.INFO if args.verbose else logging.WARNING)
     data_dir = resolve_data_dir(args.data_dir)
+    notify_channels = run_channels(args.notify)
+    if isinstance(notify_channels, str):
+        print(f"cascade-watch watch: {notify_channels}", file=sys.stderr)
+        return 2
     try:
         db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
     except (StorageError, OSError) as exc:
@@ -184,6 +214,7 @@ def run(args: argparse.Namespace) -> int:
         return 1
     secrets = None if args.demo else open_secrets(data_dir)
     callbacks = PrintCallbacks(accounts=args.accounts)
+    push = start_push(notify_channels, db.settings, secrets)
     service = WatchService(
         db,
         secrets,
@@ -192,6 +223,7 @@ def run(args: argparse.Namespace) -> int:
         demo_scenario=args.scenario,
         demo_speed=args.speed,
         poll_interval_s=args.poll,
+        push=push,
     )
     stop = threading.Event()
 
@@ -219,6 +251,8 @@ def run(args: argparse.Namespace) -> int:
             pass
     finally:
         service.stop(timeout=5.0)
+        if push is not None:
+            push.stop(timeout=3.0)
         db.close()
         for s, handler in previous.items():
             signal.signal(s, handler)
