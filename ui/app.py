@@ -294,9 +294,11 @@ def adopt_legacy(
     """Hand the preferences an earlier version kept in ui.ini to the backend's store (once:
     the caller then forgets them). The user's calendar entries are taken only when the store
     has none (the earlier version copied them to the database too)."""
-    from ui.ports import Preferences, UserEvent
+    from dataclasses import replace
+
+    from ui.ports import UserEvent
 
     stored = backend.load_preferences()
     kept = stored.events or tuple(UserEvent(at, name) for at, name in events)
-    backend.apply_preferences(Preferences(stored.values.replace(values), kept))
+    backend.apply_preferences(replace(stored, values=stored.values.replace(values), events=kept))
     log.info("settings kept in ui.ini by an earlier version moved to the database")

@@ -1,5 +1,6 @@
-"""What the window talks to: the watch service plus the account store (database + secrets)
-and the settings.
+"""What the window talks to: the watch service plus the account store (database + secrets),
+the settings and the push channels (their sender lives as long as the backend: the demo and
+the stored accounts' watch both hand it their warnings).
 
 ``create_backend`` wires the real monitor (monitor.service.WatchService on storage.Database),
 unless the caller hands it a ``backend_factory`` (the tests and the UI benchmark do: a scripted
@@ -20,6 +21,10 @@ from typing import TYPE_CHECKING
 from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
 from monitor.feeds import FeedSpec, FeedStatus, load_specs
 from monitor.service import WatchService
+from notify.channel import Channel
+from notify.sender import DeliveryResult, PushSender
+from notify.store import ChannelStore
+from settings.registry import REMINDER_MIN
 from settings.store import SettingsStore
 from storage.records import AccountRecord, EventRecord
 from ui.connect_dialog import AccountForm
@@ -60,6 +65,8 @@ class Backend:
         self.speed = speed
         self.settings = SettingsStore(db.settings)
         """The one settings store: the user's database, for the demo's watch too."""
+        self.channels = ChannelStore(db.settings, secrets)
+        self.push = PushSender()
         self._demo_db: Database | None = None
         self.service = self._make_service()
 
@@ -78,17 +85,31 @@ class Backend:
                 demo_speed=self.speed,
                 settings=self.settings,
                 feed_specs=self.feed_specs,
+                push=self.push,
             )
         return WatchService(
-            self.db, self.secrets, self.callbacks, demo=False, feed_specs=self.feed_specs
+            self.db,
+            self.secrets,
+            self.callbacks,
+            demo=False,
+            feed_specs=self.feed_specs,
+            push=self.push,
         )
 
     def start(self) -> None:
+        self._load_channels()
+        self.push.start()
         self.service.start()
+
+    def _load_channels(self) -> None:
+        """The stored channels and the reminder interval, to the sender."""
+        self.push.set_channels(self.channels.load())
+        self.push.set_reminder(60.0 * self.settings.get(REMINDER_MIN))
 
     def stop(self, timeout: float = 3.0) -> None:
         try:
             self.service.stop(timeout)
+            self.push.stop(min(timeout, 2.0))
         finally:
             for db in (self._demo_db, self.db):
                 if db is not None:
@@ -182,6 +203,7 @@ class Backend:
             self.settings.values(),
             user_events(self.db.events.between(0, 2**62)),
             self.feed_specs(),
+            channels=tuple(self.channels.prefs()),
         )
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
@@ -193,13 +215,33 @@ class Backend:
         return load_specs(self.db.settings.get(FEEDS_KEY))
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Store the settings, the user's calendar and the calendar feeds; the watch re-reads
-        them (new feeds are fetched on its worker thread)."""
+        """Store the settings, the user's calendar, the calendar feeds and the channels (new
+        URLs to the secret store first); the watch and the sender re-read them (new feeds are
+        fetched on its worker thread)."""
         self.settings.save(prefs.values)
         sync_user_events(self.db, prefs.events)
         self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
+        if prefs.channels is not None:
+            self.channels.save(prefs.channels, prefs.channel_urls)
+        self._load_channels()
         self.service.reload_accounts()
         self.service.reload_feeds()
+
+    def test_channel(self, channel_id: str, url: str | None) -> DeliveryResult:
+        return send_channel_test(self.push, self.channels, channel_id, url)
+
+
+def send_channel_test(
+    push: PushSender, channels: ChannelStore, channel_id: str, url: str | None
+) -> DeliveryResult:
+    """The test message to a new channel (``url``) or a stored one (its URL read here, off the
+    GUI thread: the secret store may ask for its passphrase)."""
+    url = url or channels.url(channel_id)
+    if url is None:
+        return DeliveryResult(False, "its URL is not in the secret store; remove it and add it")
+    prefs = next((p for p in channels.prefs() if p.id == channel_id), None)
+    channel = Channel(prefs, url) if prefs is not None else Channel.from_url(channel_id, url)
+    return push.send_test(channel).result(3 * push.timeout_s)
 
 
 def user_events(records: Iterable[EventRecord]) -> tuple[UserEvent, ...]:

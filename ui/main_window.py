@@ -8,8 +8,10 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
 from functools import partial
+from types import MappingProxyType
 
 from PySide6.QtCore import QItemSelection, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
@@ -37,6 +39,7 @@ from alerts.vocabulary import Change, WarningState
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.feeds import FeedStatus
 from monitor.health import is_stale
+from notify.sender import DeliveryResult
 from notify.sound import SoundPlayer
 from resources.about import APP_NAME
 from risk.liquidation import beta_of
@@ -801,12 +804,25 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         ready = self.backend is not None
-        dlg = SettingsDialog(self.prefs, self, self.feed_statuses if ready else None)
+        dlg = SettingsDialog(
+            self.prefs,
+            self,
+            feed_statuses=self.feed_statuses if ready else None,
+            test_channel=self._test_channel,
+        )
         if dlg.exec():
             self.apply_preferences(dlg.result_preferences())
 
+    def _test_channel(self, channel_id: str, url: str | None) -> DeliveryResult:
+        """For the settings dialog's "Send test"; runs on the channel list's own thread."""
+        backend = self.backend
+        if backend is None:
+            return DeliveryResult(False, "the watch is still starting; try again in a moment")
+        return backend.test_channel(channel_id, url)
+
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Show the window with ``prefs`` and have the backend store them."""
+        """Show the window with ``prefs`` and have the backend store them (the channels' new
+        URLs go to the backend only; the window keeps none)."""
         login = prefs.values.get(START_AT_LOGIN)
         if login != self.prefs.values.get(START_AT_LOGIN):
             self._set_start_at_login(login)
@@ -818,7 +834,8 @@ class MainWindow(QMainWindow):
         self._show_preferences(prefs)
 
     def _show_preferences(self, prefs: Preferences) -> None:
-        self.prefs = prefs
+        channels = prefs.channels if prefs.channels is not None else self.prefs.channels
+        self.prefs = replace(prefs, channels=channels, channel_urls=MappingProxyType({}))
         values = prefs.values
         self.window_state.set_theme_hint(values.get(THEME))
         self.sound.volume, self.sound.muted = values.get(SOUND_VOLUME), not values.get(SOUND)
@@ -897,11 +914,8 @@ class MainWindow(QMainWindow):
         clicked = box.clickedButton()
         choice = CLOSE_HIDE if clicked is keep else CLOSE_QUIT if clicked is quit_ else ""
         if choice and remember.isChecked():
-            self.apply_preferences(
-                Preferences(
-                    self.prefs.values.replace({CLOSE_TO_TRAY.key: choice}), self.prefs.events
-                )
-            )
+            values = self.prefs.values.replace({CLOSE_TO_TRAY.key: choice})
+            self.apply_preferences(replace(self.prefs, values=values, channels=None))
         return choice
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -7,13 +7,17 @@ may block (database, keyring, scheduler shutdown), so the window calls them off 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from types import MappingProxyType
 from typing import Protocol
 
 from monitor.events import MonitorCallbacks
 from monitor.feeds import FeedSpec, FeedStatus
+from notify.channel import ChannelPrefs
+from notify.sender import DeliveryResult
 from settings.registry import Values
 from storage.records import AccountRecord, WarningChange, WarningRecord
 from ui.connect_dialog import AccountForm
@@ -29,13 +33,20 @@ class UserEvent:
 
 @dataclass(frozen=True, slots=True)
 class Preferences:
-    """What the settings dialog edits: every setting's value, the user's calendar and the
-    calendar feeds."""
+    """What the settings dialog edits: every setting's value, the user's calendar, the
+    calendar feeds and the push channels. ``channels`` None means not read yet: the backend
+    leaves the stored ones as they are. ``channel_urls`` holds the URLs of channels added in
+    the dialog, by id, until the backend puts them in the secret store (never shown, never in
+    a repr)."""
 
     values: Values
     events: tuple[UserEvent, ...] = ()
     feeds: tuple[FeedSpec, ...] = ()
     """The subscribed calendar feeds (monitor.feeds)."""
+    channels: tuple[ChannelPrefs, ...] | None = None
+    channel_urls: Mapping[str, str] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False
+    )
 
 
 class WatchControl(Protocol):
@@ -88,11 +99,15 @@ class BackendPort(Protocol):
     def load_preferences(self) -> Preferences: ...
 
     def apply_preferences(self, prefs: Preferences) -> None:
-        """Store the settings, calendar and feeds, and have the watch apply them."""
+        """Store the settings, calendar, feeds and channels, and have the watch apply them."""
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
         """The calendar feeds' status lines now: an in-memory snapshot, never I/O (the
         settings dialog reads it on the GUI thread)."""
+
+    def test_channel(self, channel_id: str, url: str | None) -> DeliveryResult:
+        """Send the test message to a channel: ``url`` for one not stored yet, else the stored
+        channel's URL (read from the secret store). Blocks until it is sent or failed."""
 
 
 class ResettableCallbacks(MonitorCallbacks, Protocol):

@@ -1,5 +1,6 @@
 """The settings dialog: one field per declared setting (``settings.registry``), grouped as
-declared, the user's own calendar entries and the calendar feeds."""
+declared (the push channels, ui/channels_widget.py, in the notifications group), the user's own
+calendar entries and the calendar feeds."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ from settings.registry import (
     Group,
     Unit,
 )
+from ui.channels_widget import ChannelList, ChannelTester
 from ui.ports import Preferences, UserEvent
 
 WHEN_RE = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}$")
@@ -97,19 +99,22 @@ def field_value(setting: AnySetting, field: Field) -> object:
 class SettingsDialog(QDialog):
     """``feed_statuses`` gives the subscribed feeds' status lines (``CalendarFeeds.statuses``:
     an in-memory snapshot, cheap on the GUI thread); the dialog re-reads it every second, so a
-    fetch finishing while it is open shows."""
+    fetch finishing while it is open shows. ``test_channel`` sends a push channel's test message
+    (blocking; the channel list runs it off the GUI thread); None while the watch is starting."""
 
     def __init__(
         self,
         prefs: Preferences,
         parent: QWidget | None = None,
         feed_statuses: FeedStatuses | None = None,
+        test_channel: ChannelTester | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.setMinimumWidth(520)
         self.prefs = prefs
         self.fields: dict[str, Field] = {}
+        self.channels = ChannelList(prefs.channels, test_channel)
         layout = QVBoxLayout(self)
         for group in Group:
             box = QGroupBox(group.value)
@@ -122,6 +127,8 @@ class SettingsDialog(QDialog):
                     form.addRow(field)
                 else:
                     form.addRow(setting.label, field)
+            if group is Group.NOTIFICATIONS:
+                form.addRow(self.channels)
             layout.addWidget(box)
 
         self.events = QTableWidget(0, 2)
@@ -235,6 +242,8 @@ class SettingsDialog(QDialog):
         return tuple(specs)
 
     def _accept_if_valid(self) -> None:
+        """OK: refused, saying why, while a calendar feed's address is not a web address or a
+        push channel's quiet hours do not read as HH:MM-HH:MM."""
         try:
             self.feed_specs()
         except FeedError as exc:
@@ -242,6 +251,11 @@ class SettingsDialog(QDialog):
             self.feed_error.show()
             return
         self.feed_error.hide()
+        try:
+            self.channels.channels()
+        except ValueError as exc:
+            self.channels.say(f"{exc}.", problem=True)
+            return
         self.accept()
 
     def _show_feed_statuses(self) -> None:
@@ -285,4 +299,10 @@ class SettingsDialog(QDialog):
             if WHEN_RE.match(when) and name:
                 at = datetime.strptime(when, WHEN_FORMAT).replace(tzinfo=UTC)
                 events.append(UserEvent(int(at.timestamp() * 1000), name))
-        return Preferences(self.prefs.values.replace(changes), tuple(events), self.feed_specs())
+        return Preferences(
+            self.prefs.values.replace(changes),
+            tuple(events),
+            self.feed_specs(),
+            channels=self.channels.channels(),
+            channel_urls=self.channels.new_urls(),
+        )

@@ -25,7 +25,7 @@ from settings.registry import (
     T,
 )
 from tests.ui.dbus_session import private_session_bus
-from tests.ui.ui_feed import feed_backend
+from tests.ui.ui_feed import feed_backend, settled
 from ui.app import App
 from ui.settings_dialog import SettingsDialog
 
@@ -48,13 +48,6 @@ def tray_app(qapp: QApplication, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     a.shutdown()
     a.window.deleteLater()
     qapp.setQuitOnLastWindowClosed(True)
-
-
-def settled(app: App) -> None:
-    """Wait until the window's commands so far ran off the GUI thread (the stored settings were
-    read) and their answers reached the window."""
-    app.window._commands.submit(lambda: None).result(timeout=WAIT_MS / 1000)
-    app.qapp.processEvents()
 
 
 def stored(app: App, setting: Setting[T]) -> T:

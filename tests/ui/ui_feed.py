@@ -29,6 +29,8 @@ from alerts import Change, Severity, WarningRule, WarningState, warning_key
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
 from monitor.feeds import FeedStatus, load_specs
+from notify.sender import DeliveryResult, PushSender
+from notify.store import ChannelStore
 from resources import move_model
 from risk.cascade import Cascade, cascades
 from risk.indicators import HOUR_MS, daily_sigma, daily_volume_notional
@@ -39,7 +41,8 @@ from risk.types import Account, Candles, MarginMode, MarginTier, Position, Side
 from settings.store import SettingsStore
 from storage.database import Database
 from storage.records import AccountRecord, WarningChange, WarningRecord
-from ui.backend import sync_user_events, user_events
+from ui.app import App
+from ui.backend import send_channel_test, sync_user_events, user_events
 from ui.connect_dialog import AccountForm
 from ui.ports import BackendFactory, BackendPort, Preferences, ResettableCallbacks
 
@@ -528,11 +531,30 @@ def _append(c: Candles, ts_ms: int, close: float) -> Candles:
     )
 
 
+class MemorySecrets:
+    """The channels' URLs in memory (``notify.store.TextSecrets``), as the feed keeps no
+    keyring."""
+
+    def __init__(self) -> None:
+        self.texts: dict[str, str] = {}
+
+    def get_text(self, name: str) -> str | None:
+        return self.texts.get(name)
+
+    def set_text(self, name: str, value: str) -> None:
+        self.texts[name] = value
+
+    def delete(self, name: str) -> None:
+        self.texts.pop(name, None)
+
+
 class FeedBackend:
     """The window's backend (``ui.ports.BackendPort``) on a scripted feed: the accounts the
     user adds live in memory as storage.records.AccountRecord (no keyring); the settings and
     the user's calendar in a real database file in the data directory (``feed.db``), so they
-    persist across restarts as the real backend's do."""
+    persist across restarts as the real backend's do; the push channels' preferences there too,
+    their URLs in memory, and a real sender for "Send test" (the scripted warnings are not
+    pushed)."""
 
     title_note = "built-in demo feed"
 
@@ -540,15 +562,20 @@ class FeedBackend:
         self.service = service
         self.db = Database.open(data_dir / "feed.db")
         self.settings = SettingsStore(self.db.settings)
+        self.secrets = MemorySecrets()
+        self.channels = ChannelStore(self.db.settings, self.secrets)
+        self.push = PushSender()
         self._accounts: list[AccountRecord] = []
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        self.push.start()
         self.service.start()
 
     def stop(self, timeout: float = 3.0) -> None:
         try:
             self.service.stop(timeout)
+            self.push.stop(1.0)
         finally:
             self.db.close()
 
@@ -594,16 +621,23 @@ class FeedBackend:
             self.settings.values(),
             user_events(self.db.events.between(0, 2**62)),
             load_specs(self.db.settings.get(FEEDS_KEY)),
+            channels=tuple(self.channels.prefs()),
         )
 
     def apply_preferences(self, prefs: Preferences) -> None:
         self.settings.save(prefs.values)
         sync_user_events(self.db, prefs.events)
         self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
+        if prefs.channels is not None:
+            self.channels.save(prefs.channels, prefs.channel_urls)
+        self.push.set_channels(self.channels.load())
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
         """The scripted feed fetches no calendar feed."""
         return ()
+
+    def test_channel(self, channel_id: str, url: str | None) -> DeliveryResult:
+        return send_channel_test(self.push, self.channels, channel_id, url)
 
 
 def feed_backend(**feed_options: Any) -> BackendFactory:
@@ -617,3 +651,10 @@ def feed_backend(**feed_options: Any) -> BackendFactory:
         return FeedBackend(ScriptedFeed(callbacks, **options), data_dir)
 
     return make
+
+
+def settled(app: App, timeout_s: float = 20.0) -> None:
+    """Wait until the window's backend commands so far ran off the GUI thread (the stored
+    settings were read, a change was stored) and their answers reached the window."""
+    app.window._commands.submit(lambda: None).result(timeout=timeout_s)
+    app.qapp.processEvents()
