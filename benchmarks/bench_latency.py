@@ -1,16 +1,21 @@
 """Watch-loop benchmarks against the local exchange; prints its figures.
 
 1. Tick-to-warning latency: the local exchange's BTC mark is moved across the liquidation
-   distance threshold (``lx.set_mark``) and the time to the warning callback is measured, at
-   a 1 s poll interval. The poll runs on its own schedule, so the latency is the wait for the
-   next poll (uniform over 0..1 s, ~0.5 s on average) plus the poll itself (HTTP round trips
-   to the local exchange, the risk report, the rules, one SQLite write). Both parts are
-   printed. Target: median under 1.2 s.
+   distance threshold (``lx.set_mark``; the fixed-distance rules switched on) and the time to
+   the warning callback is measured, at a 1 s poll interval. The poll runs on its own
+   schedule, so the latency is the wait for the next poll (uniform over 0..1 s, ~0.5 s on
+   average) plus the poll itself (HTTP round trips to the local exchange, the risk report, the
+   rules, one SQLite write). Both parts are printed. Target: median under 1.2 s.
 2. CPU of the loop watching 5 accounts at a 5 s interval (time.process_time of this process
    over a wall interval, minus the local exchange's share measured with the loop stopped).
    Target: under 5 % of one core.
+3. Condition-to-push latency: as in 1, with the watch's push sender posting to a local HTTP
+   receiver on 127.0.0.1 (apprise's json:// target, tests/notify/push_receiver.py): from the
+   mark crossing the threshold to the push arriving, and the part of it after the warning
+   fired (the sender's queue, policy, apprise and the HTTP POST). Target: median under 1 s
+   beyond the poll.
 
-    python benchmarks/bench_latency.py [--trials 20] [--cpu-seconds 60]
+    python benchmarks/bench_latency.py [--trials 20] [--cpu-seconds 60] [--push-trials 20]
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from alerts import WarningRule
 from monitor.events import NullCallbacks
 from monitor.service import WatchService
+from settings.registry import FIXED_PERCENT
+from settings.store import SettingsStore
 from storage.database import Database
 from storage.records import AccountRecord
 
@@ -64,9 +71,16 @@ class Timing(NullCallbacks):
             self.event.set()
 
 
+def fixed_distances(db: Database) -> None:
+    """Switch the fixed-distance rules on (off by default since the probability headline): the
+    benchmark moves the mark across a fixed distance, which makes a warning at will."""
+    SettingsStore(db.settings).set(FIXED_PERCENT, True)
+
+
 def bench_latency(trials: int) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
     db = Database.open(tmp / "demo.db")
+    fixed_distances(db)
     cb = Timing()
     svc = WatchService(
         db, None, cb, demo=True, demo_speed=1.0, poll_interval_s=1.0, market_interval_s=3600
@@ -143,6 +157,81 @@ def bench_latency(trials: int) -> None:
     print(f"  the rest is the wait for the next scheduled poll: ~{wait:.3f} s (median)")
 
 
+def bench_push(trials: int) -> None:
+    from notify.channel import Channel
+    from notify.sender import PushSender
+    from tests.notify.push_receiver import PushReceiver
+
+    with PushReceiver() as receiver:
+        push = PushSender([Channel.from_url("bench", receiver.url)])
+        push.start()
+        tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
+        db = Database.open(tmp / "demo.db")
+        fixed_distances(db)
+        cb = Timing()
+        svc = WatchService(
+            db,
+            None,
+            cb,
+            demo=True,
+            demo_speed=1.0,
+            poll_interval_s=1.0,
+            market_interval_s=3600,
+            push=push,
+        )
+        svc.start()
+        lx = svc.demo_exchange
+        lx.pause()
+        time.sleep(2.0)
+        pos = next(p for p in svc.jobs.accounts[1].report.positions if p.symbol == BTC)
+        liq = pos.liquidation_price.value
+
+        def distance_pushes() -> list[float]:
+            return [m.at for m in receiver.received if "liquidation distance" in m.message]
+
+        total: list[float] = []
+        beyond: list[float] = []
+        for i in range(trials):
+            lx.set_mark("BTC", liq * 1.25)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                time.sleep(0.2)
+                if not any(w.rule is WarningRule.LIQUIDATION_DISTANCE for w in svc.open_warnings()):
+                    break
+            time.sleep(0.1 + (i % 7) * 0.13)
+            before = len(distance_pushes())
+            cb.arm()
+            armed_wall = time.time()
+            lx.set_mark("BTC", liq * 1.03)
+            if not cb.event.wait(5.0):
+                continue
+            fired_wall = armed_wall + (cb.fired_at - cb.armed_at)
+            deadline = time.monotonic() + 5
+            while len(distance_pushes()) <= before and time.monotonic() < deadline:
+                time.sleep(0.005)
+            arrived = distance_pushes()[before:]
+            if arrived:
+                total.append(arrived[0] - armed_wall)
+                beyond.append(arrived[0] - fired_wall)
+        svc.stop()
+        push.stop()
+        db.close()
+    med = statistics.median
+    tot, bey = sorted(total), sorted(beyond)
+    print(
+        f"condition-to-push latency, 1 s poll, local json:// receiver, {len(tot)}/{trials} trials"
+    )
+    print(
+        f"  mark crosses -> push arrives: median {med(tot):.3f} s   p90 "
+        f"{tot[int(0.9 * (len(tot) - 1))]:.3f} s   max {tot[-1]:.3f} s"
+    )
+    print(
+        f"  beyond the poll (warning fired -> push arrives): median {med(bey) * 1000:.1f} ms"
+        f"   p90 {bey[int(0.9 * (len(bey) - 1))] * 1000:.1f} ms   max {bey[-1] * 1000:.1f} ms"
+        "   (target: median under 1 s)"
+    )
+
+
 def bench_cpu(seconds: float, accounts: int = 5) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="cw-bench-"))
     db = Database.open(tmp / "demo.db")
@@ -178,8 +267,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--cpu-seconds", type=float, default=60.0)
+    parser.add_argument("--push-trials", type=int, default=20)
     args = parser.parse_args()
     bench_latency(args.trials)
+    bench_push(args.push_trials)
     bench_cpu(args.cpu_seconds)
     return 0
 
