@@ -172,3 +172,42 @@ def test_settings_menu_shows_the_notifications_with_the_channel_list(
     assert settings in app.window.menuBar().actions()[0].menu().actions(), "in the Accounts menu"
     settings.trigger()
     assert Group.NOTIFICATIONS.value in seen
+
+
+@pytest.mark.slow
+def test_the_app_pushes_the_demo_s_warnings_to_a_channel_added_in_settings(
+    qapp: QApplication,
+    tmp_path: Path,
+    qtbot: QtBot,
+    receiver: PushReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ui.backend import Backend
+    from ui.passphrase import PassphrasePrompt
+
+    monkeypatch.setenv("CASCADE_SECRET_BACKEND", "file")
+    monkeypatch.setattr(PassphrasePrompt, "__call__", lambda self, ask: "test passphrase")
+    a = App(tmp_path, speed=1800.0, crash_dialog=False)
+    try:
+        assert isinstance(a.backend, Backend) and a.backend.demo
+        a.start()
+        settled(a)
+        dlg = dialog(a)
+        qtbot.keyClicks(dlg.channels.url, f"json://127.0.0.1:{receiver.port}/{TOKEN}/")
+        click(qtbot, dlg.channels.add_button)
+        ok(qtbot, dlg)
+        a.window.apply_preferences(dlg.result_preferences())
+        qtbot.waitUntil(lambda: bool(receiver.received), timeout=120_000)
+        first = receiver.received[0]
+        assert first.title.endswith("· Demo binanceusdm")
+        sentence = first.message.splitlines()[0]
+        qtbot.waitUntil(  # the same warning is on screen
+            lambda: any(row.text == sentence for row in a.window.warnings.history),
+            timeout=10_000,
+        )
+        assert (tmp_path / "secrets.enc").exists()
+        for f in (p for p in tmp_path.rglob("*") if p.is_file()):
+            assert TOKEN.encode() not in f.read_bytes(), f"the URL's token is in {f.name}"
+    finally:
+        a.shutdown()
+        a.window.deleteLater()
