@@ -29,6 +29,8 @@ from monitor.push import WATCH_NAME
 from storage.records import WarningRecord
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from notify.channel import Channel
     from notify.sender import PushSender
     from settings.store import KeyValues
@@ -196,9 +198,7 @@ def start_push(
 
 def run(args: argparse.Namespace) -> int:
     from cli.logs import setup
-    from monitor.service import WatchService
-    from storage.database import open_database
-    from storage.errors import StorageError
+    from storage.lock import FolderLock
     from storage.paths import resolve_data_dir
 
     log_file = setup(console_level=logging.INFO if args.verbose else logging.WARNING)
@@ -207,6 +207,28 @@ def run(args: argparse.Namespace) -> int:
     if isinstance(notify_channels, str):
         print(f"cascade-watch watch: {notify_channels}", file=sys.stderr)
         return 2
+    lock = FolderLock(data_dir, "watch")
+    if not lock.acquire():
+        print(
+            f"cascade-watch watch: {lock.describe_holder()} is already watching {data_dir}; "
+            "stop it first, or use another --data-dir",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        return _watch_locked(args, data_dir, notify_channels, log_file)
+    finally:
+        lock.release()
+
+
+def _watch_locked(
+    args: argparse.Namespace, data_dir: Path, notify_channels: list[Channel], log_file: Path
+) -> int:
+    """``run`` once the data folder is this watch's."""
+    from monitor.service import WatchService
+    from storage.database import open_database
+    from storage.errors import StorageError
+
     try:
         db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
     except (StorageError, OSError) as exc:
@@ -240,7 +262,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"watching {n} account(s) ({where}); Ctrl-C to stop", flush=True)
         print(f"the log: {log_file}", flush=True)
         if n == 0:
-            print("no account is stored: add one in the app, or try --demo", flush=True)
+            print(
+                "no account is stored: add one with `accounts add` or in the app, or try --demo",
+                flush=True,
+            )
         elif secrets is not None:
             print(f"API keys are read from the {secrets.backend_name}", flush=True)
         for account_id, slot in service.jobs.accounts.items():

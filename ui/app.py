@@ -250,10 +250,9 @@ def hand_over(instance: SingleInstance) -> int:
             "its window was brought forward."
         )
         return 0
-    pid = instance.owner_pid()
     print(
-        f"cascade-watch: another Cascade Watch (pid {pid or '?'}) holds {instance.data_dir} "
-        "but does not answer; quit it, or start this one with another --data-dir",
+        f"cascade-watch: {instance.owner()} is watching {instance.data_dir} and does not answer;"
+        " quit it, or start this one with another --data-dir",
         file=sys.stderr,
     )
     return 1

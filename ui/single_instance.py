@@ -1,12 +1,12 @@
 """One running app per data folder: a second launch brings the first one's window forward.
 
-The first launch holds a ``QLockFile`` in the data folder (``cascade-watch.lock``; Qt
-writes its PID there and treats the file as stale once that process is gone, so a crash
-does not lock the folder for ever) and listens on a ``QLocalServer`` named after the
-folder. A later launch on the same folder fails to take the lock, connects to that server,
-sends one JSON line (``{"command": "raise"}``, or ``"open"`` with a warning key) and exits;
-the first one emits ``sigCommand`` and the window comes forward. Two copies never poll the
-same accounts or fire the same warnings twice.
+The first launch holds the data folder's lock (``storage.lock.FolderLock``, the one ``watch``
+holds too: the operating system's lock on ``cascade-watch.lock``, released when the process
+ends however it ends) and listens on a ``QLocalServer`` named after the folder. A later launch
+on the same folder fails to take the lock, connects to that server, sends one JSON line
+(``{"command": "raise"}``, or ``"open"`` with a warning key) and exits; the first one emits
+``sigCommand`` and the window comes forward. Two copies — two apps, or the app and a headless
+``watch`` — never poll the same accounts or send the same warnings twice.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ import json
 import logging
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from storage.lock import FolderLock
 
 log = logging.getLogger(__name__)
 
-LOCK_NAME = "cascade-watch.lock"
 CONNECT_MS = 2000
 
 
@@ -41,18 +42,19 @@ class SingleInstance(QObject):
         self.data_dir = Path(data_dir)
         self.name = server_name(self.data_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self._lock = QLockFile(str(self.data_dir / LOCK_NAME))
-        self._lock.setStaleLockTime(0)
+        self._lock = FolderLock(self.data_dir, "app")
         self._server: QLocalServer | None = None
 
     def acquire(self) -> bool:
         """True when this process now owns the data folder."""
-        return bool(self._lock.tryLock(200))
+        return self._lock.acquire()
 
     def owner_pid(self) -> int | None:
-        info = self._lock.getLockInfo()
-        pid = int(info[0]) if info and info[0] else 0
-        return pid or None
+        return self._lock.holder()[0]
+
+    def owner(self) -> str:
+        """Who holds the folder: ``the app (pid 1234)``, ``a watch (pid 1234)``."""
+        return self._lock.describe_holder()
 
     def listen(self) -> bool:
         server = QLocalServer(self)
@@ -104,4 +106,4 @@ class SingleInstance(QObject):
         if self._server is not None:
             self._server.close()
             self._server = None
-        self._lock.unlock()
+        self._lock.release()

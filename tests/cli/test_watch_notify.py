@@ -137,3 +137,24 @@ def test_the_channel_secret_is_nowhere_in_the_data_folder_or_the_output(
     for text in [out, err, *(p.read_bytes().decode("latin-1") for p in files)]:
         assert secret not in text
         assert password not in text
+
+
+def test_a_second_watch_on_the_same_folder_says_who_holds_it(tmp_path: Path) -> None:
+    first = watch(tmp_path, "--speed", "60")
+    try:
+        assert first.stdout is not None
+        assert first.stdout.readline().startswith("watching 1 account(s)")
+        second = subprocess.run(
+            [sys.executable, "main.py", "watch", "--demo", "--data-dir", str(tmp_path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        stop(first)
+    assert second.returncode == 1
+    assert second.stderr.strip() == (
+        f"cascade-watch watch: a watch (pid {first.pid}) is already watching {tmp_path}; "
+        "stop it first, or use another --data-dir"
+    )

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from ui.single_instance import LOCK_NAME, SingleInstance
+from storage.lock import LOCK_NAME
+from ui.single_instance import SingleInstance
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,4 +85,35 @@ def test_a_live_owner_keeps_the_folder_and_a_dead_one_does_not(tmp_path: Path) -
         child.wait(10)
         if child.stdout is not None:
             child.stdout.close()
-    assert SingleInstance(tmp_path).acquire()
+    after = SingleInstance(tmp_path)
+    assert after.acquire()
+    after.release()
+
+
+def test_the_app_does_not_start_on_a_folder_a_headless_watch_holds(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    watch = subprocess.Popen(
+        [sys.executable, "main.py", "watch", "--demo", "--speed", "60", "--data-dir", str(data)],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert watch.stdout is not None and "watching" in watch.stdout.readline()
+        app = subprocess.run(
+            [sys.executable, str(ROOT / "main.py"), "app", "--data-dir", str(data)],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        watch.send_signal(signal.SIGINT)
+        watch.communicate(timeout=30)
+    assert app.returncode == 1
+    assert app.stderr.strip() == (
+        f"cascade-watch: a watch (pid {watch.pid}) is watching {data} and does not answer; "
+        "quit it, or start this one with another --data-dir"
+    )
