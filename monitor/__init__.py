@@ -25,8 +25,11 @@ Interface (what the UI codes against):
 
 ``monitor.service.WatchService(db, secrets, callbacks, *, clock=time.time, demo=False,
 demo_scenario="2025-11-04", demo_speed=60.0, connector_factory=None, poll_interval_s=None,
-max_workers=8, calendar=None, clear_after=2, market_interval_s=None, settings=None)``
+max_workers=8, calendar=None, clear_after=2, market_interval_s=None, settings=None,
+push=None)``
     ``start()``, ``stop(timeout=5.0) -> bool`` (True when no job was left running),
+    ``push`` (a ``ports.PushPort``, the push channels' sender) gets every warning change, and
+    its channels' health becomes the push-channel warning (``check_channels()``, every 2 s).
     ``acknowledge(key)``, ``snooze(key, duration)``, ``reload_accounts()``,
     ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
     warning not resolved, for a UI that starts after the loop), ``tick()`` (poll every account
@@ -41,8 +44,9 @@ the shipped calendar from ``resources/events-2026.json``.
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
 (the job bodies: they assemble an account's state once and call ``alerts.evaluate`` once),
 ``alerts`` (fire / escalate / resolve / acknowledge / snooze, persisted), ``health`` (the
-loop's own health rules and the one definition of stale), ``ports`` (what the monitor needs
-of a connector), ``state`` (per-account and per-symbol memory), ``calendar`` (scheduled
-events). The ``watch`` command that prints the loop in a terminal is cli/watch.py. The market
-rules are the pure ``alerts`` package.
+loop's own health rules, the push channels' among them, and the one definition of stale),
+``push`` (a warning change as the push channels need it), ``ports`` (what the monitor needs
+of a connector, the store and the push sender), ``state`` (per-account and per-symbol
+memory), ``calendar`` (scheduled events). The ``watch`` command that prints the loop in a
+terminal is cli/watch.py. The market rules are the pure ``alerts`` package.
 """

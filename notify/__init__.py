@@ -10,6 +10,7 @@
 ``notify.policy``   ``PushPolicy``: once per severity, quiet hours, reminders (pure)
 ``notify.sender``   ``PushSender``: the policy and apprise on threads of their own, timeouts,
                     backoff, ``ChannelHealth`` for the connectivity warning, "Send test"
+``notify.store``    ``ChannelStore``: preferences in the settings table, URLs in the secret store
 ``notify.applog``   apprise's log lines kept out of ours, read back redacted
 ``notify.sound``    the warning sounds and the platform's player
 
