@@ -14,6 +14,7 @@ collapse into one):
 - ``feeds``           hourly: the subscribed calendar feeds not fetched for a day are fetched
   (monitor.feeds; network I/O, so never on the GUI thread). How far ahead events are known
   goes to the rules with each account's market (``alerts``' calendar-coverage INFO).
+- ``channels``        every 2 s: the push channels' health, as the push-channel warning.
 
 Why not APScheduler's QtScheduler: it only uses the Qt loop to wake up; its jobs still run on
 a thread pool, so it buys nothing for thread safety, and under PySide6 it does not keep its
@@ -192,8 +193,7 @@ class WatchService:
                 FEEDS_INTERVAL_S,
                 datetime.now().astimezone() + timedelta(seconds=FEEDS_FIRST_S),
             )
-            if self.push is not None:
-                self._add("channels", self.check_channels, CHANNELS_INTERVAL_S)
+            self._add("channels", self.check_channels, CHANNELS_INTERVAL_S)
             scheduler.start()
             logger.info("watch loop started: %d account(s)", len(self.jobs.accounts))
 
@@ -318,10 +318,10 @@ class WatchService:
         return MARKET_INTERVAL_S
 
     def check_channels(self) -> None:
-        """Raise, update or resolve the warning that push channels keep failing."""
-        if self.push is None:
-            return
-        conditions = channel_conditions(self.push.health().values())
+        """Raise, update or resolve the warning that push channels keep failing (with no
+        sender, one left open by an earlier run resolves)."""
+        health = self.push.health().values() if self.push is not None else ()
+        conditions = channel_conditions(health)
         self.alerts.update(NO_ACCOUNT, conditions, WATCH_RULES, self.jobs.now_ms())
 
     def _on_warning(self, event: WarningEvent) -> None:

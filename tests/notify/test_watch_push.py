@@ -12,7 +12,7 @@ from datetime import time as dtime
 
 import pytest
 
-from alerts import NO_ACCOUNT, Change, Severity, WarningRule
+from alerts import NO_ACCOUNT, WATCH_RULES, Change, Severity, WarningRule
 from monitor.events import NullCallbacks, WarningEvent
 from monitor.service import WatchService
 from notify.channel import Channel, QuietHours
@@ -160,3 +160,20 @@ def test_a_failing_channel_raises_the_push_channel_warning_and_recovers(
     sent = [(m.title, m.message) for m in receiver.received]
     assert len(sent) == len(set(sent)), "each once"
     assert [m.title for m in receiver.received].count("WARNING · Cascade Watch") == 1
+
+
+def test_a_channel_warning_left_open_resolves_when_no_channel_is_left(
+    db: Database, watched: FakeConnector
+) -> None:
+    from monitor.health import channel_conditions
+    from notify.channel import ChannelHealth
+
+    shown = Shown()
+    first = WatchService(db, None, shown, connector_factory=serving(watched))
+    failing = ChannelHealth("c", "json://127.0.0.1:9/", False, 3, 0, "connection refused")
+    first.alerts.update(NO_ACCOUNT, channel_conditions([failing]), WATCH_RULES, 1_000)
+    assert shown.of(WarningRule.PUSH_CHANNEL) == [(Change.FIRED, Severity.WARNING)]
+    again = WatchService(db, None, shown, connector_factory=serving(watched))  # a restart
+    again.check_channels()
+    again.check_channels()
+    assert shown.of(WarningRule.PUSH_CHANNEL)[-1][0] is Change.RESOLVED
