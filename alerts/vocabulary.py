@@ -51,6 +51,8 @@ class WarningRule(Enum):
     STALE_DATA = "stale_data"
     PUSH_CHANNEL = "push_channel"
     """A push channel keeps failing: warnings no longer reach the phone (``NO_ACCOUNT``)."""
+    STORAGE = "storage"
+    """The database cannot be written: history is not being saved (``NO_ACCOUNT``)."""
 
 
 MARKET_RULES = frozenset(
@@ -78,9 +80,11 @@ HEALTH_RULES = frozenset(
 WATCH_RULES = frozenset({WarningRule.PUSH_CHANNEL})
 """The watch's health beyond any account (its warnings are on ``NO_ACCOUNT``), judged by
 ``monitor.health`` too."""
+STORAGE_RULES = frozenset({WarningRule.STORAGE})
+"""The database's health (its warning is on ``NO_ACCOUNT``), judged by ``monitor.health``."""
 NO_ACCOUNT = 0
 """The account id of a warning about the watch itself rather than an account (a push channel
-failing). Stored accounts' ids start at 1."""
+failing, the database that cannot be written). Stored accounts' ids start at 1."""
 
 
 class WarningState(Enum):

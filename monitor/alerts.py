@@ -15,10 +15,14 @@ so a restart neither repeats nor forgets one:
   otherwise, and waits while the monitor has not yet decided which (``undecided``);
 - an acknowledged warning stays listed but silent; a snoozed one is silent until its time ends,
   then returns (``Change.RETURNED``) if its condition still holds.
+
+Every change is reported through ``on_event`` first and written after (``monitor.writes``):
+a database that cannot be written never delays or silences a warning.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from collections.abc import Callable, Collection, Iterable
@@ -34,6 +38,8 @@ from alerts.vocabulary import (
 )
 from monitor.events import WarningEvent
 from monitor.ports import WarningStore
+from monitor.writes import Kind, Writes
+from storage.failures import diagnose
 from storage.records import WarningChange, WarningRecord
 
 logger = logging.getLogger(__name__)
@@ -46,9 +52,9 @@ once a poll, so the figures in a warning never lag the positions table."""
 
 
 class AlertManager:
-    """Keeps the open warnings in memory, mirrors every change to the store, and reports each
-    change through ``on_event``. Thread-safe: jobs for different accounts may call ``update``
-    concurrently."""
+    """Keeps the open warnings in memory, reports each change through ``on_event`` and then
+    mirrors it to the store (through ``writes``, which keeps and retries what the database
+    refuses). Thread-safe: jobs for different accounts may call ``update`` concurrently."""
 
     def __init__(
         self,
@@ -57,15 +63,21 @@ class AlertManager:
         *,
         clear_after: int = 2,
         update_every_ms: int = UPDATE_EVERY_MS,
+        writes: Writes | None = None,
     ) -> None:
         self._store = store
         self._on_event = on_event
         self._clear_after = max(1, clear_after)
         self._update_every_ms = update_every_ms
+        self.writes = writes or Writes(diagnose)
         self._lock = threading.RLock()
         self._open: dict[str, WarningRecord] = {}
         self._clear_counts: dict[str, int] = {}
         self._published_ms: dict[str, int] = {}
+        self._runs: dict[str, tuple[Severity, int]] = {}
+        """Each warning's severity as last queued for the store, and how many times it changed:
+        records queued within one run replace each other while they wait (the store appends
+        the severity history on a change, so each run's first record is kept)."""
         self._quiet_at: dict[str, Severity] = {}
         """The severity each acknowledged or snoozed warning had when the trader quieted it
         (after a restart: its stored severity, which errs towards showing it again)."""
@@ -123,8 +135,7 @@ class AlertManager:
                 if count >= self._clear_after and not waiting.intersection(rec.symbols):
                     reason = _clear_reason(rec, held_symbols, liquidated)
                     events.append(self._resolve(rec, now_ms, reason))
-        for event in events:
-            self._publish(event)
+        self._publish(events, now_ms)
         return events
 
     def resolve_account(self, account_id: int, now_ms: int) -> list[WarningEvent]:
@@ -135,8 +146,7 @@ class AlertManager:
                 for r in list(self._open.values())
                 if r.account_id == account_id
             ]
-        for event in events:
-            self._publish(event)
+        self._publish(events, now_ms)
         return events
 
     def acknowledge(self, key: str, now_ms: int) -> WarningEvent | None:
@@ -147,7 +157,7 @@ class AlertManager:
             rec = replace(rec, state=WarningState.ACKNOWLEDGED, acknowledged_ms=now_ms)
             self._quiet_at[key] = rec.severity
             event = self._save(rec, Change.ACKNOWLEDGED, now_ms)
-        self._publish(event)
+        self._publish([event], now_ms)
         return event
 
     def snooze(self, key: str, until_ms: int, now_ms: int) -> WarningEvent | None:
@@ -158,7 +168,7 @@ class AlertManager:
             rec = replace(rec, state=WarningState.SNOOZED, snoozed_until_ms=until_ms)
             self._quiet_at[key] = rec.severity
             event = self._save(rec, Change.SNOOZED, now_ms)
-        self._publish(event)
+        self._publish([event], now_ms)
         return event
 
     def _apply(self, cond: Condition, now_ms: int) -> WarningEvent | None:
@@ -206,7 +216,7 @@ class AlertManager:
         if change is None:
             rec = replace(rec, last_seen_ms=now_ms)
             self._open[key] = rec
-            self._store.upsert(rec)
+            self._queue(rec)
             return None
         rec = replace(rec, severity=cond.severity, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
@@ -217,7 +227,9 @@ class AlertManager:
         self._clear_counts.pop(rec.key, None)
         self._quiet_at.pop(rec.key, None)
         self._published_ms.pop(rec.key, None)
-        return self._save(rec, Change.RESOLVED, now_ms, reason)
+        event = self._save(rec, Change.RESOLVED, now_ms, reason)
+        self._runs.pop(rec.key, None)
+        return event
 
     def _save(
         self,
@@ -226,16 +238,14 @@ class AlertManager:
         now_ms: int,
         reason: ResolveReason | None = None,
     ) -> WarningEvent:
-        """Persist the record, and the change in the history unless only its figures moved."""
-        self._store.upsert(rec)
+        """Keep the record, and queue it and (unless only its figures moved) the change in
+        the history for the store."""
+        self._queue(rec)
         if change is not Change.UPDATED:
             entry = WarningChange(
                 now_ms, rec.key, change, rec.severity, rec.account_id, rec.message, reason
             )
-            try:
-                self._store.log(entry)
-            except Exception:
-                logger.exception("could not keep the change of %s in the history", rec.key)
+            self.writes.submit(Kind.HISTORY, functools.partial(self._store.log, entry))
         if rec.state is WarningState.RESOLVED:
             self._open.pop(rec.key, None)
         else:
@@ -245,11 +255,26 @@ class AlertManager:
         logger.log(level, "warning %s: %s %s", change.value, rec.key, rec.severity.label)
         return WarningEvent(change, rec, reason, now_ms)
 
-    def _publish(self, event: WarningEvent) -> None:
-        try:
-            self._on_event(event)
-        except Exception:
-            logger.exception("warning callback failed")
+    def _queue(self, rec: WarningRecord) -> None:
+        """Queue the record for the store (under the lock, so the store sees the changes in
+        the order they were made); within a run of one severity the newer replaces the older
+        while they wait."""
+        severity, run = self._runs.get(rec.key, (None, 0))
+        token: tuple[str, str, int] | None = ("warning", rec.key, run)
+        if severity is not rec.severity:
+            self._runs[rec.key] = (rec.severity, run + 1)
+            token = None  # the first record of its run is kept: it dates the change
+        self.writes.submit(Kind.WARNING, functools.partial(self._store.upsert, rec), replaces=token)
+
+    def _publish(self, events: list[WarningEvent], now_ms: int) -> None:
+        """Report the changes, then write them: the warning is out before the database is
+        asked (``monitor.writes`` keeps what it refuses)."""
+        for event in events:
+            try:
+                self._on_event(event)
+            except Exception:
+                logger.exception("warning callback failed")
+        self.writes.flush(now_ms)
 
 
 def _clear_reason(

@@ -1,6 +1,6 @@
 """The watch loop's own health: an account the exchange cannot be reached for, a rejected key,
 a skewed clock, figures too old to read as current; and, on no account, push channels that keep
-failing.
+failing and a database that cannot be written.
 
 These are facts about the watch, not about the market, so they live with the monitor rather
 than in ``alerts``; they share its vocabulary (``WarningRule``, ``Severity``, ``Condition``).
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import formatting as fmt
 from alerts.vocabulary import NO_ACCOUNT, Condition, Severity, WarningRule
 from connectors.types import ErrorKind
+from monitor.writes import Kind, StorageTrouble
 from notify.channel import ChannelHealth
 from settings.registry import STALE_POLLS as STALE_POLLS_SETTING
 
@@ -139,5 +140,30 @@ def channel_conditions(channels: Iterable[ChannelHealth]) -> list[Condition]:
             f"{what}: warnings do not reach {'it' if len(failing) == 1 else 'them'}; they still "
             "show here, and sending is retried with backoff.",
             float(sum(h.failures for h in failing)),
+        )
+    ]
+
+
+def storage_conditions(trouble: StorageTrouble | None) -> list[Condition]:
+    """One WARNING (on no account) while the database refuses writes, saying why in plain
+    words; it resolves once writes succeed again. Its message stays the same while the
+    backlog grows (it changes when writes start being dropped), so it is not re-sent."""
+    if trouble is None:
+        return []
+    text = (
+        f"History is not being saved: {trouble.problem.text} "
+        f"(since {fmt.clock(trouble.since_ms)}). Warnings still show here and are still sent; "
+        "what could not be saved is kept and written when the database takes writes again."
+    )
+    dropped = [k for k in Kind if trouble.dropped.get(k)]
+    if dropped:
+        text += (
+            " Too much is waiting: the oldest "
+            + " and ".join("snapshots" if k is Kind.SNAPSHOT else k.value for k in dropped)
+            + " are being dropped."
+        )
+    return [
+        Condition(
+            WarningRule.STORAGE, Severity.WARNING, NO_ACCOUNT, (), text, float(trouble.pending)
         )
     ]

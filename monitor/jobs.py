@@ -8,6 +8,7 @@ itself lives in ``monitor.service``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import threading
@@ -20,15 +21,23 @@ import numpy as np
 import alerts
 from alerts.account_rules import undecided_symbols
 from alerts.state import AccountState, Crowding, LeaderMarket, MarketState
-from alerts.vocabulary import HEALTH_RULES, MARKET_RULES, Condition, WarningRule
+from alerts.vocabulary import (
+    HEALTH_RULES,
+    MARKET_RULES,
+    NO_ACCOUNT,
+    STORAGE_RULES,
+    Condition,
+    WarningRule,
+)
 from connectors.mismatches import log_mismatches
 from connectors.types import Capability, ConnectorError, ErrorKind
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import MarketUpdate, MonitorCallbacks, WarningEvent
-from monitor.health import health_conditions
+from monitor.health import health_conditions, storage_conditions
 from monitor.ports import MonitorStore, OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
+from monitor.writes import Kind
 from resources import event_moves, move_model
 from risk.cascade import Cascade, cascades
 from risk.indicators import atr_last, daily_sigma, daily_volume_notional, timeframe_ms, zscore
@@ -77,6 +86,8 @@ class Jobs:
         self.db = db
         self.callbacks = callbacks
         self.alerts = alerts
+        self.writes = alerts.writes
+        """What the jobs write waits here and is written after the warnings are out."""
         self.calendar = calendar
         self.clock = clock
         self.accounts: dict[int, AccountSlot] = {}
@@ -94,7 +105,8 @@ class Jobs:
     # --- accounts -----------------------------------------------------------------------------
 
     def poll_account(self, account_id: int, *, force: bool = False) -> None:
-        """Read the account, build its report, store it, evaluate its warnings, report."""
+        """Read the account, build its report, report it, evaluate its warnings; then store
+        (the snapshot and the warnings are written after the callbacks: ``monitor.writes``)."""
         slot = self.accounts.get(account_id)
         if slot is None or self.stopping.is_set():
             return
@@ -110,6 +122,7 @@ class Jobs:
             update = slot.update(now)
         self.emit(self.callbacks.on_account, update)
         self.evaluate(slot, now)
+        self.check_storage(now)
         logger.debug("poll %s took %.0f ms", account_id, (time.perf_counter() - started) * 1000)
 
     def _fetch(self, slot: AccountSlot) -> None:
@@ -151,10 +164,10 @@ class Jobs:
         self._ensure_markets(account.symbols)
         if not slot.permissions_checked:
             self._check_permissions(slot)
-        try:
-            self.db.snapshots.save(cfg.account_id, report, now)
-        except Exception:
-            logger.exception("could not store the snapshot of %s", cfg.label)
+        # written after this poll's warnings are out (the alert manager flushes the writes)
+        self.writes.submit(
+            Kind.SNAPSHOT, functools.partial(self.db.snapshots.save, cfg.account_id, report, now)
+        )
 
     def _read_liquidation_record(
         self, slot: AccountSlot, since_ms: int, kinds: frozenset[ContractType]
@@ -246,6 +259,12 @@ class Jobs:
             except Exception:
                 logger.exception("the market rules failed for %s", cfg.label)
         return self.alerts.update(cfg.account_id, conds, evaluated, now_ms, held, undecided)
+
+    def check_storage(self, now_ms: int) -> list[WarningEvent]:
+        """Raise, keep or resolve the warning that the database cannot be written (from what
+        the last writes met)."""
+        conds = storage_conditions(self.writes.trouble())
+        return self.alerts.update(NO_ACCOUNT, conds, STORAGE_RULES, now_ms)
 
     def market_state(self, account: Account, report: AccountReport, now_ms: int) -> MarketState:
         """The market around an account, read once from the symbols' slots."""
@@ -362,10 +381,12 @@ class Jobs:
             new_candle = last != m.computed_candle_ms
             m.last_candle_ms = last
         if new_candle:
-            try:
-                self.db.candles.save(candles)
-            except Exception:
-                logger.exception("could not store the candles of %s", symbol)
+            self.writes.submit(
+                Kind.MARKET,
+                functools.partial(self.db.candles.save, candles),
+                replaces=("candles", symbol, candles.timeframe),
+            )
+            self.writes.flush(self.now_ms())
         return new_candle
 
     def recompute_all(self) -> None:
@@ -451,12 +472,16 @@ class Jobs:
                 cascade=cascade,
                 betas={symbol: beta} if beta is not None else {},
             )
-        if levels is not None:
-            try:
-                self.db.levels.save(symbol, self.now_ms(), level_records(levels))
-            except Exception:
-                logger.debug("could not store the levels of %s", symbol, exc_info=True)
         self.emit(self.callbacks.on_market, update)
+        if levels is not None:
+            self.writes.submit(
+                Kind.MARKET,
+                functools.partial(
+                    self.db.levels.save, symbol, self.now_ms(), level_records(levels)
+                ),
+                replaces=("levels", symbol),
+            )
+            self.writes.flush(self.now_ms())
 
     def _leader_daily(self, symbol: str) -> Candles | None:
         """The leader's (BTC's) daily candles, for a symbol's beta; None for BTC itself."""
@@ -471,11 +496,19 @@ class Jobs:
     # --- housekeeping -------------------------------------------------------------------------
 
     def prune(self) -> None:
-        """Storage retention; the database works in time-bounded steps, so call until done."""
+        """Storage retention; the database works in time-bounded steps, so call until done.
+        Not while the database refuses writes (the pending writes come first)."""
         for _ in range(20):
-            if self.stopping.is_set():
+            if self.stopping.is_set() or self.writes.trouble() is not None:
                 return
-            if self.db.prune(self.now_ms()).done:
+            try:
+                if self.db.prune(self.now_ms()).done:
+                    return
+            except Exception as exc:
+                problem = self.writes.diagnose(exc)
+                if problem is None:
+                    raise
+                logger.warning("storage: pruning is put off: %s", problem.text)
                 return
 
     def emit(self, fn: Callable[[V], None], value: V) -> None:

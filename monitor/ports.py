@@ -144,6 +144,7 @@ class MonitorStore(Protocol):
 
     @property
     def path(self) -> Path:
-        """The database file: the calendar feeds' cache is kept in its folder."""
+        """The database file: the calendar feeds' cache is kept in its folder, and a failed
+        write's cause is asked of its filesystem (``storage.failures``)."""
 
     def prune(self, now_ms: int) -> PruneResult: ...

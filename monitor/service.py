@@ -49,8 +49,10 @@ from monitor.jobs import Jobs, describe_error
 from monitor.ports import Connector, MonitorStore, PushPort, SecretSource
 from monitor.push import notice_of
 from monitor.state import AccountConfig, AccountSlot
+from monitor.writes import Writes
 from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
 from settings.store import SettingsStore
+from storage.failures import diagnose
 from storage.records import WarningChange, WarningRecord
 
 if TYPE_CHECKING:  # the local exchange is imported only when the demo starts
@@ -65,6 +67,8 @@ FEEDS_INTERVAL_S = 3600.0
 FEEDS_FIRST_S = 5.0
 CHANNELS_INTERVAL_S = 2.0
 """How often the push channels' health is read (a dictionary copy) for the channel warning."""
+STOP_FLUSH_S = 2.0
+"""On stop, how long the writes still waiting may take."""
 FALLBACK_RATE_LIMIT_MS = {"binanceusdm": 50, "bybit": 20, "okx": 110, "hyperliquid": 50}
 DEMO_EXCHANGES = ("binanceusdm",)
 DEMO_POLL_S = 1.0
@@ -147,7 +151,10 @@ class WatchService:
         self._lx: LocalExchange | None = None
         self._inflight = 0
         self._idle = threading.Condition()
-        self.alerts = AlertManager(db.warnings, self._on_warning, clear_after=clear_after)
+        writes = Writes(functools.partial(diagnose, database=db.path))
+        self.alerts = AlertManager(
+            db.warnings, self._on_warning, clear_after=clear_after, writes=writes
+        )
         builtin = builtin_events()
         self._feed_specs = feed_specs or (lambda: load_specs(db.settings.get(SETTINGS_KEY)))
         self.feeds = feeds or CalendarFeeds(db.path.parent / CACHE_FOLDER, builtin, clock=clock)
@@ -212,6 +219,7 @@ class WatchService:
             clean = self._inflight == 0
         if not clean:
             logger.warning("stopped with %d job(s) still running", self._inflight)
+        self._save_pending()
         with self._lock:
             for slot in self.jobs.accounts.values():
                 _close(slot.connector)
@@ -323,6 +331,18 @@ class WatchService:
         health = self.push.health().values() if self.push is not None else ()
         conditions = channel_conditions(health)
         self.alerts.update(NO_ACCOUNT, conditions, WATCH_RULES, self.jobs.now_ms())
+
+    def _save_pending(self) -> None:
+        """A last try at what waits to be written; say what could not be."""
+        writes = self.jobs.writes
+        if writes.flush(self.jobs.now_ms(), budget_s=STOP_FLUSH_S, retry_now=True):
+            return
+        trouble = writes.trouble()
+        logger.warning(
+            "storage: %d write(s) could not be saved before stopping%s",
+            writes.pending(),
+            f": {trouble.problem.text}" if trouble is not None else "",
+        )
 
     def _on_warning(self, event: WarningEvent) -> None:
         self.callbacks.on_warning(event)

@@ -91,6 +91,15 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _roll_back(conn: sqlite3.Connection) -> None:
+    """End a transaction a failed statement left open, so the next write can begin."""
+    if conn.in_transaction:
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            log.debug("ROLLBACK failed", exc_info=True)
+
+
 class Connections:
     """One writer connection behind a lock, one reader connection per thread. Thread-safe.
     Build with ``Connections.open``."""
@@ -164,11 +173,11 @@ class Connections:
                 try:
                     yield conn
                 except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK")
+                    _roll_back(conn)
                     raise
                 conn.execute("COMMIT")
             except sqlite3.DatabaseError as e:
+                _roll_back(conn)  # a COMMIT that failed (disk full) leaves it open
                 raise self._damaged(e) from None
 
     def reader(self) -> sqlite3.Connection:

@@ -4,8 +4,8 @@ change in each warning's life (``log``, ``changes``) for the window's history.
 
 The record's enums are stored as their values (the severity as its label: "warning"), which are
 the strings earlier versions stored, so their databases read as before. A warning on no account
-(``alerts.NO_ACCOUNT``: a push channel failing) has no account id in the tables (NULL), as the
-column refers to the accounts."""
+(``alerts.NO_ACCOUNT``: a push channel failing, the database that cannot be written) has no
+account id in the tables (NULL), as the column refers to the accounts."""
 
 from __future__ import annotations
 

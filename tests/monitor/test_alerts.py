@@ -154,3 +154,80 @@ def test_every_change_but_an_update_is_kept_for_the_history(db):
         (1_000, Change.FIRED),
     ]
     assert logged[0].reason is not None and logged[0].message.startswith("BTC -5.9 %")
+
+
+class Noting:
+    """The real warning repository, noting each write in ``order``."""
+
+    def __init__(self, db, order):
+        self.inner, self.order = db.warnings, order
+
+    def upsert(self, record):
+        self.order.append(("written", record.key, record.severity.label))
+        return self.inner.upsert(record)
+
+    def log(self, change):
+        self.order.append(("logged", change.key, change.change.value))
+        self.inner.log(change)
+
+    def all(self, active_only=False):
+        return self.inner.all(active_only)
+
+    def changes(self, limit=500):
+        return self.inner.changes(limit)
+
+
+def test_each_change_is_shown_before_it_is_written(db):
+    order = []
+
+    def shown(e):
+        order.append(("shown", e.warning.key, e.change.value))
+
+    am = AlertManager(Noting(db, order), shown)
+    key = cond().key
+    am.update(1, [cond()], RULES, 0)
+    am.update(1, [cond(Severity.CRITICAL)], RULES, 1_000)
+    assert order == [
+        ("shown", key, "fired"),
+        ("written", key, "warning"),
+        ("logged", key, "fired"),
+        ("shown", key, "escalated"),
+        ("written", key, "critical"),
+        ("logged", key, "escalated"),
+    ]
+
+
+def test_a_read_only_database_neither_delays_nor_loses_a_change(db, caplog):
+    """SQLite refuses every write (SQLITE_READONLY): each change is shown at once, nothing
+    raises, and once the database takes writes again the record, its severity history and
+    the log of changes are as if nothing had happened."""
+    from tests.monitor.storage_faults import writer_read_only
+
+    seen = []
+    am = manager(db, seen, clear_after=1)
+    with writer_read_only(db):
+        am.update(1, [cond()], RULES, 0)
+        am.update(1, [cond(Severity.CRITICAL)], RULES, 1_000)
+        am.update(1, [cond(Severity.WARNING)], RULES, 2_000)
+        am.acknowledge(cond().key, 3_000)
+        am.update(1, [cond(Severity.CRITICAL)], RULES, 4_000)
+        assert changes(seen) == ["fired", "escalated", "updated", "acknowledged", "escalated"]
+        assert db.warnings.get(cond().key) is None
+        assert am.writes.trouble().problem.text == "the database file is read-only"
+    am.update(1, [], RULES, 40_000)  # past the backoff: the writes follow, then it resolves
+    rec = db.warnings.get(cond().key)
+    assert rec.state is WarningState.RESOLVED
+    assert [(t, s.label) for t, s in rec.severity_history] == [
+        (0, "warning"),
+        (1_000, "critical"),
+        (2_000, "warning"),
+        (4_000, "critical"),
+    ]
+    assert [(c.ts_ms, c.change.value) for c in reversed(db.warnings.changes())] == [
+        (0, "fired"),
+        (1_000, "escalated"),
+        (3_000, "acknowledged"),
+        (4_000, "escalated"),
+        (40_000, "resolved"),
+    ]
+    assert not [r for r in caplog.records if r.exc_info]
