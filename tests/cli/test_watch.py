@@ -128,7 +128,9 @@ def test_watch_demo_calls_the_liquidation_a_liquidation(tmp_path):
     assert liquidated_at is not None, out
     [fired] = [s for s in seen if " fired " in s and "liquidated ·" in s]
     assert "were liquidated (Binance's force orders)" in fired, fired
-    ended = [s for s in seen if " resolved " in s]
+    # what resolves after the liquidation resolves as liquidated (a chance of liquidation that
+    # dipped under its line hours before resolves then as cleared), and nothing as closed
+    ended = [s for s in seen[seen.index(fired) :] if " resolved " in s]
     assert ended, out
     assert all("it ended in a liquidation" in s for s in ended), out
-    assert not any("closed" in s for s in ended), out
+    assert not any("closed" in s for s in seen if " resolved " in s), out
