@@ -100,7 +100,8 @@ class Change(Enum):
     FIRED = "fired"
     ESCALATED = "escalated"
     UPDATED = "updated"
-    """Still active; its figures (and so its message) moved, or its severity fell."""
+    """Still active; its figures (and so its message) moved, or its severity changed without
+    news: a fall, or a rise back to a severity it had lately (``monitor.alerts``)."""
     RESOLVED = "resolved"
     ACKNOWLEDGED = "acknowledged"
     SNOOZED = "snoozed"

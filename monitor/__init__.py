@@ -43,12 +43,12 @@ the shipped calendar from ``resources/events-2026.json``.
 
 Modules: ``events`` (the values above), ``service`` (the schedule and lifecycle), ``jobs``
 (the job bodies: they assemble an account's state once and call ``alerts.evaluate`` once),
-``alerts`` (fire / escalate / resolve / acknowledge / snooze; reported, then persisted),
-``writes`` (what the loop writes, after the callbacks, kept and retried while the database
-refuses it), ``health`` (the loop's own health rules, the push channels' and the database's
-among them, and the one definition of stale), ``push`` (a warning change as the push channels
-need it), ``ports`` (what the monitor needs of a connector, the store and the push sender),
-``state`` (per-account and per-symbol memory), ``calendar`` (scheduled events). The ``watch``
-command that prints the loop in a terminal is cli/watch.py. The market rules are the pure
-``alerts`` package.
+``alerts`` (fire / escalate / resolve / acknowledge / snooze, a wobble about a line kept to
+one alarm; reported, then persisted), ``writes`` (what the loop writes, after the callbacks,
+kept and retried while the database refuses it), ``health`` (the loop's own health rules,
+the push channels' and the database's among them, and the one definition of stale), ``push``
+(a warning change as the push channels need it), ``ports`` (what the monitor needs of a
+connector, the store and the push sender), ``state`` (per-account and per-symbol memory),
+``calendar`` (scheduled events). The ``watch`` command that prints the loop in a terminal is
+cli/watch.py. The market rules are the pure ``alerts`` package.
 """

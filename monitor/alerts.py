@@ -6,13 +6,22 @@ so a restart neither repeats nor forgets one:
 
 - a condition that starts to hold fires a warning once; it stays active while the condition
   holds (the rules add hysteresis: an active condition clears only 10 % past its threshold);
-- a rise in severity escalates it; a rise above the severity the trader acknowledged or
-  snoozed it at also ends the acknowledgement or the snooze (a warning that fell and rose
-  back to that severity stays quiet);
+- a rise in severity escalates it (unless it is a return to a severity it had lately: see
+  below); a rise above the severity the trader acknowledged or snoozed it at also ends the
+  acknowledgement or the snooze (a warning that fell and rose back to that severity stays
+  quiet);
 - it resolves after ``clear_after`` consecutive evaluations without the condition; rules that
   were not evaluated (an account whose poll failed) resolve nothing; a warning about positions
   that are gone resolves as liquidated when a liquidation condition names them, as closed
   otherwise, and waits while the monitor has not yet decided which (``undecided``);
+- a figure that wobbles about a line is one alarm, not an escalation at each crossing (the
+  remedies alarm-management practice prescribes for chattering alarms, ISA-18.2 / EEMUA 191):
+  a fall in severity waits ``hold_ms`` (the setting ``alerts.deescalate_after_min``; an
+  off-delay): the warning keeps its severity, with the figures of now in its message, until
+  its condition has stayed lower that long; and a rise back to a severity the warning had
+  within ``reannounce_ms`` (``alerts.reannounce_after_min``) is shown as an update, not
+  announced again. A rise is never delayed, and a severity the warning has not had lately
+  is announced at once;
 - an acknowledged warning stays listed but silent; a snoozed one is silent until its time ends,
   then returns (``Change.RETURNED``) if its condition still holds.
 
@@ -39,6 +48,7 @@ from alerts.vocabulary import (
 from monitor.events import WarningEvent
 from monitor.ports import WarningStore
 from monitor.writes import Kind, Writes
+from settings.registry import DEESCALATE_AFTER_MIN, REANNOUNCE_AFTER_MIN
 from storage.failures import diagnose
 from storage.records import WarningChange, WarningRecord
 
@@ -49,6 +59,12 @@ QUIET = frozenset({WarningState.ACKNOWLEDGED, WarningState.SNOOZED})
 UPDATE_EVERY_MS = 1_000
 """A still-active warning whose message changed is re-published at most this often: about
 once a poll, so the figures in a warning never lag the positions table."""
+HOLD_MS = DEESCALATE_AFTER_MIN.default * 60_000
+"""How long a warning's condition must stay at a lower severity before the warning falls to it
+(the setting's default)."""
+REANNOUNCE_MS = REANNOUNCE_AFTER_MIN.default * 60_000
+"""A rise back to a severity the warning had within this long is an update (the setting's
+default)."""
 
 
 class AlertManager:
@@ -63,17 +79,27 @@ class AlertManager:
         *,
         clear_after: int = 2,
         update_every_ms: int = UPDATE_EVERY_MS,
+        hold_ms: int = HOLD_MS,
+        reannounce_ms: int = REANNOUNCE_MS,
         writes: Writes | None = None,
     ) -> None:
         self._store = store
         self._on_event = on_event
         self._clear_after = max(1, clear_after)
         self._update_every_ms = update_every_ms
+        self.hold_ms = max(0, hold_ms)
+        """How long a lower severity must hold before the warning falls to it (0: at once)."""
+        self.reannounce_ms = max(0, reannounce_ms)
+        """A rise back to a severity the warning had within this long is an update, not news."""
         self.writes = writes or Writes(diagnose)
         self._lock = threading.RLock()
         self._open: dict[str, WarningRecord] = {}
         self._clear_counts: dict[str, int] = {}
         self._published_ms: dict[str, int] = {}
+        self._lower_since: dict[str, int] = {}
+        """When each warning's condition fell below the warning's severity (while held)."""
+        self._had: dict[str, dict[Severity, int]] = {}
+        """When each open warning was last at each severity."""
         self._runs: dict[str, tuple[Severity, int]] = {}
         """Each warning's severity as last queued for the store, and how many times it changed:
         records queued within one run replace each other while they wait (the store appends
@@ -176,6 +202,7 @@ class AlertManager:
         self._clear_counts.pop(key, None)
         rec = self._open.get(key)
         if rec is None:
+            self._lower_since.pop(key, None)
             rec = WarningRecord(
                 key=key,
                 rule=cond.rule,
@@ -189,8 +216,15 @@ class AlertManager:
             self._published_ms[key] = now_ms
             return self._save(rec, Change.FIRED, now_ms)
         old = rec.severity
+        self._had.setdefault(key, {})[old] = now_ms  # it has been at ``old`` until now
         quieted_at = self._quiet_at.get(key) if rec.state in QUIET else None
-        if cond.severity > old and (quieted_at is None or cond.severity > quieted_at):
+        if (
+            cond.severity > old
+            and (quieted_at is None or cond.severity > quieted_at)
+            and not (
+                rec.state is WarningState.ACTIVE and self._had_lately(key, cond.severity, now_ms)
+            )
+        ):
             rec = replace(
                 rec,
                 severity=cond.severity,
@@ -201,14 +235,16 @@ class AlertManager:
                 acknowledged_ms=None,
             )
             self._quiet_at.pop(key, None)
+            self._lower_since.pop(key, None)
             self._published_ms[key] = now_ms
             return self._save(rec, Change.ESCALATED, now_ms)
+        severity = self._held(key, cond.severity, old, now_ms)
         change: Change | None = None
         if rec.state is WarningState.SNOOZED and (rec.snoozed_until_ms or 0) <= now_ms:
             rec = replace(rec, state=WarningState.ACTIVE, snoozed_until_ms=None)
             self._quiet_at.pop(key, None)
             change = Change.RETURNED
-        elif cond.severity != old or (
+        elif severity != old or (
             cond.message != rec.message
             and (now_ms - self._published_ms.get(key, 0) >= self._update_every_ms)
         ):
@@ -218,15 +254,35 @@ class AlertManager:
             self._open[key] = rec
             self._queue(rec)
             return None
-        rec = replace(rec, severity=cond.severity, message=cond.message, last_seen_ms=now_ms)
+        rec = replace(rec, severity=severity, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
         return self._save(rec, change, now_ms)
+
+    def _had_lately(self, key: str, severity: Severity, now_ms: int) -> bool:
+        """Whether the warning was at ``severity`` or above within ``reannounce_ms``: a rise
+        back to it is then no news (an update), however the figure wobbled meanwhile."""
+        had = self._had.get(key, {})
+        return any(s >= severity and now_ms - t < self.reannounce_ms for s, t in had.items())
+
+    def _held(self, key: str, severity: Severity, current: Severity, now_ms: int) -> Severity:
+        """The severity the warning takes now: ``severity`` (its condition's), unless that is
+        lower than ``current`` and has not been for ``hold_ms`` yet."""
+        if severity >= current:
+            self._lower_since.pop(key, None)
+            return severity
+        since = self._lower_since.setdefault(key, now_ms)
+        if now_ms - since < self.hold_ms:
+            return current
+        del self._lower_since[key]
+        return severity
 
     def _resolve(self, rec: WarningRecord, now_ms: int, reason: ResolveReason) -> WarningEvent:
         rec = replace(rec, state=WarningState.RESOLVED, resolved_ms=now_ms)
         self._clear_counts.pop(rec.key, None)
         self._quiet_at.pop(rec.key, None)
         self._published_ms.pop(rec.key, None)
+        self._lower_since.pop(rec.key, None)
+        self._had.pop(rec.key, None)
         event = self._save(rec, Change.RESOLVED, now_ms, reason)
         self._runs.pop(rec.key, None)
         return event

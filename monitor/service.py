@@ -50,7 +50,13 @@ from monitor.ports import Connector, MonitorStore, PushPort, SecretSource
 from monitor.push import notice_of
 from monitor.state import AccountConfig, AccountSlot
 from monitor.writes import Writes
-from settings.registry import POLL_INTERVAL_S, STALE_POLLS, Values
+from settings.registry import (
+    DEESCALATE_AFTER_MIN,
+    POLL_INTERVAL_S,
+    REANNOUNCE_AFTER_MIN,
+    STALE_POLLS,
+    Values,
+)
 from settings.store import SettingsStore
 from storage.failures import diagnose
 from storage.records import WarningChange, WarningRecord
@@ -386,7 +392,10 @@ class WatchService:
         )
 
     def _load_accounts(self) -> None:
-        configs = {c.account_id: c for c in self._account_configs()}
+        values = self._settings()
+        self.alerts.hold_ms = int(values.get(DEESCALATE_AFTER_MIN)) * 60_000
+        self.alerts.reannounce_ms = int(values.get(REANNOUNCE_AFTER_MIN)) * 60_000
+        configs = {c.account_id: c for c in self._account_configs(values)}
         now = self.jobs.now_ms()
         for account_id in list(self.jobs.accounts):
             old = self.jobs.accounts[account_id]
@@ -455,8 +464,7 @@ class WatchService:
         # a wrong passphrase is asked again by the store itself, once per run for all accounts
         return self.secrets.get(cfg.secret_name) or Credentials()
 
-    def _account_configs(self) -> list[AccountConfig]:
-        values = self._settings()
+    def _account_configs(self, values: Values) -> list[AccountConfig]:
         thresholds = values.thresholds()
         out: list[AccountConfig] = []
         for rec in self.db.accounts.all():

@@ -202,6 +202,29 @@ START_AT_LOGIN = Setting(
     "ui.start_at_login", False, "Start Cascade Watch when I log in", Group.LOOK
 )
 """Applied by the window to the platform's login items (ui.autostart) when it changes."""
+DEESCALATE_AFTER_MIN = Setting(
+    "alerts.deescalate_after_min",
+    10,
+    "Lower a warning's severity once it has stayed lower for",
+    Group.LOOK,
+    0,
+    240,
+    Unit.MINUTES,
+)
+"""A rise is shown at once; a fall waits this long, so a figure that wobbles about a line is
+one alarm, not a new escalation each time it crosses (monitor.alerts). 0: at once."""
+REANNOUNCE_AFTER_MIN = Setting(
+    "alerts.reannounce_after_min",
+    60,
+    "Announce a return to a severity only if the warning has not had it for",
+    Group.LOOK,
+    0,
+    24 * 60,
+    Unit.MINUTES,
+)
+"""Within this, a warning that rises back to a severity it had is shown (the table, the
+warning's row) but not announced again (no banner, sound or push): it is the same alarm
+(monitor.alerts). A severity it has not had lately is always announced at once."""
 THEME = Setting(
     "ui.theme", "dark", "Theme (applies on restart)", Group.LOOK, choices=("dark", "light")
 )
@@ -235,6 +258,8 @@ SETTINGS: tuple[AnySetting, ...] = (
     TRAY,
     CLOSE_TO_TRAY,
     START_AT_LOGIN,
+    DEESCALATE_AFTER_MIN,
+    REANNOUNCE_AFTER_MIN,
     THEME,
     REMINDER_MIN,
 )

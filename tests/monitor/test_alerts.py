@@ -123,7 +123,7 @@ def test_active_keys_are_the_conditions_keys(db):
 
 def test_a_snooze_holds_while_the_warning_falls_and_rises_back_and_ends_above_it(db):
     seen = []
-    am = manager(db, seen)
+    am = manager(db, seen, hold_ms=0)  # falls at once
     [fired] = am.update(1, [cond(Severity.CRITICAL)], RULES, 0)
     key = fired.warning.key
     am.snooze(key, 3_600_000, 1_000)
@@ -154,6 +154,111 @@ def test_every_change_but_an_update_is_kept_for_the_history(db):
         (1_000, Change.FIRED),
     ]
     assert logged[0].reason is not None and logged[0].message.startswith("BTC -5.9 %")
+
+
+MIN_MS = 60_000
+
+
+def prob(severity, p):
+    return Condition(
+        WarningRule.LIQUIDATION_PROBABILITY,
+        severity,
+        1,
+        ("BTC/USDT:USDT", "ETH/USDT:USDT"),
+        f"... within 24 h with a {p} % chance",
+        p / 100,
+    )
+
+
+def test_a_dip_under_the_critical_line_and_back_within_the_hold_is_one_alarm(db):
+    """The chance of liquidation wobbling about the critical line (35 %, kept down to 31.8 %
+    by the hysteresis): each dip under it and back used to be a new escalation (a banner, a
+    sound, a push). A fall now waits the hold: the warning stays CRITICAL, its message says
+    the figure of now, and a rise back is no news."""
+    seen = []
+    am = manager(db, seen, hold_ms=15 * MIN_MS, reannounce_ms=0)
+    rules = (WarningRule.LIQUIDATION_PROBABILITY,)
+    am.update(1, [prob(Severity.WARNING, 20)], rules, 0)
+    flaps = [36, 30, 37, 29, 38, 31, 36, 28]  # a dip every other minute
+    for i, p in enumerate(flaps):
+        sev = Severity.CRITICAL if p >= 35 or (p >= 31.8 and i) else Severity.WARNING
+        am.update(1, [prob(sev, p)], rules, (i + 1) * MIN_MS)
+    news = [e for e in seen if e.change.is_new]
+    assert [(e.change, e.warning.severity) for e in news] == [
+        (Change.FIRED, Severity.WARNING),
+        (Change.ESCALATED, Severity.CRITICAL),
+    ]
+    assert all(e.warning.severity is Severity.CRITICAL for e in seen[2:])
+    assert seen[-1].warning.message.endswith("a 28 % chance")  # the figure of now
+    # it stays under the line from the last dip (t): 15 minutes later the warning falls to
+    # WARNING (an update) ...
+    t = len(flaps) * MIN_MS
+    for minute in range(1, 16):
+        am.update(1, [prob(Severity.WARNING, 25)], rules, t + minute * MIN_MS)
+    fell = [e for e in seen if e.warning.severity is Severity.WARNING and e.at_ms > 0]
+    assert [(e.change, e.at_ms) for e in fell] == [(Change.UPDATED, t + 15 * MIN_MS)]
+    # ... and a rise after that is a new alarm, at once
+    [esc] = am.update(1, [prob(Severity.CRITICAL, 40)], rules, t + 16 * MIN_MS)
+    assert esc.change is Change.ESCALATED and esc.warning.severity is Severity.CRITICAL
+    stored = db.warnings.get(esc.warning.key)
+    assert [s for _, s in stored.severity_history] == [
+        Severity.WARNING,
+        Severity.CRITICAL,
+        Severity.WARNING,
+        Severity.CRITICAL,
+    ]
+
+
+def test_a_return_to_a_severity_it_had_lately_is_shown_but_not_announced_again(db):
+    """Without a hold the severity follows the figure both ways at once; a rise back to
+    CRITICAL within the hour after it was last CRITICAL is an update (the row turns CRITICAL
+    at that poll; no banner, sound or push), a rise after a longer time below is announced."""
+    seen = []
+    am = manager(db, seen, hold_ms=0, reannounce_ms=60 * MIN_MS)
+    rules = (WarningRule.LIQUIDATION_PROBABILITY,)
+    am.update(1, [prob(Severity.WARNING, 20)], rules, 0)
+    [esc] = am.update(1, [prob(Severity.CRITICAL, 36)], rules, MIN_MS)  # new: at once
+    assert esc.change is Change.ESCALATED
+    [fell] = am.update(1, [prob(Severity.WARNING, 30)], rules, 2 * MIN_MS)
+    assert fell.change is Change.UPDATED and fell.warning.severity is Severity.WARNING
+    [back] = am.update(1, [prob(Severity.CRITICAL, 37)], rules, 50 * MIN_MS)
+    assert back.change is Change.UPDATED and back.warning.severity is Severity.CRITICAL
+    assert back.at_ms == 50 * MIN_MS  # shown at the poll that saw it
+    am.update(1, [prob(Severity.WARNING, 30)], rules, 51 * MIN_MS)
+    [again] = am.update(1, [prob(Severity.CRITICAL, 38)], rules, 112 * MIN_MS)
+    assert again.change is Change.ESCALATED  # 61 minutes after it was last CRITICAL
+
+
+def test_a_return_above_what_the_trader_acknowledged_is_announced(db):
+    """Acknowledged while WARNING, it rises back to the CRITICAL it had ten minutes ago:
+    worse than what the trader acknowledged, so announced (the acknowledgement ends)."""
+    seen = []
+    am = manager(db, seen, hold_ms=0, reannounce_ms=60 * MIN_MS)
+    am.update(1, [cond(Severity.CRITICAL)], RULES, 0)
+    am.update(1, [cond(Severity.WARNING)], RULES, MIN_MS)
+    am.acknowledge(cond().key, 2 * MIN_MS)
+    [esc] = am.update(1, [cond(Severity.CRITICAL)], RULES, 10 * MIN_MS)
+    assert esc.change is Change.ESCALATED and esc.warning.state is WarningState.ACTIVE
+
+
+def test_a_rise_is_never_held(db):
+    """While a fall waits out its hold, a rise past the warning's severity is shown at once."""
+    seen = []
+    am = manager(db, seen, hold_ms=15 * MIN_MS)
+    am.update(1, [cond(Severity.WARNING)], RULES, 0)
+    am.update(1, [cond(Severity.INFO, "BTC -9 %")], RULES, MIN_MS)  # held at WARNING
+    [esc] = am.update(1, [cond(Severity.CRITICAL, "BTC -3 %")], RULES, 2 * MIN_MS)
+    assert esc.change is Change.ESCALATED and esc.warning.severity is Severity.CRITICAL
+    assert esc.at_ms == 2 * MIN_MS
+
+
+def test_with_no_hold_and_no_window_a_fall_and_a_rise_are_at_once(db):
+    seen = []
+    am = manager(db, seen, hold_ms=0, reannounce_ms=0)
+    am.update(1, [cond(Severity.CRITICAL)], RULES, 0)
+    [fell] = am.update(1, [cond(Severity.WARNING)], RULES, 1_000)
+    assert fell.change is Change.UPDATED and fell.warning.severity is Severity.WARNING
+    assert am.update(1, [cond(Severity.CRITICAL)], RULES, 2_000)[0].change is Change.ESCALATED
 
 
 class Noting:
@@ -204,7 +309,7 @@ def test_a_read_only_database_neither_delays_nor_loses_a_change(db, caplog):
     from tests.monitor.storage_faults import writer_read_only
 
     seen = []
-    am = manager(db, seen, clear_after=1)
+    am = manager(db, seen, clear_after=1, hold_ms=0)
     with writer_read_only(db):
         am.update(1, [cond()], RULES, 0)
         am.update(1, [cond(Severity.CRITICAL)], RULES, 1_000)
