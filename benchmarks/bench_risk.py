@@ -18,6 +18,7 @@ where the bracket changes sign, so it misses a root hidden between two others (a
 from __future__ import annotations
 
 import math
+import os
 import statistics
 import sys
 import time
@@ -46,7 +47,8 @@ from risk.types import (
     Side,
 )
 
-Shape = tuple[Account, dict[str, float], str]
+Betas = dict[str, float]
+Shape = tuple[Account, Betas, str]
 
 
 def binance_linear(n: int, seed: int = 7) -> Shape:
@@ -310,6 +312,8 @@ def misses(a: list[float | None], b: list[float | None]) -> int:
 
 
 def main() -> None:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average {load} on {os.cpu_count()} CPUs (a shared machine: compare within a run)")
     print("exact solver vs scipy brentq, same pools and functions, 50 positions")
     print(
         f"  {'account shape':<52} {'exact ms':>9} {'brentq ms':>10} {'speed-up':>9} "
@@ -325,19 +329,29 @@ def main() -> None:
             f"{miss:>10} / {len(account.positions) + 2}"
         )
 
-    account, betas, leader = binance_linear(50)
+    print("full report (build_report, the shipped rule set), 50 positions  (target < 0.5 ms)")
+    print(f"  {'account shape':<52} {'median ms':>9} {'p95 ms':>9}")
+    for name, make in SHAPES.items():
+        account, betas, leader = make(50)
+        rules = rules_for(account.exchange)
+        sigma = {p.symbol: 0.03 for p in account.positions}
+
+        def report(
+            a: Account = account,
+            r: RuleSet = rules,
+            ld: str = leader,
+            b: Betas = betas,
+            s: Betas = sigma,
+        ) -> None:
+            build_report(a, rules=r, leader=ld, betas=b, sigma_daily=s)
+
+        timed(report, 50)
+        times = timed(report, 500)
+        med = statistics.median(times) * 1e3
+        p95 = sorted(times)[int(0.95 * len(times))] * 1e3
+        print(f"  {name:<52} {med:>9.3f} {p95:>9.3f}")
+
     rules = rules_for("binanceusdm")
-    sigma = {p.symbol: 0.03 for p in account.positions}
-
-    def report() -> None:
-        build_report(account, rules=rules, leader=leader, betas=betas, sigma_daily=sigma)
-
-    times = timed(report, 50)
-    times = timed(report, 500)
-    med = statistics.median(times) * 1e3
-    p95 = sorted(times)[int(0.95 * len(times))] * 1e3
-    print(f"full report, 50 positions: median {med:.3f} ms, p95 {p95:.3f} ms  (target < 0.5 ms)")
-
     print("growth (full report, binance linear):")
     for n in (10, 50, 200, 800):
         acc, b, ld = binance_linear(n)
