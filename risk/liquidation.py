@@ -445,8 +445,10 @@ class PoolModel:
             shared and any(pos.inv for pos in self.positions)
         )
         self._vector: _Stack | None = None
-        self._solo: dict[int, float | None] | None = None
+        self._solo: dict[str, float | None] | None = None
         self._pre: _Prework | None = None
+        self._own: dict[str, float | None] = {}
+        self._feels: dict[str, list[_Asset]] | None = None
         self.maintenance0 = sum(pos.mm0 for pos in self.positions)
         self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
         self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
@@ -579,6 +581,102 @@ class PoolModel:
         heapq.heapify(heap)
         return _lazy_walk(alpha, beta, heap, movers, end, direction)
 
+    def own_factor(self, u: str) -> float | None:
+        """The price factor g (price / mark) at which the pool dies when underlying u moves
+        alone (the nearer of the two directions), None when no positive price does; solved
+        once per underlying and shared by every position on it (hedge legs, a USDT and a USDC
+        perpetual, a coin's inverse contracts)."""
+        own = self._own
+        if u in own:
+            return own[u]
+        g: float | None
+        if self.plain and len(self.positions) >= VECTOR_MOVERS and not self.pool.isolated:
+            g = self.solo_roots().get(u, _MISSING)
+            if g is not _MISSING:
+                own[u] = g
+                return g
+        down = self._own_root(u, -1)
+        if down == 0.0:
+            t: float | None = 0.0
+        else:
+            up = self._own_root(u, +1)
+            if down is None:
+                t = up
+            elif up is None:
+                t = down
+            else:
+                t = up if abs(up) < abs(down) else down
+        g = None if t is None else 1.0 + t
+        own[u] = g
+        return g
+
+    def _own_root(self, u: str, direction: int) -> float | None:
+        """``first_root({u: 1}, direction)`` without the general path's set-up: the same
+        movers, terms and walk in the same order of operations, only the coins that feel u
+        looked at. A coin valued slice by slice takes the general path."""
+        group = self.by_under.get(u, ())
+        if self.plain:
+            if len(self.positions) >= VECTOR_MOVERS and len(group) >= VECTOR_MOVERS:
+                return self.first_root({u: 1.0}, direction)
+        else:
+            feel = self._feel().get(u, ())
+            if any(a.slices is not None for a in feel):
+                return self.first_root({u: 1.0}, direction)
+        end = 1.0 if direction < 0 else _INF
+        alpha = self.equity0 - self.maintenance0
+        if alpha <= 0.0:
+            return 0.0
+        if self.plain:
+            for pos in group:
+                if pos.sign * direction <= 0 or not pos.monotone:
+                    break
+            else:
+                a = self.assets.get(u) if self.shared else None
+                if a is None or a.under != u or a.balance * direction >= 0:
+                    return None
+        beta = 0.0
+        movers: list[_Mover] = []
+        concave = self.plain
+        for pos in group:
+            mv = _Mover(pos, 1.0, direction)
+            alpha += pos.mm0 - mv.a
+            beta -= mv.b
+            concave = concave and pos.convex
+            movers.append(mv)
+        for a in self._feel().get(u, ()):
+            e1 = a.balance * a.price if a.under == u else 0.0
+            p1 = a.p1_by_under
+            if u in p1:
+                e1 += p1[u]
+            beta += e1
+        if concave:
+            slope_end = beta
+            for mv in movers:
+                slope_end += mv.b - mv.b_at(end)
+            if slope_end * direction >= 0.0:
+                return None
+        heap: list[tuple[float, int, int, float, float]] = []
+        for i, mv in enumerate(movers):
+            ev = mv.next_event(end)
+            if ev is not None:
+                heap.append((ev[0], i, i, ev[1], ev[2]))
+        if len(heap) > 1:
+            heapq.heapify(heap)
+        return _lazy_walk(alpha, beta, heap, movers, end, direction)
+
+    def _feel(self) -> dict[str, list[_Asset]]:
+        """The coins whose value moves with each underlying (its price, or its positions'
+        PnL), in the pool's coin order."""
+        if self._feels is None:
+            feels: dict[str, list[_Asset]] = {}
+            for a in self.assets.values():
+                for u in a.p1_by_under:
+                    feels.setdefault(u, []).append(a)
+                if a.under and a.under not in a.p1_by_under:
+                    feels.setdefault(a.under, []).append(a)
+            self._feels = feels
+        return self._feels
+
     def _stack(self) -> _Stack:
         """The pool's positions as arrays for the vectorised walk, built once per pool."""
         if self._vector is None:
@@ -642,7 +740,7 @@ class PoolModel:
         order = np.argsort(at, kind="stable")
         return _walk_segments(alpha, beta, at[order], da[order], db[order], end, direction)
 
-    def solo_roots(self) -> dict[int, float | None]:
+    def solo_roots(self) -> dict[str, float | None]:
         """The liquidation move factor g (price / mark) of every position that is alone on its
         underlying in this plain pool, all at once: on each piece [lo, hi) of a position's
         maintenance the surplus is A + B·g, so the nearest g ≤ 1 and ≥ 1 where it is ≤ 0 are
@@ -692,15 +790,15 @@ class PoolModel:
             up = np.where(zero_b & (a <= 0) & (base < highs), base, up)
         g_down = down.max(axis=1)
         g_up = up.min(axis=1)
-        out: dict[int, float | None] = {}
+        out: dict[str, float | None] = {}
         chosen = [pos for pos, r in zip(positions, rows, strict=True) if r]
         for pos, d, u in zip(chosen, g_down.tolist(), g_up.tolist(), strict=True):
             dd = 1.0 - d if d > -np.inf else np.inf
             uu = u - 1.0
             if dd == np.inf and uu == np.inf:
-                out[id(pos.position)] = None
+                out[pos.under] = None
             else:
-                out[id(pos.position)] = d if dd <= uu else u
+                out[pos.under] = d if dd <= uu else u
         self._solo = out
         return out
 
@@ -1086,12 +1184,8 @@ class AccountModel:
 
     def liquidation_price(self, position: Position, model: PoolModel | None = None) -> float | None:
         model = model or self.pool_of(position)
-        if model.plain and len(model.positions) >= VECTOR_MOVERS and not model.pool.isolated:
-            g = model.solo_roots().get(id(position), _MISSING)
-            if g is not _MISSING:
-                return None if g is None else position.mark_price * g
-        t = _nearest(model, {position.base: 1.0})
-        return None if t is None else position.mark_price * (1.0 + t)
+        g = model.own_factor(position.base)
+        return None if g is None else position.mark_price * g
 
     def joint_move(self, leader: str, betas: Mapping[str, float]) -> JointMove:
         k = underlying_betas(self.account, leader, betas)
@@ -1112,15 +1206,6 @@ class AccountModel:
         if down == 0.0:
             up, up_pool = None, None
         return JointMove(leader, down, up, down_pool, up_pool)
-
-
-def _nearest(model: PoolModel, k: Mapping[str, float]) -> float | None:
-    down = model.first_root(k, -1)
-    if down == 0.0:
-        return 0.0
-    up = model.first_root(k, +1)
-    candidates = [t for t in (down, up) if t is not None]
-    return min(candidates, key=abs) if candidates else None
 
 
 def account_totals(account: Account, rules: RuleSet) -> AccountTotals:
