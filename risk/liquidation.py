@@ -70,15 +70,20 @@ from risk.types import (
     MarginTier,
     PoolMode,
     Position,
+    Side,
     TierBasis,
     base_asset,
-    tier_index,
 )
 
 STABLECOINS = frozenset({"USDT", "USDC", "USD", "BUSD", "FDUSD", "DAI", "TUSD", "USDE", "USDP"})
 """Coins whose price does not move with any underlying."""
 
 _EDGE = 1e-12
+_LONG = Side.LONG
+_INVERSE = ContractType.INVERSE
+_BY_SIZE = TierBasis.SIZE
+_FEE_MARK = FeeTerm.MARK
+_FEE_BANKRUPTCY = FeeTerm.BANKRUPTCY
 _MISSING: float = -1.0
 FloatArray = npt.NDArray[np.float64]
 _INF = math.inf
@@ -238,58 +243,65 @@ class _Pos:
         self.under = under
         self.v = v
         m = self.m = p.mark_price
-        inv = self.inv = p.contract_type is ContractType.INVERSE
-        size = self.size = p.contracts * p.contract_size
-        s = self.sign = p.side.value
+        inv = self.inv = p.contract_type is _INVERSE
+        contracts = p.contracts
+        size = self.size = contracts * p.contract_size
+        s = self.sign = 1 if p.side is _LONG else -1
         e = p.entry_price
         if inv:
             self.p1 = v * s * size / e
             self.p0 = -v * s * size / m
-            self.ev = size / e
-            self.notional = size / m
+            ev = self.ev = size / e
+            notional = self.notional = size / m
             self.pnl = s * size * (1.0 / e - 1.0 / m)
         else:
             self.p1 = v * s * size * m
             self.p0 = -v * s * size * e
-            self.ev = size * e
-            self.notional = size * m
+            ev = self.ev = size * e
+            notional = self.notional = size * m
             self.pnl = s * size * (m - e)
         at_entry = self.at_entry = rules.inverse_mm_at_entry if inv else rules.mm_at_entry
-        self.fee_c = 0.0
-        self.fee_k = 0.0
-        fee_rate = 0.0
-        if rules.fee_term is FeeTerm.MARK:
+        fee_c = fee_k = fee_rate = 0.0
+        fee_term = rules.fee_term
+        if fee_term is _FEE_MARK:
             fee_rate = rules.closing_fee_rate
-            self.fee_k = size * fee_rate
-        elif rules.fee_term is FeeTerm.BANKRUPTCY:
-            self.fee_c = rules.fee_to_close(p)
+            fee_k = size * fee_rate
+        elif fee_term is _FEE_BANKRUPTCY:
+            fee_c = rules.fee_to_close(p)
+        self.fee_c = fee_c
+        self.fee_k = fee_k
         tiers = p.tiers
-        n = len(tiers)
-        if tiers[0].basis is TierBasis.SIZE:
-            value = p.contracts
+        by_size = tiers[0].basis is _BY_SIZE
+        value = contracts if by_size else ev if at_entry else notional
+        current = 0
+        for tier in tiers:
+            if value < tier.max_bound:
+                break
+            current += 1
         else:
-            value = self.ev if at_entry else self.notional
-        current = self.current = tier_index(tiers, value)
-        fixed = tiers[0].basis is TierBasis.SIZE or at_entry or n == 1
-        self.n_pieces = 1 if fixed else n
+            current -= 1
+        self.current = current
+        tier = tiers[current]
+        rate = tier.maintenance_margin_rate
+        if by_size or at_entry or len(tiers) == 1:
+            self.n_pieces = 1
+            self.monotone = self.convex = rate + fee_rate < 1
+            self.coefs: list[tuple[float, float] | None] = [None]
+        else:
+            self.n_pieces = len(tiers)
+            self.monotone, self.convex = _tier_facts(tiers, fee_rate)
+            self.coefs = [None] * len(tiers)
         self._lows: list[float] | None = None
         self._highs: list[float] | None = None
         self._tier_of: list[int] | None = None
-        if fixed:
-            self.monotone = self.convex = tiers[current].maintenance_margin_rate + fee_rate < 1
-        else:
-            self.monotone, self.convex = _tier_facts(tiers, fee_rate)
-        self.coefs: list[tuple[float, float] | None] = [None] * self.n_pieces
-        tier = tiers[current]
-        rate = tier.maintenance_margin_rate
-        const = self.fee_c - tier.maintenance_amount
-        coeff = self.fee_k
+        const = fee_c - tier.maintenance_amount
         if at_entry:
-            const += self.ev * rate
+            const += ev * rate
+            coeff = fee_k
         else:
-            coeff += size * rate
-        self.mm_settle = const + (coeff / m if inv else coeff * m)
-        self.mm0 = v * self.mm_settle
+            coeff = fee_k + size * rate
+        mm = self.mm_settle = const + (coeff / m if inv else coeff * m)
+        self.mm0 = v * mm
 
     def _build_pieces(self) -> None:
         tiers = self.position.tiers
@@ -387,27 +399,30 @@ class PoolModel:
         shared = pool.mode is PoolMode.SHARED and not pool.isolated
         by_coin = {c.coin: c for c in account.collateral}
         marks: dict[str, float] = {}
-        for p in pool.positions:
-            marks.setdefault(p.base, p.mark_price)
-        self.assets: dict[str, _Asset] = {}
-        self.positions: list[_Pos] = []
-        self.terms: dict[int, _Pos] = {}
+        assets: dict[str, _Asset] = {}
+        self.assets = assets
 
         def asset(coin: str) -> _Asset:
-            a = self.assets.get(coin)
-            if a is None:
-                c = by_coin.get(coin)
-                if pool.isolated:
-                    balance = rules.isolated_collateral(pool.positions[0])
+            c = by_coin.get(coin)
+            if pool.isolated:
+                balance = rules.isolated_collateral(pool.positions[0])
+            else:
+                balance = account.balance_of(coin)
+            stable = coin in STABLECOINS
+            if shared:
+                if c is not None:
+                    price = c.price
+                elif stable:
+                    price = 1.0
                 else:
-                    balance = account.balance_of(coin)
-                stable = coin in STABLECOINS
-                if shared:
-                    price = c.price if c is not None else (1.0 if stable else marks.get(coin, 1.0))
-                    a = _Asset(coin, balance, price, None if stable else coin, _slices(c))
-                else:
-                    a = _Asset(coin, balance, 1.0, None if stable else coin, None)
-                self.assets[coin] = a
+                    if not marks:
+                        for q in pool.positions:
+                            marks.setdefault(q.base, q.mark_price)
+                    price = marks.get(coin, 1.0)
+                a = _Asset(coin, balance, price, None if stable else coin, _slices(c))
+            else:
+                a = _Asset(coin, balance, 1.0, None if stable else coin, None)
+            assets[coin] = a
             return a
 
         if not pool.isolated and shared:
@@ -424,34 +439,49 @@ class PoolModel:
             )
             asset(account.settle)
             for c in account.collateral:
-                if c.coin not in own_pools:
+                if c.coin not in own_pools and c.coin not in assets:
                     asset(c.coin)
         elif not pool.isolated:
             asset(pool.currency)
+        positions: list[_Pos] = []
+        terms: dict[int, _Pos] = {}
+        by_under: dict[str, list[_Pos]] = {}
+        settle = account.settle
+        any_inverse = False
         for p in pool.positions:
             under = p.base
-            a = asset(under if p.inverse else (p.settle or account.settle))
+            if p.contract_type is _INVERSE:
+                any_inverse = True
+                coin = under
+            else:
+                coin = p.settle or settle
+            a = assets.get(coin) or asset(coin)
             pos = _Pos(p, under, a.price, rules)
             a.add(pos)
-            self.positions.append(pos)
-            self.terms[id(p)] = pos
-        self.by_under: dict[str, list[_Pos]] = {}
-        for pos in self.positions:
-            self.by_under.setdefault(pos.under, []).append(pos)
-        self.unders = set(self.by_under) | {a.under for a in self.assets.values() if a.under}
+            positions.append(pos)
+            terms[id(p)] = pos
+            group = by_under.get(under)
+            if group is None:
+                by_under[under] = [pos]
+            else:
+                group.append(pos)
+        self.positions = positions
+        self.terms = terms
+        self.by_under = by_under
+        self.unders = set(by_under) | {a.under for a in assets.values() if a.under}
         """The underlyings whose moves this pool feels (its positions' and its coins')."""
         self.shared = shared
-        self.plain = all(a.slices is None for a in self.assets.values()) and not (
-            shared and any(pos.inv for pos in self.positions)
+        self.plain = not (shared and any_inverse) and all(
+            a.slices is None for a in assets.values()
         )
         self._vector: _Stack | None = None
         self._solo: dict[str, float | None] | None = None
         self._pre: _Prework | None = None
         self._own: dict[str, float | None] = {}
         self._feels: dict[str, list[_Asset]] | None = None
-        self.maintenance0 = sum(pos.mm0 for pos in self.positions)
-        self.equity0 = sum(self._asset_value0(a) for a in self.assets.values())
-        self.wallet0 = sum(a.balance * a.price for a in self.assets.values())
+        self.maintenance0 = sum(pos.mm0 for pos in positions)
+        self.equity0 = sum(self._asset_value0(a) for a in assets.values())
+        self.wallet0 = sum(a.balance * a.price for a in assets.values())
 
     def _asset_value0(self, a: _Asset) -> float:
         e = a.balance * a.price + a.pnl0
