@@ -36,12 +36,15 @@ user-supplied tier table without maintenance amounts) is caught where it happens
 
 How it stays fast without giving up exactness
 ---------------------------------------------
+- A position's liquidation price is solved once per underlying of its pool (hedge legs, a
+  USDT and a USDC perpetual, a coin's inverse contracts share it), looking only at the terms
+  that move with that underlying.
 - A few movers are walked lazily from a heap: only the kinks before the root are generated.
-- Many movers (``VECTOR_MOVERS``) are walked in NumPy: every kink at once, sorted, swept with
-  cumulative sums — the same segment equations.
-- Every position alone on its underlying gets its price in one NumPy pass: on each piece
-  [lo, hi) of its maintenance the surplus is A + B·g, whose nearest zero on each side of g = 1
-  is a closed form.
+- Many movers (``VECTOR_MOVERS``) are walked in NumPy: every kink at once, sorted once for
+  both directions, swept with cumulative sums — the same segment equations.
+- In a pool of many positions every underlying whose coins count at par gets its price in one
+  NumPy pass: between the union of its positions' kinks the surplus is A + B·g, whose nearest
+  zero on each side of g = 1 is a closed form.
 - The walk is skipped only where that is provably exact: when every moving position gains
   along the path and its tier table is continuous with rate + fee < 1 (the surplus can only
   rise), or when every table is continuous with rates that never fall (the surplus is concave)
@@ -471,11 +474,10 @@ class PoolModel:
         self.unders = set(by_under) | {a.under for a in assets.values() if a.under}
         """The underlyings whose moves this pool feels (its positions' and its coins')."""
         self.shared = shared
-        self.plain = not (shared and any_inverse) and all(
-            a.slices is None for a in assets.values()
-        )
+        self.plain = not (shared and any_inverse) and all(a.slices is None for a in assets.values())
         self._vector: _Stack | None = None
         self._solo: dict[str, float | None] | None = None
+        """``group_roots``' answers."""
         self._pre: _Prework | None = None
         self._own: dict[str, float | None] = {}
         self._feels: dict[str, list[_Asset]] | None = None
@@ -620,8 +622,8 @@ class PoolModel:
         if u in own:
             return own[u]
         g: float | None
-        if self.plain and len(self.positions) >= VECTOR_MOVERS and not self.pool.isolated:
-            g = self.solo_roots().get(u, _MISSING)
+        if len(self.positions) >= VECTOR_MOVERS and not self.pool.isolated:
+            g = self.group_roots().get(u, _MISSING)
             if g is not _MISSING:
                 own[u] = g
                 return g
@@ -645,13 +647,8 @@ class PoolModel:
         movers, terms and walk in the same order of operations, only the coins that feel u
         looked at. A coin valued slice by slice takes the general path."""
         group = self.by_under.get(u, ())
-        if self.plain:
-            if len(self.positions) >= VECTOR_MOVERS and len(group) >= VECTOR_MOVERS:
-                return self.first_root({u: 1.0}, direction)
-        else:
-            feel = self._feel().get(u, ())
-            if any(a.slices is not None for a in feel):
-                return self.first_root({u: 1.0}, direction)
+        if not self.plain and any(a.slices is not None for a in self._feel().get(u, ())):
+            return self.first_root({u: 1.0}, direction)
         end = 1.0 if direction < 0 else _INF
         alpha = self.equity0 - self.maintenance0
         if alpha <= 0.0:
@@ -719,15 +716,13 @@ class PoolModel:
         if self._pre is not None and self._pre.key == key:
             return self._pre
         beta = 0.0
-        for a in self.assets.values():  # plain: every coin at par, its PnL linear in t
+        for a in self.assets.values():  # every coin at par, its PnL linear in t
             if a.under:
                 beta += a.balance * a.price * moving.get(a.under, 0.0)
             for u, p1 in a.p1_by_under.items():
                 beta += p1 * moving.get(u, 0.0)
         st = self._stack()
-        ku = np.array([moving.get(u, 0.0) for u in st.under])
-        on = ku != 0.0
-        pre = _Prework(key, beta, st, on, ku[on])
+        pre = _Prework(key, beta, st, np.array([moving.get(u, 0.0) for u in st.under]))
         self._pre = pre
         return pre
 
@@ -738,98 +733,112 @@ class PoolModel:
         at once in NumPy (the same pieces, the same segment equations), sorted, swept with
         cumulative sums; the first segment whose equation reaches zero answers."""
         pre = self._prework(moving)
-        ku, lows, a, b = pre.ku, pre.lows, pre.a, pre.b
-        beta = pre.beta
-        up = ku * direction > 0
-        probe = 1.0 + np.where(up, _EDGE, -_EDGE)
-        idx = (lows <= probe[:, None]).sum(axis=1) - 1
-        rows = np.arange(idx.size)
-        alpha += float(np.sum(pre.mm0 - a[rows, idx]))
-        beta -= float(np.sum(b[rows, idx]))
-        if lows.shape[1] == 1:
-            return _walk_segments(
-                alpha, beta, np.empty(0), np.empty(0), np.empty(0), end, direction
-            )
-        if pre.concave:
-            # F is concave along the path: if it still rises at the far end it rises all
-            # the way, and there is no root (F > 0 now).
-            if math.isinf(end):
-                last = np.where(up, lows.shape[1] - 1, 0)
-            else:
-                g_end = np.maximum(1.0 + ku * direction * end, 0.0)
-                last = np.maximum((lows <= g_end[:, None]).sum(axis=1) - 1, 0)
-            slope_end = beta + float(np.sum(b[rows, idx] - b[rows, last]))
-            if slope_end * direction >= 0.0:
-                return None
-        crossing = np.where(up[:, None], pre.j > idx[:, None], pre.j <= idx[:, None])
-        crossing &= pre.at < end
-        sign = np.where(up, -1.0, 1.0)[:, None]
-        at = pre.at[crossing]
-        da = (sign * pre.da)[crossing]
-        db = (sign * pre.db)[crossing]
-        order = np.argsort(at, kind="stable")
-        return _walk_segments(alpha, beta, at[order], da[order], db[order], end, direction)
+        if direction > 0:
+            alpha += pre.alpha_up
+            beta = pre.beta - pre.beta_up
+            at, da, db = pre.events_up
+        else:
+            alpha += pre.alpha_down
+            beta = pre.beta - pre.beta_down
+            at, da, db = pre.events_down
+        n = int(np.searchsorted(at, end)) if at.size else 0
+        return _sweep(alpha, beta, at[:n], da[:n], db[:n], end, direction, pre.concave)
 
-    def solo_roots(self) -> dict[str, float | None]:
-        """The liquidation move factor g (price / mark) of every position that is alone on its
-        underlying in this plain pool, all at once: on each piece [lo, hi) of a position's
-        maintenance the surplus is A + B·g, so the nearest g ≤ 1 and ≥ 1 where it is ≤ 0 are
-        closed forms per piece; the nearest over pieces and directions answers (the same
-        equations the walk solves one segment at a time). Cached per pool."""
+    def group_roots(self) -> dict[str, float | None]:
+        """``own_factor`` of every underlying whose coins count at par, all at once: along u
+        alone the surplus is K + S·g − Σ maintenance of the positions on u, piecewise linear
+        between the union of their kinks; on each such segment [lo, hi) it is A + B·g,
+        whose nearest zero on each side of g = 1 is a closed form. The nearest over segments
+        and directions answers (the equations the walk solves one segment at a time). A
+        segment's maintenance is the running sum of its positions' piece-to-piece changes.
+        Cached per pool."""
         if self._solo is not None:
             return self._solo
         st = self._stack()
-        counts: dict[str, int] = {}
-        for u in st.under:
-            counts[u] = counts.get(u, 0) + 1
-        coin_slope = {a.under: a.balance * a.price for a in self.assets.values() if a.under}
-        positions = [pos for grp in st.order for pos in grp]
-        rows = np.array([counts[u] == 1 for u in st.under])
-        if not rows.any():
-            self._solo = {}
-            return self._solo
+        feel = self._feel()
+        groups: dict[str, int] = {}
+        bal: list[float] = []
+        for u in self.by_under:
+            coins = feel.get(u, ())
+            if all(a.slices is None for a in coins):
+                groups[u] = len(groups)
+                bal.append(sum(a.balance * a.price for a in coins if a.under == u))
+        out: dict[str, float | None] = {}
+        self._solo = out
+        if not groups:
+            return out
+        ng = len(groups)
+        gid = np.array([groups.get(u, -1) for u in st.under])
+        terms = np.array([(p.p0 + p.p1, p.mm0, p.p0, p.p1) for p in st.rows]).T
+        keep = gid >= 0
+        if not keep.all():
+            terms = terms[:, keep]
+        gk = gid[keep]
+        pnl0, mm0, p0, p1 = (np.bincount(gk, weights=t, minlength=ng) for t in terms)
+        balance = np.array(bal)
         f0 = self.equity0 - self.maintenance0
-        pnl0 = np.array([p.p0 + p.p1 for p in positions])[rows]
-        p0 = np.array([p.p0 for p in positions])[rows]
-        p1 = np.array([p.p1 for p in positions])[rows]
-        bal = np.array([coin_slope.get(u, 0.0) for u in st.under])[rows]
-        mm0 = st.mm0[rows]
-        # surplus at g: f0 − (pnl0 − mm0) − bal + bal·g + p0 + p1·g − (c0 + c1·g)
-        k = f0 - pnl0 + mm0 - bal + p0
-        lows = st.lows[rows]
-        highs = np.hstack([lows[:, 1:], np.full((lows.shape[0], 1), np.inf)])
-        a = k[:, None] - st.c0[rows]
-        b = (p1 + bal)[:, None] - st.c1[rows]
+        k = f0 - pnl0 + mm0 - balance + p0
+        slope = p1 + balance
+        # every piece's change from the piece before it on its row, sorted by (group, g)
+        d0 = st.c0.copy()
+        d0[1:] -= st.c0[:-1]
+        d0[st.first] = st.c0[st.first]
+        d1 = st.c1.copy()
+        d1[1:] -= st.c1[:-1]
+        d1[st.first] = st.c1[st.first]
+        gp = gid[st.row]
+        low = st.low
+        if not keep.all():
+            on = gp >= 0
+            gp, low, d0, d1 = gp[on], low[on], d0[on], d1[on]
+        order = np.lexsort((low, gp))
+        gp = gp[order]
+        sizes = np.bincount(gp, minlength=ng)
+        starts = np.zeros(ng, dtype=np.intp)
+        np.cumsum(sizes[:-1], out=starts[1:])
+        col = np.arange(gp.size) - starts[gp]
+        width = int(sizes.max())
+        lows = np.full((ng, width + 1), np.inf)
+        lows[gp, col] = low[order]
+        c0 = np.zeros((ng, width))
+        c0[gp, col] = d0[order]
+        c1 = np.zeros((ng, width))
+        c1[gp, col] = d1[order]
+        np.cumsum(c0, axis=1, out=c0)
+        np.cumsum(c1, axis=1, out=c1)
+        highs = lows[:, 1:]
+        lows = lows[:, :-1]
+        # kinks at one g take effect together: only the last of them starts a segment
+        lows = np.where(lows < highs, lows, np.inf)
+        a = k[:, None] - c0
+        b = slope[:, None] - c1
         with np.errstate(divide="ignore", invalid="ignore"):
             root = np.where(b != 0, -a / np.where(b != 0, b, 1.0), np.nan)
             pos_b, neg_b, zero_b = b > 0, b < 0, b == 0
             top = np.minimum(highs, 1.0)
-            # down: the largest g in (0, 1] of a piece where the surplus is <= 0
+            # down: the largest g in (0, 1] of a segment where the surplus is <= 0
             down = np.full(a.shape, -np.inf)
             sup = np.minimum(top, root)
             down = np.where(pos_b & (sup >= lows), sup, down)
             down = np.where(neg_b & (np.maximum(lows, root) <= top), top, down)
             down = np.where(zero_b & (a <= 0) & (lows <= top), top, down)
             down = np.where(down > 1e-9, down, -np.inf)
-            # up: the smallest g >= 1 of a piece where the surplus is <= 0
+            # up: the smallest g >= 1 of a segment where the surplus is <= 0
             base = np.maximum(lows, 1.0)
             up = np.full(a.shape, np.inf)
             up = np.where(pos_b & (base <= np.minimum(highs, root)) & (base < highs), base, up)
-            start = np.maximum(base, root)
-            up = np.where(neg_b & (start < highs), start, up)
+            begin = np.maximum(base, root)
+            up = np.where(neg_b & (begin < highs), begin, up)
             up = np.where(zero_b & (a <= 0) & (base < highs), base, up)
-        g_down = down.max(axis=1)
-        g_up = up.min(axis=1)
-        out: dict[str, float | None] = {}
-        chosen = [pos for pos, r in zip(positions, rows, strict=True) if r]
-        for pos, d, u in zip(chosen, g_down.tolist(), g_up.tolist(), strict=True):
-            dd = 1.0 - d if d > -np.inf else np.inf
-            uu = u - 1.0
-            if dd == np.inf and uu == np.inf:
-                out[pos.under] = None
+        g_down = down.max(axis=1).tolist()
+        g_up = up.min(axis=1).tolist()
+        for u, i in groups.items():
+            d, g = g_down[i], g_up[i]
+            dd = 1.0 - d if d > -_INF else _INF
+            if dd == _INF and g == _INF:
+                out[u] = None
             else:
-                out[pos.under] = d if dd <= uu else u
-        self._solo = out
+                out[u] = d if dd <= g - 1.0 else g
         return out
 
     def _only_gains(self, moving: Mapping[str, float], direction: int) -> bool:
@@ -900,104 +909,173 @@ VECTOR_MOVERS = 12
 
 
 class _Prework:
-    """One path's share of the vectorised walk: the moving rows' pieces in t."""
+    """One path's share of the vectorised walk, for both directions at once: each moving
+    position's piece at the marks (g just above 1 where its g rises, just below where it
+    falls), and every kink it crosses with the |t| it is reached at and its change to the
+    surplus's line (Δalpha, Δbeta), sorted by |t| once and split by the direction that reaches
+    it."""
 
-    __slots__ = ("a", "at", "b", "beta", "concave", "da", "db", "j", "key", "ku", "lows", "mm0")
+    __slots__ = (
+        "alpha_down",
+        "alpha_up",
+        "beta",
+        "beta_down",
+        "beta_up",
+        "concave",
+        "events_down",
+        "events_up",
+        "key",
+    )
 
     def __init__(
-        self,
-        key: tuple[tuple[str, float], ...],
-        beta: float,
-        st: _Stack,
-        on: npt.NDArray[np.bool_],
-        ku: FloatArray,
+        self, key: tuple[tuple[str, float], ...], beta: float, st: _Stack, ku: FloatArray
     ) -> None:
         self.key = key
         self.beta = beta
-        self.ku = ku
-        self.lows = st.lows[on]
-        self.mm0 = st.mm0[on]
-        self.a = st.c0[on] + st.c1[on]
-        self.b = st.c1[on] * ku[:, None]
+        row, low, c0, c1, first, mm0 = st.row, st.low, st.c0, st.c1, st.first, st.mm0
+        on = ku != 0.0
         self.concave = bool(st.convex[on].all())
-        self.j = np.arange(1, self.lows.shape[1])[None, :]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            self.at = np.abs((self.lows[:, 1:] - 1.0) / ku[:, None])
-        self.da = self.a[:, 1:] - self.a[:, :-1]
-        self.db = self.b[:, 1:] - self.b[:, :-1]
+        if not on.all():
+            keep = on[row]
+            counts = np.bincount(row[keep], minlength=on.size)[on]
+            row = np.repeat(np.arange(counts.size), counts)
+            low, c0, c1 = low[keep], c0[keep], c1[keep]
+            first = np.zeros(counts.size, dtype=np.intp)
+            np.cumsum(counts[:-1], out=first[1:])
+            mm0, ku = mm0[on], ku[on]
+        k = ku[row]
+        a = c0 + c1  # each piece's line c0 + c1·g(t) in t: a + b·t
+        b = c1 * k
+        # the piece holding g = 1 + ε (where g rises) and 1 − ε (where it falls)
+        hi = first + np.add.reduceat(low <= 1.0 + _EDGE, first, dtype=np.intp) - 1
+        lo = first + np.add.reduceat(low <= 1.0 - _EDGE, first, dtype=np.intp) - 1
+        rising = ku > 0
+        # t > 0: rows with k > 0 rise; t < 0: rows with k < 0 do
+        up_at = np.where(rising, hi, lo)
+        down_at = np.where(rising, lo, hi)
+        self.alpha_up = float(np.sum(mm0 - a[up_at]))
+        self.beta_up = float(np.sum(b[up_at]))
+        self.alpha_down = float(np.sum(mm0 - a[down_at]))
+        self.beta_down = float(np.sum(b[down_at]))
+        # kinks: a piece's low, crossed upwards above hi, downwards at or below lo
+        index = np.arange(low.size)
+        cross_up = index > hi[row]
+        cross_down = index <= lo[row]
+        cross_down[first] = False
+        kink = np.flatnonzero(cross_up | cross_down)
+        if kink.size == 0:
+            empty = np.empty(0)
+            self.events_up = self.events_down = (empty, empty, empty)
+            return
+        kr = k[kink]
+        at = np.abs((low[kink] - 1.0) / kr)
+        upward = cross_up[kink]
+        sign = np.where(upward, 1.0, -1.0)
+        da = sign * (a[kink - 1] - a[kink])
+        db = sign * (b[kink - 1] - b[kink])
+        # reached at t > 0 when it lies the way the row moves as t grows
+        by_up = upward == (kr > 0)
+        order = np.argsort(at, kind="stable")
+        at, da, db, by_up = at[order], da[order], db[order], by_up[order]
+        by_down = ~by_up
+        self.events_up = (at[by_up], da[by_up], db[by_up])
+        self.events_down = (at[by_down], da[by_down], db[by_down])
+
+
+_TABLE_ROWS: dict[tuple[int, bool], tuple[tuple[MarginTier, ...], FloatArray]] = {}
+
+
+def _table_rows(tiers: tuple[MarginTier, ...], inverse: bool) -> FloatArray:
+    """A tier table in the order of its pieces along g (ascending price): each piece's bound
+    (a linear contract's min bound, 0 first; an inverse contract's max bound, the table
+    reversed, inf first), rate and amount as a (3, n) array, cached per table (a connector
+    keeps its tables from poll to poll)."""
+    hit = _TABLE_ROWS.get((id(tiers), inverse))
+    if hit is not None and hit[0] is tiers:
+        return hit[1]
+    n = len(tiers)
+    order = range(n - 1, -1, -1) if inverse else range(n)
+    if inverse:
+        bounds = [tiers[k].max_bound if k < n - 1 else _INF for k in order]
+    else:
+        bounds = [tiers[k].min_bound if k else 0.0 for k in order]
+    rows = np.array(
+        [
+            bounds,
+            [tiers[k].maintenance_margin_rate for k in order],
+            [tiers[k].maintenance_amount for k in order],
+        ]
+    )
+    if len(_TABLE_ROWS) > 4096:
+        _TABLE_ROWS.clear()
+    _TABLE_ROWS[(id(tiers), inverse)] = (tiers, rows)
+    return rows
 
 
 class _Stack:
-    """A pool's positions as padded (positions × pieces) arrays for the vectorised walk: piece
-    lows in g (inf past a position's last piece) and the maintenance's c0 + c1·g on each."""
+    """A pool's positions' maintenance pieces as arrays: flat (every piece of every row, a
+    row's pieces together in ascending g: ``row``, ``low``, ``c0``, ``c1``) for the solves
+    per underlying, and padded (rows × pieces: lows inf past a row's last piece, the last
+    coefficients repeated) for the vectorised walk. Rows are the positions with several
+    pieces, then those with one."""
 
     def __init__(self, positions: list[_Pos]) -> None:
-        buckets: dict[int, list[_Pos]] = {}
-        for pos in positions:
-            buckets.setdefault(id(pos.position.tiers) if pos.n_pieces > 1 else 0, []).append(pos)
-        blocks: list[tuple[list[_Pos], FloatArray, FloatArray, FloatArray]] = []
-        for key, ps in buckets.items():
-            if key and len(ps) >= 3 and all(p.inv == ps[0].inv for p in ps):
-                blocks.append((ps, *_table_block(ps)))
-            else:
-                for pos in ps:
-                    n = pos.n_pieces
-                    coefs = [pos.coef(j) for j in range(n)]
-                    blocks.append(
-                        (
-                            [pos],
-                            np.array([pos.lows]),
-                            np.array([[c[0] for c in coefs]]),
-                            np.array([[c[1] for c in coefs]]),
-                        )
-                    )
-        width = max(b[1].shape[1] for b in blocks)
-        self.order = [ps for ps, *_ in blocks]
-        self.under: list[str] = []
-        lows, c0, c1 = [], [], []
-        for ps, lo, a, b in blocks:
-            pad = width - lo.shape[1]
-            if pad:
-                lo = np.hstack([lo, np.full((lo.shape[0], pad), np.inf)])
-                a = np.hstack([a, np.repeat(a[:, -1:], pad, axis=1)])
-                b = np.hstack([b, np.repeat(b[:, -1:], pad, axis=1)])
-            self.under += [p.under for p in ps]
-            lows.append(lo)
-            c0.append(a)
-            c1.append(b)
-        self.lows = np.vstack(lows)
-        self.c0 = np.vstack(c0)
-        self.c1 = np.vstack(c1)
-        self.mm0 = np.array([p.mm0 for ps, *_ in blocks for p in ps])
-        self.convex = np.array([p.convex for ps, *_ in blocks for p in ps], dtype=bool)
+        multi = [p for p in positions if p.n_pieces > 1]
+        rows = [p for p in multi if not p.inv] + [p for p in multi if p.inv]
+        rows += [p for p in positions if p.n_pieces == 1]
+        self.rows = rows
+        n = len(rows)
+        counts = np.array([p.n_pieces for p in rows])
+        lows: list[FloatArray] = []
+        c0s: list[FloatArray] = []
+        c1s: list[FloatArray] = []
+        start = 0
+        for inv in (False, True):
+            stop = start
+            while stop < len(multi) and rows[stop].inv is inv:
+                stop += 1
+            if stop > start:
+                block = rows[start:stop]
+                bounds, rates, amounts = np.concatenate(
+                    [_table_rows(p.position.tiers, inv) for p in block], axis=1
+                )
+                scalars = np.array([(p.size, p.m, p.v, p.fee_k, p.fee_c) for p in block]).T
+                q, m, v, fk, fc = np.repeat(scalars, counts[start:stop], axis=1)
+                if inv:
+                    # ascending g is descending coin value: the tiers reversed
+                    lows.append(q / (m * bounds))
+                    c0s.append(v * (q * rates + fk) / m)
+                    c1s.append(v * (fc - amounts))
+                else:
+                    lows.append(bounds / (q * m))
+                    c0s.append(v * (fc - amounts))
+                    c1s.append(v * (fk + q * rates) * m)
+            start = stop
+        singles = rows[len(multi) :]
+        if singles:
+            coefs = np.array([p.coef(0) for p in singles])
+            lows.append(np.zeros(len(singles)))
+            c0s.append(coefs[:, 0])
+            c1s.append(coefs[:, 1])
+        self.low = np.concatenate(lows)
+        self.c0 = np.concatenate(c0s)
+        self.c1 = np.concatenate(c1s)
+        first = np.zeros(n, dtype=np.intp)
+        np.cumsum(counts[:-1], out=first[1:])
+        self.first = first
+        self.row = np.repeat(np.arange(n), counts)
+        width = int(counts.max())
+        col = np.arange(width)[None, :]
+        at = np.minimum(col, counts[:, None] - 1) + first[:, None]
+        self.lows = np.where(col < counts[:, None], self.low[at], np.inf)
+        self.c0_2d = self.c0[at]
+        self.c1_2d = self.c1[at]
+        self.under = [p.under for p in rows]
+        self.mm0 = np.array([p.mm0 for p in rows])
+        self.convex = np.array([p.convex for p in rows], dtype=bool)
 
 
-def _table_block(ps: list[_Pos]) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Lows and coefficients of positions sharing one tier table, computed as arrays."""
-    tiers = ps[0].position.tiers
-    n = len(tiers)
-    mins = np.array([t.min_bound if k else 0.0 for k, t in enumerate(tiers)])
-    maxs = np.array([t.max_bound if k < n - 1 else np.inf for k, t in enumerate(tiers)])
-    rates = np.array([t.maintenance_margin_rate for t in tiers])
-    amounts = np.array([t.maintenance_amount for t in tiers])
-    q = np.array([p.size for p in ps])[:, None]
-    m = np.array([p.m for p in ps])[:, None]
-    v = np.array([p.v for p in ps])[:, None]
-    fk = np.array([p.fee_k for p in ps])[:, None]
-    fc = np.array([p.fee_c for p in ps])[:, None]
-    if ps[0].inv:
-        # ascending g is descending coin value: the tiers reversed
-        lows: FloatArray = q / (m * maxs[None, ::-1])
-        c0: FloatArray = v * (q * rates[None, ::-1] + fk) / m
-        c1: FloatArray = v * (fc - amounts[None, ::-1])
-        return lows, c0, c1
-    lows = mins[None, :] / (q * m)
-    c0 = v * (fc - amounts[None, :])
-    c1 = v * (fk + q * rates[None, :]) * m
-    return lows, c0, c1
-
-
-def _walk_segments(
+def _sweep(
     alpha: float,
     beta: float,
     at: FloatArray,
@@ -1005,44 +1083,52 @@ def _walk_segments(
     db: FloatArray,
     end: float,
     direction: int,
+    concave: bool,
 ) -> float | None:
-    """The vectorised ``_lazy_walk``: kinks sorted by |t| with their (Δalpha, Δbeta); kinks at
-    one |t| take effect together; the first segment where f ≤ 0 answers."""
-    if at.size:
-        n = at.size
-        last = np.empty(n, dtype=bool)
-        np.not_equal(at[1:], at[:-1], out=last[:-1])
-        last[-1] = True
-        stops = at[last]
-        m = stops.size
-        a = np.empty(m + 1)
-        a[0] = alpha
-        a[1:] = alpha + np.cumsum(da)[last]
-        b = np.empty(m + 1)
-        b[0] = beta
-        b[1:] = beta + np.cumsum(db)[last]
-        start = np.empty(m + 1)
-        start[0] = 0.0
-        start[1:] = stops
-        stop = np.empty(m + 1)
-        stop[:-1] = stops
-        stop[-1] = end
-    else:
-        a, b = np.array([alpha]), np.array([beta])
-        start, stop = np.zeros(1), np.array([end])
-    f = a + b * direction * start
-    slope = b * direction
-    with np.errstate(divide="ignore", invalid="ignore"):
-        root = np.where(slope < 0, start - f / slope, np.inf)
-    limit = stop.copy()
-    if math.isfinite(end):
-        # A root at the path's end is a zero price (up to rounding): no liquidation.
-        limit[-1] = end * (1 - 1e-9)
-    hit = (f <= 0) | (root < limit)
+    """The vectorised ``_lazy_walk``: f(t) = alpha + beta·t changing by (Δalpha, Δbeta) at
+    each kink (sorted by |t| < end); kinks at one |t| take effect together; the first segment
+    where f ≤ 0 answers. ``concave``: f is concave along the path, so if its last segment
+    still rises there is no root (f > 0 now)."""
+    # A root at the path's end is a zero price (up to rounding): no liquidation.
+    limit = end * (1 - 1e-9) if end != _INF else end
+    n = at.size
+    if n == 0:
+        rate = beta * direction
+        if rate < 0.0:
+            first = 0.0 - alpha / rate
+            if first < limit:
+                return direction * first
+        return None
+    a = np.empty(n + 1)
+    a[0] = alpha
+    np.cumsum(da, out=a[1:])
+    a[1:] += alpha
+    slope = np.empty(n + 1)
+    slope[0] = beta
+    np.cumsum(db, out=slope[1:])
+    slope[1:] += beta
+    if concave and slope[-1] * direction >= 0.0:
+        return None
+    slope *= direction
+    start = np.empty(n + 1)
+    start[0] = 0.0
+    start[1:] = at
+    stop = np.empty(n + 1)
+    stop[:-1] = at
+    stop[-1] = limit
+    f = slope * start
+    f += a
+    falling = slope < 0.0
+    root = np.divide(f, slope, out=np.full(n + 1, -_INF), where=falling)
+    np.subtract(start, root, out=root)
+    hit = root < stop
+    hit |= f <= 0.0
+    # a kink sharing its |t| with the next one does not start a segment
+    hit[1:-1] &= start[1:-1] != stop[1:-1]
     i = int(np.argmax(hit))
     if not hit[i]:
         return None
-    return direction * float(start[i] if f[i] <= 0 else root[i])
+    return direction * float(start[i] if f[i] <= 0.0 else root[i])
 
 
 class _Mover:
