@@ -755,90 +755,109 @@ class PoolModel:
         if self._solo is not None:
             return self._solo
         st = self._stack()
-        feel = self._feel()
-        groups: dict[str, int] = {}
-        bal: list[float] = []
-        for u in self.by_under:
-            coins = feel.get(u, ())
-            if all(a.slices is None for a in coins):
-                groups[u] = len(groups)
-                bal.append(sum(a.balance * a.price for a in coins if a.under == u))
-        out: dict[str, float | None] = {}
-        self._solo = out
-        if not groups:
-            return out
-        ng = len(groups)
-        gid = np.array([groups.get(u, -1) for u in st.under])
-        terms = np.array([(p.p0 + p.p1, p.mm0, p.p0, p.p1) for p in st.rows]).T
-        keep = gid >= 0
-        if not keep.all():
-            terms = terms[:, keep]
-        gk = gid[keep]
-        pnl0, mm0, p0, p1 = (np.bincount(gk, weights=t, minlength=ng) for t in terms)
-        balance = np.array(bal)
+        unders, gid = st.unders, st.gid
+        sliced: set[str] = set()
+        coin: dict[str, float] = {}
+        for c in self.assets.values():
+            if c.slices is not None:
+                sliced.update(c.p1_by_under)
+                if c.under:
+                    sliced.add(c.under)
+            elif c.under:
+                coin[c.under] = c.balance * c.price
+        p0, p1, mm0 = st.terms
+        low, c0, c1, row = st.low, st.c0, st.c1, st.row
+        first = st.first
+        if sliced:
+            # an underlying a coin valued slice by slice moves with is walked instead
+            ok = np.array([u not in sliced for u in unders])
+            if not ok.any():
+                self._solo = {}
+                return self._solo
+            unders = [u for u, y in zip(unders, ok.tolist(), strict=True) if y]
+            keep = ok[gid]
+            gid = (np.cumsum(ok) - 1)[gid[keep]]
+            p0, p1, mm0 = p0[keep], p1[keep], mm0[keep]
+            on = keep[row]
+            counts = np.bincount(row[on], minlength=keep.size)[keep]
+            low, c0, c1 = low[on], c0[on], c1[on]
+            row = np.repeat(np.arange(counts.size), counts)
+            first = np.zeros(counts.size, dtype=np.intp)
+            np.cumsum(counts[:-1], out=first[1:])
+        ng = len(unders)
+        balance = np.array([coin.get(u, 0.0) for u in unders]) if coin else np.zeros(ng)
+        sums = np.bincount
         f0 = self.equity0 - self.maintenance0
-        k = f0 - pnl0 + mm0 - balance + p0
-        slope = p1 + balance
-        # every piece's change from the piece before it on its row, sorted by (group, g)
-        d0 = st.c0.copy()
-        d0[1:] -= st.c0[:-1]
-        d0[st.first] = st.c0[st.first]
-        d1 = st.c1.copy()
-        d1[1:] -= st.c1[:-1]
-        d1[st.first] = st.c1[st.first]
-        gp = gid[st.row]
-        low = st.low
-        if not keep.all():
-            on = gp >= 0
-            gp, low, d0, d1 = gp[on], low[on], d0[on], d1[on]
-        order = np.lexsort((low, gp))
-        gp = gp[order]
+        k = f0 - sums(gid, p0 + p1, ng) + sums(gid, mm0, ng) - balance + sums(gid, p0, ng)
+        slope = sums(gid, p1, ng) + balance
+        # each underlying's pieces on one row of (underlyings × pieces)
+        gp = gid[row]
         sizes = np.bincount(gp, minlength=ng)
-        starts = np.zeros(ng, dtype=np.intp)
-        np.cumsum(sizes[:-1], out=starts[1:])
-        col = np.arange(gp.size) - starts[gp]
         width = int(sizes.max())
-        lows = np.full((ng, width + 1), np.inf)
-        lows[gp, col] = low[order]
-        c0 = np.zeros((ng, width))
-        c0[gp, col] = d0[order]
-        c1 = np.zeros((ng, width))
-        c1[gp, col] = d1[order]
-        np.cumsum(c0, axis=1, out=c0)
-        np.cumsum(c1, axis=1, out=c1)
+        lows = np.full((ng, width + 1), _INF)
+        cs0 = np.zeros((ng, width))
+        cs1 = np.zeros((ng, width))
+        if gid.size == ng:  # one position per underlying: its own pieces
+            col = np.arange(gp.size) - first[row]
+            lows[gp, col] = low
+            cs0[gp, col] = c0
+            cs1[gp, col] = c1
+        else:
+            # the maintenance on a segment is the running sum of each piece's change from
+            # the piece before it on its position, the kinks of an underlying's positions
+            # merged
+            d0 = c0 - np.concatenate(([0.0], c0[:-1]))
+            d1 = c1 - np.concatenate(([0.0], c1[:-1]))
+            d0[first] = c0[first]
+            d1[first] = c1[first]
+            order = np.argsort(gp, kind="stable")
+            gp = gp[order]
+            starts = np.zeros(ng, dtype=np.intp)
+            np.cumsum(sizes[:-1], out=starts[1:])
+            col = np.arange(gp.size) - starts[gp]
+            lows[gp, col] = low[order]
+            cs0[gp, col] = d0[order]
+            cs1[gp, col] = d1[order]
+            merge = np.argsort(lows[:, :-1], axis=1, kind="stable")
+            lows[:, :-1] = np.take_along_axis(lows[:, :-1], merge, axis=1)
+            cs0 = np.take_along_axis(cs0, merge, axis=1)
+            cs1 = np.take_along_axis(cs1, merge, axis=1)
+            np.cumsum(cs0, axis=1, out=cs0)
+            np.cumsum(cs1, axis=1, out=cs1)
         highs = lows[:, 1:]
         lows = lows[:, :-1]
         # kinks at one g take effect together: only the last of them starts a segment
         lows = np.where(lows < highs, lows, np.inf)
-        a = k[:, None] - c0
-        b = slope[:, None] - c1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            root = np.where(b != 0, -a / np.where(b != 0, b, 1.0), np.nan)
-            pos_b, neg_b, zero_b = b > 0, b < 0, b == 0
-            top = np.minimum(highs, 1.0)
-            # down: the largest g in (0, 1] of a segment where the surplus is <= 0
-            down = np.full(a.shape, -np.inf)
-            sup = np.minimum(top, root)
-            down = np.where(pos_b & (sup >= lows), sup, down)
-            down = np.where(neg_b & (np.maximum(lows, root) <= top), top, down)
-            down = np.where(zero_b & (a <= 0) & (lows <= top), top, down)
-            down = np.where(down > 1e-9, down, -np.inf)
-            # up: the smallest g >= 1 of a segment where the surplus is <= 0
-            base = np.maximum(lows, 1.0)
-            up = np.full(a.shape, np.inf)
-            up = np.where(pos_b & (base <= np.minimum(highs, root)) & (base < highs), base, up)
-            begin = np.maximum(base, root)
-            up = np.where(neg_b & (begin < highs), begin, up)
-            up = np.where(zero_b & (a <= 0) & (base < highs), base, up)
-        g_down = down.max(axis=1).tolist()
-        g_up = up.min(axis=1).tolist()
-        for u, i in groups.items():
-            d, g = g_down[i], g_up[i]
-            dd = 1.0 - d if d > -_INF else _INF
-            if dd == _INF and g == _INF:
-                out[u] = None
-            else:
-                out[u] = d if dd <= g - 1.0 else g
+        a = k[:, None] - cs0
+        b = slope[:, None] - cs1
+        root = np.divide(a, b, out=np.zeros_like(a), where=b != 0.0)
+        np.negative(root, out=root)
+        # down: the largest g in (0, 1] of a segment [lo, hi) where the surplus is <= 0 —
+        # its top if the surplus is <= 0 there, else its zero if it rises through one
+        top = np.minimum(highs, 1.0)
+        f = b * top
+        f += a
+        down = np.where((b > 0.0) & (root >= lows), root, -_INF)
+        down = np.where(f <= 0.0, top, down)
+        down = np.where((lows <= top) & (down > 1e-9), down, -_INF)
+        # up: the smallest g >= 1 of a segment — its bottom if the surplus is <= 0 there,
+        # else its zero if it falls through one
+        base = np.maximum(lows, 1.0)
+        inside = base < highs
+        base = np.where(inside, base, 1.0)
+        f = b * base
+        f += a
+        up = np.where((b < 0.0) & (root < highs), root, _INF)
+        up = np.where(f <= 0.0, base, up)
+        up = np.where(inside, up, _INF)
+        g_down = down.max(axis=1)
+        g_up = up.min(axis=1)
+        nearest = np.where(1.0 - g_down <= g_up - 1.0, g_down, g_up)
+        nearest[np.isinf(g_down) & np.isinf(g_up)] = np.nan
+        out: dict[str, float | None] = {
+            u: None if g != g else g for u, g in zip(unders, nearest.tolist(), strict=True)
+        }
+        self._solo = out
         return out
 
     def _only_gains(self, moving: Mapping[str, float], direction: int) -> bool:
@@ -1071,7 +1090,13 @@ class _Stack:
         self.c0_2d = self.c0[at]
         self.c1_2d = self.c1[at]
         self.under = [p.under for p in rows]
-        self.mm0 = np.array([p.mm0 for p in rows])
+        index: dict[str, int] = {}
+        self.gid = np.array([index.setdefault(u, len(index)) for u in self.under])
+        self.unders = list(index)
+        """The underlyings, in the order ``gid`` numbers them."""
+        self.terms = np.array([(p.p0, p.p1, p.mm0) for p in rows]).T
+        """Each row's PnL P0 + P1·g and maintenance at the marks."""
+        self.mm0 = self.terms[2]
         self.convex = np.array([p.convex for p in rows], dtype=bool)
 
 
@@ -1093,6 +1118,8 @@ def _sweep(
     limit = end * (1 - 1e-9) if end != _INF else end
     n = at.size
     if n == 0:
+        if alpha <= 0.0:
+            return direction * 0.0
         rate = beta * direction
         if rate < 0.0:
             first = 0.0 - alpha / rate
