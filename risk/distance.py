@@ -15,13 +15,23 @@ def distance_pct(liquidation_price: float | None, mark: float) -> float | None:
     return liquidation_price / mark - 1.0
 
 
+def _log_distance(
+    liquidation_price: float | None, mark: float, sigma_daily: float | None
+) -> float | None:
+    """|ln(L / mark)|, None where there is no price or no volatility to measure it in."""
+    if liquidation_price is None or not sigma_daily or liquidation_price <= 0:
+        return None
+    return abs(math.log(liquidation_price / mark))
+
+
 def distance_sigma(
     liquidation_price: float | None, mark: float, sigma_daily: float | None, horizon_days: float = 1
 ) -> float | None:
     """|ln(L / mark)| in standard deviations of the log return over the horizon."""
-    if liquidation_price is None or not sigma_daily or liquidation_price <= 0:
+    x = _log_distance(liquidation_price, mark, sigma_daily)
+    if x is None or sigma_daily is None:
         return None
-    return abs(math.log(liquidation_price / mark)) / (sigma_daily * math.sqrt(horizon_days))
+    return x / (sigma_daily * math.sqrt(horizon_days))
 
 
 def touch_probability(
@@ -30,7 +40,20 @@ def touch_probability(
     """Probability that the price touches L within the horizon, for a driftless log-price
     Brownian motion: P = 2·Φ(−|ln(L/mark)| / (σ·√T)) = erfc(|ln(L/mark)| / (σ·√(2T)))
     (reflection principle)."""
-    if liquidation_price is None or not sigma_daily or liquidation_price <= 0:
+    x = _log_distance(liquidation_price, mark, sigma_daily)
+    if x is None or sigma_daily is None:
         return None
-    z = abs(math.log(liquidation_price / mark)) / (sigma_daily * math.sqrt(2.0 * horizon_days))
-    return math.erfc(z)
+    return math.erfc(x / (sigma_daily * math.sqrt(2.0 * horizon_days)))
+
+
+def sigma_distance_and_touch(
+    liquidation_price: float | None, mark: float, sigma_daily: float | None, horizon_days: float = 1
+) -> tuple[float | None, float | None]:
+    """``distance_sigma`` and ``touch_probability`` together, the logarithm taken once."""
+    x = _log_distance(liquidation_price, mark, sigma_daily)
+    if x is None or sigma_daily is None:
+        return None, None
+    return (
+        x / (sigma_daily * math.sqrt(horizon_days)),
+        math.erfc(x / (sigma_daily * math.sqrt(2.0 * horizon_days))),
+    )

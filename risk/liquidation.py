@@ -210,7 +210,8 @@ def _tier_facts(tiers: tuple[MarginTier, ...], fee: float) -> tuple[bool, bool]:
 class _Pos:
     """A position's PnL P0 + P1·g and maintenance pieces in the pool's unit, g being its
     underlying's move factor: piece j is c0 + c1·g on g in [lows[j], highs[j]), for tier
-    tier_of[j]; the pieces and their coefficients are built when a walk first needs them."""
+    tier_of[j]; the pieces and their coefficients are built when a walk first needs them.
+    ``settle`` is the coin its PnL is in (``Account.settle_of``)."""
 
     __slots__ = (
         "_highs",
@@ -234,16 +235,20 @@ class _Pos:
         "p1",
         "pnl",
         "position",
+        "settle",
         "sign",
         "size",
         "under",
         "v",
     )
 
-    def __init__(self, position: Position, under: str, v: float, rules: RuleSet) -> None:
+    def __init__(
+        self, position: Position, under: str, v: float, rules: RuleSet, settle: str
+    ) -> None:
         p = position
         self.position = p
         self.under = under
+        self.settle = settle
         self.v = v
         m = self.m = p.mark_price
         inv = self.inv = p.contract_type is _INVERSE
@@ -398,6 +403,7 @@ class PoolModel:
 
     def __init__(self, pool: Pool, account: Account, rules: RuleSet) -> None:
         self.pool = pool
+        self.key = pool.key
         self.rules = rules
         shared = pool.mode is PoolMode.SHARED and not pool.isolated
         by_coin = {c.coin: c for c in account.collateral}
@@ -459,7 +465,7 @@ class PoolModel:
             else:
                 coin = p.settle or settle
             a = assets.get(coin) or asset(coin)
-            pos = _Pos(p, under, a.price, rules)
+            pos = _Pos(p, under, a.price, rules, coin)
             a.add(pos)
             positions.append(pos)
             terms[id(p)] = pos
@@ -564,7 +570,7 @@ class PoolModel:
         if self._only_gains(moving, direction):
             return None
         beta = 0.0
-        if self.plain and len(self.positions) >= VECTOR_MOVERS:
+        if len(self.positions) >= VECTOR_MOVERS:
             count = sum(len(self.by_under.get(u, ())) for u in moving)
             if count >= VECTOR_MOVERS:
                 return self._vector_root(moving, direction, end, alpha)
@@ -589,13 +595,9 @@ class PoolModel:
             if a.slices is None:
                 beta += e1
                 continue
-            e0 = a.balance * a.price + a.pnl0
-            q1 = a.price * ka
-            if e1 == 0.0 and q1 == 0.0:
-                continue
-            a0, b0 = self._value_walk(a, e0, e1, a.price, q1, direction, end, events)
-            alpha += a0 - self._asset_value0(a)
-            beta += b0
+            da, db = self._sliced_value(a, e1, ka, direction, end, events)
+            alpha += da
+            beta += db
         if concave:
             # F is concave along the path: if it still rises at the far end it rises all
             # the way, and there is no root (F > 0 now).
@@ -716,7 +718,9 @@ class PoolModel:
         if self._pre is not None and self._pre.key == key:
             return self._pre
         beta = 0.0
-        for a in self.assets.values():  # every coin at par, its PnL linear in t
+        for a in self.assets.values():  # a coin at par: its PnL linear in t
+            if a.slices is not None:
+                continue
             if a.under:
                 beta += a.balance * a.price * moving.get(a.under, 0.0)
             for u, p1 in a.p1_by_under.items():
@@ -729,9 +733,10 @@ class PoolModel:
     def _vector_root(
         self, moving: Mapping[str, float], direction: int, end: float, alpha: float
     ) -> float | None:
-        """``first_root`` for many movers in a plain pool: every kink of every moving position
-        at once in NumPy (the same pieces, the same segment equations), sorted, swept with
-        cumulative sums; the first segment whose equation reaches zero answers."""
+        """``first_root`` for many movers: every kink of every moving position at once in
+        NumPy (the same pieces, the same segment equations), sorted, swept with cumulative
+        sums, a coin valued slice by slice walked beside them; the first segment whose
+        equation reaches zero answers."""
         pre = self._prework(moving)
         if direction > 0:
             alpha += pre.alpha_up
@@ -742,7 +747,27 @@ class PoolModel:
             beta = pre.beta - pre.beta_down
             at, da, db = pre.events_down
         n = int(np.searchsorted(at, end)) if at.size else 0
-        return _sweep(alpha, beta, at[:n], da[:n], db[:n], end, direction, pre.concave)
+        at, da, db = at[:n], da[:n], db[:n]
+        if not self.plain:
+            events: list[tuple[float, float, float]] = []
+            for a in self.assets.values():
+                if a.slices is None:
+                    continue
+                ka = moving.get(a.under, 0.0) if a.under else 0.0
+                e1 = a.balance * a.price * ka
+                for u, p1 in a.p1_by_under.items():
+                    e1 += p1 * moving.get(u, 0.0)
+                d_alpha, d_beta = self._sliced_value(a, e1, ka, direction, end, events)
+                alpha += d_alpha
+                beta += d_beta
+            if events:
+                events.sort(key=_first)
+                extra = np.array(events).T
+                where = np.searchsorted(at, extra[0], side="right")
+                at = np.insert(at, where, extra[0])
+                da = np.insert(da, where, extra[1])
+                db = np.insert(db, where, extra[2])
+        return _sweep(alpha, beta, at, da, db, end, direction, pre.concave and self.plain)
 
     def group_roots(self) -> dict[str, float | None]:
         """``own_factor`` of every underlying whose coins count at par, all at once: along u
@@ -830,7 +855,8 @@ class PoolModel:
         lows = np.where(lows < highs, lows, np.inf)
         a = k[:, None] - cs0
         b = slope[:, None] - cs1
-        root = np.divide(a, b, out=np.zeros_like(a), where=b != 0.0)
+        with np.errstate(over="ignore"):  # a tiny slope: the zero is far away
+            root = np.divide(a, b, out=np.zeros_like(a), where=b != 0.0)
         np.negative(root, out=root)
         # down: the largest g in (0, 1] of a segment [lo, hi) where the surplus is <= 0 —
         # its top if the surplus is <= 0 there, else its zero if it rises through one
@@ -875,6 +901,25 @@ class PoolModel:
                 if a is not None and a.under == u and a.balance * ku * direction < 0:
                     return False
         return True
+
+    def _sliced_value(
+        self,
+        a: _Asset,
+        e1: float,
+        ka: float,
+        direction: int,
+        end: float,
+        events: list[tuple[float, float, float]],
+    ) -> tuple[float, float]:
+        """A coin valued slice by slice along a path: its value's change from the marks as
+        (Δalpha, beta) on its current slice, its slice changes appended to events. ``e1`` is
+        the slope of its equity in t, ``ka`` its price's."""
+        e0 = a.balance * a.price + a.pnl0
+        q1 = a.price * ka
+        if e1 == 0.0 and q1 == 0.0:
+            return 0.0, 0.0
+        a0, b0 = self._value_walk(a, e0, e1, a.price, q1, direction, end, events)
+        return a0 - self._asset_value0(a), b0
 
     @staticmethod
     def _value_walk(
@@ -1100,6 +1145,10 @@ class _Stack:
         self.convex = np.array([p.convex for p in rows], dtype=bool)
 
 
+def _first(event: tuple[float, float, float]) -> float:
+    return event[0]
+
+
 def _sweep(
     alpha: float,
     beta: float,
@@ -1146,7 +1195,8 @@ def _sweep(
     f = slope * start
     f += a
     falling = slope < 0.0
-    root = np.divide(f, slope, out=np.full(n + 1, -_INF), where=falling)
+    with np.errstate(over="ignore"):  # a tiny slope: the zero is far away
+        root = np.divide(f, slope, out=np.full(n + 1, -_INF), where=falling)
     np.subtract(start, root, out=root)
     hit = root < stop
     hit |= f <= 0.0

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from risk.distance import distance_sigma, touch_probability
+from risk.distance import sigma_distance_and_touch
 from risk.liquidation import AccountModel, JointMove, pool_totals
 from risk.probability import MoveModel, Odds, account_odds
 from risk.rules import RuleSet, rules_for
@@ -181,35 +181,49 @@ def build_report(
     betas = betas or {}
     sigma_daily = sigma_daily or {}
     model = AccountModel(account, rules)
+    pool_of = model.pool_of
     reports = []
     as_of = account.as_of_ms
+    computed = Source.COMPUTED
     for pos in account.positions:
-        pool = model.pool_of(pos)
-        lp = model.liquidation_price(pos, pool)
+        pool = pool_of(pos)
         term = pool.terms[id(pos)]
-        notional, pnl, mm = term.notional, term.pnl, term.mm_settle
-        sigma = sigma_daily.get(pos.symbol)
+        g = pool.own_factor(term.under)  # AccountModel.liquidation_price
         mark = pos.mark_price
+        exchange_lp = pos.exchange_liquidation_price
+        if g is None:
+            lp = figure = distance = d_sigma = touch = mismatch = None
+        else:
+            lp = mark * g
+            figure = Figure(lp, computed, as_of)
+            distance = lp / mark - 1.0
+            sigma = sigma_daily.get(pos.symbol)
+            d_sigma, touch = (
+                (None, None)
+                if sigma is None
+                else sigma_distance_and_touch(lp, mark, sigma, horizon_days)
+            )
+            mismatch = None if exchange_lp is None else _mismatch(lp, exchange_lp)
         reports.append(
             PositionReport(
                 pos.symbol,
                 pos.side,
                 pos.margin_mode,
-                pos.contracts * pos.contract_size,
+                term.size,
                 pos.entry_price,
                 mark,
-                notional,
-                pnl,
-                mm,
-                None if lp is None else Figure(lp, Source.COMPUTED, as_of),
-                pos.exchange_liquidation_price,
-                None if lp is None else lp / mark - 1.0,
-                None if sigma is None else distance_sigma(lp, mark, sigma, horizon_days),
-                None if sigma is None else touch_probability(lp, mark, sigma, horizon_days),
-                _mismatch(lp, pos.exchange_liquidation_price),
+                term.notional,
+                term.pnl,
+                term.mm_settle,
+                figure,
+                exchange_lp,
+                distance,
+                d_sigma,
+                touch,
+                mismatch,
                 pos.contract_type,
-                account.settle_of(pos),
-                pool.pool.key,
+                term.settle,
+                pool.key,
             )
         )
     chosen_leader = leader or default_leader(account)

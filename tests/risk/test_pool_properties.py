@@ -320,3 +320,108 @@ def test_the_vectorised_solves_equal_the_walk(account, beta):
         assert (a is None) == (b is None)
         if a is not None:
             assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
+
+
+@st.composite
+def shared_pool_accounts(draw):
+    """A shared pool (Bybit's Unified Trading Account, Binance multi-assets, OKX
+    multi-currency): USDT and USDC perpetuals and inverse contracts on a few underlyings,
+    hedge legs, and coins posted as collateral valued slice by slice (a haircut per slice, a
+    liability ratio when negative) or at par."""
+    from risk.types import Collateral, CollateralTier
+
+    exchange = draw(st.sampled_from(["bybit", "binanceusdm", "okx"]))
+    marks = {"A": 100_000.0, "B": 3_000.0, "C": 50.0}
+    marks = {u: m * draw(st.floats(0.8, 1.2)) for u, m in marks.items()}
+    positions = []
+    for i in range(draw(st.integers(1, 16))):
+        base = draw(st.sampled_from(["A", "B", "C"]))
+        mark = marks[base]
+        sides = (
+            [Side.LONG, Side.SHORT]
+            if draw(st.integers(0, 4)) == 0
+            else [draw(st.sampled_from(Side))]
+        )
+        inverse = draw(st.booleans()) and draw(st.booleans())
+        for side in sides:
+            if inverse:
+                positions.append(
+                    Position(
+                        f"{base}USD-{i}",
+                        side,
+                        draw(st.floats(100, 2_000_000)) / 100,
+                        mark * draw(st.floats(0.8, 1.2)),
+                        mark,
+                        draw(coin_tiers()),
+                        contract_size=100,
+                        leverage=draw(st.floats(1.5, 50)),
+                        contract_type=ContractType.INVERSE,
+                    )
+                )
+            else:
+                positions.append(
+                    Position(
+                        f"{base}-{i}",
+                        side,
+                        draw(st.floats(1_000, 2_000_000)) / mark,
+                        mark * draw(st.floats(0.8, 1.2)),
+                        mark,
+                        draw(st.one_of(jumping_tiers(), coin_tiers())),
+                        leverage=draw(st.floats(1.5, 50)),
+                        settle=draw(st.sampled_from(["", "USDC"])),
+                    )
+                )
+    coins = []
+    for coin in ("A", "B", "C"):
+        if draw(st.booleans()):
+            tiers = ()
+            if draw(st.booleans()):
+                tiers = (
+                    CollateralTier(draw(st.floats(0.5, 50)), draw(st.floats(0.8, 1.0))),
+                    CollateralTier(math.inf, draw(st.floats(0.3, 0.8))),
+                )
+            coins.append(
+                Collateral(
+                    coin,
+                    draw(st.floats(-5, 20)),
+                    marks[coin],
+                    tiers,
+                    draw(st.sampled_from([1.0, 1.05])),
+                )
+            )
+    if draw(st.booleans()):
+        coins.append(Collateral("USDC", draw(st.floats(0, 50_000))))
+    wallet = sum(p.size * p.mark_price for p in positions if not p.inverse) * draw(
+        st.floats(0.02, 1.0)
+    )
+    return Account(
+        exchange, wallet, tuple(positions), pool_mode=PoolMode.SHARED, collateral=tuple(coins)
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(shared_pool_accounts(), st.floats(0.5, 2.0))
+def test_the_vectorised_solves_equal_the_walk_in_a_shared_pool(account, beta):
+    """In a shared pool, with coins valued slice by slice, inverse contracts counted at their
+    coin's price and hedge legs on one underlying, the solve per underlying (one NumPy pass)
+    and the vectorised joint move give what the segment-by-segment walk gives."""
+    import risk.liquidation as engine
+
+    rules = RULE_SETS[account.exchange]
+    betas = {p.symbol: beta for p in account.positions if p.base != "A"}
+    results = []
+    for threshold in (10**9, 1):
+        old = engine.VECTOR_MOVERS
+        engine.VECTOR_MOVERS = threshold
+        try:
+            model = AccountModel(account, rules)
+            lps = [model.liquidation_price(p) for p in account.positions]
+            jm = model.joint_move(account.positions[0].symbol, betas)
+        finally:
+            engine.VECTOR_MOVERS = old
+        results.append((lps, jm.down, jm.up))
+    (walk_lps, walk_down, walk_up), (vec_lps, vec_down, vec_up) = results
+    for a, b in [*zip(walk_lps, vec_lps, strict=True), (walk_down, vec_down), (walk_up, vec_up)]:
+        assert (a is None) == (b is None)
+        if a is not None:
+            assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
