@@ -58,7 +58,7 @@ import bisect
 import heapq
 import itertools
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -355,7 +355,8 @@ class _Pos:
         """Piece j's maintenance as c0 + c1·g in the pool's unit."""
         c = self.coefs[j]
         if c is None:
-            tier = self.position.tiers[self.tier_of[j]]
+            tiers = self.position.tiers
+            tier = tiers[self.current] if self.n_pieces == 1 else tiers[self.tier_of[j]]
             rate = tier.maintenance_margin_rate
             const = self.fee_c - tier.maintenance_amount
             coeff = self.fee_k
@@ -579,13 +580,22 @@ class PoolModel:
         concave = self.plain
         for u, ku in moving.items():
             for pos in self.by_under.get(u, ()):
+                concave = concave and pos.convex
+                if pos.n_pieces == 1:  # no kink: its line, as a _Mover would give it
+                    c0, c1 = pos.coef(0)
+                    alpha += pos.mm0 - (c0 + c1)
+                    beta -= c1 * ku
+                    continue
                 mv = _Mover(pos, ku, direction)
                 alpha += pos.mm0 - mv.a
                 beta -= mv.b
-                concave = concave and pos.convex
                 movers.append(mv)
         events: list[tuple[float, float, float]] = []
-        for a in self.assets.values():
+        # a coin that moves with none of the movers adds nothing
+        coins: Iterable[_Asset] = (
+            self._feel().get(next(iter(moving)), ()) if len(moving) == 1 else self.assets.values()
+        )
+        for a in coins:
             ka = moving.get(a.under, 0.0) if a.under else 0.0
             e1 = a.balance * a.price * ka
             p1 = a.p1_by_under
@@ -667,10 +677,15 @@ class PoolModel:
         movers: list[_Mover] = []
         concave = self.plain
         for pos in group:
+            concave = concave and pos.convex
+            if pos.n_pieces == 1:  # no kink: its line, as a _Mover would give it
+                c0, c1 = pos.coef(0)
+                alpha += pos.mm0 - (c0 + c1)
+                beta -= c1
+                continue
             mv = _Mover(pos, 1.0, direction)
             alpha += pos.mm0 - mv.a
             beta -= mv.b
-            concave = concave and pos.convex
             movers.append(mv)
         for a in self._feel().get(u, ()):
             e1 = a.balance * a.price if a.under == u else 0.0

@@ -26,10 +26,11 @@ const + coeff / p. ``maintenance_parts`` gives those two numbers; the solver in
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass
 from enum import Enum
 
-from risk.types import MarginTier, PoolMode, Position, TierBasis, tier_index
+from risk.types import ContractType, MarginTier, PoolMode, Position, Side, TierBasis, tier_index
 
 
 class FeeTerm(Enum):
@@ -93,22 +94,23 @@ class RuleSet:
         """Where the initial margin is gone: linear entry × (1 ∓ 1/leverage), inverse
         entry × leverage / (leverage ± 1) (Bybit "What is Bankruptcy Price?"); inf for an
         inverse short at 1× or less (it never goes bankrupt)."""
-        lev = self.leverage(position)
-        e, s = position.entry_price, position.sign
-        if position.inverse:
+        lev = position.leverage or self.leverage(position)
+        e, s = position.entry_price, 1 if position.side is Side.LONG else -1
+        if position.contract_type is ContractType.INVERSE:
             denominator = lev + s
-            return e * lev / denominator if denominator > 0 else float("inf")
+            return e * lev / denominator if denominator > 0 else math.inf
         return max(0.0, e * (1.0 - s / lev))
 
     def fee_to_close(self, position: Position) -> float:
         """Bybit's estimated fee to close: the value at the bankruptcy price × the taker rate
         (a constant: it does not move with the mark)."""
         bp = self.bankruptcy_price(position)
-        if position.inverse:
-            if bp == float("inf") or bp <= 0:
+        size = position.contracts * position.contract_size
+        if position.contract_type is ContractType.INVERSE:
+            if bp == math.inf or bp <= 0:
                 return 0.0
-            return position.size / bp * self.closing_fee_rate
-        return position.size * bp * self.closing_fee_rate
+            return size / bp * self.closing_fee_rate
+        return size * bp * self.closing_fee_rate
 
     def maintenance_parts(self, position: Position, tier: MarginTier) -> tuple[float, float]:
         """(const, coeff) of the position's maintenance in its settle coin within a tier:
