@@ -148,7 +148,9 @@ def margin_pools(account: Account, rules: RuleSet) -> tuple[Pool, ...]:
 
 class _Asset:
     """A coin of a pool: its balance, unit price, the underlying its price follows (None for
-    stablecoins and for a separate pool's own unit), and its valuation slices (None = at par)."""
+    stablecoins and for a separate pool's own unit), and its valuation slices (None = at par).
+    ``PoolModel`` fills in the positions settled in it, their PnL's slope per underlying
+    (``p1_by_under``) and their PnL at the marks (``pnl0``)."""
 
     __slots__ = ("balance", "coin", "p1_by_under", "pnl0", "positions", "price", "slices", "under")
 
@@ -168,11 +170,6 @@ class _Asset:
         self.positions: list[_Pos] = []
         self.p1_by_under: dict[str, float] = {}
         self.pnl0 = 0.0
-
-    def add(self, pos: _Pos) -> None:
-        self.positions.append(pos)
-        self.p1_by_under[pos.under] = self.p1_by_under.get(pos.under, 0.0) + pos.p1
-        self.pnl0 += pos.p0 + pos.p1
 
 
 _TIER_FACTS: dict[int, tuple[tuple[MarginTier, ...], float, tuple[bool, bool]]] = {}
@@ -214,9 +211,7 @@ class _Pos:
     ``settle`` is the coin its PnL is in (``Account.settle_of``)."""
 
     __slots__ = (
-        "_highs",
-        "_lows",
-        "_tier_of",
+        "_pieces",
         "at_entry",
         "coefs",
         "convex",
@@ -294,14 +289,11 @@ class _Pos:
         if by_size or at_entry or len(tiers) == 1:
             self.n_pieces = 1
             self.monotone = self.convex = rate + fee_rate < 1
-            self.coefs: list[tuple[float, float] | None] = [None]
         else:
             self.n_pieces = len(tiers)
             self.monotone, self.convex = _tier_facts(tiers, fee_rate)
-            self.coefs = [None] * len(tiers)
-        self._lows: list[float] | None = None
-        self._highs: list[float] | None = None
-        self._tier_of: list[int] | None = None
+        self.coefs: list[tuple[float, float] | None] | None = None
+        self._pieces: tuple[list[float], list[float], list[int]] | None = None
         const = fee_c - tier.maintenance_amount
         if at_entry:
             const += ev * rate
@@ -311,49 +303,41 @@ class _Pos:
         mm = self.mm_settle = const + (coeff / m if inv else coeff * m)
         self.mm0 = v * mm
 
-    def _build_pieces(self) -> None:
+    def _build_pieces(self) -> tuple[list[float], list[float], list[int]]:
         tiers = self.position.tiers
         n = len(tiers)
         if self.n_pieces == 1:
-            self._lows, self._highs, self._tier_of = [0.0], [_INF], [self.current]
+            lows, tier_of = [0.0], [self.current]
         elif self.inv:
             # coin value S/(m·g) in [lo, hi) <=> g in (S/(m·hi), S/(m·lo)]
             sm = self.size / self.m
-            self._lows = [
-                sm / tiers[k].max_bound if k < n - 1 else 0.0 for k in range(n - 1, -1, -1)
-            ]
-            self._highs = [*self._lows[1:], _INF]
-            self._tier_of = list(range(n - 1, -1, -1))
+            lows = [sm / tiers[k].max_bound if k < n - 1 else 0.0 for k in range(n - 1, -1, -1)]
+            tier_of = list(range(n - 1, -1, -1))
         else:
             qm = self.size * self.m
-            self._lows = [tiers[k].min_bound / qm if k > 0 else 0.0 for k in range(n)]
-            self._highs = [*self._lows[1:], _INF]
-            self._tier_of = list(range(n))
+            lows = [tiers[k].min_bound / qm if k > 0 else 0.0 for k in range(n)]
+            tier_of = list(range(n))
+        pieces = self._pieces = (lows, [*lows[1:], _INF], tier_of)
+        return pieces
 
     @property
     def lows(self) -> list[float]:
-        if self._lows is None:
-            self._build_pieces()
-        assert self._lows is not None
-        return self._lows
+        return (self._pieces or self._build_pieces())[0]
 
     @property
     def highs(self) -> list[float]:
-        if self._highs is None:
-            self._build_pieces()
-        assert self._highs is not None
-        return self._highs
+        return (self._pieces or self._build_pieces())[1]
 
     @property
     def tier_of(self) -> list[int]:
-        if self._tier_of is None:
-            self._build_pieces()
-        assert self._tier_of is not None
-        return self._tier_of
+        return (self._pieces or self._build_pieces())[2]
 
     def coef(self, j: int) -> tuple[float, float]:
         """Piece j's maintenance as c0 + c1·g in the pool's unit."""
-        c = self.coefs[j]
+        coefs = self.coefs
+        if coefs is None:
+            coefs = self.coefs = [None] * self.n_pieces
+        c = coefs[j]
         if c is None:
             tiers = self.position.tiers
             tier = tiers[self.current] if self.n_pieces == 1 else tiers[self.tier_of[j]]
@@ -367,7 +351,7 @@ class _Pos:
             v = self.v
             # inverse: v·g·(const + coeff/(m·g)) = v·coeff/m + v·const·g
             c = (v * coeff / self.m, v * const) if self.inv else (v * const, v * coeff * self.m)
-            self.coefs[j] = c
+            coefs[j] = c
         return c
 
 
@@ -467,7 +451,10 @@ class PoolModel:
                 coin = p.settle or settle
             a = assets.get(coin) or asset(coin)
             pos = _Pos(p, under, a.price, rules, coin)
-            a.add(pos)
+            a.positions.append(pos)
+            p1 = a.p1_by_under
+            p1[under] = p1.get(under, 0.0) + pos.p1
+            a.pnl0 += pos.p0 + pos.p1
             positions.append(pos)
             terms[id(p)] = pos
             group = by_under.get(under)
@@ -572,7 +559,11 @@ class PoolModel:
             return None
         beta = 0.0
         if len(self.positions) >= VECTOR_MOVERS:
-            count = sum(len(self.by_under.get(u, ())) for u in moving)
+            by_under = self.by_under
+            if by_under.keys() <= moving.keys():
+                count = len(self.positions)
+            else:
+                count = sum(len(by_under.get(u, ())) for u in moving)
             if count >= VECTOR_MOVERS:
                 return self._vector_root(moving, direction, end, alpha)
         heap: list[tuple[float, int, int, float, float]] = []
@@ -729,7 +720,7 @@ class PoolModel:
 
     def _prework(self, moving: Mapping[str, float]) -> _Prework:
         """What the vectorised walk needs of a path in both directions, computed once."""
-        key = tuple(sorted(moving.items()))
+        key = tuple(moving.items())
         if self._pre is not None and self._pre.key == key:
             return self._pre
         beta = 0.0
@@ -741,7 +732,8 @@ class PoolModel:
             for u, p1 in a.p1_by_under.items():
                 beta += p1 * moving.get(u, 0.0)
         st = self._stack()
-        pre = _Prework(key, beta, st, np.array([moving.get(u, 0.0) for u in st.under]))
+        ku = np.array([moving.get(u, 0.0) for u in st.unders])[st.gid]
+        pre = _Prework(key, beta, st, ku)
         self._pre = pre
         return pre
 
@@ -1061,7 +1053,7 @@ class _Prework:
         self.events_down = (at[by_down], da[by_down], db[by_down])
 
 
-_TABLE_ROWS: dict[tuple[int, bool], tuple[tuple[MarginTier, ...], FloatArray]] = {}
+_TABLE_ROWS: tuple[dict[int, tuple[tuple[MarginTier, ...], FloatArray]], ...] = ({}, {})
 
 
 def _table_rows(tiers: tuple[MarginTier, ...], inverse: bool) -> FloatArray:
@@ -1069,7 +1061,8 @@ def _table_rows(tiers: tuple[MarginTier, ...], inverse: bool) -> FloatArray:
     (a linear contract's min bound, 0 first; an inverse contract's max bound, the table
     reversed, inf first), rate and amount as a (3, n) array, cached per table (a connector
     keeps its tables from poll to poll)."""
-    hit = _TABLE_ROWS.get((id(tiers), inverse))
+    cache = _TABLE_ROWS[inverse]
+    hit = cache.get(id(tiers))
     if hit is not None and hit[0] is tiers:
         return hit[1]
     n = len(tiers)
@@ -1085,78 +1078,73 @@ def _table_rows(tiers: tuple[MarginTier, ...], inverse: bool) -> FloatArray:
             [tiers[k].maintenance_amount for k in order],
         ]
     )
-    if len(_TABLE_ROWS) > 4096:
-        _TABLE_ROWS.clear()
-    _TABLE_ROWS[(id(tiers), inverse)] = (tiers, rows)
+    if len(cache) > 4096:
+        cache.clear()
+    cache[id(tiers)] = (tiers, rows)
     return rows
 
 
+_NO_COEF = (0.0, 0.0)
+
+
 class _Stack:
-    """A pool's positions' maintenance pieces as arrays: flat (every piece of every row, a
-    row's pieces together in ascending g: ``row``, ``low``, ``c0``, ``c1``) for the solves
-    per underlying, and padded (rows × pieces: lows inf past a row's last piece, the last
-    coefficients repeated) for the vectorised walk. Rows are the positions with several
-    pieces, then those with one."""
+    """A pool's positions' maintenance pieces as flat arrays: every piece of every row, a
+    row's pieces together in ascending g (``row``, ``low``, ``c0``, ``c1``; ``first`` is each
+    row's first piece). Rows are the linear positions with several pieces, the inverse ones,
+    then those with one."""
 
     def __init__(self, positions: list[_Pos]) -> None:
-        multi = [p for p in positions if p.n_pieces > 1]
-        rows = [p for p in multi if not p.inv] + [p for p in multi if p.inv]
-        rows += [p for p in positions if p.n_pieces == 1]
+        linear: list[_Pos] = []
+        inverse: list[_Pos] = []
+        single: list[_Pos] = []
+        for p in positions:
+            if p.n_pieces == 1:
+                single.append(p)
+            elif p.inv:
+                inverse.append(p)
+            else:
+                linear.append(p)
+        rows = linear + inverse + single
         self.rows = rows
-        n = len(rows)
-        counts = np.array([p.n_pieces for p in rows])
-        lows: list[FloatArray] = []
-        c0s: list[FloatArray] = []
-        c1s: list[FloatArray] = []
-        start = 0
-        for inv in (False, True):
-            stop = start
-            while stop < len(multi) and rows[stop].inv is inv:
-                stop += 1
-            if stop > start:
-                block = rows[start:stop]
-                bounds, rates, amounts = np.concatenate(
-                    [_table_rows(p.position.tiers, inv) for p in block], axis=1
-                )
-                scalars = np.array([(p.size, p.m, p.v, p.fee_k, p.fee_c) for p in block]).T
-                q, m, v, fk, fc = np.repeat(scalars, counts[start:stop], axis=1)
-                if inv:
-                    # ascending g is descending coin value: the tiers reversed
-                    lows.append(q / (m * bounds))
-                    c0s.append(v * (q * rates + fk) / m)
-                    c1s.append(v * (fc - amounts))
-                else:
-                    lows.append(bounds / (q * m))
-                    c0s.append(v * (fc - amounts))
-                    c1s.append(v * (fk + q * rates) * m)
-            start = stop
-        singles = rows[len(multi) :]
-        if singles:
-            coefs = np.array([p.coef(0) for p in singles])
-            lows.append(np.zeros(len(singles)))
-            c0s.append(coefs[:, 0])
-            c1s.append(coefs[:, 1])
-        self.low = np.concatenate(lows)
-        self.c0 = np.concatenate(c0s)
-        self.c1 = np.concatenate(c1s)
+        n, nl, nm = len(rows), len(linear), len(linear) + len(inverse)
+        facts = np.array(
+            [
+                (p.size, p.m, p.v, p.fee_k, p.fee_c, p.p0, p.p1, p.mm0, p.n_pieces)
+                + (p.coef(0) if p.n_pieces == 1 else _NO_COEF)
+                for p in rows
+            ]
+        ).T
+        counts = facts[8].astype(np.intp)
+        self.terms = facts[5:8]
+        """Each row's PnL P0 + P1·g and maintenance at the marks."""
+        self.mm0 = facts[7]
+        parts: list[tuple[FloatArray, FloatArray, FloatArray]] = []
+        for block, lo, hi, inv in ((linear, 0, nl, False), (inverse, nl, nm, True)):
+            if not block:
+                continue
+            tables = [_table_rows(p.position.tiers, inv) for p in block]
+            bounds, rates, amounts = np.concatenate(tables, axis=1)
+            q, m, v, fk, fc = np.repeat(facts[:5, lo:hi], counts[lo:hi], axis=1)
+            if inv:
+                # ascending g is descending coin value: the tiers reversed
+                parts.append((q / (m * bounds), v * (q * rates + fk) / m, v * (fc - amounts)))
+            else:
+                parts.append((bounds / (q * m), v * (fc - amounts), v * (fk + q * rates) * m))
+        if single:
+            parts.append((np.zeros(n - nm), facts[9, nm:], facts[10, nm:]))
+        if len(parts) == 1:
+            self.low, self.c0, self.c1 = parts[0]
+        else:
+            self.low, self.c0, self.c1 = (np.concatenate(x) for x in zip(*parts, strict=True))
         first = np.zeros(n, dtype=np.intp)
         np.cumsum(counts[:-1], out=first[1:])
         self.first = first
         self.row = np.repeat(np.arange(n), counts)
-        width = int(counts.max())
-        col = np.arange(width)[None, :]
-        at = np.minimum(col, counts[:, None] - 1) + first[:, None]
-        self.lows = np.where(col < counts[:, None], self.low[at], np.inf)
-        self.c0_2d = self.c0[at]
-        self.c1_2d = self.c1[at]
         self.under = [p.under for p in rows]
         index: dict[str, int] = {}
         self.gid = np.array([index.setdefault(u, len(index)) for u in self.under])
         self.unders = list(index)
         """The underlyings, in the order ``gid`` numbers them."""
-        self.terms = np.array([(p.p0, p.p1, p.mm0) for p in rows]).T
-        """Each row's PnL P0 + P1·g and maintenance at the marks."""
-        self.mm0 = self.terms[2]
         self.convex = np.array([p.convex for p in rows], dtype=bool)
 
 
@@ -1490,12 +1478,13 @@ def underlying_betas(account: Account, leader: str, betas: Mapping[str, float]) 
     symbols that has one (1 by default)."""
     lead = base_asset(leader)
     out: dict[str, float] = {lead: 1.0}
-    for p in account.positions:
-        u = p.base
-        if u not in out and p.symbol in betas:
-            out[u] = float(betas[p.symbol])
-    for p in account.positions:
-        out.setdefault(p.base, 1.0)
+    symbols = [p.symbol for p in account.positions]
+    for symbol in symbols:
+        u = base_asset(symbol)
+        if u not in out and symbol in betas:
+            out[u] = float(betas[symbol])
+    for symbol in symbols:
+        out.setdefault(base_asset(symbol), 1.0)
     for c in account.collateral:
         if c.coin not in STABLECOINS:
             out.setdefault(c.coin, 1.0)
