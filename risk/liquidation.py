@@ -58,7 +58,7 @@ import bisect
 import heapq
 import itertools
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -442,6 +442,7 @@ class PoolModel:
         by_under: dict[str, list[_Pos]] = {}
         settle = account.settle
         any_inverse = False
+        kinked = 0
         for p in pool.positions:
             under = p.base
             if p.contract_type is _INVERSE:
@@ -457,12 +458,16 @@ class PoolModel:
             a.pnl0 += pos.p0 + pos.p1
             positions.append(pos)
             terms[id(p)] = pos
+            if pos.n_pieces > 1:
+                kinked += 1
             group = by_under.get(under)
             if group is None:
                 by_under[under] = [pos]
             else:
                 group.append(pos)
         self.positions = positions
+        self.kinked = kinked
+        """How many positions have more than one maintenance piece (kinks to walk)."""
         self.terms = terms
         self.by_under = by_under
         self.unders = set(by_under) | {a.under for a in assets.values() if a.under}
@@ -474,6 +479,8 @@ class PoolModel:
         """``group_roots``' answers."""
         self._pre: _Prework | None = None
         self._own: dict[str, float | None] = {}
+        self._sliced_unders: set[str] | None = None
+        self._line_terms: tuple[tuple[tuple[str, float], ...], float, float, bool] | None = None
         self._feels: dict[str, list[_Asset]] | None = None
         self.maintenance0 = sum(pos.mm0 for pos in positions)
         self.equity0 = sum(self._asset_value0(a) for a in assets.values())
@@ -558,29 +565,27 @@ class PoolModel:
         if self._only_gains(moving, direction):
             return None
         beta = 0.0
-        if len(self.positions) >= VECTOR_MOVERS:
+        if self.kinked >= VECTOR_MOVERS:
             by_under = self.by_under
             if by_under.keys() <= moving.keys():
-                count = len(self.positions)
+                count = self.kinked
             else:
-                count = sum(len(by_under.get(u, ())) for u in moving)
+                count = sum(p.n_pieces > 1 for u in moving for p in by_under.get(u, ()))
             if count >= VECTOR_MOVERS:
                 return self._vector_root(moving, direction, end, alpha)
         heap: list[tuple[float, int, int, float, float]] = []
         movers: list[_Mover] = []
-        concave = self.plain
+        lines = self._lines(moving)
+        alpha += lines[1]
+        beta += lines[2]
+        concave = self.plain and lines[3]
         for u, ku in moving.items():
             for pos in self.by_under.get(u, ()):
-                concave = concave and pos.convex
-                if pos.n_pieces == 1:  # no kink: its line, as a _Mover would give it
-                    c0, c1 = pos.coef(0)
-                    alpha += pos.mm0 - (c0 + c1)
-                    beta -= c1 * ku
-                    continue
-                mv = _Mover(pos, ku, direction)
-                alpha += pos.mm0 - mv.a
-                beta -= mv.b
-                movers.append(mv)
+                if pos.n_pieces > 1:
+                    mv = _Mover(pos, ku, direction)
+                    alpha += pos.mm0 - mv.a
+                    beta -= mv.b
+                    movers.append(mv)
         events: list[tuple[float, float, float]] = []
         # a coin that moves with none of the movers adds nothing
         coins: Iterable[_Asset] = (
@@ -616,6 +621,28 @@ class PoolModel:
         heapq.heapify(heap)
         return _lazy_walk(alpha, beta, heap, movers, end, direction)
 
+    def _lines(
+        self, moving: Mapping[str, float]
+    ) -> tuple[tuple[tuple[str, float], ...], float, float, bool]:
+        """The moving positions' share of a path's set-up, for both directions: the single-
+        piece ones' lines (Δalpha, Δbeta, as a _Mover would give them) and whether every
+        moving table is convex."""
+        key = tuple(moving.items())
+        cached = self._line_terms
+        if cached is not None and cached[0] == key:
+            return cached
+        alpha = beta = 0.0
+        convex = True
+        for u, ku in moving.items():
+            for pos in self.by_under.get(u, ()):
+                convex = convex and pos.convex
+                if pos.n_pieces == 1:
+                    c0, c1 = pos.coef(0)
+                    alpha += pos.mm0 - (c0 + c1)
+                    beta -= c1 * ku
+        cached = self._line_terms = (key, alpha, beta, convex)
+        return cached
+
     def own_factor(self, u: str) -> float | None:
         """The price factor g (price / mark) at which the pool dies when underlying u moves
         alone (the nearer of the two directions), None when no positive price does; solved
@@ -625,79 +652,234 @@ class PoolModel:
         if u in own:
             return own[u]
         g: float | None
-        if len(self.positions) >= VECTOR_MOVERS and not self.pool.isolated:
+        if self.kinked >= VECTOR_MOVERS and not self.pool.isolated:
             g = self.group_roots().get(u, _MISSING)
             if g is not _MISSING:
                 own[u] = g
                 return g
-        down = self._own_root(u, -1)
-        if down == 0.0:
-            t: float | None = 0.0
-        else:
-            up = self._own_root(u, +1)
-            if down is None:
-                t = up
-            elif up is None:
-                t = down
-            else:
-                t = up if abs(up) < abs(down) else down
-        g = None if t is None else 1.0 + t
+        g = self._walk_factor(u) if u in self._sliced() else self._scan_factor(u)
         own[u] = g
         return g
 
-    def _own_root(self, u: str, direction: int) -> float | None:
-        """``first_root({u: 1}, direction)`` without the general path's set-up: the same
-        movers, terms and walk in the same order of operations, only the coins that feel u
-        looked at. A coin valued slice by slice takes the general path."""
-        group = self.by_under.get(u, ())
-        if not self.plain and any(a.slices is not None for a in self._feel().get(u, ())):
-            return self.first_root({u: 1.0}, direction)
-        end = 1.0 if direction < 0 else _INF
-        alpha = self.equity0 - self.maintenance0
-        if alpha <= 0.0:
-            return 0.0
-        if self.plain:
-            for pos in group:
-                if pos.sign * direction <= 0 or not pos.monotone:
-                    break
-            else:
-                a = self.assets.get(u) if self.shared else None
-                if a is None or a.under != u or a.balance * direction >= 0:
-                    return None
-        beta = 0.0
-        movers: list[_Mover] = []
-        concave = self.plain
-        for pos in group:
-            concave = concave and pos.convex
-            if pos.n_pieces == 1:  # no kink: its line, as a _Mover would give it
+    def _sliced(self) -> set[str]:
+        """The underlyings a coin valued slice by slice moves with (its price or its PnL)."""
+        if self._sliced_unders is None:
+            sliced: set[str] = set()
+            for a in self.assets.values():
+                if a.slices is not None:
+                    sliced.update(a.p1_by_under)
+                    if a.under:
+                        sliced.add(a.under)
+            self._sliced_unders = sliced
+        return self._sliced_unders
+
+    def _walk_factor(self, u: str) -> float | None:
+        """``own_factor`` by the segment walk (``first_root``), the nearer direction."""
+        k = {u: 1.0}
+        down = self.first_root(k, -1)
+        if down == 0.0:
+            return 1.0
+        up = self.first_root(k, +1)
+        if down is None:
+            return None if up is None else 1.0 + up
+        if up is None or not abs(up) < abs(down):
+            return 1.0 + down
+        return 1.0 + up
+
+    def _scan_factor(self, u: str) -> float | None:
+        """``group_roots`` for one underlying whose coins count at par, in plain Python: the
+        same segments and closed forms, scanned outwards from g = 1 (the first segment with
+        a zero answers), a direction skipped where the surplus provably only rises (every
+        position gains with a continuous table, or the surplus is concave and still rising
+        at the far end)."""
+        group = self.by_under[u]
+        f0 = self.equity0 - self.maintenance0
+        if f0 <= 0.0:
+            return 1.0
+        coin = self.assets.get(u)
+        bal = coin.balance * coin.price if coin is not None and coin.under == u else 0.0
+        if len(group) == 1:
+            pos = group[0]
+            k = f0 - (pos.p0 + pos.p1) + pos.mm0 - bal + pos.p0
+            slope = pos.p1 + bal
+            if pos.n_pieces == 1:
                 c0, c1 = pos.coef(0)
-                alpha += pos.mm0 - (c0 + c1)
-                beta -= c1
-                continue
-            mv = _Mover(pos, 1.0, direction)
-            alpha += pos.mm0 - mv.a
-            beta -= mv.b
-            movers.append(mv)
-        for a in self._feel().get(u, ()):
-            e1 = a.balance * a.price if a.under == u else 0.0
-            p1 = a.p1_by_under
-            if u in p1:
-                e1 += p1[u]
-            beta += e1
-        if concave:
-            slope_end = beta
-            for mv in movers:
-                slope_end += mv.b - mv.b_at(end)
-            if slope_end * direction >= 0.0:
-                return None
-        heap: list[tuple[float, int, int, float, float]] = []
-        for i, mv in enumerate(movers):
-            ev = mv.next_event(end)
-            if ev is not None:
-                heap.append((ev[0], i, i, ev[1], ev[2]))
-        if len(heap) > 1:
-            heapq.heapify(heap)
-        return _lazy_walk(alpha, beta, heap, movers, end, direction)
+                return self._scan_line(u, group, k - c0, slope - c1, pos.convex)
+            return self._scan_one(u, pos, k, slope)
+        pnl0 = mm0 = p0 = p1 = 0.0
+        c0 = c1 = 0.0
+        single = convex = True
+        for pos in group:
+            pnl0 += pos.p0 + pos.p1
+            mm0 += pos.mm0
+            p0 += pos.p0
+            p1 += pos.p1
+            convex = convex and pos.convex
+            if pos.n_pieces == 1:
+                c = pos.coef(0)
+                c0 += c[0]
+                c1 += c[1]
+            else:
+                single = False
+        k = f0 - pnl0 + mm0 - bal + p0
+        slope = p1 + bal
+        if single:
+            return self._scan_line(u, group, k - c0, slope - c1, convex)
+        lows = [pos.lows for pos in group]
+        highs = [pos.highs for pos in group]
+        here = [bisect.bisect_right(lw, 1.0) - 1 for lw in lows]
+        convex = all(pos.convex for pos in group)
+        down = -_INF
+        if not self._gains_only(u, group, -1) and not (
+            convex and slope - sum(pos.coef(0)[1] for pos in group) <= 0.0
+        ):
+            js = here.copy()
+            c0 = c1 = 0.0
+            for pos, j in zip(group, js, strict=True):
+                c = pos.coef(j)
+                c0 += c[0]
+                c1 += c[1]
+            lo = max(lw[j] for lw, j in zip(lows, js, strict=True))
+            hi = min(hw[j] for hw, j in zip(highs, js, strict=True))
+            while True:
+                a = k - c0
+                b = slope - c1
+                top = hi if hi < 1.0 else 1.0
+                found = top if b * top + a <= 0.0 else -(a / b) if b > 0.0 else -_INF
+                if found >= lo:
+                    if found > 1e-9:
+                        down = found
+                    break
+                if lo <= 0.0:
+                    break
+                for i, pos in enumerate(group):
+                    j = js[i]
+                    if lows[i][j] == lo:
+                        old, new = pos.coef(j), pos.coef(j - 1)
+                        c0 += new[0] - old[0]
+                        c1 += new[1] - old[1]
+                        js[i] = j - 1
+                hi = lo
+                lo = max(lw[j] for lw, j in zip(lows, js, strict=True))
+        up = _INF
+        if not self._gains_only(u, group, +1) and not (
+            convex and slope - sum(pos.coef(pos.n_pieces - 1)[1] for pos in group) >= 0.0
+        ):
+            js = here
+            c0 = c1 = 0.0
+            for pos, j in zip(group, js, strict=True):
+                c = pos.coef(j)
+                c0 += c[0]
+                c1 += c[1]
+            lo = max(lw[j] for lw, j in zip(lows, js, strict=True))
+            hi = min(hw[j] for hw, j in zip(highs, js, strict=True))
+            while True:
+                base = lo if lo > 1.0 else 1.0
+                if base < hi:
+                    a = k - c0
+                    b = slope - c1
+                    if b * base + a <= 0.0:
+                        up = base
+                        break
+                    if b < 0.0:
+                        root = -(a / b)
+                        if root < hi:
+                            up = root
+                            break
+                if hi == _INF:
+                    break
+                for i, pos in enumerate(group):
+                    j = js[i]
+                    if highs[i][j] == hi:
+                        old, new = pos.coef(j), pos.coef(j + 1)
+                        c0 += new[0] - old[0]
+                        c1 += new[1] - old[1]
+                        js[i] = j + 1
+                lo = hi
+                hi = min(hw[j] for hw, j in zip(highs, js, strict=True))
+        if down == -_INF and up == _INF:
+            return None
+        return down if 1.0 - down <= up - 1.0 else up
+
+    def _scan_one(self, u: str, pos: _Pos, k: float, slope: float) -> float | None:
+        """``_scan_factor`` for a position alone on its underlying: its own pieces are the
+        segments."""
+        n = pos.n_pieces
+        coef = pos.coef
+        lows, highs = pos.lows, pos.highs
+        here = bisect.bisect_right(lows, 1.0) - 1
+        first = coef(0)[1]
+        last = coef(n - 1)[1]
+        down = -_INF
+        if not (pos.convex and slope - first <= 0.0) and not self._gains_only(u, (pos,), -1):
+            j = here
+            while j >= 0:
+                c0, c1 = coef(j)
+                a = k - c0
+                b = slope - c1
+                hi = highs[j]
+                top = hi if hi < 1.0 else 1.0
+                found = top if b * top + a <= 0.0 else -(a / b) if b > 0.0 else -_INF
+                if found >= lows[j]:
+                    if found > 1e-9:
+                        down = found
+                    break
+                j -= 1
+        up = _INF
+        if not (pos.convex and slope - last >= 0.0) and not self._gains_only(u, (pos,), +1):
+            j = here
+            while j < n:
+                lo = lows[j]
+                hi = highs[j]
+                base = lo if lo > 1.0 else 1.0
+                if base < hi:
+                    c0, c1 = coef(j)
+                    a = k - c0
+                    b = slope - c1
+                    if b * base + a <= 0.0:
+                        up = base
+                        break
+                    if b < 0.0:
+                        root = -(a / b)
+                        if root < hi:
+                            up = root
+                            break
+                j += 1
+        if down == -_INF and up == _INF:
+            return None
+        return down if 1.0 - down <= up - 1.0 else up
+
+    def _scan_line(
+        self, u: str, group: Sequence[_Pos], a: float, b: float, convex: bool
+    ) -> float | None:
+        """``_scan_factor`` where every position on u has one maintenance piece: the surplus
+        is a + b·g on the single segment [0, ∞)."""
+        f1 = b * 1.0 + a
+        down = -_INF
+        if not (convex and b <= 0.0) and not self._gains_only(u, group, -1):
+            found = 1.0 if f1 <= 0.0 else -(a / b) if b > 0.0 else -_INF
+            if found >= 0.0 and found > 1e-9:
+                down = found
+        up = _INF
+        if not (convex and b >= 0.0) and not self._gains_only(u, group, +1):
+            if f1 <= 0.0:
+                up = 1.0
+            elif b < 0.0:
+                up = -(a / b)
+        if down == -_INF and up == _INF:
+            return None
+        return down if 1.0 - down <= up - 1.0 else up
+
+    def _gains_only(self, u: str, group: Sequence[_Pos], direction: int) -> bool:
+        """``_only_gains`` for u moving alone (its coins at par)."""
+        for pos in group:
+            if pos.sign * direction <= 0 or not pos.monotone:
+                return False
+        if self.shared:
+            a = self.assets.get(u)
+            if a is not None and a.under == u and a.balance * direction < 0:
+                return False
+        return True
 
     def _feel(self) -> dict[str, list[_Asset]]:
         """The coins whose value moves with each underlying (its price, or its positions'
@@ -788,15 +970,12 @@ class PoolModel:
             return self._solo
         st = self._stack()
         unders, gid = st.unders, st.gid
-        sliced: set[str] = set()
-        coin: dict[str, float] = {}
-        for c in self.assets.values():
-            if c.slices is not None:
-                sliced.update(c.p1_by_under)
-                if c.under:
-                    sliced.add(c.under)
-            elif c.under:
-                coin[c.under] = c.balance * c.price
+        sliced = self._sliced()
+        coin = {
+            c.under: c.balance * c.price
+            for c in self.assets.values()
+            if c.under and c.slices is None
+        }
         p0, p1, mm0 = st.terms
         low, c0, c1, row = st.low, st.c0, st.c1, st.row
         first = st.first
@@ -818,50 +997,58 @@ class PoolModel:
             np.cumsum(counts[:-1], out=first[1:])
         ng = len(unders)
         balance = np.array([coin.get(u, 0.0) for u in unders]) if coin else np.zeros(ng)
-        sums = np.bincount
         f0 = self.equity0 - self.maintenance0
-        k = f0 - sums(gid, p0 + p1, ng) + sums(gid, mm0, ng) - balance + sums(gid, p0, ng)
-        slope = sums(gid, p1, ng) + balance
-        # each underlying's pieces on one row of (underlyings × pieces)
-        gp = gid[row]
-        sizes = np.bincount(gp, minlength=ng)
-        width = int(sizes.max())
-        lows = np.full((ng, width + 1), _INF)
-        cs0 = np.zeros((ng, width))
-        cs1 = np.zeros((ng, width))
-        if gid.size == ng:  # one position per underlying: its own pieces
-            col = np.arange(gp.size) - first[row]
-            lows[gp, col] = low
-            cs0[gp, col] = c0
-            cs1[gp, col] = c1
+        # the segments [lows, highs) of every underlying one after another (its own from
+        # ``starts``), the surplus A + B·g on each
+        if gid.size == ng:  # one position per underlying: its pieces are the segments
+            k = f0 - (p0 + p1) + mm0 - balance + p0
+            slope = p1 + balance
+            lows = low
+            highs = np.empty(low.size)
+            highs[:-1] = low[1:]
+            highs[first[1:] - 1] = _INF
+            highs[-1] = _INF
+            starts = first
+            a = k[row]
+            a -= c0
+            b = slope[row]
+            b -= c1
         else:
-            # the maintenance on a segment is the running sum of each piece's change from
-            # the piece before it on its position, the kinks of an underlying's positions
-            # merged
+            sums = np.bincount
+            k = f0 - sums(gid, p0 + p1, ng) + sums(gid, mm0, ng) - balance + sums(gid, p0, ng)
+            slope = sums(gid, p1, ng) + balance
+            # an underlying's kinks merged on one row of (underlyings × kinks); the
+            # maintenance on a segment is the running sum of each piece's change from the
+            # piece before it on its position
+            gp = gid[row]
+            sizes = np.bincount(gp, minlength=ng)
+            width = int(sizes.max())
             d0 = c0 - np.concatenate(([0.0], c0[:-1]))
             d1 = c1 - np.concatenate(([0.0], c1[:-1]))
             d0[first] = c0[first]
             d1[first] = c1[first]
-            order = np.argsort(gp, kind="stable")
+            by_g = np.argsort(low, kind="stable")
+            order = by_g[np.argsort(gp[by_g], kind="stable")]
             gp = gp[order]
-            starts = np.zeros(ng, dtype=np.intp)
-            np.cumsum(sizes[:-1], out=starts[1:])
-            col = np.arange(gp.size) - starts[gp]
-            lows[gp, col] = low[order]
+            begin = np.zeros(ng, dtype=np.intp)
+            np.cumsum(sizes[:-1], out=begin[1:])
+            col = np.arange(gp.size) - begin[gp]
+            grid = np.full((ng, width + 1), _INF)
+            grid[gp, col] = low[order]
+            cs0 = np.zeros((ng, width))
             cs0[gp, col] = d0[order]
+            cs1 = np.zeros((ng, width))
             cs1[gp, col] = d1[order]
-            merge = np.argsort(lows[:, :-1], axis=1, kind="stable")
-            lows[:, :-1] = np.take_along_axis(lows[:, :-1], merge, axis=1)
-            cs0 = np.take_along_axis(cs0, merge, axis=1)
-            cs1 = np.take_along_axis(cs1, merge, axis=1)
+            lows = grid[:, :-1]
+            highs = grid[:, 1:]
             np.cumsum(cs0, axis=1, out=cs0)
             np.cumsum(cs1, axis=1, out=cs1)
-        highs = lows[:, 1:]
-        lows = lows[:, :-1]
-        # kinks at one g take effect together: only the last of them starts a segment
-        lows = np.where(lows < highs, lows, np.inf)
-        a = k[:, None] - cs0
-        b = slope[:, None] - cs1
+            # kinks at one g take effect together: only the last of them starts a segment
+            lows = np.where(lows < highs, lows, _INF).ravel()
+            highs = highs.ravel()
+            a = (k[:, None] - cs0).ravel()
+            b = (slope[:, None] - cs1).ravel()
+            starts = np.arange(0, ng * width, width)
         with np.errstate(over="ignore"):  # a tiny slope: the zero is far away
             root = np.divide(a, b, out=np.zeros_like(a), where=b != 0.0)
         np.negative(root, out=root)
@@ -883,8 +1070,8 @@ class PoolModel:
         up = np.where((b < 0.0) & (root < highs), root, _INF)
         up = np.where(f <= 0.0, base, up)
         up = np.where(inside, up, _INF)
-        g_down = down.max(axis=1)
-        g_up = up.min(axis=1)
+        g_down = np.maximum.reduceat(down, starts)
+        g_up = np.minimum.reduceat(up, starts)
         nearest = np.where(1.0 - g_down <= g_up - 1.0, g_down, g_up)
         nearest[np.isinf(g_down) & np.isinf(g_up)] = np.nan
         out: dict[str, float | None] = {
