@@ -556,8 +556,12 @@ class PoolModel:
     def first_root(self, k: Mapping[str, float], direction: int) -> float | None:
         """Smallest |t| in the direction where the surplus reaches zero when every underlying
         u moves as mark × (1 + k[u]·t); None when a price reaches zero (or t infinity) first."""
-        moving = {u: ku for u, ku in k.items() if ku != 0.0 and u in self.unders}
-        fastest = max((-ku * direction for ku in moving.values()), default=0.0)
+        unders = self.unders
+        moving = {u: ku for u, ku in k.items() if ku != 0.0 and u in unders}
+        fastest = 0.0
+        for ku in moving.values():
+            if -ku * direction > fastest:
+                fastest = -ku * direction
         end = 1.0 / fastest if fastest > 0 else _INF
         alpha = self.equity0 - self.maintenance0
         if alpha <= 0.0:
@@ -595,9 +599,15 @@ class PoolModel:
             ka = moving.get(a.under, 0.0) if a.under else 0.0
             e1 = a.balance * a.price * ka
             p1 = a.p1_by_under
-            for u, ku in moving.items():
-                if u in p1:
-                    e1 += p1[u] * ku
+            if len(p1) < len(moving):
+                for u, p1u in p1.items():
+                    k_u = moving.get(u)
+                    if k_u is not None:
+                        e1 += p1u * k_u
+            else:
+                for u, ku in moving.items():
+                    if u in p1:
+                        e1 += p1[u] * ku
             if a.slices is None:
                 beta += e1
                 continue
@@ -808,10 +818,8 @@ class PoolModel:
         coef = pos.coef
         lows, highs = pos.lows, pos.highs
         here = bisect.bisect_right(lows, 1.0) - 1
-        first = coef(0)[1]
-        last = coef(n - 1)[1]
         down = -_INF
-        if not (pos.convex and slope - first <= 0.0) and not self._gains_only(u, (pos,), -1):
+        if not self._gains_only(u, (pos,), -1) and not (pos.convex and slope - coef(0)[1] <= 0.0):
             j = here
             while j >= 0:
                 c0, c1 = coef(j)
@@ -826,7 +834,9 @@ class PoolModel:
                     break
                 j -= 1
         up = _INF
-        if not (pos.convex and slope - last >= 0.0) and not self._gains_only(u, (pos,), +1):
+        if not self._gains_only(u, (pos,), +1) and not (
+            pos.convex and slope - coef(n - 1)[1] >= 0.0
+        ):
             j = here
             while j < n:
                 lo = lows[j]
