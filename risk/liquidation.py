@@ -444,7 +444,7 @@ class PoolModel:
         any_inverse = False
         kinked = 0
         for p in pool.positions:
-            under = p.base
+            under = base_asset(p.symbol)
             if p.contract_type is _INVERSE:
                 any_inverse = True
                 coin = under
@@ -483,8 +483,12 @@ class PoolModel:
         self._line_terms: tuple[tuple[tuple[str, float], ...], float, float, bool] | None = None
         self._feels: dict[str, list[_Asset]] | None = None
         self.maintenance0 = sum(pos.mm0 for pos in positions)
-        self.equity0 = sum(self._asset_value0(a) for a in assets.values())
-        self.wallet0 = sum(a.balance * a.price for a in assets.values())
+        equity = wallet = 0.0
+        for a in assets.values():
+            equity += self._asset_value0(a)
+            wallet += a.balance * a.price
+        self.equity0 = equity
+        self.wallet0 = wallet
 
     def _asset_value0(self, a: _Asset) -> float:
         e = a.balance * a.price + a.pnl0
@@ -558,10 +562,10 @@ class PoolModel:
         u moves as mark × (1 + k[u]·t); None when a price reaches zero (or t infinity) first."""
         unders = self.unders
         moving = {u: ku for u, ku in k.items() if ku != 0.0 and u in unders}
-        fastest = 0.0
-        for ku in moving.values():
-            if -ku * direction > fastest:
-                fastest = -ku * direction
+        if not moving:
+            fastest = 0.0
+        else:  # the largest -k·direction
+            fastest = max(moving.values()) if direction < 0 else -min(moving.values())
         end = 1.0 / fastest if fastest > 0 else _INF
         alpha = self.equity0 - self.maintenance0
         if alpha <= 0.0:
@@ -1037,8 +1041,10 @@ class PoolModel:
             d1 = c1 - np.concatenate(([0.0], c1[:-1]))
             d0[first] = c0[first]
             d1[first] = c1[first]
-            by_g = np.argsort(low, kind="stable")
-            order = by_g[np.argsort(gp[by_g], kind="stable")]
+            key = np.empty(low.size, dtype=np.complex128)  # sorts by (underlying, g)
+            key.real = gp
+            key.imag = low
+            order = np.argsort(key, kind="stable")
             gp = gp[order]
             begin = np.zeros(ng, dtype=np.intp)
             np.cumsum(sizes[:-1], out=begin[1:])
@@ -1218,9 +1224,13 @@ class _Prework:
         hi = first + np.add.reduceat(low <= 1.0 + _EDGE, first, dtype=np.intp) - 1
         lo = first + np.add.reduceat(low <= 1.0 - _EDGE, first, dtype=np.intp) - 1
         rising = ku > 0
+        all_rising = bool(rising.all())
         # t > 0: rows with k > 0 rise; t < 0: rows with k < 0 do
-        up_at = np.where(rising, hi, lo)
-        down_at = np.where(rising, lo, hi)
+        if all_rising:
+            up_at, down_at = hi, lo
+        else:
+            up_at = np.where(rising, hi, lo)
+            down_at = np.where(rising, lo, hi)
         self.alpha_up = float(np.sum(mm0 - a[up_at]))
         self.beta_up = float(np.sum(b[up_at]))
         self.alpha_down = float(np.sum(mm0 - a[down_at]))
@@ -1242,7 +1252,7 @@ class _Prework:
         da = sign * (a[kink - 1] - a[kink])
         db = sign * (b[kink - 1] - b[kink])
         # reached at t > 0 when it lies the way the row moves as t grows
-        by_up = upward == (kr > 0)
+        by_up = upward if all_rising else upward == (kr > 0)
         order = np.argsort(at, kind="stable")
         at, da, db, by_up = at[order], da[order], db[order], by_up[order]
         by_down = ~by_up
