@@ -172,11 +172,10 @@ class _Asset:
         self.pnl0 = 0.0
 
 
-_TIER_FACTS: dict[int, tuple[tuple[MarginTier, ...], float, tuple[bool, bool]]] = {}
-
-
-def _tier_facts(tiers: tuple[MarginTier, ...], fee: float) -> tuple[bool, bool]:
-    """(monotone, convex) of a tier table, cached per table.
+class _Table:
+    """What the solver knows of a tier table, worked out once per table (a connector keeps
+    its tables from poll to poll): whether its maintenance is monotone and convex at a fee
+    rate, and its pieces in the order of ascending price for the vectorised solves.
 
     Monotone: the maintenance is continuous across every bound (each amount is the previous
     one + bound × rate step, as the exchanges derive them) and grows slower than the value
@@ -184,24 +183,60 @@ def _tier_facts(tiers: tuple[MarginTier, ...], fee: float) -> tuple[bool, bool]:
     grows. Convex: monotone with rates that never fall from one tier to the next, so the
     maintenance is a convex function of the price (and of 1/price for an inverse contract) and a
     pool's surplus is concave along any straight path."""
-    hit = _TIER_FACTS.get(id(tiers))
-    if hit is not None and hit[0] is tiers and hit[1] == fee:
-        return hit[2]
-    monotone = all(t.maintenance_margin_rate + fee < 1 for t in tiers)
-    convex = True
-    for prev, t in itertools.pairwise(tiers):
-        expected = prev.maintenance_amount + t.min_bound * (
-            t.maintenance_margin_rate - prev.maintenance_margin_rate
-        )
-        if abs(t.maintenance_amount - expected) > 1e-9 * max(1.0, t.min_bound):
-            monotone = False
-        if t.maintenance_margin_rate < prev.maintenance_margin_rate:
-            convex = False
-    if len(_TIER_FACTS) > 4096:
-        _TIER_FACTS.clear()
-    facts = (monotone, monotone and convex)
-    _TIER_FACTS[id(tiers)] = (tiers, fee, facts)
-    return facts
+
+    __slots__ = ("_rows", "convex", "fee", "monotone", "tiers")
+
+    def __init__(self, tiers: tuple[MarginTier, ...], fee: float) -> None:
+        self.tiers = tiers
+        self.fee = fee
+        monotone = all(t.maintenance_margin_rate + fee < 1 for t in tiers)
+        convex = True
+        for prev, t in itertools.pairwise(tiers):
+            expected = prev.maintenance_amount + t.min_bound * (
+                t.maintenance_margin_rate - prev.maintenance_margin_rate
+            )
+            if abs(t.maintenance_amount - expected) > 1e-9 * max(1.0, t.min_bound):
+                monotone = False
+            if t.maintenance_margin_rate < prev.maintenance_margin_rate:
+                convex = False
+        self.monotone = monotone
+        self.convex = monotone and convex
+        self._rows: list[FloatArray | None] = [None, None]
+
+    def rows(self, inverse: bool) -> FloatArray:
+        """The pieces along g (ascending price): each one's bound (a linear contract's min
+        bound, 0 first; an inverse contract's max bound, the table reversed, inf first), rate
+        and amount as a (3, n) array."""
+        rows = self._rows[inverse]
+        if rows is None:
+            tiers = self.tiers
+            n = len(tiers)
+            order = range(n - 1, -1, -1) if inverse else range(n)
+            if inverse:
+                bounds = [tiers[k].max_bound if k < n - 1 else _INF for k in order]
+            else:
+                bounds = [tiers[k].min_bound if k else 0.0 for k in order]
+            rows = np.array(
+                [
+                    bounds,
+                    [tiers[k].maintenance_margin_rate for k in order],
+                    [tiers[k].maintenance_amount for k in order],
+                ]
+            )
+            self._rows[inverse] = rows
+        return rows
+
+
+_TABLES: dict[int, _Table] = {}
+
+
+def _table(tiers: tuple[MarginTier, ...], fee: float) -> _Table:
+    table = _TABLES.get(id(tiers))
+    if table is None or table.tiers is not tiers or table.fee != fee:
+        if len(_TABLES) > 4096:
+            _TABLES.clear()
+        table = _TABLES[id(tiers)] = _Table(tiers, fee)
+    return table
 
 
 class _Pos:
@@ -233,6 +268,7 @@ class _Pos:
         "settle",
         "sign",
         "size",
+        "table",
         "under",
         "v",
     )
@@ -288,10 +324,13 @@ class _Pos:
         rate = tier.maintenance_margin_rate
         if by_size or at_entry or len(tiers) == 1:
             self.n_pieces = 1
+            self.table: _Table | None = None
             self.monotone = self.convex = rate + fee_rate < 1
         else:
             self.n_pieces = len(tiers)
-            self.monotone, self.convex = _tier_facts(tiers, fee_rate)
+            table = self.table = _table(tiers, fee_rate)
+            self.monotone = table.monotone
+            self.convex = table.convex
         self.coefs: list[tuple[float, float] | None] | None = None
         self._pieces: tuple[list[float], list[float], list[int]] | None = None
         const = fee_c - tier.maintenance_amount
@@ -1260,37 +1299,6 @@ class _Prework:
         self.events_down = (at[by_down], da[by_down], db[by_down])
 
 
-_TABLE_ROWS: tuple[dict[int, tuple[tuple[MarginTier, ...], FloatArray]], ...] = ({}, {})
-
-
-def _table_rows(tiers: tuple[MarginTier, ...], inverse: bool) -> FloatArray:
-    """A tier table in the order of its pieces along g (ascending price): each piece's bound
-    (a linear contract's min bound, 0 first; an inverse contract's max bound, the table
-    reversed, inf first), rate and amount as a (3, n) array, cached per table (a connector
-    keeps its tables from poll to poll)."""
-    cache = _TABLE_ROWS[inverse]
-    hit = cache.get(id(tiers))
-    if hit is not None and hit[0] is tiers:
-        return hit[1]
-    n = len(tiers)
-    order = range(n - 1, -1, -1) if inverse else range(n)
-    if inverse:
-        bounds = [tiers[k].max_bound if k < n - 1 else _INF for k in order]
-    else:
-        bounds = [tiers[k].min_bound if k else 0.0 for k in order]
-    rows = np.array(
-        [
-            bounds,
-            [tiers[k].maintenance_margin_rate for k in order],
-            [tiers[k].maintenance_amount for k in order],
-        ]
-    )
-    if len(cache) > 4096:
-        cache.clear()
-    cache[id(tiers)] = (tiers, rows)
-    return rows
-
-
 _NO_COEF = (0.0, 0.0)
 
 
@@ -1329,7 +1337,10 @@ class _Stack:
         for block, lo, hi, inv in ((linear, 0, nl, False), (inverse, nl, nm, True)):
             if not block:
                 continue
-            tables = [_table_rows(p.position.tiers, inv) for p in block]
+            tables = []
+            for p in block:
+                assert p.table is not None  # every position with several pieces has one
+                tables.append(p.table.rows(inv))
             bounds, rates, amounts = np.concatenate(tables, axis=1)
             q, m, v, fk, fc = np.repeat(facts[:5, lo:hi], counts[lo:hi], axis=1)
             if inv:
