@@ -1396,6 +1396,8 @@ def _sweep(
             if first < limit:
                 return direction * first
         return None
+    if concave and (beta + float(db.sum())) * direction >= 0.0:
+        return None
     a = np.empty(n + 1)
     a[0] = alpha
     np.cumsum(da, out=a[1:])
@@ -1404,8 +1406,6 @@ def _sweep(
     slope[0] = beta
     np.cumsum(db, out=slope[1:])
     slope[1:] += beta
-    if concave and slope[-1] * direction >= 0.0:
-        return None
     slope *= direction
     start = np.empty(n + 1)
     start[0] = 0.0
@@ -1567,13 +1567,14 @@ class AccountModel:
         self.account = account
         self.rules = rules
         self.pools = [PoolModel(p, account, rules) for p in margin_pools(account, rules)]
-        self._pool_of: dict[int, PoolModel] = {}
+        self.pool_by_id: dict[int, PoolModel] = {}
+        """Each cross position's pool by id(position); ``pool_of`` compiles the rest."""
         for model in self.pools:
             for p in model.pool.positions:
-                self._pool_of[id(p)] = model
+                self.pool_by_id[id(p)] = model
 
     def pool_of(self, position: Position) -> PoolModel:
-        model = self._pool_of.get(id(position))
+        model = self.pool_by_id.get(id(position))
         if model is None:
             if position.margin_mode is MarginMode.ISOLATED:
                 pool = Pool(self.account.settle_of(position), PoolMode.SEPARATE, (position,), True)
@@ -1581,7 +1582,7 @@ class AccountModel:
             else:
                 cur = pool_currency(self.account, self.rules, position)
                 model = next(m for m in self.pools if m.pool.currency == cur)
-            self._pool_of[id(position)] = model
+            self.pool_by_id[id(position)] = model
         return model
 
     @property

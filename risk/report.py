@@ -181,12 +181,12 @@ def build_report(
     betas = betas or {}
     sigma_daily = sigma_daily or {}
     model = AccountModel(account, rules)
-    pool_of = model.pool_of
+    pool_of, pool_by_id = model.pool_of, model.pool_by_id
     reports = []
     as_of = account.as_of_ms
     computed = Source.COMPUTED
     for pos in account.positions:
-        pool = pool_of(pos)
+        pool = pool_by_id.get(id(pos)) or pool_of(pos)
         term = pool.terms[id(pos)]
         g = pool.own_factor(term.under)  # AccountModel.liquidation_price
         mark = pos.mark_price
