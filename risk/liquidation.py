@@ -252,6 +252,7 @@ class _Pos:
         "convex",
         "current",
         "ev",
+        "facts",
         "fee_c",
         "fee_k",
         "inv",
@@ -340,7 +341,9 @@ class _Pos:
         else:
             coeff = fee_k + size * rate
         mm = self.mm_settle = const + (coeff / m if inv else coeff * m)
-        self.mm0 = v * mm
+        mm0 = self.mm0 = v * mm
+        self.facts = (size, m, v, fee_k, fee_c, self.p0, self.p1, mm0, self.n_pieces, self.convex)
+        """What ``_Stack`` reads of the position, in one tuple."""
 
     def _build_pieces(self) -> tuple[list[float], list[float], list[int]]:
         tiers = self.position.tiers
@@ -1299,9 +1302,6 @@ class _Prework:
         self.events_down = (at[by_down], da[by_down], db[by_down])
 
 
-_NO_COEF = (0.0, 0.0)
-
-
 class _Stack:
     """A pool's positions' maintenance pieces as flat arrays: every piece of every row, a
     row's pieces together in ascending g (``row``, ``low``, ``c0``, ``c1``; ``first`` is each
@@ -1322,17 +1322,12 @@ class _Stack:
         rows = linear + inverse + single
         self.rows = rows
         n, nl, nm = len(rows), len(linear), len(linear) + len(inverse)
-        facts = np.array(
-            [
-                (p.size, p.m, p.v, p.fee_k, p.fee_c, p.p0, p.p1, p.mm0, p.n_pieces)
-                + (p.coef(0) if p.n_pieces == 1 else _NO_COEF)
-                for p in rows
-            ]
-        ).T
+        facts = np.array([p.facts for p in rows]).T
         counts = facts[8].astype(np.intp)
         self.terms = facts[5:8]
         """Each row's PnL P0 + P1·g and maintenance at the marks."""
         self.mm0 = facts[7]
+        self.convex = facts[9] != 0.0
         parts: list[tuple[FloatArray, FloatArray, FloatArray]] = []
         for block, lo, hi, inv in ((linear, 0, nl, False), (inverse, nl, nm, True)):
             if not block:
@@ -1349,7 +1344,8 @@ class _Stack:
             else:
                 parts.append((bounds / (q * m), v * (fc - amounts), v * (fk + q * rates) * m))
         if single:
-            parts.append((np.zeros(n - nm), facts[9, nm:], facts[10, nm:]))
+            c0, c1 = np.array([p.coef(0) for p in single]).T
+            parts.append((np.zeros(n - nm), c0, c1))
         if len(parts) == 1:
             self.low, self.c0, self.c1 = parts[0]
         else:
@@ -1358,12 +1354,10 @@ class _Stack:
         np.cumsum(counts[:-1], out=first[1:])
         self.first = first
         self.row = np.repeat(np.arange(n), counts)
-        self.under = [p.under for p in rows]
         index: dict[str, int] = {}
-        self.gid = np.array([index.setdefault(u, len(index)) for u in self.under])
+        self.gid = np.array([index.setdefault(p.under, len(index)) for p in rows])
         self.unders = list(index)
         """The underlyings, in the order ``gid`` numbers them."""
-        self.convex = np.array([p.convex for p in rows], dtype=bool)
 
 
 def _first(event: tuple[float, float, float]) -> float:
