@@ -718,16 +718,21 @@ class PoolModel:
         return g
 
     def _sliced(self) -> set[str]:
-        """The underlyings a coin valued slice by slice moves with (its price or its PnL)."""
+        """The underlyings whose move changes the amount of a coin valued slice by slice (the
+        PnL settled in it moves): along them its value may change slice. Along its own
+        price alone its amount stays, so its value is its value at the marks × g, a line."""
         if self._sliced_unders is None:
             sliced: set[str] = set()
             for a in self.assets.values():
                 if a.slices is not None:
                     sliced.update(a.p1_by_under)
-                    if a.under:
-                        sliced.add(a.under)
             self._sliced_unders = sliced
         return self._sliced_unders
+
+    def _coin_slope(self, a: _Asset) -> float:
+        """d(value)/dg of a coin whose price moves as its underlying's g, its amount fixed:
+        balance × price at par, its value at the marks slice by slice (see ``_sliced``)."""
+        return a.balance * a.price if a.slices is None else self._asset_value0(a)
 
     def _walk_factor(self, u: str) -> float | None:
         """``own_factor`` by the segment walk (``first_root``), the nearer direction."""
@@ -753,7 +758,7 @@ class PoolModel:
         if f0 <= 0.0:
             return 1.0
         coin = self.assets.get(u)
-        bal = coin.balance * coin.price if coin is not None and coin.under == u else 0.0
+        bal = self._coin_slope(coin) if coin is not None and coin.under == u else 0.0
         if len(group) == 1:
             pos = group[0]
             k = f0 - (pos.p0 + pos.p1) + pos.mm0 - bal + pos.p0
@@ -1027,11 +1032,7 @@ class PoolModel:
         st = self._stack()
         unders, gid = st.unders, st.gid
         sliced = self._sliced()
-        coin = {
-            c.under: c.balance * c.price
-            for c in self.assets.values()
-            if c.under and c.slices is None
-        }
+        coin = {c.under: self._coin_slope(c) for c in self.assets.values() if c.under}
         p0, p1, mm0 = st.terms
         low, c0, c1, row = st.low, st.c0, st.c1, st.row
         first = st.first

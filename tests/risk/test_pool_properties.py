@@ -425,3 +425,36 @@ def test_the_vectorised_solves_equal_the_walk_in_a_shared_pool(account, beta):
         assert (a is None) == (b is None)
         if a is not None:
             assert b == pytest.approx(a, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.one_of(shared_pool_accounts(), mixed_accounts()))
+def test_the_closed_form_per_underlying_equals_the_segment_walk(account):
+    """A position's price is solved once per underlying of its pool, in closed form on the
+    segments between its positions' kinks (plain Python for few positions, NumPy for many),
+    a coin valued slice by slice counted as its value at the marks times the move where only
+    its price moves: the segment-by-segment walk along that underlying must agree."""
+    import risk.liquidation as engine
+
+    rules = RULE_SETS[account.exchange]
+    for threshold in (10**9, 1):
+        old = engine.VECTOR_MOVERS
+        engine.VECTOR_MOVERS = threshold
+        try:
+            model = AccountModel(account, rules)
+            solved = {
+                (id(pool), u): pool.own_factor(u) for pool in model.pools for u in pool.by_under
+            }
+            engine.VECTOR_MOVERS = 10**9  # the walk, segment by segment
+            for pool in model.pools:
+                for u in pool.by_under:
+                    down = pool.first_root({u: 1.0}, -1)
+                    up = None if down == 0.0 else pool.first_root({u: 1.0}, +1)
+                    moves = [t for t in (down, up) if t is not None]
+                    walk = 1.0 + min(moves, key=abs) if moves else None
+                    fast = solved[(id(pool), u)]
+                    assert (fast is None) == (walk is None)
+                    if walk is not None:
+                        assert fast == pytest.approx(walk, rel=1e-9, abs=1e-12)
+        finally:
+            engine.VECTOR_MOVERS = old
