@@ -185,6 +185,9 @@ def build_report(
     reports = []
     as_of = account.as_of_ms
     computed = Source.COMPUTED
+    # hedge legs (one symbol, one mark, one pool) share one liquidation price and its figures
+    shared: dict[tuple[int, str, float], tuple[float, Figure, float, float | None, float | None]]
+    shared = {}
     for pos in account.positions:
         pool = pool_by_id.get(id(pos)) or pool_of(pos)
         term = pool.terms[id(pos)]
@@ -194,15 +197,24 @@ def build_report(
         if g is None:
             lp = figure = distance = d_sigma = touch = mismatch = None
         else:
-            lp = mark * g
-            figure = Figure(lp, computed, as_of)
-            distance = lp / mark - 1.0
-            sigma = sigma_daily.get(pos.symbol)
-            d_sigma, touch = (
-                (None, None)
-                if sigma is None
-                else sigma_distance_and_touch(lp, mark, sigma, horizon_days)
-            )
+            key = (id(pool), pos.symbol, mark)
+            known = shared.get(key)
+            if known is None:
+                lp = mark * g
+                sigma = sigma_daily.get(pos.symbol)
+                d_sigma, touch = (
+                    (None, None)
+                    if sigma is None
+                    else sigma_distance_and_touch(lp, mark, sigma, horizon_days)
+                )
+                known = shared[key] = (
+                    lp,
+                    Figure(lp, computed, as_of),
+                    lp / mark - 1.0,
+                    d_sigma,
+                    touch,
+                )
+            lp, figure, distance, d_sigma, touch = known
             mismatch = None if exchange_lp is None else _mismatch(lp, exchange_lp)
         reports.append(
             PositionReport(
