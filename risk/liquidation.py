@@ -1250,22 +1250,27 @@ class _Prework:
         self.key = key
         self.beta = beta
         row, low, c0, c1, first, mm0 = st.row, st.low, st.c0, st.c1, st.first, st.mm0
+        later = st.later
         on = ku != 0.0
         self.concave = bool(st.convex[on].all())
         if not on.all():
             keep = on[row]
             counts = np.bincount(row[keep], minlength=on.size)[on]
             row = np.repeat(np.arange(counts.size), counts)
-            low, c0, c1 = low[keep], c0[keep], c1[keep]
+            low, c0, c1, later = low[keep], c0[keep], c1[keep], later[keep]
             first = np.zeros(counts.size, dtype=np.intp)
             np.cumsum(counts[:-1], out=first[1:])
             mm0, ku = mm0[on], ku[on]
         k = ku[row]
         a = c0 + c1  # each piece's line c0 + c1·g(t) in t: a + b·t
         b = c1 * k
-        # the piece holding g = 1 + ε (where g rises) and 1 − ε (where it falls)
-        hi = first + np.add.reduceat(low <= 1.0 + _EDGE, first, dtype=np.intp) - 1
-        lo = first + np.add.reduceat(low <= 1.0 - _EDGE, first, dtype=np.intp) - 1
+        # a row's pieces above g = 1 + ε are reached as its g rises, its kinks at or below
+        # 1 − ε as it falls; the piece holding 1 + ε (1 − ε) is where a rising (falling) g
+        # starts
+        above = low > 1.0 + _EDGE
+        below = low <= 1.0 - _EDGE
+        hi = first + np.add.reduceat(~above, first, dtype=np.intp) - 1
+        lo = first + np.add.reduceat(below, first, dtype=np.intp) - 1
         rising = ku > 0
         all_rising = bool(rising.all())
         # t > 0: rows with k > 0 rise; t < 0: rows with k < 0 do
@@ -1274,26 +1279,24 @@ class _Prework:
         else:
             up_at = np.where(rising, hi, lo)
             down_at = np.where(rising, lo, hi)
-        self.alpha_up = float(np.sum(mm0 - a[up_at]))
-        self.beta_up = float(np.sum(b[up_at]))
-        self.alpha_down = float(np.sum(mm0 - a[down_at]))
-        self.beta_down = float(np.sum(b[down_at]))
-        # kinks: a piece's low, crossed upwards above hi, downwards at or below lo
-        index = np.arange(low.size)
-        cross_up = index > hi[row]
-        cross_down = index <= lo[row]
-        cross_down[first] = False
-        kink = np.flatnonzero(cross_up | cross_down)
+        held = float(mm0.sum())
+        self.alpha_up = held - float(a[up_at].sum())
+        self.beta_up = float(b[up_at].sum())
+        self.alpha_down = held - float(a[down_at].sum())
+        self.beta_down = float(b[down_at].sum())
+        below &= later
+        kink = np.flatnonzero(above | below)
         if kink.size == 0:
             empty = np.empty(0)
             self.events_up = self.events_down = (empty, empty, empty)
             return
         kr = k[kink]
         at = np.abs((low[kink] - 1.0) / kr)
-        upward = cross_up[kink]
+        upward = above[kink]
         sign = np.where(upward, 1.0, -1.0)
-        da = sign * (a[kink - 1] - a[kink])
-        db = sign * (b[kink - 1] - b[kink])
+        before = kink - 1
+        da = sign * (a[before] - a[kink])
+        db = sign * (b[before] - b[kink])
         # reached at t > 0 when it lies the way the row moves as t grows
         by_up = upward if all_rising else upward == (kr > 0)
         order = np.argsort(at, kind="stable")
@@ -1355,6 +1358,10 @@ class _Stack:
         np.cumsum(counts[:-1], out=first[1:])
         self.first = first
         self.row = np.repeat(np.arange(n), counts)
+        later = np.ones(self.low.size, dtype=bool)
+        later[first] = False
+        self.later = later
+        """Every piece but a row's first: its low is a kink."""
         index: dict[str, int] = {}
         self.gid = np.array([index.setdefault(p.under, len(index)) for p in rows])
         self.unders = list(index)
@@ -1393,21 +1400,12 @@ def _sweep(
         return None
     if concave and (beta + float(db.sum())) * direction >= 0.0:
         return None
-    a = np.empty(n + 1)
-    a[0] = alpha
-    np.cumsum(da, out=a[1:])
-    a[1:] += alpha
-    slope = np.empty(n + 1)
-    slope[0] = beta
-    np.cumsum(db, out=slope[1:])
-    slope[1:] += beta
+    # segment i starts at the i-th kink (the first at 0) and stops at the next one
+    a = np.cumsum(np.concatenate(((alpha,), da)))
+    slope = np.cumsum(np.concatenate(((beta,), db)))
     slope *= direction
-    start = np.empty(n + 1)
-    start[0] = 0.0
-    start[1:] = at
-    stop = np.empty(n + 1)
-    stop[:-1] = at
-    stop[-1] = limit
+    start = np.concatenate(((0.0,), at))
+    stop = np.concatenate((at, (limit,)))
     f = slope * start
     f += a
     falling = slope < 0.0
