@@ -269,7 +269,7 @@ class _Pos:
         "settle",
         "sign",
         "size",
-        "table",
+        "table_rows",
         "under",
         "v",
     )
@@ -325,11 +325,12 @@ class _Pos:
         rate = tier.maintenance_margin_rate
         if by_size or at_entry or len(tiers) == 1:
             self.n_pieces = 1
-            self.table: _Table | None = None
+            self.table_rows: FloatArray | None = None
             self.monotone = self.convex = rate + fee_rate < 1
         else:
             self.n_pieces = len(tiers)
-            table = self.table = _table(tiers, fee_rate)
+            table = _table(tiers, fee_rate)
+            self.table_rows = table.rows(inv)
             self.monotone = table.monotone
             self.convex = table.convex
         self.coefs: list[tuple[float, float] | None] | None = None
@@ -1326,7 +1327,12 @@ class _Stack:
         rows = linear + inverse + single
         self.rows = rows
         n, nl, nm = len(rows), len(linear), len(linear) + len(inverse)
-        facts = np.array([p.facts for p in rows]).T
+        # each row's facts (see _Pos.facts) as columns
+        facts = (
+            np.fromiter(itertools.chain.from_iterable([p.facts for p in rows]), np.float64, 10 * n)
+            .reshape(n, 10)
+            .T
+        )
         counts = facts[8].astype(np.intp)
         self.terms = facts[5:8]
         """Each row's PnL P0 + P1·g and maintenance at the marks."""
@@ -1336,10 +1342,8 @@ class _Stack:
         for block, lo, hi, inv in ((linear, 0, nl, False), (inverse, nl, nm, True)):
             if not block:
                 continue
-            tables = []
-            for p in block:
-                assert p.table is not None  # every position with several pieces has one
-                tables.append(p.table.rows(inv))
+            # (every position with several pieces has its table's rows)
+            tables = [t for p in block if (t := p.table_rows) is not None]
             bounds, rates, amounts = np.concatenate(tables, axis=1)
             q, m, v, fk, fc = np.repeat(facts[:5, lo:hi], counts[lo:hi], axis=1)
             if inv:
@@ -1354,12 +1358,11 @@ class _Stack:
             self.low, self.c0, self.c1 = parts[0]
         else:
             self.low, self.c0, self.c1 = (np.concatenate(x) for x in zip(*parts, strict=True))
-        first = np.zeros(n, dtype=np.intp)
-        np.cumsum(counts[:-1], out=first[1:])
-        self.first = first
-        self.row = np.repeat(np.arange(n), counts)
-        later = np.ones(self.low.size, dtype=bool)
-        later[first] = False
+        self.first = np.cumsum(counts) - counts
+        row = self.row = np.repeat(np.arange(n), counts)
+        later = np.empty(row.size, dtype=bool)
+        later[0] = False
+        np.equal(row[1:], row[:-1], out=later[1:])
         self.later = later
         """Every piece but a row's first: its low is a kink."""
         index: dict[str, int] = {}
