@@ -603,8 +603,15 @@ class PoolModel:
     def first_root(self, k: Mapping[str, float], direction: int) -> float | None:
         """Smallest |t| in the direction where the surplus reaches zero when every underlying
         u moves as mark × (1 + k[u]·t); None when a price reaches zero (or t infinity) first."""
+        return self._first_root(self.moving(k), direction)
+
+    def moving(self, k: Mapping[str, float]) -> dict[str, float]:
+        """The underlyings of k that move (k ≠ 0) and that this pool feels."""
         unders = self.unders
-        moving = {u: ku for u, ku in k.items() if ku != 0.0 and u in unders}
+        return {u: ku for u, ku in k.items() if ku != 0.0 and u in unders}
+
+    def _first_root(self, moving: dict[str, float], direction: int) -> float | None:
+        """``first_root`` of a path given by ``moving``."""
         if not moving:
             fastest = 0.0
         else:  # the largest -k·direction
@@ -737,11 +744,11 @@ class PoolModel:
 
     def _walk_factor(self, u: str) -> float | None:
         """``own_factor`` by the segment walk (``first_root``), the nearer direction."""
-        k = {u: 1.0}
-        down = self.first_root(k, -1)
+        k = self.moving({u: 1.0})
+        down = self._first_root(k, -1)
         if down == 0.0:
             return 1.0
-        up = self.first_root(k, +1)
+        up = self._first_root(k, +1)
         if down is None:
             return None if up is None else 1.0 + up
         if up is None or not abs(up) < abs(down):
@@ -1606,12 +1613,13 @@ class AccountModel:
         for model in self.pools:
             if not model.positions:
                 continue
-            d = model.first_root(k, -1)
+            moving = model.moving(k)
+            d = model._first_root(moving, -1)
             if d is not None and (down is None or d > down):
                 down, down_pool = d, model.pool.currency
             if d == 0.0:
                 continue
-            u = model.first_root(k, +1)
+            u = model._first_root(moving, +1)
             if u is not None and (up is None or u < up):
                 up, up_pool = u, model.pool.currency
         if down == 0.0:
