@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from storage.errors import DamagedValue
 from storage.records import PositionSeries, SnapshotSeries
 
 MAGIC = b"CWB2"
@@ -187,6 +188,15 @@ def encode_block(frame: Frame) -> bytes:
 
 
 def decode_block(data: bytes) -> Frame:
+    """The frame ``encode_block`` packed; ``DamagedValue`` when the bytes are not one (a
+    damaged page inside a block is found here: SQLite keeps no checksum of its contents)."""
+    try:
+        return _decode(data)
+    except (ValueError, KeyError, TypeError, IndexError, struct.error, zlib.error) as e:
+        raise DamagedValue(f"a block of snapshot history cannot be read: {e}") from None
+
+
+def _decode(data: bytes) -> Frame:
     if data[:4] != MAGIC:
         raise ValueError("not a snapshot block")
     (hlen,) = struct.unpack_from("<I", data, 4)

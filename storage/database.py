@@ -33,10 +33,10 @@ Repositories (each in its own module, all thread-safe):
   -> LiquidationSeries``, ``symbols()``.
 
 On the database itself: ``prune(now_ms, budget_ms=200, max_steps=None) -> PruneResult``
-(retention spans tables: storage/retention.py), ``check_integrity()``, ``file_size()``,
-``checkpoint()``, ``close()``, ``path``, ``schema_version``; it is a context manager. CSV export
-is storage/export.py, over the repositories. Connections, transactions and damage detection
-are storage/connection.py.
+(retention spans tables: storage/retention.py), ``check_integrity()``,
+``verify(thorough=False)``, ``file_size()``, ``checkpoint()``, ``close()``, ``path``,
+``schema_version``; it is a context manager. CSV export is storage/export.py, over the
+repositories. Connections, transactions and damage detection are storage/connection.py.
 """
 
 from __future__ import annotations
@@ -50,11 +50,11 @@ from storage import retention
 from storage.accounts import AccountRepository, SecretDeleter
 from storage.candles import CandleRepository
 from storage.connection import Connections
-from storage.errors import DatabaseUnreadable
+from storage.errors import DatabaseCorrupt, DatabaseUnreadable
 from storage.events import EventRepository
 from storage.levels import LevelRepository
 from storage.liquidations import LiquidationRepository
-from storage.records import PruneResult
+from storage.records import MAX_TS, PruneResult
 from storage.settings import SettingRepository
 from storage.snapshots import SnapshotRepository
 from storage.warnings import WarningRepository
@@ -107,6 +107,24 @@ class Database:
         """PRAGMA integrity_check; ["ok"] when the file is sound. Reads the whole file."""
         return self._core.check_integrity()
 
+    def verify(self, *, thorough: bool = False) -> None:
+        """Raise ``DatabaseCorrupt`` when the file is damaged: its pages (PRAGMA quick_check)
+        and, ``thorough``, every stored value the app decodes (each account's whole snapshot
+        history, every warning, setting and event): what a damaged page inside a value needs,
+        since SQLite keeps no checksum of contents. Thorough reads everything once (seconds
+        for a month of history); the commands run it for --start-fresh only."""
+        self._core.quick_check()
+        if not thorough:
+            return
+        for account in self.accounts.all():
+            self.snapshots.query(account.id or 0)
+        self.warnings.all()
+        self.events.between(-MAX_TS, MAX_TS)
+        try:
+            self.settings.all()
+        except ValueError as e:
+            raise DatabaseCorrupt(self.path, f"a stored setting cannot be read: {e}") from None
+
     def file_size(self) -> int:
         """Bytes on disk of the database and its WAL."""
         return self._core.file_size()
@@ -126,16 +144,25 @@ class Database:
 
 
 def open_database(data_dir: Path, demo: bool = False, *, start_fresh: bool = False) -> Database:
-    """Open (creating the folder and file if needed) the app's database, or the demo's.
+    """Open (creating the folder and file if needed) the app's database, or the demo's, and
+    check its pages (``Database.verify``), so a damaged file is found here, before anything
+    runs on it, and not by a job later.
 
-    With ``start_fresh``, a file that cannot be opened is renamed aside (never deleted) and an
-    empty database takes its place; a file from a newer app is never moved: it is refused."""
+    With ``start_fresh``, a file that cannot be opened or is damaged (checked thoroughly: every
+    stored value is read once) is renamed aside (never deleted) and an empty database takes
+    its place; a file from a newer app is never moved: it is refused."""
     from storage.paths import database_path, ensure_data_dir, move_aside
 
     ensure_data_dir(data_dir)
     path = database_path(data_dir, demo)
     try:
-        return Database.open(path)
+        db = Database.open(path)
+        try:
+            db.verify(thorough=start_fresh)
+        except BaseException:
+            db.close()
+            raise
+        return db
     except DatabaseUnreadable:
         if not start_fresh:
             raise

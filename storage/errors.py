@@ -27,8 +27,11 @@ class DatabaseUnreadable(StorageError):
     def __init__(self, path: Path, reason: str) -> None:
         self.path = Path(path)
         self.reason = reason
-        super().__init__(
-            f"cannot open the database at {shown(self.path)}: {reason}. Fix the file's "
+        super().__init__(self.describe())
+
+    def describe(self) -> str:
+        return (
+            f"cannot open the database at {shown(self.path)}: {self.reason}. Fix the file's "
             f"permissions, choose another data directory (--data-dir or CASCADE_DATA_DIR), or "
             f"move the file aside and start fresh (the app offers to; from the terminal, add "
             f"--start-fresh). Nothing is deleted"
@@ -36,7 +39,21 @@ class DatabaseUnreadable(StorageError):
 
 
 class DatabaseCorrupt(DatabaseUnreadable):
-    """The file is not a (whole) SQLite database of ours: random bytes, truncated, malformed."""
+    """The file is not a (whole) SQLite database of ours: random bytes, truncated, malformed
+    pages, a stored value that cannot be decoded."""
+
+    def describe(self) -> str:
+        return (
+            f"the database at {shown(self.path)} is damaged ({self.reason}): move the file "
+            f"aside and start fresh (the app offers to; from the terminal, add --start-fresh; "
+            f"nothing is deleted), or choose another data directory (--data-dir or "
+            f"CASCADE_DATA_DIR)"
+        )
+
+
+class DamagedValue(Exception):
+    """A stored value that cannot be decoded (a snapshot block, a JSON column): raised by the
+    decoders, turned into ``DatabaseCorrupt`` (which names the file) by storage/connection.py."""
 
 
 class SchemaTooNew(StorageError):

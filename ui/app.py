@@ -168,7 +168,13 @@ class App:
             except StorageError as exc:
                 self.bridge.sigStorageError.emit(exc)
                 return
-            backend.start()
+            try:
+                backend.start()
+            except StorageError as exc:
+                # damage found by the watch's first reads: the same dialog, the same way out
+                backend.stop()
+                self.bridge.sigStorageError.emit(exc)
+                return
             self.bridge.sigBackend.emit(backend)
 
         self._builder = threading.Thread(target=build, name="backend-start", daemon=True)

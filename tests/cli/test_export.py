@@ -9,6 +9,7 @@ from risk.report import build_report
 from risk.types import Account, MarginTier, Position, Side
 from storage.database import open_database
 from storage.records import AccountRecord, WarningRecord
+from tests.damaged_db import damage_inside_a_block, damage_pages, filled_database
 
 
 def fill(data_dir):
@@ -51,3 +52,42 @@ def test_export_says_what_is_wrong(tmp_path, capsys):
     args = ["export", "--data-dir", str(tmp_path), "--snapshots", str(tmp_path / "s.csv")]
     assert main([*args, "--account", "99"]) == 2
     assert "no account with id 99" in capsys.readouterr().err
+
+
+def one_line_error(err):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_a_database_with_damaged_pages_is_one_line_and_start_fresh_works(tmp_path, capsys):
+    """Pages overwritten in the middle of a real file: one line naming the file and the way
+    out; with --start-fresh the file is set aside (its bytes intact) and the export runs."""
+    filled_database(tmp_path / "cascade.db")
+    damage_pages(tmp_path / "cascade.db", 0.6)
+    damaged = (tmp_path / "cascade.db").read_bytes()
+    w = tmp_path / "w.csv"
+    args = ["export", "--data-dir", str(tmp_path), "--warnings", str(w)]
+    assert main(args) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert "cascade.db is damaged" in line and "--start-fresh" in line
+    assert not w.exists()
+    assert main([*args, "--start-fresh"]) == 0
+    assert ["warnings", "0", str(w)] in [ln.split() for ln in capsys.readouterr().out.splitlines()]
+    (kept,) = tmp_path.glob("cascade.db.corrupt-*")
+    assert kept.read_bytes() == damaged
+
+
+def test_damage_inside_a_stored_block_is_one_line_and_start_fresh_works(tmp_path, capsys):
+    """The pages are sound but a snapshot block's bytes are not: the export finds it when it
+    reads the block (one line, not a zlib traceback), and --start-fresh finds it too."""
+    filled_database(tmp_path / "cascade.db")
+    damage_inside_a_block(tmp_path / "cascade.db")
+    s = tmp_path / "s.csv"
+    args = ["export", "--data-dir", str(tmp_path), "--snapshots", str(s)]
+    assert main(args) == 1
+    line = one_line_error(capsys.readouterr().err)
+    assert "block of snapshot history cannot be read" in line and "--start-fresh" in line
+    assert not s.exists() and not list(tmp_path.glob(".s.csv.*"))
+    assert main([*args, "--start-fresh"]) == 0
+    assert len(list(tmp_path.glob("cascade.db.corrupt-*"))) == 1

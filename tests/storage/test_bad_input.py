@@ -9,11 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from storage.database import Database
+from storage.database import Database, open_database
 from storage.errors import DatabaseCorrupt, DatabaseUnreadable
 from storage.paths import move_aside
 from storage.records import AccountRecord
 from storage.sample import ReportWalk
+from tests.damaged_db import T0, damage_inside_a_block, damage_pages, filled_database
+
+DAY_MS = 86_400_000
 
 
 def good_file(path: Path, snapshots: int = 400) -> None:
@@ -124,3 +127,55 @@ def test_sqlite_errors_during_open_are_wrapped(tmp_path: Path) -> None:
         Database.open(path)
     assert_way_out(path, info.value)
     assert not isinstance(info.value.__cause__, sqlite3.Error) or info.value.__suppress_context__
+
+
+@pytest.mark.parametrize("where", [0.1, 0.5, 0.9])
+def test_damaged_pages_in_a_real_file_are_found_at_open(tmp_path: Path, where: float) -> None:
+    """Pages overwritten in the middle of a file full of data (behind a valid header): found
+    when the app opens it, before anything runs on it; --start-fresh's way out works."""
+    path = tmp_path / "cascade.db"
+    filled_database(path)
+    damage_pages(path, where)
+    damaged = path.read_bytes()
+    with pytest.raises(DatabaseCorrupt, match="is damaged") as info:
+        open_database(tmp_path)
+    assert_way_out(path, info.value)
+    assert "\n" not in str(info.value)
+    assert path.read_bytes() == damaged
+    with open_database(tmp_path, start_fresh=True) as db:
+        assert db.accounts.all() == []
+        db.accounts.add(AccountRecord("okx", "new"))
+    kept = list(tmp_path.glob("cascade.db.corrupt-*"))
+    assert [p.read_bytes() for p in kept if p.suffix != ".db-wal"] == [damaged]
+
+
+def test_damage_inside_a_stored_value_is_found_where_it_is_read(tmp_path: Path) -> None:
+    """Bytes damaged inside a snapshot block leave every page sound (quick_check passes, so
+    the app opens the file); reading the block says the file is damaged, naming it, instead
+    of a zlib error; and --start-fresh, which reads every stored value, finds it and moves
+    the file aside."""
+    path = tmp_path / "cascade.db"
+    filled_database(path)
+    damage_inside_a_block(path)
+    with Database.open(path) as db:
+        db.verify()
+        with pytest.raises(DatabaseCorrupt, match="block of snapshot history") as info:
+            db.snapshots.query(1)
+        assert_way_out(path, info.value)
+        with pytest.raises(DatabaseCorrupt):
+            db.prune(T0 + 40 * DAY_MS)
+        with pytest.raises(DatabaseCorrupt):
+            db.verify(thorough=True)
+    with open_database(tmp_path) as db:
+        assert len(db.accounts.all()) == 1
+    with open_database(tmp_path, start_fresh=True) as db:
+        assert db.accounts.all() == []
+    assert len(list(tmp_path.glob("cascade.db.corrupt-*"))) == 1
+
+
+def test_a_sound_file_passes_the_thorough_check(tmp_path: Path) -> None:
+    path = tmp_path / "cascade.db"
+    filled_database(path)
+    with open_database(tmp_path, start_fresh=True) as db:
+        assert len(db.accounts.all()) == 1 and len(db.warnings.all()) == 40
+    assert not list(tmp_path.glob("cascade.db.corrupt-*"))

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from alerts import WarningRule
+from tests.damaged_db import damage_pages, filled_database
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
 from ui.backend import Backend
@@ -126,5 +127,50 @@ def test_an_unreadable_database_offers_a_fresh_start(
             assert exits == [1] and damaged.read_bytes() == b"not a database" * 100
         assert len(asked) == 1 and "not a SQLite database" in asked[0]
     finally:
+        app.shutdown()
+        app.window.deleteLater()
+
+
+def test_damaged_pages_show_the_dialog_and_start_fresh_gives_a_working_window(
+    qapp: object, tmp_path: Path, qtbot
+) -> None:
+    """A real database with pages overwritten in its middle: the app's dialog appears (the real
+    QMessageBox, naming the file); clicking "Move it aside and start fresh" sets the file aside
+    untouched and the window comes up watching (the demo, as with no account stored)."""
+    from PySide6.QtCore import Qt, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    db_path = tmp_path / "cascade.db"
+    filled_database(db_path)
+    damage_pages(db_path, 0.5)
+    damaged = db_path.read_bytes()
+    app = App(tmp_path, speed=60.0, crash_dialog=False, defer_backend=True)
+    shown: list[str] = []
+
+    def click_when_shown() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):
+            return
+        shown.append(box.text())
+        (fresh,) = [b for b in box.buttons() if b.text() == "Move it aside and start fresh"]
+        qtbot.mouseClick(fresh, Qt.MouseButton.LeftButton)
+
+    poll = QTimer()
+    poll.timeout.connect(click_when_shown)
+    poll.start(50)
+    try:
+        with qtbot.waitSignal(app.bridge.sigBackend, timeout=60_000):
+            app.start()
+        poll.stop()
+        assert len(shown) == 1 and "cascade.db is damaged" in shown[0]
+        assert "Traceback" not in shown[0]
+        (kept,) = tmp_path.glob("cascade.db.corrupt-*")
+        assert kept.read_bytes() == damaged
+        assert app.backend.demo
+        qtbot.waitUntil(lambda: app.window.proxy.rowCount() >= 1, timeout=30_000)
+        col = [c.title for c in COLUMNS].index("Account")
+        assert str(app.window.proxy.index(0, col).data()).startswith("DEMO")
+    finally:
+        poll.stop()
         app.shutdown()
         app.window.deleteLater()
