@@ -4,7 +4,8 @@ Each command is one module here, named in COMMANDS, exposing ``add_arguments(par
 ``run(args) -> int``; only the chosen command's module is imported, so the offline calculator
 (``check``) starts without Qt or ccxt. Tables and JSON are written by ``cli.render``; numbers by
 ``formatting``; the secret store the commands open (its passphrase from the terminal or
-CASCADE_PASSPHRASE_FILE) by ``cli.secrets``.
+CASCADE_PASSPHRASE_FILE) by ``cli.secrets``. A bad argument is one line naming it, exit
+status 2 (cli.arguments).
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
+
+from cli.arguments import OneLineParser
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "app": ("cli.app", "the desktop app (the default; the demo when no account is stored)"),
@@ -45,7 +49,7 @@ class _Version(argparse.Action):
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The command line; only the chosen command's module is imported (the desktop app's Qt
     and ccxt are not loaded to run the offline calculator)."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="cascade-watch",
         description="Warns before a cascade-prone move liquidates your cross-margin account.",
     )
@@ -61,8 +65,14 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse ``argv`` (default: the process's arguments), run the chosen command, return its
-    exit code. No command, or options only, means the desktop app."""
-    argv = sys.argv[1:] if argv is None else argv
+    exit code. No command, or options only, means the desktop app.
+
+    Run as the program (``argv`` None), Ctrl-C ends the process at once by the signal's
+    default action, never a KeyboardInterrupt traceback; the commands that run until Ctrl-C
+    (watch, localexchange) catch it themselves for a clean stop (cli/shutdown.py)."""
+    if argv is None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        argv = sys.argv[1:]
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["app", *argv]
     command = argv[0] if argv[0] in COMMANDS else None

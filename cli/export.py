@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import arguments
 from cli.render import Column, table
 from storage.errors import StorageError
 
@@ -22,7 +23,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--demo", action="store_true", help="export the demo's database")
     parser.add_argument("--warnings", metavar="CSV", help="write every warning to this file")
     parser.add_argument("--snapshots", metavar="CSV", help="write the risk snapshots here")
-    parser.add_argument("--account", type=int, help="only this account's snapshots (its id)")
+    parser.add_argument(
+        "--account", type=arguments.record_id, help="only this account's snapshots (its id)"
+    )
     parser.add_argument(
         "--start-fresh",
         action="store_true",
@@ -36,7 +39,10 @@ def run(args: argparse.Namespace) -> int:
     from storage.paths import resolve_data_dir
 
     if not args.warnings and not args.snapshots:
-        print("cascade-watch export: say what to write: --warnings CSV and/or --snapshots CSV")
+        print(
+            "cascade-watch export: say what to write: --warnings CSV and/or --snapshots CSV",
+            file=sys.stderr,
+        )
         return 2
     data_dir = resolve_data_dir(args.data_dir)
     try:

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
-import threading
+import sys
 from datetime import UTC, datetime
-from types import FrameType
 
+from cli import arguments
 from cli.render import Column, json_text, table
+from cli.shutdown import StopSignals
 from connectors.localexchange.accounts import EXCHANGES
 from connectors.localexchange.control import FAULTS_PATH
 from connectors.localexchange.faults import KINDS, parse_spec
@@ -49,16 +49,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--speed",
-        type=float,
+        type=arguments.speed,
         default=1.0,
         help="scenario seconds per wall second (default: %(default)s)",
     )
     parser.add_argument(
-        "--port", type=int, default=0, help="port on 127.0.0.1 (default: any free port)"
+        "--port", type=arguments.port, default=0, help="port on 127.0.0.1 (default: any free port)"
     )
     parser.add_argument(
         "--ws-port",
-        type=int,
+        type=arguments.port,
         default=0,
         help="port of the streaming (WebSocket) side on 127.0.0.1 (default: any free port)",
     )
@@ -69,7 +69,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--seek",
-        type=float,
+        type=arguments.between(0, 10_000, "hours"),
         default=0.0,
         metavar="HOURS",
         help="start this many hours into the scenario (default: %(default)s)",
@@ -139,15 +139,13 @@ def _fault_line(fault: dict[str, object]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.speed <= 0:
-        print("cascade-watch: --speed must be positive")
-        return 2
     rules = []
     for spec in args.fault:
         try:
             rules.append(parse_spec(spec))
         except ValueError as e:
-            print(f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}")
+            fail = f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}"
+            print(fail, file=sys.stderr)
             return 2
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -166,28 +164,32 @@ def run(args: argparse.Namespace) -> int:
         try:
             lx.faults.inject(kind, **kwargs)
         except ValueError as e:
-            print(f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}")
+            fail = f"cascade-watch localexchange: --fault {safe_text(spec)}: {safe_text(e)}"
+            print(fail, file=sys.stderr)
             return 2
+    with StopSignals() as stop:
+        return serve(lx, args, stop)
+
+
+def serve(lx: LocalExchange, args: argparse.Namespace, stop: StopSignals) -> int:
+    """Run the local exchange until a stop is asked, logging each liquidation."""
     try:
         lx.start()
     except OSError as e:
         lx.stop()
         ports = f"{args.port} / {args.ws_port}"
-        print(f"cascade-watch: cannot listen on 127.0.0.1 ports {ports}: {e.strerror or e}")
+        print(
+            f"cascade-watch localexchange: cannot listen on 127.0.0.1 ports {ports}: "
+            f"{e.strerror or e}",
+            file=sys.stderr,
+        )
         return 1
     if args.seek:
         lx.seek(args.seek * 3600)
-    done = threading.Event()
-
-    def stop(signum: int, frame: FrameType | None) -> None:
-        done.set()
-
-    previous = signal.signal(signal.SIGINT, stop)
-    previous_term = signal.signal(signal.SIGTERM, stop)
     print(json_text(endpoints(lx)) if args.json else describe(lx), flush=True)
     reported = 0
     try:
-        while not done.wait(0.5):
+        while not stop.wait(0.5):
             events = lx.liquidations
             for event in events[reported:]:
                 log.warning(
@@ -199,8 +201,6 @@ def run(args: argparse.Namespace) -> int:
                 )
             reported = len(events)
     finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)
         lx.stop()
     print("local exchange stopped", flush=True)
     return 0

@@ -13,6 +13,7 @@ import sys
 from typing import Any
 
 import formatting as fmt
+from cli import arguments
 from cli.account_report import format_table, report_to_json
 from cli.render import Column, fields, json_text
 from connectors.credentials import Credentials
@@ -36,12 +37,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--api-url",
         metavar="URL",
+        type=arguments.http_url,
         help="another base URL for the exchange's API (testnet, proxy, the local exchange)",
     )
     parser.add_argument("--label", default="", help="a name for the account in the report")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--timeout", type=float, default=10.0, metavar="SECONDS", help="per-request timeout"
+        "--timeout",
+        type=arguments.between(0.1, 3600, "seconds"),
+        default=10.0,
+        metavar="SECONDS",
+        help="per-request timeout",
     )
     parser.epilog = (
         f"Credentials are read from {ENV_KEY} and {ENV_SECRET} ({ENV_PASSWORD} too for okx), "

@@ -2,7 +2,10 @@
 
 Runs on the stored accounts, or with ``--demo`` on the local exchange replaying a crash (its
 data kept in a separate database file, ``demo.db``, beside the real one). Prints each warning
-as it fires, escalates or resolves, until Ctrl-C; then stops the scheduler and exits 0.
+as it fires, escalates or resolves, until Ctrl-C (or SIGTERM); then stops the scheduler,
+prints "stopped" and exits 0. A second Ctrl-C during the stop exits at once with status 130
+(cli/shutdown.py). A database that cannot be opened, or is found damaged, is one line on
+stderr naming the file and the way out (--start-fresh), exit status 1.
 
 The warnings also go to the stored push channels (``channels add``; not in the demo) and to
 each ``--notify URL`` of this run. A URL apprise cannot use is one line and exit status 2
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -22,8 +24,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
 
 from alerts.vocabulary import NO_ACCOUNT, Change
+from cli import arguments
 from cli.render import Column, line
 from cli.secrets import open_secrets
+from cli.shutdown import StopSignals
+from connectors.localexchange.scenario import scenario_names
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.push import WATCH_NAME
 from storage.records import WarningRecord
@@ -55,17 +60,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="watch the demo account on the local exchange replaying a crash",
     )
     parser.add_argument(
-        "--scenario", default="2025-11-04", help="demo scenario (default: %(default)s)"
+        "--scenario",
+        default="2025-11-04",
+        choices=scenario_names(),
+        help="demo scenario (default: %(default)s)",
     )
     parser.add_argument(
         "--speed",
-        type=float,
+        type=arguments.speed,
         default=60.0,
         help="demo pace: scenario seconds per wall second (default: %(default)s)",
     )
     parser.add_argument("--data-dir", default=None, help="where the database lives")
     parser.add_argument(
-        "--poll", type=float, default=None, help="poll interval in seconds for every account"
+        "--poll",
+        type=arguments.between(0.1, 86_400, "seconds"),
+        default=None,
+        help="poll interval in seconds for every account",
     )
     parser.add_argument(
         "--accounts", action="store_true", help="also print each account's status changes"
@@ -83,8 +94,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--start-fresh",
         action="store_true",
-        help="if the database cannot be opened, move it aside (nothing is deleted) and start "
-        "with an empty one",
+        help="if the database cannot be opened or is damaged (checked by reading every stored "
+        "value), move it aside (nothing is deleted) and start with an empty one",
     )
 
 
@@ -198,6 +209,7 @@ def start_push(
 
 def run(args: argparse.Namespace) -> int:
     from cli.logs import setup
+    from storage.errors import StorageError
     from storage.lock import FolderLock
     from storage.paths import resolve_data_dir
 
@@ -216,44 +228,49 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     try:
-        return _watch_locked(args, data_dir, notify_channels, log_file)
+        with StopSignals() as stop:
+            try:
+                _watch_locked(args, data_dir, notify_channels, log_file, stop)
+            except (StorageError, OSError) as exc:
+                # the database cannot be opened or turns out damaged while the watch starts,
+                # or the demo's exchange cannot listen: one line, naming the way out
+                print(f"cascade-watch watch: {exc}", file=sys.stderr)
+                return 1
     finally:
         lock.release()
+    print("stopped", flush=True)
+    return 0
 
 
 def _watch_locked(
-    args: argparse.Namespace, data_dir: Path, notify_channels: list[Channel], log_file: Path
-) -> int:
-    """``run`` once the data folder is this watch's."""
+    args: argparse.Namespace,
+    data_dir: Path,
+    notify_channels: list[Channel],
+    log_file: Path,
+    stop: StopSignals,
+) -> None:
+    """``run`` once the data folder is this watch's: open the database, start the loop, print
+    until a stop is asked, stop the loop."""
     from monitor.service import WatchService
     from storage.database import open_database
-    from storage.errors import StorageError
 
+    db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
+    service: WatchService | None = None
+    push: PushSender | None = None
     try:
-        db = open_database(data_dir, args.demo, start_fresh=args.start_fresh)
-    except (StorageError, OSError) as exc:
-        print(f"cascade-watch watch: {exc}", file=sys.stderr)
-        return 1
-    secrets = None if args.demo else open_secrets(data_dir)
-    callbacks = PrintCallbacks(accounts=args.accounts)
-    push = start_push(notify_channels, db.settings, secrets)
-    service = WatchService(
-        db,
-        secrets,
-        callbacks,
-        demo=args.demo,
-        demo_scenario=args.scenario,
-        demo_speed=args.speed,
-        poll_interval_s=args.poll,
-        push=push,
-    )
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+        secrets = None if args.demo else open_secrets(data_dir)
+        callbacks = PrintCallbacks(accounts=args.accounts)
+        push = start_push(notify_channels, db.settings, secrets)
+        service = WatchService(
+            db,
+            secrets,
+            callbacks,
+            demo=args.demo,
+            demo_scenario=args.scenario,
+            demo_speed=args.speed,
+            poll_interval_s=args.poll,
+            push=push,
+        )
         service.start()
         if service.demo_exchange is not None:
             callbacks.scenario_ms = service.demo_exchange.scenario_time_ms
@@ -272,14 +289,11 @@ def _watch_locked(
             callbacks.labels[account_id] = slot.config.label
         for rec in service.open_warnings():
             callbacks.print_open(rec)
-        while not stop.wait(0.5):
+        while not stop.wait(None):
             pass
     finally:
-        service.stop(timeout=5.0)
+        if service is not None:
+            service.stop(timeout=5.0)
         if push is not None:
             push.stop(timeout=3.0)
         db.close()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    print("stopped", flush=True)
-    return 0

@@ -48,7 +48,7 @@ def test_export_writes_both_files(tmp_path, capsys):
 def test_export_says_what_is_wrong(tmp_path, capsys):
     fill(tmp_path)
     assert main(["export", "--data-dir", str(tmp_path)]) == 2
-    assert "--warnings" in capsys.readouterr().out
+    assert "--warnings" in capsys.readouterr().err
     args = ["export", "--data-dir", str(tmp_path), "--snapshots", str(tmp_path / "s.csv")]
     assert main([*args, "--account", "99"]) == 2
     assert "no account with id 99" in capsys.readouterr().err

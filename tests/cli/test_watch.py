@@ -15,6 +15,7 @@ from alerts import Change, ResolveReason, Severity, WarningRule
 from cli.watch import format_event
 from monitor.events import WarningEvent
 from storage.records import WarningRecord
+from tests.damaged_db import damage_pages, filled_database
 from tests.paths import REPO_ROOT
 
 
@@ -134,3 +135,53 @@ def test_watch_demo_calls_the_liquidation_a_liquidation(tmp_path):
     assert ended, out
     assert all("it ended in a liquidation" in s for s in ended), out
     assert not any("closed" in s for s in seen if " resolved " in s), out
+
+
+def start_watch(*args: object) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "main.py", "watch", *map(str, args)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_line(proc: subprocess.Popen[str], text: str, timeout: float = 60.0) -> list[str]:
+    """Lines of stdout up to the first holding ``text``."""
+    assert proc.stdout is not None
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} never printed; saw {seen}")
+
+
+def test_a_damaged_database_is_one_line_and_start_fresh_watches(tmp_path):
+    """Pages overwritten in the middle of a real database: `watch` says so in one line naming
+    the file and the way out; `watch --start-fresh` sets the file aside and watches."""
+    db_path = tmp_path / "cascade.db"
+    filled_database(db_path)
+    damage_pages(db_path, 0.3)
+    damaged = db_path.read_bytes()
+    proc = start_watch("--data-dir", tmp_path)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert "cascade.db is damaged" in err and "--start-fresh" in err
+    assert db_path.read_bytes() == damaged
+    proc = start_watch("--data-dir", tmp_path, "--start-fresh")
+    try:
+        wait_for_line(proc, "watching 0 account(s)")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert out.rstrip().endswith("stopped") and "Traceback" not in err
+    (kept,) = tmp_path.glob("cascade.db.corrupt-*")
+    assert kept.read_bytes() == damaged
