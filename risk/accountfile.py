@@ -108,7 +108,10 @@ def _number(
     value = obj[key]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise AccountFileError(field, f"must be a number, got {_kind(value)}")
-    x = float(value)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise AccountFileError(field, f"is far too large ({len(str(value))} digits)") from None
     if not math.isfinite(x):
         raise AccountFileError(field, "must be a finite number")
     if positive and x <= 0:
@@ -309,7 +312,10 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
         if "tiers" in obj and obj["tiers"] is not None:
             tiers = _tiers(obj["tiers"], _join(where, "tiers"))
         elif max_lev is not None and exchange == "hyperliquid":
-            tiers = rules.tiers_from_max_leverage(max_lev)
+            try:
+                tiers = rules.tiers_from_max_leverage(max_lev)
+            except ValueError as e:
+                raise AccountFileError(_join(where, "max_leverage"), str(e)) from None
         else:
             try:
                 tiers = default_tiers(exchange, symbol, kind)
@@ -353,4 +359,100 @@ def parse_account_file(data: Any, default_tiers: TierSource) -> AccountFile:
         collateral=collateral,
         taker_fee_rate=fee,
     )
+    _check_domain(account, betas)
     return AccountFile(account, leader, betas)
+
+
+# The model's domain: inside it every product the solves form stays many orders of magnitude
+# from float64's limits and keeps its precision (a liquidation price to 1e-9 relative);
+# beyond it a result would be unreliable (a mark of 1e200 once gave a liquidation price of 0),
+# so the input is refused, naming the field and the range. The ranges hold every real market
+# with room to spare: BTC trades near 1e5 USD, the smallest perpetuals near 1e-8, the whole
+# crypto market is about 3e12 USD.
+PRICE_RANGE = (1e-12, 1e9)
+"""USD per base unit: entry and mark prices."""
+SIZE_RANGE = (1e-12, 1e18)
+"""contracts × contract_size: base units (USD for an inverse contract)."""
+MONEY_MAX = 1e13
+"""USD: a position's notional, the wallet balance, an isolated margin, a tier's deduction, a
+collateral coin's value."""
+LEVERAGE_RANGE = (0.01, 1000.0)
+MAX_LEVERAGE_RANGE = (1.0, 1000.0)
+BETA_MAX = 100.0
+LIABILITY_RATIO_MAX = 10.0
+FEE_RATE_MAX = 0.1
+"""A taker fee of 10 %: no venue charges a tenth of that."""
+
+
+def _outside(field: str, value: float, low: float, high: float, what: str) -> AccountFileError:
+    return AccountFileError(
+        field, f"{value:g} is outside what the model computes reliably: {what} {low:g} to {high:g}"
+    )
+
+
+def _check_domain(account: Account, betas: Mapping[str, float]) -> None:
+    """Refuse, naming the field and the range, an input outside the model's domain."""
+    if abs(account.wallet_balance) > MONEY_MAX:
+        raise _outside("wallet_balance", account.wallet_balance, -MONEY_MAX, MONEY_MAX, "USD")
+    for i, p in enumerate(account.positions):
+        where = f"positions[{i}]"
+        for key, price in (("entry_price", p.entry_price), ("mark_price", p.mark_price)):
+            if not PRICE_RANGE[0] <= price <= PRICE_RANGE[1]:
+                raise _outside(f"{where}.{key}", price, *PRICE_RANGE, "a price of")
+        if not SIZE_RANGE[0] <= p.size <= SIZE_RANGE[1]:
+            raise _outside(
+                f"{where}.contracts", p.size, *SIZE_RANGE, "contracts × contract_size of"
+            )
+        for key, price in (("entry_price", p.entry_price), ("mark_price", p.mark_price)):
+            usd = p.size if p.inverse else p.size * price  # an inverse size is in USD already
+            if usd > MONEY_MAX:
+                raise _outside(
+                    f"{where}.contracts", usd, 0, MONEY_MAX, f"a notional in USD at {key} of"
+                )
+        if p.leverage is not None and not LEVERAGE_RANGE[0] <= p.leverage <= LEVERAGE_RANGE[1]:
+            raise _outside(f"{where}.leverage", p.leverage, *LEVERAGE_RANGE, "a leverage of")
+        if p.max_leverage is not None and not (
+            MAX_LEVERAGE_RANGE[0] <= p.max_leverage <= MAX_LEVERAGE_RANGE[1]
+        ):
+            raise _outside(
+                f"{where}.max_leverage", p.max_leverage, *MAX_LEVERAGE_RANGE, "a max leverage of"
+            )
+        if p.isolated_margin is not None and p.isolated_margin > MONEY_MAX:
+            raise _outside(f"{where}.isolated_margin", p.isolated_margin, 0, MONEY_MAX, "USD")
+        rules = rules_for(account.exchange)
+        if rules.maintenance(p, p.mark_price) < 0:
+            j = rules.tier_at(p, p.mark_price)
+            tier = p.tiers[j]
+            raise AccountFileError(
+                f"{where}.tiers[{j}].maintenance_amount",
+                f"{tier.maintenance_amount:g} makes the maintenance negative at the mark "
+                f"(notional {p.notional():g} × rate {tier.maintenance_margin_rate:g} is "
+                f"{p.notional() * tier.maintenance_margin_rate:g}); a deduction above "
+                f"notional × rate is outside the model",
+            )
+        for j, tier in enumerate(p.tiers):
+            if abs(tier.maintenance_amount) > MONEY_MAX:
+                raise _outside(
+                    f"{where}.tiers[{j}].maintenance_amount",
+                    tier.maintenance_amount,
+                    -MONEY_MAX,
+                    MONEY_MAX,
+                    "USD",
+                )
+    for i, c in enumerate(account.collateral):
+        where = f"collateral[{i}]"
+        if not PRICE_RANGE[0] <= c.price <= PRICE_RANGE[1]:
+            raise _outside(f"{where}.price", c.price, *PRICE_RANGE, "a price of")
+        if abs(c.balance) * c.price > MONEY_MAX:
+            worth = abs(c.balance) * c.price
+            raise _outside(f"{where}.balance", worth, 0, MONEY_MAX, "a value in USD of")
+        if not 0 <= c.liability_ratio <= LIABILITY_RATIO_MAX:
+            raise _outside(
+                f"{where}.liability_ratio", c.liability_ratio, 0, LIABILITY_RATIO_MAX, "a ratio of"
+            )
+    fee = account.taker_fee_rate
+    if fee is not None and not 0 <= fee <= FEE_RATE_MAX:
+        raise _outside("taker_fee_rate", fee, 0, FEE_RATE_MAX, "a rate of")
+    for symbol, beta in betas.items():
+        if abs(beta) > BETA_MAX:
+            raise _outside(f"betas.{symbol}", beta, -BETA_MAX, BETA_MAX, "a beta of")
