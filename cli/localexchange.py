@@ -202,5 +202,6 @@ def serve(lx: LocalExchange, args: argparse.Namespace, stop: StopSignals) -> int
             reported = len(events)
     finally:
         lx.stop()
-    print("local exchange stopped", flush=True)
+    # with --json, standard output holds the one JSON object and nothing else
+    print("local exchange stopped", file=sys.stderr if args.json else sys.stdout, flush=True)
     return 0
