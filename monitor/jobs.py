@@ -46,7 +46,6 @@ from risk.liqmap import LiqMap, build_liqmap
 from risk.probability import EventMoves, MoveModel, hourly_sigma, refresh
 from risk.report import AccountReport, build_report, default_leader
 from risk.types import Account, Candles, ContractType, ForcedClose, OrderBook
-from storage.records import LevelRecord
 
 logger = logging.getLogger(__name__)
 
@@ -563,13 +562,6 @@ def with_open_interest(
         oi,
         candles.taker_buy_volume,
     )
-
-
-def level_records(levels: Levels) -> list[LevelRecord]:
-    """Support and resistance zones as the database stores them."""
-    zones = (*levels.supports, *levels.resistances)
-    ts = int(levels.as_of_ms or 0)
-    return [LevelRecord(levels.symbol, ts, z.low, z.high, z.score, z.reason) for z in zones]
 
 
 def describe_error(exc: BaseException) -> tuple[ErrorKind, str, float | None]:

@@ -8,7 +8,7 @@ in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -25,7 +25,6 @@ from settings.store import KeyValues
 from storage.records import (
     AccountRecord,
     EventRecord,
-    LevelRecord,
     PruneResult,
     WarningChange,
     WarningRecord,
@@ -97,10 +96,6 @@ class CandleStore(Protocol):
     def save(self, candles: Candles) -> int: ...
 
 
-class LevelStore(Protocol):
-    def save(self, symbol: str, ts_ms: int, levels: Iterable[LevelRecord]) -> int: ...
-
-
 class WarningStore(Protocol):
     """Where the warning lifecycle keeps its records, so a restart neither repeats nor
     forgets one."""
@@ -129,9 +124,6 @@ class MonitorStore(Protocol):
 
     @property
     def candles(self) -> CandleStore: ...
-
-    @property
-    def levels(self) -> LevelStore: ...
 
     @property
     def warnings(self) -> WarningStore: ...

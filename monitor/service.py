@@ -10,7 +10,8 @@ collapse into one):
 - ``market``          every minute: candles, funding, open interest and the order book of the
   symbols held; a symbol with a new candle is recomputed at once.
 - ``recompute``       every minute: volatility, betas, levels, the liquidation map, cascades.
-- ``prune``           hourly: storage retention.
+- ``prune``           90 s after start, then every 10 minutes: storage retention (so a short
+                      session compacts too, and the raw rows waiting never exceed ~20 minutes).
 - ``feeds``           hourly: the subscribed calendar feeds not fetched for a day are fetched
   (monitor.feeds; network I/O, so never on the GUI thread). How far ahead events are known
   goes to the rules with each account's market (``alerts``' calendar-coverage INFO).
@@ -68,7 +69,8 @@ logger = logging.getLogger(__name__)
 
 MARKET_INTERVAL_S = 60.0
 RECOMPUTE_INTERVAL_S = 60.0
-PRUNE_INTERVAL_S = 3600.0
+PRUNE_FIRST_S = 90.0
+PRUNE_INTERVAL_S = 600.0
 FEEDS_INTERVAL_S = 3600.0
 FEEDS_FIRST_S = 5.0
 CHANNELS_INTERVAL_S = 2.0
@@ -198,7 +200,12 @@ class WatchService:
                 max(market_s, RECOMPUTE_INTERVAL_S),
                 soon + timedelta(seconds=max(market_s, RECOMPUTE_INTERVAL_S) / 2),
             )
-            self._add("prune", self.jobs.prune, PRUNE_INTERVAL_S)
+            self._add(
+                "prune",
+                self.jobs.prune,
+                PRUNE_INTERVAL_S,
+                datetime.now().astimezone() + timedelta(seconds=PRUNE_FIRST_S),
+            )
             self._configure_feeds()
             self._add(
                 "feeds",

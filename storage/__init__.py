@@ -3,11 +3,11 @@
 - ``storage.paths``: ``resolve_data_dir(cli_value)``, ``ensure_data_dir``, ``database_path``,
   ``secrets_path``, ``move_aside(path)`` (rename a damaged file aside; never delete).
 - ``storage.database``: ``Database`` (one repository per kind of record as its attributes:
-  ``accounts``, ``snapshots``, ``candles``, ``levels``, ``warnings``, ``settings``,
+  ``accounts``, ``snapshots``, ``candles``, ``warnings``, ``settings``, ``liquidations``,
   ``events``; see its module docstring) and ``open_database``.
 - ``storage.connection``: the file and its connections (open and preflight, the writer behind
   a lock, a reader per thread, damage detection, integrity check, checkpoint).
-- ``storage.accounts``, ``snapshots``, ``candles``, ``levels``, ``warnings``, ``settings``,
+- ``storage.accounts``, ``snapshots``, ``candles``, ``warnings``, ``settings``, ``liquidations``,
   ``events``: the repositories, each given the connections.
 - ``storage.records``: the immutable records they take and return.
 - ``storage.schema``: the ordered migrations; ``storage.retention``: prune policy;

@@ -19,7 +19,6 @@ Repositories (each in its own module, all thread-safe):
   ``query(account_id, since_ms=None, until_ms=None, resolution_ms=0) -> SnapshotSeries``.
 - ``db.candles`` (storage/candles.py): ``save(candles) -> int``,
   ``load(symbol, timeframe, since_ms=None, until_ms=None) -> Candles``.
-- ``db.levels`` (storage/levels.py): ``save(symbol, ts_ms, levels) -> int``, ``latest(symbol)``.
 - ``db.warnings`` (storage/warnings.py): ``upsert(rec) -> WarningRecord``,
   ``all(active_only=False)``, ``get(key)``; the history: ``log(change)``,
   ``changes(limit=500)`` newest first.
@@ -52,7 +51,6 @@ from storage.candles import CandleRepository
 from storage.connection import Connections
 from storage.errors import DatabaseCorrupt, DatabaseUnreadable
 from storage.events import EventRepository
-from storage.levels import LevelRepository
 from storage.liquidations import LiquidationRepository
 from storage.records import MAX_TS, PruneResult
 from storage.settings import SettingRepository
@@ -70,7 +68,6 @@ class Database:
         self.accounts = AccountRepository(connections, secret_store)
         self.snapshots = SnapshotRepository(connections)
         self.candles = CandleRepository(connections)
-        self.levels = LevelRepository(connections)
         self.warnings = WarningRepository(connections)
         self.settings = SettingRepository(connections)
         self.events = EventRepository(connections)

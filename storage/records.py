@@ -83,18 +83,6 @@ class EventRecord:
     id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class LevelRecord:
-    """A support (or resistance) zone computed for a symbol at ``ts_ms``."""
-
-    symbol: str
-    ts_ms: int
-    low: float
-    high: float
-    score: float
-    reasons: str = ""
-
-
 @dataclass(frozen=True, slots=True, eq=False)
 class PositionSeries:
     """One position's figures over time, aligned on the owning SnapshotSeries' ``ts_ms``.

@@ -1,6 +1,19 @@
-"""Retention of risk snapshots: full resolution for 48 hours, one per minute up to 30 days,
-one per hour after that. In each minute (hour) bucket the LAST snapshot is kept — the latest
-state the app saw in that minute (hour).
+"""Retention, for every table. Risk snapshots: full resolution for 48 hours, one per minute up
+to 30 days, one per hour up to a year, none after. In each minute (hour) bucket the LAST
+snapshot is kept — the latest state the app saw in that minute (hour).
+
+The other tables (``drop_expired``, run at the start of each ``prune``):
+
+- liquidation_minutes, liquidation_coverage: 30 days (the norm reads the last 7);
+- warnings: open ones always; resolved ones 90 days after they resolved; each one's severity
+  history 90 days, and its last 200 changes (storage/warnings.py);
+- warning_changes: the newest 10,000 (trimmed as they are logged: storage/warnings.py);
+- candles: 90 days of bars (the monitor fetches 1,000 hourly bars, about 42 days, each hour);
+- events: 30 days after they happened (the calendar looks 2 days around now);
+- accounts, settings: as the user keeps them (a row per account, one per declared setting).
+
+Support levels are not stored (schema v5 dropped their table): the chart and the warnings use
+the ones the monitor has just computed, and nothing read the stored ones back.
 
 Compaction already sorts each minute's last snapshot into the hour's minute block, so a chart
 of days can read minute blocks alone, and thinning an hour to minutes drops its rest blocks.
@@ -14,12 +27,14 @@ blocks: faster chart reads, better compression).
 ``prune`` works in small steps — one account and one span per transaction, a few
 milliseconds each — and stops when its time budget is spent, so it never holds the write
 lock for long and can be called on a schedule from a worker thread; call it again while
-``PruneResult.done`` is False. A schedule that keeps up: every 60 s, budget 200 ms; the
-un-compacted rows then never exceed ~11 minutes, which keeps chart reads fast.
+``PruneResult.done`` is False. The monitor runs it 90 s after start, then every 10 minutes
+(monitor/service.py), calling again until done (up to 20 calls): the un-compacted rows then
+never exceed ~20 minutes, which keeps chart reads fast and the file's free pages few.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import time
@@ -42,6 +57,10 @@ FULL_RESOLUTION_FOR_MS = 48 * HOUR_MS
 MINUTE_RESOLUTION_FOR_MS = 30 * DAY_MS
 LIQUIDATION_RETENTION_MS = 30 * DAY_MS
 """The market's liquidations per minute are kept 30 days (the norm reads the last 7)."""
+SNAPSHOT_RETENTION_MS = 365 * DAY_MS
+WARNING_HISTORY_MS = 90 * DAY_MS
+CANDLE_RETENTION_MS = 90 * DAY_MS
+EVENT_RETENTION_MS = 30 * DAY_MS
 COMPACT_SPAN_MS = 10 * MINUTE_MS
 
 
@@ -186,6 +205,42 @@ def drop_old_liquidations(conn: sqlite3.Connection, now_ms: int) -> int:
     return int(n)
 
 
+def drop_expired(conn: sqlite3.Connection, now_ms: int) -> int:
+    """Delete what every table keeps no longer (the module docstring's table); returns the
+    rows deleted. Indexed deletes on small tables: a few milliseconds."""
+    n = drop_old_liquidations(conn, now_ms)
+    for sql, keep_ms in (
+        ("DELETE FROM snapshot_blocks WHERE end_ms <= ?", SNAPSHOT_RETENTION_MS),
+        ("DELETE FROM snapshots WHERE ts_ms < ?", SNAPSHOT_RETENTION_MS),
+        (
+            "DELETE FROM warnings WHERE state = 'resolved' AND coalesce(resolved_ms, "
+            "last_seen_ms) < ?",
+            WARNING_HISTORY_MS,
+        ),
+        ("DELETE FROM candles WHERE ts_ms < ?", CANDLE_RETENTION_MS),
+        ("DELETE FROM events WHERE ts_ms < ?", EVENT_RETENTION_MS),
+    ):
+        n += conn.execute(sql, (now_ms - keep_ms,)).rowcount
+    _trim_severity_histories(conn, now_ms - WARNING_HISTORY_MS)
+    return n
+
+
+def _trim_severity_histories(conn: sqlite3.Connection, cutoff_ms: int) -> None:
+    """Drop severity changes older than ``cutoff_ms`` from open warnings' histories (the last
+    change is always kept: it is the warning's current severity)."""
+    rows = conn.execute(
+        """SELECT key, severity_history FROM warnings WHERE json_array_length(severity_history)
+           > 1 AND json_extract(severity_history, '$[0][0]') < ?""",
+        (cutoff_ms,),
+    ).fetchall()
+    for key, text in rows:
+        history = json.loads(text)
+        kept = [h for h in history[:-1] if h[0] >= cutoff_ms] + history[-1:]
+        conn.execute(
+            "UPDATE warnings SET severity_history = ? WHERE key = ?", (json.dumps(kept), key)
+        )
+
+
 def prune(
     transaction: Callable[[], AbstractContextManager[sqlite3.Connection]],
     now_ms: int,
@@ -197,7 +252,7 @@ def prune(
     started = time.perf_counter()
     steps = compacted = removed = 0
     with transaction() as conn:
-        removed += drop_old_liquidations(conn, now_ms)
+        removed += drop_expired(conn, now_ms)
     while True:
         if max_steps is not None and steps >= max_steps:
             return PruneResult(steps, compacted, removed, done=False)

@@ -13,6 +13,7 @@ v2  snapshot_blocks (compacted, compressed snapshot history; see storage/blocks.
 v3  liquidation_minutes and liquidation_coverage (the market's liquidations per minute).
 v4  warning_changes: every change in a warning's life (not its figures' updates), so the
     window's history survives a restart.
+v5  the levels table dropped (written every minute, never read back).
 """
 
 from __future__ import annotations
@@ -185,7 +186,18 @@ V4 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4)
+V5 = Migration(
+    5,
+    "support levels are no longer stored",
+    (
+        # Written every minute for each held symbol (~20 rows, ~110 MB per symbol per 30
+        # days) and never read back: the chart and the warnings use the levels just computed.
+        "DROP INDEX IF EXISTS levels_symbol_ts",
+        "DROP TABLE IF EXISTS levels",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -78,6 +78,11 @@ def _change(r: Mapping[str, Any]) -> WarningChange | None:
         return None
 
 
+MAX_SEVERITY_CHANGES = 200
+"""A warning's severity history keeps its last 200 changes (and none older than 90 days:
+storage/retention.py), so a warning that flickers for weeks does not grow without bound."""
+
+
 class WarningRepository:
     def __init__(self, connections: Connections) -> None:
         self._db = connections
@@ -93,6 +98,7 @@ class WarningRepository:
             history = [(int(t), str(s)) for t, s in json.loads(row[0])] if row else []
             if not history or history[-1][1] != record.severity.label:
                 history.append((record.last_seen_ms, record.severity.label))
+                history = history[-MAX_SEVERITY_CHANGES:]
             conn.execute(
                 """INSERT INTO warnings (key, rule, severity, message, account_id, symbols,
                    first_seen_ms, last_seen_ms, state, snoozed_until_ms, resolved_ms,

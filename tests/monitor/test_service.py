@@ -335,3 +335,24 @@ def test_a_chance_of_liquidation_not_judged_yet_resolves_nothing(db):
         clock.advance(5)
     assert rec.of(WarningRule.LIQUIDATION_PROBABILITY) == []
     assert db.warnings.get(key).state is WarningState.SNOOZED
+
+
+def test_pruning_first_runs_soon_after_start_then_on_schedule(db, monkeypatch):
+    """It first ran an hour after start, so a session shorter than that never compacted:
+    now PRUNE_FIRST_S (90 s) after start, then every PRUNE_INTERVAL_S (10 min). The real
+    scheduler, with the first run brought to 0.3 s."""
+    import monitor.service as service_module
+
+    assert service_module.PRUNE_FIRST_S <= 120 and service_module.PRUNE_INTERVAL_S <= 600
+    monkeypatch.setattr(service_module, "PRUNE_FIRST_S", 0.3)
+    svc = WatchService(
+        db, None, Recorder(), connector_factory=serving(FakeConnector()), poll_interval_s=5.0
+    )
+    pruned = threading.Event()
+    real_prune = svc.jobs.prune
+    monkeypatch.setattr(svc.jobs, "prune", lambda: (real_prune(), pruned.set()))
+    svc.start()
+    try:
+        assert pruned.wait(5.0), "prune did not run soon after start"
+    finally:
+        svc.stop(timeout=2.0)

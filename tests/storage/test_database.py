@@ -20,7 +20,6 @@ from storage.paths import DATA_DIR_ENV, resolve_data_dir
 from storage.records import (
     AccountRecord,
     EventRecord,
-    LevelRecord,
     WarningRecord,
 )
 from storage.retention import DAY_MS, HOUR_MS, MINUTE_MS
@@ -224,18 +223,6 @@ def test_candles_upsert_and_load(db: Database) -> None:
         len(db.candles.load("BTC/USDT:USDT", "1m", since_ms=int(ts[2]), until_ms=int(ts[4]))) == 2
     )
     assert len(db.candles.load("ETH/USDT:USDT", "1m")) == 0
-
-
-def test_levels(db: Database) -> None:
-    db.levels.save("BTC", T0, [LevelRecord("BTC", T0, 90, 91, 0.5, "old")])
-    levels = [
-        LevelRecord("BTC", T0 + 1, 95, 96, 0.9, "volume node\nround number"),
-        LevelRecord("BTC", T0 + 1, 80, 82, 0.4, ""),
-    ]
-    db.levels.save("BTC", T0 + 1, levels)
-    db.levels.save("BTC", T0 + 1, levels)
-    assert db.levels.latest("BTC") == tuple(levels)
-    assert db.levels.latest("ETH") == ()
 
 
 def _warning(account_id: int, severity: Severity, ts: int, **kw: object) -> WarningRecord:

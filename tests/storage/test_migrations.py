@@ -133,3 +133,21 @@ def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "snapshot_blocks" not in names
     conn.close()
+
+
+def test_v5_drops_the_stored_levels_and_keeps_the_rest(tmp_path: Path) -> None:
+    """Support levels were written every minute for each held symbol (~20 rows each time)
+    and never read back; v5 drops the table, and nothing else."""
+    path = tmp_path / "cascade.db"
+    conn = make_file_at(path, 4)
+    fill(conn, 4)
+    conn.executemany(
+        "INSERT INTO levels (symbol, ts_ms, low, high, score, reasons) VALUES (?, ?, 1, 2, 1, '')",
+        [("BTC/USDT:USDT", T0 + i * 60_000) for i in range(1000)],
+    )
+    conn.close()
+    with Database.open(path) as db:
+        assert db.schema_version == SCHEMA_VERSION >= 5
+        assert "levels" not in db.sqlite.table_names()
+        assert [a.label for a in db.accounts.all()] == ["main"]
+        assert len(db.snapshots.query(1)) == 5
