@@ -356,3 +356,23 @@ def test_pruning_first_runs_soon_after_start_then_on_schedule(db, monkeypatch):
         assert pruned.wait(5.0), "prune did not run soon after start"
     finally:
         svc.stop(timeout=2.0)
+
+
+def test_recomputing_the_market_writes_nothing(db):
+    """Levels were stored on every recompute (every minute, ~20 rows per held symbol) and
+    never read back; now a recompute writes no row anywhere."""
+    clock = FakeClock(1_767_225_600.0)
+    svc = service(db, clock, FakeConnector(), Recorder(clock))
+    svc.tick()
+    svc.jobs.refresh_markets()
+
+    def rows() -> dict[str, int]:
+        names = db.sqlite.table_names()
+        return {n: db.sqlite.execute(f"SELECT count(*) FROM [{n}]").fetchone()[0] for n in names}
+
+    before = rows()
+    for _ in range(3):
+        clock.advance(MIN_S)
+        svc.jobs.recompute_all()
+    assert svc.jobs.markets and all(m.levels is not None for m in svc.jobs.markets.values())
+    assert rows() == before
