@@ -144,7 +144,7 @@ class SimulatedVenue:
     """One account on the simulated market, as a connector serves it (monitor.ports.Connector):
     20 cross positions of 20,000 USD each (all long on even accounts, mixed on odd ones), the
     wallet 6 % to 16 % of the notional, so that the joint-move and distance warnings fire,
-    escalate and resolve as prices walk. No optional reads, no order book."""
+    escalate and resolve as prices walk. No optional reads, no order book, no funding."""
 
     capabilities: frozenset[Capability] = frozenset()
 
@@ -176,14 +176,11 @@ class SimulatedVenue:
         return self.market.candles(symbol, timeframe, int(self.clock() * 1000), limit)
 
     def fetch_market(self, symbol: str) -> MarketStats:
+        """The mark only: no funding rate or open interest, so the crowding rule (which
+        writes nothing) stays idle instead of taking z-scores of a month of samples per poll."""
         now = int(self.clock() * 1000)
         mark = self.market.mark(self.market.index[symbol], now)
-        return MarketStats(
-            symbol,
-            Figure(1e-4, Source.EXCHANGE, now),
-            Figure(5e8 / mark, Source.EXCHANGE, now),
-            Figure(mark, Source.EXCHANGE, now),
-        )
+        return MarketStats(symbol, mark_price=Figure(mark, Source.EXCHANGE, now))
 
     def fetch_order_book(self, symbol: str, depth: int = 100) -> OrderBook:
         raise ConnectorError(ErrorKind.NOT_SUPPORTED, "no book")
