@@ -81,8 +81,9 @@ class WsServer:
 
     def stop(self) -> None:
         loop = self.loop
-        if loop is None or not loop.is_running():
+        if loop is None or loop.is_closed():
             return
+        # right after start() the loop may not run yet: what is queued here runs once it does
         done = asyncio.run_coroutine_threadsafe(self._shutdown(), loop)
         with contextlib.suppress(Exception):
             done.result(5.0)
@@ -127,6 +128,7 @@ class WsServer:
             loop.run_until_complete(self._serve())
         except BaseException as e:
             self._error = e
+            loop.close()
             self._ready.set()
             return
         self._ready.set()

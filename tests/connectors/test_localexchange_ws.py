@@ -260,3 +260,28 @@ def test_binance_and_okx_print_at_most_once_a_second() -> None:
         assert len(seconds) == len(set(seconds)) > 100
     bybit = tape.prints("bybit", "BTC", a, a + HOUR_MS)
     assert len({p.time_ms // 1000 for p in bybit}) < len(bybit)
+
+
+def test_a_stop_right_after_start_leaves_nothing_running() -> None:
+    """Stopped at once (as `watch` or `localexchange` do on an early Ctrl-C), the WebSocket
+    side's event loop had not started running yet and stop() did nothing: its thread, loop
+    and port lived on. A port already taken left the loop unclosed. Either leak is a
+    ResourceWarning at collection, which fails the test."""
+    import gc
+    import socket
+    import threading
+
+    before = {t.ident for t in threading.enumerate()}
+    for _ in range(5):
+        LocalExchange(scenario="quiet", speed=60.0).start().stop()
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    try:
+        with pytest.raises(OSError):
+            LocalExchange(scenario="quiet", ws_port=busy.getsockname()[1]).start()
+    finally:
+        busy.close()
+    gc.collect()
+    alive = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not [t for t in alive if t.name == "localexchange-ws"], alive
