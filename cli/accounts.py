@@ -19,6 +19,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import arguments
 from cli.render import Column, json_text, table
 from storage.errors import StorageError
 
@@ -54,6 +55,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--api-url",
         metavar="URL",
+        type=arguments.http_url,
         help="another base URL for the exchange's API (testnet, proxy, the local exchange)",
     )
     add.add_argument("--disabled", action="store_true", help="store it without watching it")

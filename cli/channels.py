@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from cli import arguments
 from cli.render import Column, json_text, table
 from storage.errors import StorageError
 
@@ -75,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     test.add_argument(
         "--timeout",
-        type=float,
+        type=arguments.between(0.1, 600, "seconds"),
         default=TEST_TIMEOUT_S,
         metavar="SECONDS",
         help="give up on an answer after this long (default: %(default)s)",

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from cli import render
+from cli import arguments, render
 from monitor.agenda import COVERAGE_MIN_DAYS, Agenda, agenda
 
 COLUMNS = (
@@ -25,7 +25,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
-        "--days", type=float, default=60.0, help="how far ahead to list (default 60 days)"
+        "--days",
+        type=arguments.between(0, 3650, "days"),
+        default=60.0,
+        help="how far ahead to list (default 60 days)",
     )
     parser.add_argument(
         "--refresh",
