@@ -290,7 +290,7 @@ def bench_month(folder: Path, days: float, full_days: float, accounts: int) -> D
         f"  account is polled once a minute, at the minute's last 2-second slot, which is the\n"
         f"  one snapshot per minute retention keeps of those days (the 29 others it would drop\n"
         f"  after 48 h are not computed). The per-minute recompute job is not run: it writes\n"
-        f"  nothing (levels are not stored since schema v4) and the recompute on each new bar is."
+        f"  nothing (levels are not stored since schema v5) and the recompute on each new bar is."
     )
     return simulate(folder / "month.db", days, full_days, accounts)
 
