@@ -29,6 +29,7 @@ from cli.render import Column, line
 from cli.secrets import open_secrets
 from cli.shutdown import StopSignals
 from connectors.localexchange.scenario import scenario_names
+from formatting import safe_text
 from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
 from monitor.push import WATCH_NAME
 from storage.records import WarningRecord
@@ -220,7 +221,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"cascade-watch watch: {notify_channels}", file=sys.stderr)
         return 2
     lock = FolderLock(data_dir, "watch")
-    if not lock.acquire():
+    try:
+        held = lock.acquire()
+    except OSError as exc:  # a file in the folder's place, no permission
+        print(
+            f"cascade-watch watch: cannot use the data folder {safe_text(data_dir)}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 1
+    if not held:
         print(
             f"cascade-watch watch: {lock.describe_holder()} is already watching {data_dir}; "
             "stop it first, or use another --data-dir",

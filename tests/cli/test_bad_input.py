@@ -142,3 +142,12 @@ def test_bad_arguments_are_one_line(argv: list[str], words: list[str]) -> None:
 def test_a_password_in_a_bad_url_is_not_echoed() -> None:
     code, _, err = run_cli(["report", "--exchange", "okx", "--api-url", "http://me:s3cret@[::1"])
     assert code == 2 and "s3cret" not in err
+
+
+def test_watch_with_a_file_for_its_data_folder_is_one_line(tmp_path: Path) -> None:
+    """Found by the flag fuzz: the folder lock was taken outside the error handling."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    code, _, err = run_cli(["watch", "--demo", "--data-dir", str(a_file)])
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert "cannot use the data folder" in err
