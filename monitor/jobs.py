@@ -472,15 +472,6 @@ class Jobs:
                 betas={symbol: beta} if beta is not None else {},
             )
         self.emit(self.callbacks.on_market, update)
-        if levels is not None:
-            self.writes.submit(
-                Kind.MARKET,
-                functools.partial(
-                    self.db.levels.save, symbol, self.now_ms(), level_records(levels)
-                ),
-                replaces=("levels", symbol),
-            )
-            self.writes.flush(self.now_ms())
 
     def _leader_daily(self, symbol: str) -> Candles | None:
         """The leader's (BTC's) daily candles, for a symbol's beta; None for BTC itself."""

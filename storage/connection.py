@@ -3,7 +3,7 @@
 ``Connections.open(path)`` checks the file before SQLite sees it (a directory in its place, no
 permission, not SQLite, cut short), then opens the single writer connection, switches it to
 WAL and migrates the schema forward (storage/schema.py). Repositories (storage/accounts.py,
-snapshots.py, candles.py, levels.py, warnings.py, settings.py, events.py) are given the
+snapshots.py, candles.py, warnings.py, settings.py, events.py) are given the
 ``Connections`` and use only:
 
 - ``transaction()``: one short ``BEGIN IMMEDIATE`` write transaction on the writer connection,
