@@ -155,6 +155,7 @@ def test_keys_never_come_from_the_command_line(home: dict[str, str]) -> None:
 @pytest.fixture
 def exchange() -> Iterator[LocalExchange]:
     lx = LocalExchange(scenario="2025-11-04", speed=1800.0).start()
+    lx.pause()  # the scenario's clock waits for the watch (the commands before it take seconds)
     yield lx
     lx.stop()
 
@@ -184,8 +185,9 @@ def test_an_account_added_headless_is_watched_and_its_warnings_pushed(
         text=True,
         env=home,
     )
+    exchange.resume()
     try:
-        receiver.wait_for(1, timeout=60)
+        receiver.wait_for(1, timeout=90)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
