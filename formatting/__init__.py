@@ -4,6 +4,10 @@ Thousands separators, decimals that suit the size (a small price keeps four sign
 and one minus sign everywhere: the true minus (U+2212), never the hyphen. Pure: standard library
 only, so the warning policy and the commands use it as the window does.
 
+Times: ``clock`` and ``moment`` print a timestamp in the display zone, which is UTC unless the
+desktop app sets the user's own (``set_display_zone``: its time-zone setting); ``utc_clock``
+and ``datetime_utc`` always print UTC (the commands, and the tooltips beside a local time).
+
 ``safe_text`` is how any user input (a field name, a value, a path, an address) or anything an
 exchange sent is echoed in an error: one line, no control characters."""
 
@@ -11,6 +15,8 @@ from __future__ import annotations
 
 import math
 import time
+from datetime import UTC, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MINUS = "\u2212"
 
@@ -43,10 +49,20 @@ def price(x: float | None) -> str:
     return _minus(f"{x:,.{decimals}f}")
 
 
+def grouped(x: float | None, decimals: int = 0) -> str:
+    """A number with thousands separators and ``decimals`` places: 112,000 / 0.25."""
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    return _minus(f"{x:,.{max(0, decimals)}f}")
+
+
 def money(x: float | None, signed: bool = False) -> str:
     if not _finite(x):
         return "—"
     assert x is not None
+    if round(x, 2) == 0:
+        x = 0.0  # never "−0.00"
     return _minus(f"{x:+,.2f}" if signed else f"{x:,.2f}")
 
 
@@ -107,7 +123,80 @@ def age(ms: int | None) -> str:
     return f"{s / 3600:.1f} h"
 
 
-def clock(ms: int | None) -> str:
+LOCAL = "local"
+"""The zone setting that means the computer's own time zone."""
+_display_zone: str = "UTC"
+
+
+class ZoneError(ValueError):
+    """A time-zone name that is neither ``local`` nor known to the time-zone database."""
+
+
+def zone(name: str) -> tzinfo | None:
+    """The zone called ``name`` (None for ``local``: the computer's own, daylight saving
+    included); ZoneError for a name the time-zone database does not know."""
+    if name == LOCAL:
+        return None
+    if name == "UTC":
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ZoneError(f"unknown time zone {safe_text(name)!r}") from None
+
+
+def set_display_zone(name: str) -> None:
+    """Print ``clock`` and ``moment`` in this zone (``local``, ``UTC`` or an IANA name)."""
+    global _display_zone
+    zone(name)
+    _display_zone = name
+
+
+def display_zone() -> str:
+    return _display_zone
+
+
+def _in_zone(ms: int, name: str | None) -> datetime:
+    when = datetime.fromtimestamp(ms / 1000, UTC)
+    return when.astimezone(zone(_display_zone if name is None else name))
+
+
+def zone_name(ms: int, name: str | None = None) -> str:
+    """The zone's abbreviation at ``ms`` (CET, CEST, UTC, or +04 where it has none)."""
+    return _in_zone(ms, name).tzname() or ""
+
+
+def utc_offset_s(ms: int, name: str | None = None) -> int:
+    """Seconds the zone is ahead of UTC at ``ms``."""
+    offset = _in_zone(ms, name).utcoffset()
+    return int(offset.total_seconds()) if offset is not None else 0
+
+
+def clock(ms: int | None, name: str | None = None) -> str:
+    """The time of day in the display zone (or ``name``): 14:05:09 CET."""
+    if ms is None:
+        return "—"
+    when = _in_zone(ms, name)
+    return f"{when:%H:%M:%S} {when.tzname()}"
+
+
+def moment(ms: int | None, name: str | None = None, seconds: bool = False) -> str:
+    """Date and time in the display zone (or ``name``): 2025-11-04 14:05 CET."""
+    if ms is None:
+        return "—"
+    when = _in_zone(ms, name)
+    return f"{when:%Y-%m-%d %H:%M{':%S' if seconds else ''}} {when.tzname()}"
+
+
+def short_moment(ms: int | None, name: str | None = None) -> str:
+    """Month, day and time in the display zone (or ``name``): 11-04 13:10 CET."""
+    if ms is None:
+        return "—"
+    when = _in_zone(ms, name)
+    return f"{when:%m-%d %H:%M} {when.tzname()}"
+
+
+def utc_clock(ms: int | None) -> str:
     if ms is None:
         return "—"
     return time.strftime("%H:%M:%S", time.gmtime(ms / 1000)) + " UTC"
@@ -117,6 +206,23 @@ def datetime_utc(ms: int | None) -> str:
     if ms is None:
         return "—"
     return time.strftime("%Y-%m-%d %H:%M", time.gmtime(ms / 1000)) + " UTC"
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def day_span(start_ms: int, end_ms: int) -> str:
+    """The UTC days from ``start_ms`` to just before ``end_ms``: 3–4 Nov 2025,
+    30 Jun–1 Jul 2025, 31 Dec 2025–1 Jan 2026, or 4 Nov 2025 for one day."""
+    a = datetime.fromtimestamp(start_ms / 1000, UTC)
+    b = datetime.fromtimestamp(max(start_ms, end_ms - 1) / 1000, UTC)
+    if a.date() == b.date():
+        return f"{a.day} {_MONTHS[a.month - 1]} {a.year}"
+    if a.year != b.year:
+        return f"{a.day} {_MONTHS[a.month - 1]} {a.year}–{b.day} {_MONTHS[b.month - 1]} {b.year}"
+    if a.month != b.month:
+        return f"{a.day} {_MONTHS[a.month - 1]}–{b.day} {_MONTHS[b.month - 1]} {b.year}"
+    return f"{a.day}–{b.day} {_MONTHS[a.month - 1]} {a.year}"
 
 
 SAFE_TEXT_LIMIT = 200

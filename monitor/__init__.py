@@ -13,10 +13,12 @@ Interface (what the UI codes against):
     (connecting, ok, error, stale); ``stale`` is ``monitor.health.is_stale(age_ms,
     stale_after_ms)``. After a failed poll the account and report are the last good ones and
     ``age_ms`` says how old they are.
-    ``MarketUpdate(symbol, as_of_ms, candles, levels, liqmap, cascade, betas)``: levels is a
-    ``risk.levels.Levels``, liqmap a ``risk.liqmap.LiqMap``, cascade a tuple of
-    ``risk.cascade.Cascade`` (nearest supports first); betas maps the symbol to its beta to
-    the leader (BTC).
+    ``MarketUpdate(symbol, as_of_ms, candles, levels, liqmap, cascade, betas, series,
+    timeframes)``: candles are the 1h bars; levels is a ``risk.levels.Levels``, liqmap a
+    ``risk.liqmap.LiqMap``, cascade a tuple of ``risk.cascade.Cascade`` (nearest supports
+    first); betas maps the symbol to its beta to the leader (BTC); series holds the 4h, 1d
+    and the chart's own bars by timeframe; timeframes are those it can fetch for the chart.
+    ``Watch(symbols, chart_symbol, chart_timeframe)``: what the window shows.
     ``WarningEvent(change, warning, reason)``: change is an ``alerts.Change``; warning is the
     ``storage.records.WarningRecord`` as persisted; reason an ``alerts.ResolveReason`` when it
     resolved (its positions closed, the condition cleared, the account removed).
@@ -31,6 +33,8 @@ push=None)``
     ``push`` (a ``ports.PushPort``, the push channels' sender) gets every warning change, and
     its channels' health becomes the push-channel warning (``check_channels()``, every 2 s).
     ``acknowledge(key)``, ``snooze(key, duration)``, ``reload_accounts()``,
+    ``set_watch(watch)`` (the symbols and chart bars the window shows, refreshed whether or not
+    a position is open),
     ``set_demo(scenario, speed)``, ``poll_now(account_id: int)``, ``open_warnings()`` (every
     warning not resolved, for a UI that starts after the loop), ``tick()`` (poll every account
     once on the calling thread, for tests under a fake clock), ``demo_exchange`` (the

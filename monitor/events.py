@@ -62,11 +62,18 @@ class AccountUpdate:
         return is_stale(self.age_ms, self.stale_after_ms)
 
 
+CHART_TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
+"""The bar lengths the chart offers: every exchange we support serves them (Binance, Bybit,
+OKX and Hyperliquid's klines; the local exchange too)."""
+
+
 @dataclass(frozen=True, slots=True)
 class MarketUpdate:
     """A symbol's market picture after a refresh: candles (1h), support levels, the market's
     liquidation map, the cascade model's result (nearest supports first) and the betas to the
-    leader."""
+    leader. ``series`` holds the other bar lengths the monitor has for the symbol (4h and 1d,
+    and the chart's own when the window watches the symbol), keyed by timeframe;
+    ``timeframes`` are those the monitor can fetch for it (the chart's menu offers them)."""
 
     symbol: str
     as_of_ms: int
@@ -75,6 +82,43 @@ class MarketUpdate:
     liqmap: LiqMap | None
     cascade: tuple[Cascade, ...] | None
     betas: Mapping[str, float] = field(default_factory=lambda: MappingProxyType({}))
+    series: Mapping[str, Candles] = field(default_factory=lambda: MappingProxyType({}))
+    timeframes: tuple[str, ...] = ()
+    mark: float | None = None
+    """The exchange's mark price read with these figures (at ``as_of_ms``), when it gives one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What the demo replays and where its clock stands: the scenario (its name, its title
+    and the span it covers, ms), the pace, and the scenario time ``at_ms`` read at wall time
+    ``at_wall_s`` (scenario time runs on from there at ``speed`` × the wall clock)."""
+
+    name: str
+    title: str
+    start_ms: int
+    end_ms: int
+    speed: float
+    at_ms: int
+    at_wall_s: float
+    paused: bool = False
+
+    def now_ms(self, wall_s: float) -> int:
+        """The scenario time at wall time ``wall_s``."""
+        if self.paused:
+            return self.at_ms
+        return self.at_ms + int((wall_s - self.at_wall_s) * 1000 * self.speed)
+
+
+@dataclass(frozen=True, slots=True)
+class Watch:
+    """What the window shows, so the monitor fetches it whether or not a position is open:
+    the symbols it watches (the chart's and the leader), and the chart's symbol and bar
+    length."""
+
+    symbols: frozenset[str] = frozenset()
+    chart_symbol: str | None = None
+    chart_timeframe: str = "1h"
 
 
 @dataclass(frozen=True, slots=True)

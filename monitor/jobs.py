@@ -33,7 +33,7 @@ from connectors.mismatches import log_mismatches
 from connectors.types import Capability, ConnectorError, ErrorKind
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
-from monitor.events import MarketUpdate, MonitorCallbacks, WarningEvent
+from monitor.events import CHART_TIMEFRAMES, MarketUpdate, MonitorCallbacks, WarningEvent, Watch
 from monitor.health import health_conditions, storage_conditions
 from monitor.ports import MonitorStore, OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
@@ -63,6 +63,8 @@ BOOK_DEPTH = 100
 OI_HISTORY_LIMIT = 500
 """Hourly open-interest snapshots per refresh (Binance serves at most 500, from the last 30
 days): the liquidation map's vintages. Without them the map falls back to a volume proxy."""
+CHART_LIMIT = 1000
+"""Bars of the chart's own bar length, fetched for the symbol the window shows."""
 BETA_DAYS = 90
 RECORD_SLACK_MS = 60_000
 """The exchange's record of liquidations is read from this long before the positions were
@@ -97,6 +99,23 @@ class Jobs:
         self.event_moves: dict[str, EventMoves] = event_moves()
         self._markets_lock = threading.Lock()
         self.stopping = threading.Event()
+        self._watch = Watch()
+        self._watch_lock = threading.Lock()
+        self._sources: dict[str, int] = {}
+        """The account whose exchange last served a watched symbol no account holds."""
+
+    def set_watch(self, watch: Watch) -> bool:
+        """What the window shows (fetched whether or not a position is open); True when the
+        chart's symbol or bar length changed (its bars are then worth fetching at once)."""
+        with self._watch_lock:
+            old, self._watch = self._watch, watch
+        before = (old.chart_symbol, old.chart_timeframe)
+        return before != (watch.chart_symbol, watch.chart_timeframe)
+
+    @property
+    def watch(self) -> Watch:
+        with self._watch_lock:
+            return self._watch
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -308,30 +327,108 @@ class Jobs:
                 out.setdefault(sym, slot)
         return out
 
-    def refresh_markets(self) -> None:
-        """Candles, funding, open interest and the order book for every symbol held; then
-        recompute the symbols that got a new candle."""
+    def market_sources(self) -> dict[str, list[AccountSlot]]:
+        """Every symbol to refresh (held, and watched by the window) with the accounts whose
+        exchange may serve it, best first: the one holding it, else the one that served it
+        last, then the others."""
         held = self.held_symbols()
-        self._ensure_markets(held)
-        for sym, slot in held.items():
+        out = {sym: [slot] for sym, slot in held.items()}
+        watch = self.watch
+        wanted = set(watch.symbols) | ({watch.chart_symbol} if watch.chart_symbol else set())
+        slots = [s for s in list(self.accounts.values()) if s.connector is not None]
+        for sym in sorted(wanted - set(held)):
+            last = self._sources.get(sym)
+            out[sym] = sorted(slots, key=lambda s: s.config.account_id != last)
+        return out
+
+    def refresh_markets(self) -> None:
+        """Candles, funding, open interest and the order book for every symbol held or
+        watched; then recompute the symbols that got a new candle. The chart's symbol also
+        gets its bars at the chart's bar length, and is reported after every refresh (the
+        chart follows the market whether or not a position is open)."""
+        sources = self.market_sources()
+        self._ensure_markets(sources)
+        chart = self.watch.chart_symbol
+        for sym, slots in sources.items():
             if self.stopping.is_set():
                 return
-            if self.refresh_market(sym, slot):
-                self.recompute(sym)
+            for slot in slots:
+                new_candle = self.refresh_market(sym, slot)
+                if new_candle is None:
+                    continue
+                self._sources[sym] = slot.config.account_id
+                if sym == chart:
+                    self._fetch_chart(sym, slot)
+                if new_candle:
+                    self.recompute(sym)
+                elif sym == chart:
+                    self.report_market(sym)
+                break
 
-    def refresh_market(self, symbol: str, slot: AccountSlot) -> bool:
-        """Fetch one symbol's market data; True when a new candle arrived."""
+    def refresh_chart(self) -> None:
+        """The chart's bars at its bar length, at once (the window changed what it shows)."""
+        chart = self.watch.chart_symbol
+        if chart is None:
+            return
+        self._ensure_markets([chart])
+        m = self.markets[chart]
+        for slot in self.market_sources().get(chart, []):
+            with m.lock:
+                fetched = m.candles is not None
+            if not fetched:  # a symbol new to the monitor: its market picture first
+                new_candle = self.refresh_market(chart, slot)
+                if new_candle is None:
+                    continue
+                self._sources[chart] = slot.config.account_id
+                if new_candle:
+                    self.recompute(chart)
+            if self._fetch_chart(chart, slot):
+                self.report_market(chart)
+                return
+
+    def _fetch_chart(self, symbol: str, slot: AccountSlot) -> bool:
+        """Fetch the chart's bar length for ``symbol`` (1h is the refresh's own); a bar length
+        the exchange does not serve is no longer offered for it."""
+        tf = self.watch.chart_timeframe
+        m = self.markets[symbol]
+        conn = slot.market_connector or slot.connector
+        if tf == "1h" or tf not in CHART_TIMEFRAMES or conn is None:
+            return tf == "1h"
+        try:
+            bars = conn.fetch_candles(symbol, tf, limit=CHART_LIMIT)
+        except Exception as exc:
+            kind, message, _ = describe_error(exc)
+            logger.info("%s bars of %s failed: %s [%s]", tf, symbol, message, kind.value)
+            if kind is ErrorKind.NOT_SUPPORTED:
+                with m.lock:
+                    m.unavailable.add(tf)
+            return False
+        with m.lock:
+            m.chart = bars
+        return True
+
+    def refresh_market(self, symbol: str, slot: AccountSlot) -> bool | None:
+        """Fetch one symbol's market data; True when a new candle arrived, None when the
+        account's exchange could not serve it."""
         m = self.markets[symbol]
         conn = slot.market_connector or slot.connector
         if conn is None:
-            return False
+            return None
         try:
             candles = conn.fetch_candles(symbol, "1h", limit=CANDLE_LIMIT)
             stats = conn.fetch_market(symbol)
         except Exception as exc:
             kind, message, _ = describe_error(exc)
-            logger.warning("market data for %s failed: %s [%s]", symbol, message, kind.value)
-            return False
+            with m.lock:
+                repeated, m.failing = m.failing, True
+            logger.log(
+                logging.DEBUG if repeated else logging.WARNING,
+                "market data for %s failed: %s [%s]",
+                symbol,
+                message,
+                kind.value,
+            )
+            return None
         daily = four_hour = None
         with m.lock:
             higher_due = self.now_ms() - m.higher_fetched_ms >= HIGHER_TIMEFRAMES_EVERY_MS
@@ -361,6 +458,7 @@ class Jobs:
             except Exception as exc:
                 logger.debug("funding history for %s failed: %s", symbol, describe_error(exc)[1])
         with m.lock:
+            m.failing = False
             m.candles = candles
             m.stats = stats
             m.book = book
@@ -462,16 +560,46 @@ class Jobs:
             m.beta = beta
             m.levels, m.liqmap, m.cascade = levels, liqmap, cascade
             m.computed_candle_ms = m.last_candle_ms
-            update = MarketUpdate(
-                symbol=symbol,
-                as_of_ms=m.as_of_ms or self.now_ms(),
-                candles=candles,
-                levels=levels,
-                liqmap=liqmap,
-                cascade=cascade,
-                betas={symbol: beta} if beta is not None else {},
-            )
+            update = self._market_update(m)
         self.emit(self.callbacks.on_market, update)
+
+    def report_market(self, symbol: str) -> None:
+        """Report a symbol's market picture as it stands (its newest bars)."""
+        m = self.markets.get(symbol)
+        if m is None:
+            return
+        with m.lock:
+            if m.candles is None:
+                return
+            update = self._market_update(m)
+        self.emit(self.callbacks.on_market, update)
+
+    def _market_update(self, m: MarketSlot) -> MarketUpdate:
+        """The slot as the window sees it (call under its lock): the 1h bars, the 4h and
+        daily ones, the chart's own when it shows this symbol, and what it can fetch."""
+        series: dict[str, Candles] = {}
+        for c in (m.four_hour, m.daily):
+            if c is not None and len(c):
+                series[c.timeframe] = c
+        watch = self.watch
+        chart = m.chart
+        if chart is not None and (watch.chart_symbol, watch.chart_timeframe) == (
+            m.symbol,
+            chart.timeframe,
+        ):
+            series[chart.timeframe] = chart
+        return MarketUpdate(
+            symbol=m.symbol,
+            as_of_ms=m.as_of_ms or self.now_ms(),
+            candles=m.candles,
+            levels=m.levels,
+            liqmap=m.liqmap,
+            cascade=m.cascade,
+            betas={m.symbol: m.beta} if m.beta is not None else {},
+            series=series,
+            timeframes=tuple(tf for tf in CHART_TIMEFRAMES if tf not in m.unavailable),
+            mark=m.stats.mark_price.value if m.stats and m.stats.mark_price else None,
+        )
 
     def _leader_daily(self, symbol: str) -> Candles | None:
         """The leader's (BTC's) daily candles, for a symbol's beta; None for BTC itself."""

@@ -8,7 +8,11 @@ collapse into one):
   failed poll keeps the last report (marked stale once older than three polls) and the next
   tries wait out an exponential backoff, never shorter than the exchange's Retry-After.
 - ``market``          every minute: candles, funding, open interest and the order book of the
-  symbols held; a symbol with a new candle is recomputed at once.
+  symbols held and of those the window watches (``set_watch``: the chart's symbol and the
+  leader, whether or not a position is open); a symbol with a new candle is recomputed at
+  once, and the chart's symbol is reported after every refresh with its bars at the chart's
+  bar length.
+- ``chart``           once, when the window shows another symbol or bar length.
 - ``recompute``       every minute: volatility, betas, levels, the liquidation map, cascades.
 - ``prune``           90 s after start, then every 10 minutes: storage retention (so a short
                       session compacts too, and the raw rows waiting never exceed ~20 minutes).
@@ -43,7 +47,7 @@ from alerts.vocabulary import NO_ACCOUNT, WATCH_RULES
 from connectors.credentials import Credentials
 from monitor.alerts import AlertManager
 from monitor.calendar import Calendar, builtin_events
-from monitor.events import MonitorCallbacks, WarningEvent
+from monitor.events import MonitorCallbacks, Replay, WarningEvent, Watch
 from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, FeedSpec, load_specs
 from monitor.health import channel_conditions
 from monitor.jobs import Jobs, describe_error
@@ -160,8 +164,13 @@ class WatchService:
         self._inflight = 0
         self._idle = threading.Condition()
         writes = Writes(functools.partial(diagnose, database=db.path))
+        # every poll's message is published: the banner and the table show one poll's figures
         self.alerts = AlertManager(
-            db.warnings, self._on_warning, clear_after=clear_after, writes=writes
+            db.warnings,
+            self._on_warning,
+            clear_after=clear_after,
+            update_every_ms=0,
+            writes=writes,
         )
         builtin = builtin_events()
         self._feed_specs = feed_specs or (lambda: load_specs(db.settings.get(SETTINGS_KEY)))
@@ -309,6 +318,32 @@ class WatchService:
             logger.exception("could not read the calendar feeds")
             return
         self.feeds.configure(specs)
+
+    def replay(self) -> Replay | None:
+        """What the demo replays and its clock now (None outside the demo)."""
+        with self._lock:
+            lx = self._lx
+        if lx is None:
+            return None
+        sc = lx.scenario
+        end_ms = sc.start_ms + int(sc.duration_hours * 3_600_000)
+        return Replay(sc.name, sc.title, sc.start_ms, end_ms, lx.clock.speed,
+                      lx.scenario_time_ms(), self.clock())  # fmt: skip
+
+    def set_watch(self, watch: Watch) -> None:
+        """What the window shows: its symbols are refreshed whether or not a position is
+        open; a new chart symbol or bar length is fetched at once."""
+        if not self.jobs.set_watch(watch):
+            return
+        with self._lock:
+            scheduler = self._scheduler
+        if scheduler is not None:
+            scheduler.add_job(
+                self._tracked(self.jobs.refresh_chart, "chart"),
+                id="chart",
+                name="chart",
+                replace_existing=True,
+            )
 
     def acknowledge(self, key: str) -> None:
         self.alerts.acknowledge(key, self.jobs.now_ms())
@@ -522,15 +557,16 @@ class WatchService:
 
 
 def ensure_demo_accounts(db: MonitorStore, exchanges: tuple[str, ...]) -> None:
-    """Make sure the (demo) database holds one demo account per demo exchange."""
+    """Make sure the (demo) database holds one demo account per demo exchange, named for the
+    venue as a trader says it ("Demo Binance")."""
     have = {rec.exchange for rec in db.accounts.all() if rec.is_demo}
+    from connectors.errors import EXCHANGE_NAMES
     from storage.records import AccountRecord
 
     for exchange in exchanges:
         if exchange not in have:
-            db.accounts.add(
-                AccountRecord(exchange=exchange, label=f"Demo {exchange}", is_demo=True)
-            )
+            label = f"Demo {EXCHANGE_NAMES.get(exchange, exchange)}"
+            db.accounts.add(AccountRecord(exchange=exchange, label=label, is_demo=True))
 
 
 def _close(connector: Connector | None) -> None:

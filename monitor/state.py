@@ -225,4 +225,10 @@ class MarketSlot:
     as_of_ms: int = 0
     last_candle_ms: int | None = None
     computed_candle_ms: int | None = None
+    chart: Candles | None = None
+    """The bars at the chart's bar length, while the window shows this symbol."""
+    unavailable: set[str] = field(default_factory=set)
+    """Chart bar lengths the exchange said it does not serve for this symbol."""
+    failing: bool = False
+    """The last refresh failed (a repeated failure is logged quietly)."""
     lock: threading.Lock = field(default_factory=threading.Lock)

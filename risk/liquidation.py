@@ -1635,7 +1635,7 @@ class AccountModel:
                 up, up_pool = u, model.pool.currency
         if down == 0.0:
             up, up_pool = None, None
-        return JointMove(leader, down, up, down_pool, up_pool)
+        return JointMove(leader, down, up, down_pool, up_pool, tuple(sorted(k.items())))
 
 
 def account_totals(account: Account, rules: RuleSet) -> AccountTotals:
@@ -1685,6 +1685,9 @@ class JointMove:
     up: float | None
     down_pool: str | None = None
     up_pool: str | None = None
+    betas: tuple[tuple[str, float], ...] = ()
+    """The beta each underlying followed the leader's by in this solve (the leader's is 1):
+    what the scenario slider and the chart move the others by, so they show this move."""
 
     @property
     def nearest(self) -> float | None:
@@ -1697,6 +1700,11 @@ class JointMove:
         if n is None:
             return None
         return self.down_pool if n == self.down else self.up_pool
+
+    def beta(self, symbol: str) -> float:
+        """The beta ``symbol``'s underlying followed by (1 for the leader's and for one not
+        in the solve)."""
+        return dict(self.betas).get(base_asset(symbol), 1.0)
 
 
 def beta_of(symbol: str, leader: str, betas: Mapping[str, float]) -> float:

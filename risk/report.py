@@ -141,6 +141,37 @@ class AccountReport:
         return own
 
     @property
+    def leader_mark(self) -> float | None:
+        """The mark of the joint move's leader, when the account holds it."""
+        jm = self.joint_move
+        if jm is None:
+            return None
+        return next((p.mark_price for p in self.positions if p.symbol == jm.leader), None)
+
+    @property
+    def joint_move_price(self) -> float | None:
+        """The leader's price at the nearest joint move: its mark × (1 + r). The one figure
+        the header, the chart and the joint-move warning show."""
+        jm = self.joint_move
+        mark = self.leader_mark
+        if jm is None or jm.nearest is None or mark is None:
+            return None
+        return mark * (1 + jm.nearest)
+
+    def joint_price(self, position: PositionReport) -> float | None:
+        """Where ``position``'s symbol is when the nearest joint move liquidates the cross
+        account (mark × (1 + β·r), β as the solve used it); None for an isolated position and
+        for one in another pool than the one that move liquidates."""
+        jm = self.joint_move
+        if position.margin_mode is not MarginMode.CROSS or jm is None or jm.nearest is None:
+            return None
+        pool = jm.nearest_pool
+        if pool is not None and position.pool and position.pool != pool:
+            return None
+        price = position.mark_price * (1 + jm.beta(position.symbol) * jm.nearest)
+        return price if price > 0 else None
+
+    @property
     def mismatches(self) -> tuple[PositionReport, ...]:
         return tuple(p for p in self.positions if p.mismatch is not None)
 

@@ -10,7 +10,9 @@ once). What is not a setting: the window's layout (ui.ini), the user's own calen
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+import zoneinfo
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Generic, TypeVar, cast
@@ -57,6 +59,14 @@ class Setting(Generic[T]):
     unit: Unit = Unit.NONE
     choices: tuple[str, ...] = ()
     threshold: str | None = None
+    options: Callable[[], tuple[str, ...]] | None = None
+    """Choices read when needed (a long list, such as the time zones), instead of
+    ``choices``; ``options_text`` says what they are in an error."""
+    options_text: str = ""
+
+    def allowed(self) -> tuple[str, ...]:
+        """The values a text setting takes (empty: any text)."""
+        return self.options() if self.options is not None else self.choices
 
     def parse(self, raw: object) -> T:
         """``raw`` as this setting's type, within its range or choices; SettingError saying
@@ -77,8 +87,9 @@ def _parse(s: Setting[Any], raw: object) -> object:
             raise SettingError(f"{s.key}: {raw!r} is not true or false")
         return raw
     if kind is str:
-        if not isinstance(raw, str) or (s.choices and raw not in s.choices):
-            expected = f"one of {', '.join(s.choices)}" if s.choices else "text"
+        allowed = s.allowed()
+        if not isinstance(raw, str) or (allowed and raw not in allowed):
+            expected = s.options_text or (f"one of {', '.join(allowed)}" if allowed else "text")
             raise SettingError(f"{s.key}: {raw!r} is not {expected}")
         return raw
     if isinstance(raw, bool) or not isinstance(raw, int | float):
@@ -241,6 +252,25 @@ REMINDER_MIN = Setting(
 (notify.policy). The channels themselves (URL, least severity, quiet hours, resolutions) are a
 list the settings dialog edits with a widget of its own; notify.store keeps them."""
 
+
+@functools.cache
+def time_zones() -> tuple[str, ...]:
+    """``local`` (the computer's own zone), ``UTC``, then every zone of the time-zone
+    database by name."""
+    names = sorted(z for z in zoneinfo.available_timezones() if "/" in z and z != "UTC")
+    return ("local", "UTC", *names)
+
+
+TIME_ZONE = Setting(
+    "ui.time_zone",
+    "local",
+    "Show times in",
+    Group.LOOK,
+    options=time_zones,
+    options_text="a time zone (local, UTC, or a name such as Europe/Berlin)",
+)
+"""The window shows times in this zone, UTC beside them in a tooltip; ``watch`` keeps UTC."""
+
 AnySetting = Setting[Any]
 
 SETTINGS: tuple[AnySetting, ...] = (
@@ -262,6 +292,7 @@ SETTINGS: tuple[AnySetting, ...] = (
     REANNOUNCE_AFTER_MIN,
     THEME,
     REMINDER_MIN,
+    TIME_ZONE,
 )
 BY_KEY: Mapping[str, AnySetting] = {s.key: s for s in SETTINGS}
 

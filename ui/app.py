@@ -20,6 +20,8 @@ if TYPE_CHECKING:  # the app imports Qt, the monitor and storage only when it st
 
 log = logging.getLogger(__name__)
 
+GIL_SWITCH_S = 0.001
+
 NO_DISPLAY_MESSAGE = (
     "cascade-watch: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
     "Run headless with QT_QPA_PLATFORM=offscreen, or watch in the terminal: python main.py watch"
@@ -78,6 +80,10 @@ class App:
         from ui.main_window import DEFAULT_SPEED, MainWindow
         from ui.passphrase import PassphrasePrompt
 
+        # The GUI thread shares the interpreter with the monitor's worker threads: ask a
+        # worker to hand the GIL back after 1 ms (Python's default is 5 ms) so an event
+        # waiting for it is not held behind a poll's parsing.
+        sys.setswitchinterval(GIL_SWITCH_S)
         existing = QApplication.instance()
         self.qapp = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
         self.qapp.setApplicationName("Cascade Watch")

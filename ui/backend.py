@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from monitor.events import Replay, Watch
 from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
 from monitor.feeds import FeedSpec, FeedStatus, load_specs
 from monitor.service import WatchService
@@ -68,6 +69,7 @@ class Backend:
         self.channels = ChannelStore(db.settings, secrets)
         self.push = PushSender()
         self._demo_db: Database | None = None
+        self._watch = Watch()
         self.service = self._make_service()
 
     def _make_service(self) -> WatchService:
@@ -125,6 +127,7 @@ class Backend:
         self.demo = demo
         self.callbacks.on_reset(demo)
         self.service = self._make_service()
+        self.service.set_watch(self._watch)
         self.service.start()
         log.info("now watching %s", "the demo" if demo else "the stored accounts")
 
@@ -132,6 +135,13 @@ class Backend:
         self.scenario, self.speed = scenario, speed
         if self.demo:
             self.service.set_demo(scenario, speed)
+
+    def replay(self) -> Replay | None:
+        return self.service.replay() if self.demo else None
+
+    def watch(self, watch: Watch) -> None:
+        self._watch = watch
+        self.service.set_watch(watch)
 
     def accounts(self) -> list[AccountRecord]:
         """The user's own accounts (the demo's live in demo.db)."""

@@ -27,6 +27,9 @@ class MonitorBridge(QObject):
     """A command run off the GUI thread failed; the text says what, in plain words."""
     sigStorageError = Signal(object)
     """The database could not be opened while starting the watch (a storage.errors error)."""
+    sigReplay = Signal(object)
+    """What the demo replays and its clock (``monitor.events.Replay``, or None), read off the
+    GUI thread."""
     sigPreferences = Signal(object)
     """The stored settings and calendar (``ui.ports.Preferences``), read off the GUI thread."""
     sigStoredWarnings = Signal(object)

@@ -40,10 +40,11 @@ class CandlesItem(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is unty
         c: np.ndarray,
         bar_width: float | None = None,
     ) -> None:
-        """x is each bar's open time (any unit; the chart uses seconds), oldest first."""
+        """x is each bar's open time (any unit; the chart uses seconds), oldest first. The
+        item keeps its own highs, lows and closes (``set_last`` moves the last bar)."""
         self.x = np.asarray(x, dtype=float)
-        self.o, self.h = np.asarray(o, float), np.asarray(h, float)
-        self.l, self.c = np.asarray(low, float), np.asarray(c, float)
+        self.o, self.h = np.asarray(o, float), np.array(h, float)
+        self.l, self.c = np.array(low, float), np.array(c, float)
         if bar_width is None:
             bar_width = float(np.median(np.diff(self.x[-50:]))) if len(self.x) > 1 else 60.0
         self.bar_width = bar_width
@@ -60,6 +61,21 @@ class CandlesItem(pg.GraphicsObject):  # type: ignore[misc]  # pyqtgraph is unty
         self._version += 1
         self._cache_key = None
         self.informViewBoundsChanged()
+        self.update()
+
+    def set_last(self, high: float, low: float, close: float) -> None:
+        """Move the last bar (a live price between two candle updates): only the paths of
+        the bars in view are rebuilt."""
+        if not len(self.x):
+            return
+        self.h[-1], self.l[-1], self.c[-1] = high, low, close
+        b = self._bounds
+        if low < b.top() or high > b.bottom():
+            self.prepareGeometryChange()
+            top, bottom = min(b.top(), low), max(b.bottom(), high)
+            self._bounds = QRectF(b.left(), top, b.width(), bottom - top)
+            self.informViewBoundsChanged()
+        self._version += 1
         self.update()
 
     def boundingRect(self) -> QRectF:

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QMenu,
@@ -29,21 +28,27 @@ from PySide6.QtWidgets import (
     QSplitter,
     QSystemTrayIcon,
     QTableView,
-    QToolBar,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 import formatting as fmt
-from alerts.vocabulary import Change, WarningState
-from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from alerts.vocabulary import Change, Severity, WarningState
+from monitor.events import (
+    AccountStatus,
+    AccountUpdate,
+    MarketUpdate,
+    Replay,
+    WarningEvent,
+    Watch,
+)
 from monitor.feeds import FeedStatus
 from monitor.health import is_stale
 from notify.sender import DeliveryResult
 from notify.sound import SoundPlayer
 from resources.about import APP_NAME
-from risk.liquidation import beta_of
-from risk.types import MarginMode
+from risk.types import base_asset
 from settings.registry import (
     CLOSE_ASK,
     CLOSE_HIDE,
@@ -57,21 +62,24 @@ from settings.registry import (
     SOUND_VOLUME,
     START_AT_LOGIN,
     THEME,
+    TIME_ZONE,
     TRAY,
     Values,
 )
 from storage.records import AccountRecord, WarningRecord
-from ui import keys, theme
+from ui import figures, keys, theme
 from ui.about import AboutDialog
 from ui.bridge import MonitorBridge
 from ui.chart import PriceChart
+from ui.chart_lines import ChartLine, chart_lines
+from ui.columns import ColumnFitter
 from ui.connect_dialog import ConnectDialog
 from ui.desktop_notify import DesktopNotifications
 from ui.icon import app_icon
 from ui.keys import described
 from ui.layout import WindowLayout
 from ui.ports import BackendPort, Preferences, StoredWarnings
-from ui.positions_model import SYMBOL_ROLE, PositionsModel, PositionsProxy
+from ui.positions_model import DISTANCE_COLUMN, SYMBOL_ROLE, PositionsModel, PositionsProxy
 from ui.scenario_panel import ScenarioPanel
 from ui.settings_dialog import SettingsDialog
 from ui.warnings_panel import HISTORY_LIMIT, SNOOZE_CHOICES, Banner, WarningsPanel
@@ -89,6 +97,10 @@ def scenario_names() -> tuple[str, ...]:
         return SCENARIOS
     return tuple(sorted(names, key=lambda n: (n != "2025-11-04", n)))
 
+
+REPLAY_READ_MS = 10_000
+"""How often the demo's clock is read again (it runs on between reads; a pause or a new
+speed shows within this long)."""
 
 SPEEDS = (60.0, 300.0, 600.0, 1800.0, 3600.0)
 DEFAULT_SPEED = 1800.0
@@ -109,6 +121,7 @@ class MainWindow(QMainWindow):
         self.window_state = window_state
         self.bridge = bridge
         self.prefs = Preferences(Values.defaults())
+        fmt.set_display_zone(self.prefs.values.get(TIME_ZONE))
         self.account_status: dict[int, AccountUpdate] = {}
         self.account_labels: dict[int, str] = {}
         self.received: dict[int, float] = {}
@@ -119,7 +132,14 @@ class MainWindow(QMainWindow):
         self._account_timer.setInterval(200)
         self._account_timer.timeout.connect(self._apply_accounts)
         self.betas: dict[str, float] = {}
+        self._banner_key: str | None = None
+        self._banner_change = Change.FIRED
+        self._banner_pending: WarningRecord | None = None
+        self._banner_new = False
+        self._pending_warnings: list[WarningEvent] = []
+        self._banner_shown: tuple[str, Severity, Change, str] | None = None
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-command")
+        self._closed = False
         self.setWindowTitle("Cascade Watch")
         self.setWindowIcon(app_icon())
         self.resize(1560, 960)
@@ -131,16 +151,13 @@ class MainWindow(QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(8, Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(DISTANCE_COLUMN, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(26)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.table.horizontalHeader().setSectionResizeMode(
-            0, QHeaderView.ResizeMode.ResizeToContents
-        )
+        self.columns = ColumnFitter(self.table)
         self.table.selectionModel().selectionChanged.connect(self._on_row_selected)
 
         self.chart = PriceChart()
@@ -151,6 +168,7 @@ class MainWindow(QMainWindow):
         self.banner.sigOpen.connect(lambda: self.warnings.tabs.setCurrentIndex(0))
         self.summary = QLabel("Waiting for the first account read…")
         self.summary.setTextFormat(Qt.TextFormat.RichText)
+        self.summary.setWordWrap(True)
         self.summary.setStyleSheet("font-size: 12pt; padding: 4px 8px;")
 
         self.add_button = QPushButton("+  Add exchange account")
@@ -159,8 +177,12 @@ class MainWindow(QMainWindow):
             "font-weight: 600; padding: 5px 14px; border-radius: 4px; }"
         )
         self.add_button.clicked.connect(self.add_account)
+        self.settings_button = QToolButton()
+        self.ack_all_button = QToolButton()
         head = QHBoxLayout()
         head.addWidget(self.summary, 1)
+        head.addWidget(self.settings_button)
+        head.addWidget(self.ack_all_button)
         head.addWidget(self.add_button)
 
         right = QSplitter(Qt.Orientation.Vertical)
@@ -176,9 +198,14 @@ class MainWindow(QMainWindow):
         outer = QSplitter(Qt.Orientation.Vertical)
         outer.addWidget(self._titled("Positions (all accounts)", self.table))
         outer.addWidget(middle)
-        outer.setSizes([170, 760])
-        middle.setSizes([900, 640])
-        right.setSizes([280, 420])
+        # what is kept in view as the window shrinks: three position rows, the chart, the
+        # warnings beside the scenario (a saved layout replaces these in restore_layout)
+        rows = self.table.verticalHeader().defaultSectionSize()
+        head_h = self.table.horizontalHeader().sizeHint().height()
+        self.table.setMinimumHeight(head_h + 3 * rows + 10)
+        outer.setSizes([200, 700])
+        middle.setSizes([820, 720])
+        right.setSizes([380, 320])
         self.splitters = {
             "outer": outer,
             "middle": middle,
@@ -196,7 +223,12 @@ class MainWindow(QMainWindow):
 
         self._build_menus()
         self.status_labels: dict[int, QLabel] = {}
+        self.replay: Replay | None = None
+        self.replay_label = QLabel()
+        self.replay_label.setStyleSheet(f"color: {theme.current().amber}; padding: 0 8px;")
+        self.replay_label.hide()
         self.clock_label = QLabel()
+        self.statusBar().addPermanentWidget(self.replay_label)
         self.statusBar().addPermanentWidget(self.clock_label)
         self._describe()
         self._set_tab_order()
@@ -215,7 +247,10 @@ class MainWindow(QMainWindow):
         bridge.sigRecords.connect(self._on_records)
         bridge.sigPreferences.connect(self._on_preferences)
         bridge.sigStoredWarnings.connect(self._on_stored_warnings)
+        bridge.sigReplay.connect(self._on_replay)
         self.chart.sigSymbolRequested.connect(self._on_chart_symbol)
+        self.chart.sigWatchChanged.connect(self._send_watch)
+        self._watch_sent: Watch | None = None
         self.scenario.sigChanged.connect(lambda _r: self._update_chart_lines())
         self.warnings.sigAcknowledge.connect(self.acknowledge)
         self.warnings.sigSnooze.connect(self.snooze)
@@ -224,6 +259,10 @@ class MainWindow(QMainWindow):
         self.ages.setInterval(1000)
         self.ages.timeout.connect(self._refresh_status)
         self.ages.start()
+        self.replay_timer = QTimer(self)
+        self.replay_timer.setInterval(REPLAY_READ_MS)
+        self.replay_timer.timeout.connect(self._read_replay)
+        self.replay_timer.start()
         self.restore_layout()
 
     @staticmethod
@@ -240,6 +279,8 @@ class MainWindow(QMainWindow):
 
     def set_backend(self, backend: BackendPort) -> None:
         self.backend = backend
+        self._watch_sent = None
+        self._send_watch()
         self.refresh_accounts()
         self._run_command(
             "read the settings",
@@ -249,6 +290,7 @@ class MainWindow(QMainWindow):
         if note:
             self.setWindowTitle(f"Cascade Watch ({note})")
         self.load_stored_warnings()
+        self._read_replay()
 
     def load_stored_warnings(self) -> None:
         """The watch's open warnings and the stored history, read off the GUI thread."""
@@ -276,6 +318,32 @@ class MainWindow(QMainWindow):
         act.triggered.connect(lambda _checked=False: slot())
         self.addAction(act)
         return act
+
+    def _read_replay(self) -> None:
+        """Read what the demo replays (off the GUI thread; the label follows each second)."""
+        if self.backend is not None:
+            self._run_command(
+                "read the demo's clock", lambda b: self.bridge.sigReplay.emit(b.replay())
+            )
+
+    def _on_replay(self, replay: Replay | None) -> None:
+        self.replay = replay
+        self._show_replay()
+
+    def _show_replay(self) -> None:
+        replay = self.replay
+        if replay is None:
+            self.replay_label.hide()
+            return
+        now = replay.now_ms(time.time())
+        text = (
+            f"Replaying {fmt.day_span(replay.start_ms, replay.end_ms)} · "
+            f"{fmt.short_moment(now)} · ×{replay.speed:g}" + (" · paused" if replay.paused else "")
+        )
+        if self.replay_label.text() != text:
+            self.replay_label.setText(text)
+            self.replay_label.setToolTip(f"{replay.title}\nScenario time {fmt.datetime_utc(now)}")
+        self.replay_label.show()
 
     def _build_menus(self) -> None:
         bar = self.menuBar()
@@ -342,14 +410,15 @@ class MainWindow(QMainWindow):
             sp_menu.addAction(act)
 
         view = bar.addMenu("&View")
-        tf_menu = view.addMenu("&Timeframe")
+        self.timeframe_menu = view.addMenu("&Timeframe")
+        self.timeframe_menu.aboutToShow.connect(self._offer_timeframes)
         self.timeframe_group = QActionGroup(self)
         for tf, key in keys.TIMEFRAMES.items():
             act = self._action(tf, partial(self.show_timeframe, tf), key)
             act.setCheckable(True)
             act.setChecked(tf == self.chart.timeframe)
             self.timeframe_group.addAction(act)
-            tf_menu.addAction(act)
+            self.timeframe_menu.addAction(act)
             a[f"timeframe_{tf}"] = act
         self.chart.tf_box.currentTextChanged.connect(self._check_timeframe)
         a["reset_scenario"] = self._action(
@@ -368,27 +437,33 @@ class MainWindow(QMainWindow):
         self.about_action = help_menu.addAction(f"About {APP_NAME}", self.show_about)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
-        tb = QToolBar("Main")
-        tb.setObjectName("main-toolbar")
-        tb.setMovable(False)
-        tb.addAction(a["settings"])
-        tb.addAction(a["acknowledge_all"])
-        for act in (a["settings"], a["acknowledge_all"]):
-            button = tb.widgetForAction(act)
-            if button is not None:
-                # in the menus and on a shortcut already: the Tab key passes them by
-                button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-                button.setToolTip(
-                    f"{act.text().replace('&', '').rstrip('…')} ({act.shortcut().toString()})"
-                )
-        self.addToolBar(tb)
+        # Settings and Acknowledge all sit in the header row (no toolbar row of their own:
+        # at 1024x700 every line counts); in the menus and on a shortcut already, the Tab
+        # key passes them by
+        for button, name in ((self.settings_button, "settings"),
+                             (self.ack_all_button, "acknowledge_all")):  # fmt: skip
+            act = a[name]
+            button.setDefaultAction(act)
+            button.setText(act.text().replace("&", "").rstrip("…"))
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.setToolTip(
+                f"{act.text().replace('&', '').rstrip('…')} ({act.shortcut().toString()})"
+            )
+
+    def _offer_timeframes(self) -> None:
+        """The bar-length menu offers only what works for the chart's symbol."""
+        offered = self.chart.offered_timeframes()
+        for tf in keys.TIMEFRAMES:
+            act = self.actions_by_name[f"timeframe_{tf}"]
+            act.setVisible(tf in offered)
+            act.setChecked(tf == self.chart.timeframe)
 
     # -- the keyboard -----------------------------------------------------------------------------
     def show_timeframe(self, tf: str) -> None:
         """Show ``tf`` candles, or say in the status bar why it cannot be shown."""
         if not self.chart.timeframe_enabled(tf):
             self.statusBar().showMessage(
-                f"{tf} cannot be shown: the candles are longer than that", 4000
+                f"{tf} bars are not available for {self.chart.symbol or 'this symbol'}", 4000
             )
             self._check_timeframe(self.chart.timeframe)
             return
@@ -457,7 +532,8 @@ class MainWindow(QMainWindow):
             keys.ADD_ACCOUNT,
         )
         self.summary.setAccessibleName("Accounts summary")
-        self.clock_label.setAccessibleName("Clock (UTC)")
+        self.clock_label.setAccessibleName("Clock (your time zone; UTC in the tooltip)")
+        self.replay_label.setAccessibleName("Demo replay: what it replays and its clock")
 
     def _make_tray(self) -> QSystemTrayIcon | None:
         if not QSystemTrayIcon.isSystemTrayAvailable():
@@ -492,20 +568,33 @@ class MainWindow(QMainWindow):
             self._account_timer.start()
 
     def _apply_accounts(self) -> None:
+        """One redraw of everything a poll changes, in one turn of the event loop (so one
+        paint): the table, the header, the scenario panel, the chart, the warnings and the
+        banner show the same poll."""
+        self._apply_account_updates()
+        if self._apply_warnings():
+            self.warnings._refresh()  # at once, not on its own timer: painted with the rest
+        self._apply_banner()
+        self.chart.redraw_now()
+
+    def _apply_account_updates(self) -> None:
         pending, self._pending_accounts = self._pending_accounts, {}
         for aid, update in pending.items():
-            self.account_labels[aid] = ("DEMO · " if update.is_demo else "") + update.label
+            self.account_labels[aid] = figures.account_name(update.label, update.is_demo)
             self.warnings.account_labels[aid] = self.account_labels[aid]
             self.model.set_account(update)
-            if update.report is not None:
-                for p in update.report.positions:
-                    self.chart.set_mark(p.symbol, p.mark_price)
+            report = update.report
+            if report is not None:
+                for p in report.positions:
+                    self.chart.set_mark(p.symbol, p.mark_price, report.as_of_ms or 0)
                 self.scenario.set_account(update, recompute=False)
         if not pending:
             return
+        self.chart.keep_marks(r.position.symbol for r in self.model.rows)
         self.scenario.recompute()
         if self.chart.symbol is None and self.model.rows:
             self.chart.set_symbol(self.model.rows[0].position.symbol)
+        self._send_watch()
         self._update_summary()
         self._update_chart_lines()
         self._refresh_status()
@@ -517,14 +606,77 @@ class MainWindow(QMainWindow):
         self.chart.set_market(update)
 
     def on_warning(self, event: WarningEvent) -> None:
-        self.warnings.add_event(event)
-        w = event.warning
-        if event.change.is_new and w.state is WarningState.ACTIVE:
-            self.banner.show_warning(event.change, w)
+        """Keep the change; the display timer shows it with the positions table (a warning's
+        figures come from the same poll as the table's, and a burst of polls costs one
+        redraw of the panel and the banner)."""
+        self._pending_warnings.append(event)
+        if not self._account_timer.isActive():
+            self._account_timer.start()
+
+    def _apply_warnings(self) -> bool:
+        """Hand the kept changes to the panel (a warning's figures updated several times
+        since the last redraw count once: its newest) and note what the banner shows; True
+        when there were any."""
+        pending, self._pending_warnings = self._pending_warnings, []
+        later: set[str] = set()
+        kept: list[WarningEvent] = []
+        for event in reversed(pending):
+            key = event.warning.key
+            if event.change is Change.UPDATED and key in later:
+                continue
+            later.add(key)
+            kept.append(event)
+        for event in reversed(kept):
+            self.warnings.add_event(event)
+            w = event.warning
+            if event.change.is_new and w.state is WarningState.ACTIVE:
+                self._banner_change = event.change
+                self._banner_pending = w
+                self._banner_new = True
+            elif w.key == self._banner_key or (
+                self._banner_pending is not None and w.key == self._banner_pending.key
+            ):
+                self._banner_pending = w
+        return bool(kept)
+
+    def _apply_banner(self) -> None:
+        """Show the newest warning, or the shown one's current message; when the shown one
+        resolves (or is acknowledged or snoozed), the most severe warning still active takes
+        its place."""
+        w, self._banner_pending = self._banner_pending, None
+        new, self._banner_new = self._banner_new, False
+        if w is None:
+            return
+        if w.state is not WarningState.ACTIVE:
+            rest = [x for x in self.warnings.active.values() if x.state is WarningState.ACTIVE]
+            if not rest:
+                self._banner_key = None
+                self.banner.hide()
+                return
+            w = max(rest, key=lambda x: (x.severity, x.last_seen_ms))
+            self._banner_change = Change.FIRED
+            if not self.banner.isVisible():
+                self._banner_key = w.key
+                return
+        self._banner_key = w.key
+        if new:
+            self._show_banner(w)
             self.notify(w)
             self.sigWarningShown.emit(w.key)
-        elif event.change is Change.RESOLVED and not self.warnings.active:
-            self.banner.hide()
+        elif self.banner.isVisible():
+            self._show_banner(w)
+
+    def _show_banner(self, w: WarningRecord) -> None:
+        """The banner with ``w``; when only its figures moved (same warning, same severity),
+        only the text changes (restyling the banner on every poll costs the GUI thread)."""
+        shown = self._banner_shown
+        label = self.banner.label
+        same = shown is not None and shown[:3] == (w.key, w.severity, self._banner_change)
+        if same and shown is not None and shown[3] in label.text() and self.banner.isVisible():
+            label.setText(label.text().replace(shown[3], w.message))
+        else:
+            self.banner.show_warning(self._banner_change, w)
+        self._banner_shown = (w.key, w.severity, self._banner_change, w.message)
 
     def on_reset(self, demo: bool) -> None:
         """The watch switched to (or from) the demo: forget every account's rows."""
@@ -536,8 +688,11 @@ class MainWindow(QMainWindow):
                 self.statusBar().removeWidget(label)
                 label.deleteLater()
         self.account_status.clear()
+        self._banner_key, self._banner_pending = None, None
+        self._pending_warnings.clear()
         self.warnings.active.clear()
         self.warnings.add_note("Now watching " + ("the demo" if demo else "your accounts"))
+        self._read_replay()
         self.banner.hide()
         self._update_summary()
         self.load_stored_warnings()
@@ -586,31 +741,37 @@ class MainWindow(QMainWindow):
             rep = u.report
             name = self.account_labels.get(aid, str(aid))
             if u.is_demo:
+                plain = figures.account_name(u.label, True).removeprefix("DEMO").strip(" ·")
                 name = (
                     f"<span style='background:{t.amber};color:black;padding:0 4px'>"
-                    f"&nbsp;DEMO&nbsp;</span> {u.label}"
+                    f"&nbsp;DEMO&nbsp;</span> {plain}"
                 )
             if rep is None:
                 parts.append(f"{name}: {u.status.value}")
                 continue
             mr = rep.margin_ratio
             mr_c = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.calm
-            text = (
-                f"<b>{name}</b> &nbsp;equity <b>{fmt.money(rep.equity)}</b>"
-                f" &nbsp;margin ratio <b style='color:{mr_c}'>{fmt.pct(mr, signed=False)}</b>"
-            )
+            # the line wraps between its parts, never inside one ("−2.1" / "% (at …)")
+            text = _nowrap(f"<b>{name}</b> &nbsp;equity <b>{fmt.money(rep.equity)}</b>")
+            if not rep.positions:
+                parts.append(text + " &nbsp;no open positions")
+                continue
+            ratio = fmt.pct(mr, signed=False)
+            text += " &nbsp;" + _nowrap(f"margin ratio <b style='color:{mr_c}'>{ratio}</b>")
             jm = rep.joint_move
             if jm is not None and jm.nearest is not None:
-                r = jm.nearest
                 values = self.prefs.values
                 c = theme.distance_colour(
-                    r, values.get(JOINT_MOVE_WARNING), values.get(JOINT_MOVE_CRITICAL)
+                    jm.nearest, values.get(JOINT_MOVE_WARNING), values.get(JOINT_MOVE_CRITICAL)
                 )
-                leader = jm.leader.split("/")[0]
-                price = self._mark_of(jm.leader)
-                at = f" (≈ {fmt.price(price * (1 + r))})" if price else ""
-                text += (
-                    f" &nbsp;liquidated if {leader} moves <b style='color:{c}'>{fmt.pct(r)}</b>{at}"
+                at = (
+                    f" (at {figures.joint_move_price(rep)})"
+                    if rep.joint_move_price is not None
+                    else ""
+                )
+                text += " &nbsp;" + _nowrap(
+                    f"liquidated if {figures.leader_name(rep)} moves "
+                    f"<b style='color:{c}'>{figures.joint_move_pct(rep)}</b>{at}"
                 )
             parts.append(text)
         self.summary.setText(" &nbsp;│&nbsp; ".join(parts) or "No accounts.")
@@ -625,42 +786,21 @@ class MainWindow(QMainWindow):
         symbol = self.chart.symbol
         if symbol is None:
             return
-        t = theme.current()
-        lines: list[tuple[float, str, str]] = []
-        joint_done: set[int] = set()
-        for row in self.model.rows:
-            if row.position.symbol != symbol:
-                continue
-            p = row.position
-            lp = p.shown_liquidation_price
-            side = "long" if p.side.sign > 0 else "short"
-            many = len({r.account_id for r in self.model.rows}) > 1
-            tag = ("DEMO " if row.is_demo else "") + (row.account_label + " " if many else "")
-            if lp is not None:
-                colour = t.liq_long if p.side.sign > 0 else t.liq_short
-                own = ""
-                if p.margin_mode is MarginMode.ISOLATED and p.odds is not None:
-                    own = f" · P(24 h) {fmt.pct(p.odds.p24, signed=False, decimals=0)}"
-                lines.append((lp.value, f"LIQ {tag}{side}{own}", colour))
-            jm = row.account.joint_move
-            if jm is not None and jm.down is not None and row.account_id not in joint_done:
-                joint_done.add(row.account_id)
-                b = beta_of(symbol, jm.leader, self.scenario.effective_betas())
-                price = p.mark_price * (1 + b * jm.down)
-                if price > 0:
-                    odds = row.account.odds
-                    chance = (
-                        ""
-                        if odds is None
-                        else f" · P(24 h) {fmt.pct(odds.p24, signed=False, decimals=0)}"
-                    )
-                    lines.append((price, f"LIQ {tag}joint: BTC {fmt.pct(jm.down)}{chance}", t.red))
+        self.chart.set_liquidations(
+            chart_lines(self.model.rows, symbol) + self._scenario_line(symbol)
+        )
+
+    def _scenario_line(self, symbol: str) -> list[ChartLine]:
+        """The scenario slider's move on the chart's symbol, when the slider is off 0."""
         r = self.scenario.leader_move
         mark = self._mark_of(symbol)
-        if r and mark:
-            b = beta_of(symbol, self.scenario.leader, self.scenario.effective_betas())
-            lines.append((mark * (1 + b * r), f"SCENARIO BTC {fmt.pct(r)}", t.accent))
-        self.chart.set_liquidations(lines)
+        if not r or not mark:
+            return []
+        b = self.scenario.beta_for(symbol)
+        leader = base_asset(self.scenario.leader)
+        price = mark * (1 + b * r)
+        text = f"SCENARIO {leader} {fmt.pct(r)}  {fmt.price(price)}"
+        return [ChartLine(price, text, theme.current().accent)]
 
     def _age_ms(self, aid: int, u: AccountUpdate) -> int | None:
         """The data's age now: its age when it arrived plus the time since (a replay's clock is
@@ -694,7 +834,10 @@ class MainWindow(QMainWindow):
                 label.setText(text)
             if label.styleSheet() != style:
                 label.setStyleSheet(style)
-        self.clock_label.setText(time.strftime("%H:%M:%S UTC", time.gmtime()))
+        now = int(time.time() * 1000)
+        self.clock_label.setText(fmt.clock(now))
+        self.clock_label.setToolTip(fmt.utc_clock(now))
+        self._show_replay()
 
     # -- user actions ---------------------------------------------------------------------------
     def _on_row_selected(self, selected: QItemSelection, _deselected: QItemSelection) -> None:
@@ -704,6 +847,20 @@ class MainWindow(QMainWindow):
 
     def _on_chart_symbol(self, _symbol: str) -> None:
         self._update_chart_lines()
+
+    def _send_watch(self) -> None:
+        """Tell the monitor what the window shows: the chart's symbol and bar length, and
+        the leader, which it then fetches whether or not a position is open."""
+        symbol = self.chart.symbol
+        watch = Watch(
+            frozenset(s for s in (symbol, self.scenario.leader) if s),
+            symbol,
+            self.chart.timeframe,
+        )
+        if watch == self._watch_sent or self.backend is None:
+            return
+        self._watch_sent = watch
+        self._run_command("watch", lambda b: b.watch(watch))
 
     def _run_command(self, what: str, fn: Callable[[BackendPort], object]) -> None:
         """Backend calls may touch the database: run them off the GUI thread."""
@@ -719,6 +876,8 @@ class MainWindow(QMainWindow):
                 log.exception("%s failed", what)
                 self.bridge.sigNotice.emit(f"{what.capitalize()} failed: {exc}")
 
+        if self._closed:
+            return  # the window is closing: the commands' thread is gone
         self._commands.submit(call)
 
     def acknowledge(self, key: str) -> None:
@@ -739,6 +898,7 @@ class MainWindow(QMainWindow):
         self.window_state.set("demo/scenario", scenario)
         self.window_state.set("demo/speed", speed)
         self._run_command("set_demo", lambda b: b.set_demo(scenario, speed))
+        self._read_replay()
 
     def add_account(self) -> None:
         dlg = ConnectDialog(self)
@@ -837,6 +997,8 @@ class MainWindow(QMainWindow):
         channels = prefs.channels if prefs.channels is not None else self.prefs.channels
         self.prefs = replace(prefs, channels=channels, channel_urls=MappingProxyType({}))
         values = prefs.values
+        fmt.set_display_zone(values.get(TIME_ZONE))
+        self.chart.zone_changed()
         self.window_state.set_theme_hint(values.get(THEME))
         self.sound.volume, self.sound.muted = values.get(SOUND_VOLUME), not values.get(SOUND)
         self.model.amber, self.model.red = (
@@ -943,9 +1105,15 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.chart.timer.stop()
         self.ages.stop()
+        self.replay_timer.stop()
+        self._closed = True
         self._commands.shutdown(wait=False, cancel_futures=True)
         self.notices.close()
         super().closeEvent(event)
         if self.tray is not None:
             self.tray.hide()
             QApplication.quit()
+
+
+def _nowrap(html: str) -> str:
+    return f"<span style='white-space:nowrap'>{html}</span>"

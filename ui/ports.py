@@ -14,7 +14,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Protocol
 
-from monitor.events import MonitorCallbacks
+from monitor.events import MonitorCallbacks, Replay, Watch
 from monitor.feeds import FeedSpec, FeedStatus
 from notify.channel import ChannelPrefs
 from notify.sender import DeliveryResult
@@ -85,6 +85,13 @@ class BackendPort(Protocol):
     def stop(self, timeout: float = ...) -> None: ...
 
     def set_demo(self, scenario: str, speed: float) -> None: ...
+
+    def replay(self) -> Replay | None:
+        """What the demo replays and its clock (None when the watch is not the demo)."""
+
+    def watch(self, watch: Watch) -> None:
+        """What the window shows (the chart's symbol and bar length, the leader): the
+        monitor fetches it whether or not a position is open, across a switch of watch."""
 
     def accounts(self) -> list[AccountRecord]: ...
 

@@ -19,8 +19,8 @@ from PySide6.QtGui import QBrush, QFont
 import formatting as fmt
 from monitor.events import AccountStatus, AccountUpdate
 from risk.report import AccountReport, PositionReport
-from risk.types import MarginMode
-from ui import theme
+from risk.types import MarginMode, base_asset
+from ui import figures, theme
 
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 SYMBOL_ROLE = Qt.ItemDataRole.UserRole + 2
@@ -42,11 +42,6 @@ class Row:
     last_ok_ms: int | None
     stale: bool
 
-    @property
-    def risk_distance(self) -> float | None:
-        """What the row is coloured by (see AccountReport.effective_distance)."""
-        return self.account.effective_distance(self.position)
-
 
 @dataclass(frozen=True)
 class Column:
@@ -57,35 +52,37 @@ class Column:
     align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 
 
-def _liq_text(r: Row) -> str:
-    p = r.position
-    shown = p.shown_liquidation_price
-    text = fmt.price(shown.value if shown else None)
-    if p.mismatch is not None and p.exchange_liquidation_price is not None:
-        text += f"  ≠ {fmt.price(p.exchange_liquidation_price.value)} exch."
-    return text
-
-
 def _liq_tip(r: Row) -> str:
     p = r.position
-    lines = [f"Computed: {fmt.price(p.liquidation_price.value if p.liquidation_price else None)}"]
+    lines = [f"Computed: {figures.liquidation_price(p)} (this symbol alone moving)"]
     if p.exchange_liquidation_price is not None:
-        lines.append(f"Exchange: {fmt.price(p.exchange_liquidation_price.value)}")
+        theirs = fmt.price(p.exchange_liquidation_price.value)
+        lines.append(f"Exchange ({figures.EXCHANGE_MARK}): {theirs}")
     if p.mismatch is not None:
         lines.append(f"They differ by {fmt.pct(p.mismatch, signed=False, decimals=2)}")
     return "\n".join(lines)
 
 
-def _distance_tip(r: Row) -> str:
-    lines = [f"To its own liquidation price, other marks held: {fmt.pct(r.position.distance)}"]
+def _joint_distance(r: Row) -> float | None:
+    """The account's joint move, for a cross position (what its Joint liq. cell shows)."""
     jm = r.account.joint_move
-    if r.position.margin_mode is MarginMode.CROSS and jm is not None and jm.nearest is not None:
-        leader = jm.leader.split("/")[0]
-        lines.append(
-            f"The whole cross account is liquidated if {leader} moves {fmt.pct(jm.nearest)}"
-            " (others following by their betas); the colour shows the nearer of the two."
-        )
-    return "\n".join(lines)
+    if r.account.joint_price(r.position) is None or jm is None or jm.nearest is None:
+        return None
+    return jm.nearest
+
+
+def _joint_tip(r: Row) -> str:
+    jm = r.account.joint_move
+    if _joint_distance(r) is None or jm is None:
+        return "An isolated position: only its own liquidation price applies."
+    leader = base_asset(jm.leader)
+    move = figures.joint_move_pct(r.account)
+    return (
+        f"The whole cross account is liquidated if {leader} moves {move}"
+        f" (to {figures.joint_move_price(r.account)}), the others following by their betas"
+        f" (β {jm.beta(r.position.symbol):.2f} for {base_asset(r.position.symbol)}):"
+        " this is where this symbol would be then."
+    )
 
 
 def chance(r: Row) -> float | None:
@@ -123,7 +120,7 @@ def _chance_tip(r: Row) -> str:
 
 
 def _account_text(r: Row) -> str:
-    text = f"DEMO · {r.account_label}" if r.is_demo else r.account_label
+    text = figures.account_name(r.account_label, r.is_demo)
     if r.stale and r.last_ok_ms is not None:
         text += f"  (STALE {fmt.age(int(time.time() * 1000) - r.last_ok_ms)})"
     return text
@@ -153,7 +150,7 @@ COLUMNS: tuple[Column, ...] = (
     ),
     Column(
         "Liq. price",
-        _liq_text,
+        lambda r: figures.liquidation(r.position),
         lambda r: (
             r.position.shown_liquidation_price.value
             if r.position.shown_liquidation_price
@@ -165,7 +162,7 @@ COLUMNS: tuple[Column, ...] = (
         "Distance",
         lambda r: fmt.pct(r.position.distance, decimals=2),
         lambda r: _abs_or_inf(r.position.distance),
-        _distance_tip,
+        lambda r: "To its own liquidation price, the other marks held.",
     ),
     Column(
         "P 24 h",
@@ -179,13 +176,25 @@ COLUMNS: tuple[Column, ...] = (
         lambda r: _abs_or_inf(r.position.distance_sigma),
     ),
     Column(
+        "Joint liq.",
+        lambda r: figures.joint_cell(r.account, r.position),
+        lambda r: _abs_or_inf(_joint_distance(r)),
+        _joint_tip,
+    ),
+    Column(
         "Margin ratio",
         lambda r: fmt.pct(r.account.margin_ratio, signed=False),
         lambda r: r.account.margin_ratio,
     ),
 )
 
-DISTANCE_COLUMN = 8
+TITLES = tuple(c.title for c in COLUMNS)
+SIDE_COLUMN = TITLES.index("Side")
+PNL_COLUMN = TITLES.index("uPnL")
+LIQ_COLUMN = TITLES.index("Liq. price")
+DISTANCE_COLUMN = TITLES.index("Distance")
+JOINT_COLUMN = TITLES.index("Joint liq.")
+RATIO_COLUMN = TITLES.index("Margin ratio")
 
 
 class PositionsModel(QAbstractTableModel):
@@ -229,30 +238,42 @@ class PositionsModel(QAbstractTableModel):
             return col.tooltip(row)
         if role == Qt.ItemDataRole.ForegroundRole:
             return self._foreground(row, index.column())
-        if role == Qt.ItemDataRole.BackgroundRole and index.column() == DISTANCE_COLUMN:
-            colour = theme.distance_colour(row.risk_distance, self.amber, self.red)
-            return QBrush(theme.qcolor(colour, 60))
-        if role == Qt.ItemDataRole.FontRole and index.column() in (DISTANCE_COLUMN, 7):
+        if role == Qt.ItemDataRole.BackgroundRole and index.column() in (
+            DISTANCE_COLUMN,
+            JOINT_COLUMN,
+        ):
+            distance = self._distance(row, index.column())
+            if distance is None:
+                return None
+            return QBrush(theme.qcolor(theme.distance_colour(distance, self.amber, self.red), 60))
+        if role == Qt.ItemDataRole.FontRole and index.column() in (DISTANCE_COLUMN, LIQ_COLUMN):
             f = QFont()
             f.setBold(True)
             return f
         return None
 
+    @staticmethod
+    def _distance(row: Row, column: int) -> float | None:
+        """What a distance cell shows and is coloured by: the position's own distance, or
+        the account's joint move in the Joint liq. column."""
+        return row.position.distance if column == DISTANCE_COLUMN else _joint_distance(row)
+
     def _foreground(self, row: Row, column: int) -> QBrush | None:
         t = theme.current()
         if column == 0 and row.stale:
             return QBrush(theme.qcolor(t.red))
-        if column == DISTANCE_COLUMN:
-            return QBrush(
-                theme.qcolor(theme.distance_colour(row.risk_distance, self.amber, self.red))
-            )
-        if column == 2:
+        if column in (DISTANCE_COLUMN, JOINT_COLUMN):
+            distance = self._distance(row, column)
+            if distance is None:
+                return QBrush(theme.qcolor(t.muted))
+            return QBrush(theme.qcolor(theme.distance_colour(distance, self.amber, self.red)))
+        if column == SIDE_COLUMN:
             return QBrush(theme.qcolor(t.up if row.position.side.sign > 0 else t.down))
-        if column == 6:
+        if column == PNL_COLUMN:
             return QBrush(theme.qcolor(t.up if row.position.unrealized_pnl >= 0 else t.down))
-        if column == 7 and row.position.mismatch is not None:
+        if column == LIQ_COLUMN and row.position.mismatch is not None:
             return QBrush(theme.qcolor(t.amber))
-        if column == 10:
+        if column == RATIO_COLUMN:
             mr = row.account.margin_ratio
             colour = t.red if mr >= 0.5 else t.amber if mr >= 0.25 else t.text
             return QBrush(theme.qcolor(colour))

@@ -18,7 +18,6 @@ from PySide6.QtGui import QBrush
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSlider,
@@ -41,7 +40,8 @@ from risk.report import (
     effective_rules,
 )
 from risk.types import Account
-from ui import keys, theme
+from ui import figures, keys, theme
+from ui.columns import ColumnFitter
 from ui.keys import described
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class ScenarioAccount:
     label: str
     is_demo: bool
     account: Account
+    report: AccountReport
+    """The monitor's report of ``account``: what the panel shows at 0 % (the table's)."""
     sigma_hourly: Mapping[str, float] = field(default_factory=dict)
     """The volatility each symbol's chance of liquidation was read at in the account's report
     (the scenario moves the prices, not the volatility)."""
@@ -86,7 +88,9 @@ class ScenarioPanel(QWidget):
         self.user_betas: dict[str, float] = {}
         self.leader = "BTC/USDT:USDT"
         self.last_reports: dict[int, AccountReport] = {}
+        self._shown_betas: dict[str, float] = {}
         self.amber, self.red = 0.10, 0.05
+        self.fitters: list[ColumnFitter] = []
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(-30 * STEPS_PER_PCT, 30 * STEPS_PER_PCT)
@@ -95,7 +99,7 @@ class ScenarioPanel(QWidget):
         self.slider.setPageStep(STEPS_PER_PCT)
         self.slider.valueChanged.connect(self.recompute)
         self.move_label = QLabel()
-        self.move_label.setMinimumWidth(220)
+        self.move_label.setMinimumWidth(170)
         self.move_label.setStyleSheet("font-size: 13pt; font-weight: 600;")
         described(
             self.slider,
@@ -121,9 +125,9 @@ class ScenarioPanel(QWidget):
         self.summary.setTextFormat(Qt.TextFormat.RichText)
         self.summary.setWordWrap(True)
 
-        self.table = QTableWidget(0, 6)
+        self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(
-            ["Account", "Position", "Price after", "Liq. price", "Distance", "State"]
+            ["Account", "Position", "Price after", "Liq. price", "Distance"]
         )
         self._setup_table(self.table)
         described(
@@ -144,11 +148,14 @@ class ScenarioPanel(QWidget):
             "How far each symbol moves per unit of BTC's move; estimated from candles, "
             "type a value to override",
         )
+        self.beta_table.setMinimumWidth(100)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(self.table)
         split.addWidget(self.beta_table)
-        split.setSizes([480, 150])
+        split.setStretchFactor(0, 1)
+        split.setStretchFactor(1, 0)
+        split.setSizes([500, 110])
         self.splitter = split
 
         layout = QVBoxLayout(self)
@@ -157,12 +164,11 @@ class ScenarioPanel(QWidget):
         layout.addWidget(split, 1)
         self.recompute()
 
-    @staticmethod
-    def _setup_table(t: QTableWidget) -> None:
+    def _setup_table(self, t: QTableWidget) -> None:
         t.verticalHeader().setVisible(False)
         t.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         t.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        t.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.fitters.append(ColumnFitter(t))
 
     @property
     def leader_move(self) -> float:
@@ -176,13 +182,27 @@ class ScenarioPanel(QWidget):
         self.slider.setValue(round(r * 100 * STEPS_PER_PCT))
 
     def set_account(self, update: AccountUpdate, recompute: bool = True) -> None:
-        account = update.account
-        if account is None or not account.positions:
+        """Take an account's newest read; an account without open positions (closed or
+        liquidated) leaves the panel. An update without a read keeps the last one."""
+        account, report = update.account, update.report
+        if account is None or report is None:
+            return
+        if not account.positions:
+            if self.accounts.pop(update.account_id, None) is not None and recompute:
+                self.recompute()
             return
         self.accounts[update.account_id] = ScenarioAccount(
-            update.account_id, update.label, update.is_demo, account, sigmas_of(update.report)
+            update.account_id,
+            update.label,
+            update.is_demo,
+            account,
+            report,
+            sigmas_of(report),
         )
-        if not any(p.symbol == self.leader for p in account.positions):
+        jm = report.joint_move
+        if jm is not None:
+            self.leader = jm.leader
+        elif not any(p.symbol == self.leader for p in account.positions):
             self.leader = default_leader(account) or self.leader
         if recompute:
             self.recompute()
@@ -202,11 +222,22 @@ class ScenarioPanel(QWidget):
             self.recompute()
 
     def effective_betas(self) -> dict[str, float]:
-        return {**self.betas, **self.user_betas}
+        """The market's betas, the ones the accounts' joint moves were solved with (they
+        win: the panel at 0 % is the monitor's report), and the user's own edits."""
+        solved: dict[str, float] = {}
+        for sa in self.accounts.values():
+            jm = sa.report.joint_move
+            if jm is not None:
+                solved.update((p.symbol, jm.beta(p.symbol)) for p in sa.account.positions)
+        return {**self.betas, **solved, **self.user_betas}
+
+    def beta_for(self, symbol: str) -> float:
+        return beta_of(symbol, self.leader, self.effective_betas())
 
     def _fill_betas(self) -> None:
         self.beta_table.blockSignals(True)
         betas = self.effective_betas()
+        self._shown_betas = betas
         symbols = sorted(betas, key=lambda s: (s != self.leader, s))
         self.beta_table.setRowCount(len(symbols))
         for i, s in enumerate(symbols):
@@ -246,20 +277,25 @@ class ScenarioPanel(QWidget):
         price_text = f" → {fmt.price(leader_price * (1 + r))}" if leader_price else ""
         self.move_label.setText(f"<span style='color:{colour}'>{fmt.pct(r)}</span>{price_text}")
         betas = self.effective_betas()
+        if betas != self._shown_betas:
+            self._fill_betas()
         rows: list[tuple[ScenarioAccount, PositionReport, str, AccountReport]] = []
         lines = []
         self.last_reports = {}
         for sa in self.accounts.values():
-            acc = shifted(sa.account, self.leader, betas, r)
-            report = build_report(
-                acc,
-                leader=self.leader,
-                betas=betas,
-                moves=move_model(),
-                sigma_hourly=sa.sigma_hourly,
-            )
+            if r == 0 and not self.user_betas:
+                report = sa.report  # exactly what the table and the header show
+            else:
+                acc = shifted(sa.account, self.leader, betas, r)
+                report = build_report(
+                    acc,
+                    leader=self.leader,
+                    betas=betas,
+                    moves=move_model(),
+                    sigma_hourly=sa.sigma_hourly,
+                )
             self.last_reports[sa.account_id] = report
-            tag = "DEMO · " if sa.is_demo else ""
+            name = figures.account_name(sa.label, sa.is_demo)
             if report.liquidated:
                 state_html = f"<b style='color:{t.red}'>LIQUIDATED</b>"
             else:
@@ -268,9 +304,14 @@ class ScenarioPanel(QWidget):
                 state_html = f"margin ratio <b style='color:{c}'>{fmt.pct(mr, signed=False)}</b>"
                 jm = report.joint_move
                 if jm is not None and jm.nearest is not None:
+                    at = (
+                        f" (at {figures.joint_move_price(report)})"
+                        if report.joint_move_price is not None
+                        else ""
+                    )
                     state_html += (
-                        f", liquidated if {jm.leader.split('/')[0]} moves "
-                        f"<b>{fmt.pct(jm.nearest, decimals=2)}</b> from here"
+                        f", liquidated if {figures.leader_name(report)} moves "
+                        f"<b>{figures.joint_move_pct(report)}</b>{at} from here"
                     )
                     odds = report.odds
                     if odds is not None:
@@ -279,12 +320,12 @@ class ScenarioPanel(QWidget):
                         state_html += f" — a <b>{p24}</b> chance within 24 h (4 h: {p4})"
             now = account_totals(sa.account, effective_rules(sa.account)).equity
             lines.append(
-                f"<b>{tag}{sa.label}</b>: equity <b>{fmt.money(report.equity)}</b> "
+                f"<b>{name}</b>: equity <b>{fmt.money(report.equity)}</b> "
                 f"({fmt.money(report.equity - now, True)} vs now), {state_html}"
             )
             for p in report.positions:
-                rows.append((sa, p, tag, report))
-        self.summary.setText("<br>".join(lines) or "No positions yet.")
+                rows.append((sa, p, name, report))
+        self.summary.setText("<br>".join(lines) or "No open positions.")
         self._fill_rows(rows)
         self.table.setColumnHidden(0, len(self.accounts) < 2)
         self.sigChanged.emit(r)
@@ -301,24 +342,29 @@ class ScenarioPanel(QWidget):
     ) -> None:
         t = theme.current()
         self.table.setRowCount(len(rows))
-        for i, (sa, p, tag, report) in enumerate(rows):
+        r = self.leader_move
+        for i, (_sa, p, name, report) in enumerate(rows):
             liquidated = report.liquidated
-            lp = None if liquidated else p.shown_liquidation_price
+            if liquidated:
+                liq = "—"
+            elif r == 0:
+                liq = figures.liquidation(p)  # the table's cell, the exchange's figure beside
+            else:
+                liq = figures.liquidation_price(p)  # the exchange's is for today's marks
             d = p.distance
             if liquidated:
-                state, colour = "LIQUIDATED", t.red
+                distance, colour = "LIQUIDATED", t.red
             else:
-                colour = theme.distance_colour(report.effective_distance(p), self.amber, self.red)
-                state = {t.red: "danger", t.amber: "close", t.calm: "safe"}.get(colour, "—")
+                # coloured by its own distance, as the positions table; the joint move is
+                # the summary's
+                colour = theme.distance_colour(d, self.amber, self.red)
+                distance = fmt.pct(d, decimals=2) if d is not None and math.isfinite(d) else "—"
             cells = [
-                f"{tag}{sa.label}",
+                name,
                 p.symbol.split("/")[0] + (" long" if p.side.sign > 0 else " short"),
                 fmt.price(p.mark_price),
-                fmt.price(lp.value if lp else None),
-                fmt.pct(d, decimals=2)
-                if d is not None and math.isfinite(d) and not liquidated
-                else "—",
-                state,
+                liq,
+                distance,
             ]
             for j, text in enumerate(cells):
                 item = self.table.item(i, j)
@@ -331,7 +377,7 @@ class ScenarioPanel(QWidget):
                     self.table.setItem(i, j, item)
                 elif item.text() != text:
                     item.setText(text)
-                if j in (4, 5) and item.foreground().color().name() != colour:
+                if j == 4 and item.foreground().color().name() != colour:
                     item.setForeground(QBrush(theme.qcolor(colour)))
 
 

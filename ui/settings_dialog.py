@@ -1,10 +1,12 @@
 """The settings dialog: one field per declared setting (``settings.registry``), grouped as
 declared (the push channels, ui/channels_widget.py, in the notifications group), the user's own
-calendar entries and the calendar feeds."""
+calendar entries (read and typed in the time zone the dialog shows, the time-zone setting; UTC
+in each time's tooltip) and the calendar feeds."""
 
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+import formatting as fmt
 from monitor.feeds import BLS_FEED, FeedError, FeedSpec, FeedStatus, check_url
 from settings.registry import (
     DISTANCE_CRITICAL,
@@ -38,6 +41,7 @@ from settings.registry import (
     PROBABILITY_CRITICAL,
     PROBABILITY_WARNING,
     SETTINGS,
+    TIME_ZONE,
     AnySetting,
     Group,
     Unit,
@@ -57,6 +61,27 @@ FeedStatuses = Callable[[], Sequence[FeedStatus]]
 Field = QDoubleSpinBox | QSpinBox | QCheckBox | QComboBox
 
 
+def show_when(at_ms: int, zone: str) -> str:
+    """``at_ms`` as the calendar shows it in ``zone``: YYYY-MM-DD HH:MM."""
+    return (
+        datetime.fromtimestamp(at_ms / 1000, UTC).astimezone(fmt.zone(zone)).strftime(WHEN_FORMAT)
+    )
+
+
+def read_when(text: str, zone: str) -> int | None:
+    """A calendar time typed in ``zone`` as ms since the epoch (None unless it reads as
+    YYYY-MM-DD HH:MM)."""
+    if not WHEN_RE.match(text):
+        return None
+    try:
+        naive = datetime.strptime(text, WHEN_FORMAT)
+    except ValueError:
+        return None
+    tz = fmt.zone(zone)
+    when = naive.astimezone() if tz is None else naive.replace(tzinfo=tz)
+    return int(when.timestamp() * 1000)
+
+
 def make_field(setting: AnySetting, value: object) -> Field:
     """The widget for a setting, showing ``value`` as the user types it."""
     if isinstance(setting.default, bool):
@@ -65,7 +90,7 @@ def make_field(setting: AnySetting, value: object) -> Field:
         return box
     if isinstance(setting.default, str):
         combo = QComboBox()
-        combo.addItems(list(setting.choices))
+        combo.addItems(list(setting.allowed()))
         combo.setCurrentText(str(value))
         return combo
     scale = 100.0 if setting.unit is Unit.PERCENT else 1.0
@@ -131,14 +156,20 @@ class SettingsDialog(QDialog):
                 form.addRow(self.channels)
             layout.addWidget(box)
 
+        self.zone = prefs.values.get(TIME_ZONE)
         self.events = QTableWidget(0, 2)
-        self.events.setHorizontalHeaderLabels(["When (UTC, YYYY-MM-DD HH:MM)", "Event"])
-        self.events.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.events.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.events.verticalHeader().setVisible(False)
         self.events.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self._show_zone()
         for e in prefs.events:
-            when = datetime.fromtimestamp(e.at_ms / 1000, UTC).strftime(WHEN_FORMAT)
-            self._add_event(when, e.name)
+            self._add_event(show_when(e.at_ms, self.zone), e.name)
+        self.events.itemChanged.connect(self._on_event_edited)
+        zone_field = self.fields[TIME_ZONE.key]
+        assert isinstance(zone_field, QComboBox)
+        zone_field.currentTextChanged.connect(self._change_zone)
         add = QPushButton("Add event")
         add.clicked.connect(lambda: self._add_event("", ""))
         remove = QPushButton("Remove")
@@ -267,11 +298,47 @@ class SettingsDialog(QDialog):
         if self.feed_status.text() != text:
             self.feed_status.setText(text)
 
+    def _show_zone(self) -> None:
+        name = fmt.zone_name(int(time.time() * 1000), self.zone)
+        where = "your time" if self.zone == fmt.LOCAL else self.zone
+        self.events.setHorizontalHeaderLabels([f"When ({where}, {name})", "Event"])
+        head = self.events.horizontalHeaderItem(0)
+        if head is not None:
+            head.setToolTip(f"YYYY-MM-DD HH:MM, {where} ({name}); UTC in each time's tooltip")
+
     def _add_event(self, when: str, name: str) -> None:
         r = self.events.rowCount()
         self.events.insertRow(r)
         self.events.setItem(r, 0, QTableWidgetItem(when))
         self.events.setItem(r, 1, QTableWidgetItem(name))
+        self._tip(r)
+
+    def _tip(self, row: int) -> None:
+        """The time in UTC, as a tooltip on the time typed in the dialog's zone."""
+        item = self.events.item(row, 0)
+        if item is None:
+            return
+        at = read_when(item.text().strip(), self.zone)
+        tip = fmt.datetime_utc(at) if at is not None else "YYYY-MM-DD HH:MM"
+        if item.toolTip() != tip:
+            item.setToolTip(tip)
+
+    def _on_event_edited(self, item: QTableWidgetItem) -> None:
+        if item.column() == 0:
+            self._tip(item.row())
+
+    def _change_zone(self, zone: str) -> None:
+        """Show the entries in the newly chosen zone (each keeps its moment)."""
+        moments = [
+            read_when(item.text().strip(), self.zone) if item is not None else None
+            for item in (self.events.item(r, 0) for r in range(self.events.rowCount()))
+        ]
+        self.zone = zone
+        self._show_zone()
+        for r, at in enumerate(moments):
+            item = self.events.item(r, 0)
+            if item is not None and at is not None:
+                item.setText(show_when(at, zone))
 
     def _remove_event(self) -> None:
         for idx in sorted({i.row() for i in self.events.selectedIndexes()}, reverse=True):
@@ -296,9 +363,9 @@ class SettingsDialog(QDialog):
             when_item, name_item = self.events.item(r, 0), self.events.item(r, 1)
             when = (when_item.text() if when_item else "").strip()
             name = (name_item.text() if name_item else "").strip()
-            if WHEN_RE.match(when) and name:
-                at = datetime.strptime(when, WHEN_FORMAT).replace(tzinfo=UTC)
-                events.append(UserEvent(int(at.timestamp() * 1000), name))
+            at = read_when(when, self.zone)
+            if at is not None and name:
+                events.append(UserEvent(at, name))
         return Preferences(
             self.prefs.values.replace(changes),
             tuple(events),

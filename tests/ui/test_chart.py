@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
-from PySide6.QtCore import QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QImage, QPainter
 
 from monitor.events import MarketUpdate
 from risk.types import Candles
@@ -80,3 +83,83 @@ def test_liqmap_rebinned_keeps_the_total() -> None:
     lm = liqmap_of("BTC/USDT:USDT", 100_000.0, prices, np.ones(1000), np.zeros(1000))
     centres, longs, shorts = liqmap_bins(lm, 90_000, 110_000, bins=40)
     assert len(centres) == 40 and longs.sum() == 1000 and shorts.sum() == 0
+
+
+def shown_chart(qtbot, lm_proxy: bool = False) -> tuple[PriceChart, Candles]:
+    """A chart on screen with 600 one-minute bars, two supports close together, the cascade
+    label's price near them, two liquidation lines 0.1 % apart and a liquidation map."""
+    chart = PriceChart(redraw_hz=20)
+    qtbot.addWidget(chart)
+    chart.resize(900, 600)
+    chart.show()
+    qtbot.waitExposed(chart)
+    c = make_candles(600)
+    mark = float(c.close[-1])
+    zones = levels_of(
+        "BTC/USDT:USDT",
+        mark,
+        [level(mark * 0.985, mark * 0.987, 2.5), level(mark * 0.982, mark * 0.984, 1.5)],
+    )
+    prices = np.linspace(mark * 0.85, mark * 1.15, 300)
+    lm = liqmap_of("BTC/USDT:USDT", mark, prices, np.full(300, 2e6), np.full(300, 1e6))
+    lm = dataclasses.replace(lm, is_proxy=lm_proxy)
+    chart.set_market(MarketUpdate("BTC/USDT:USDT", 0, c, zones, lm, None, {}))
+    chart.set_liquidations(
+        [(mark * 0.975, "LIQ long  97,500.0", "#ff8800"), (mark * 0.974, "LIQ joint", "#ff0000")]
+    )
+    chart.redraw_now()
+    qtbot.waitUntil(lambda: len(chart.label_texts()) >= 5, timeout=5_000)
+    return chart, c
+
+
+def test_labels_never_overlap_and_sit_above_the_candles(qtbot) -> None:
+    chart, _ = shown_chart(qtbot)
+    chart.glw.grab()  # painted: the labels' places are final
+    rects = chart.labels.scene_rects()
+    assert len(rects) == len(chart.label_texts()) >= 5
+    for i, a in enumerate(rects):
+        for b in rects[i + 1 :]:
+            assert not a.intersects(b), chart.label_texts()
+    plot = chart.plot.getViewBox().sceneBoundingRect()
+    assert all(plot.contains(r) for r in rects)
+    assert all(item.zValue() > chart.candles.zValue() for item in chart.labels.items)
+    assert all(item.fill.style() != Qt.BrushStyle.NoBrush for item in chart.labels.items)
+    # the lines themselves are at their prices, whatever the labels' places
+    assert [round(line.value(), 6) for line in chart._liq_items] == [
+        round(line.price, 6) for line in chart._liq_lines
+    ]
+
+
+def test_the_price_axis_groups_thousands(qtbot) -> None:
+    chart, _ = shown_chart(qtbot)
+    axis = chart.price_axis
+    image = QImage(200, 600, QImage.Format.Format_ARGB32)
+    painter = QPainter(image)
+    try:
+        _axis, _ticks, texts = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    drawn = [text for _rect, _flags, text in texts]
+    assert drawn and all("," in t for t in drawn), drawn  # 99,800 rather than 99800
+
+
+def test_the_liquidation_map_has_a_usd_scale_and_a_hover_readout(qtbot) -> None:
+    chart, c = shown_chart(qtbot)
+    heat = chart.heat
+    ticks = heat.getAxis("bottom")._tickLevels[0]
+    assert ticks and all(text.endswith(" M") for _v, text in ticks), ticks
+    assert "USD" in heat.titleLabel.text
+    vb = heat.getViewBox()
+    price = float(c.close[-1]) * 0.99  # within the price range in view
+    point = vb.mapViewToScene(QPointF(1e6, price))
+    qtbot.mouseMove(chart.glw.viewport(), chart.glw.mapFromScene(point))
+    qtbot.waitUntil(lambda: chart.readout.text().startswith("liquidations "), timeout=3_000)
+    text = chart.readout.text()
+    assert "USD" in text and "longs" in text and "(estimate)" in text
+
+
+def test_a_proxy_map_says_its_amounts_are_relative(qtbot) -> None:
+    chart, _ = shown_chart(qtbot, lm_proxy=True)
+    assert "relative" in chart.heat.titleLabel.text
+    ticks = chart.heat.getAxis("bottom")._tickLevels[0]
+    assert ticks and all(text.endswith(" %") for _v, text in ticks), ticks

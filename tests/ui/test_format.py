@@ -63,21 +63,3 @@ def test_main_without_a_display_says_so_and_exits_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stdout.strip() == NO_DISPLAY_MESSAGE
     assert "QT_QPA_PLATFORM=offscreen" in done.stdout and "python main.py watch" in done.stdout
-
-
-def test_a_cross_row_is_coloured_by_the_joint_move_when_that_is_nearer():
-    """An ETH long far from its own liquidation price still dies when BTC's fall liquidates
-    the shared account: its row must not look safe."""
-    import math
-
-    from risk.report import build_report
-    from risk.types import Account, MarginTier, Position, Side
-    from ui.positions_model import Row
-
-    tier = (MarginTier(0, math.inf, 0.005),)
-    btc = Position("BTC/USDT:USDT", Side.LONG, 3, 109_000, 104_000, tier)
-    eth = Position("ETH/USDT:USDT", Side.LONG, 8, 3_850, 3_400, tier)
-    report = build_report(Account("binanceusdm", 27_000, (btc, eth)))
-    eth_row = Row("1", "demo", True, "binanceusdm", report, report.positions[1], None, False)
-    assert abs(report.positions[1].distance) > 0.2
-    assert eth_row.risk_distance == abs(report.joint_move.nearest) < 0.1

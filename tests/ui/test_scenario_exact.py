@@ -17,6 +17,7 @@ from risk.types import Account, Position, Side
 from tests.ui.ui_feed import feed_backend
 from ui.app import App
 from ui.positions_model import COLUMNS
+from ui.scenario_panel import shifted
 
 BTC, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 BETAS = {BTC: 1.0, ETH: 1.3}
@@ -81,13 +82,25 @@ def test_the_panel_at_zero_matches_the_table_and_the_engine(app: App, qtbot) -> 
 
     jm = report.joint_move
     assert jm is not None and jm.nearest is not None
-    assert f"BTC moves <b>{fmt.pct(jm.nearest, decimals=2)}</b>" in panel.summary.text()
+    assert f"BTC moves <b>{fmt.pct(jm.nearest)}</b>" in panel.summary.text()
     assert fmt.pct(jm.nearest) in window.summary.text()
     shown = panel.last_reports[7]
     assert shown.joint_move is not None and shown.joint_move.nearest == jm.nearest
     assert [p.shown_liquidation_price for p in shown.positions] == [
         p.shown_liquidation_price for p in report.positions
     ]
+    # off 0 the panel recomputes with the betas the joint move was solved with: the recompute
+    # at 0 is the engine's report exactly, so leaving 0 moves the figures smoothly
+    assert panel.effective_betas() == BETAS
+    again = build_report(shifted(account, BTC, panel.effective_betas(), 0.0), betas=BETAS)
+    assert again.joint_move == jm
+    assert [p.liquidation_price for p in again.positions] == [
+        p.liquidation_price for p in report.positions
+    ]
+    panel.slider.setValue(-1)
+    assert panel.last_reports[7].joint_move.nearest > jm.nearest  # half a percent used up
+    panel.slider.setValue(0)
+    assert panel.last_reports[7] is report
 
 
 def coin_margined() -> Account:

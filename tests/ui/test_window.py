@@ -41,9 +41,7 @@ def test_the_chance_of_liquidation_sits_beside_the_distance_from_the_report(
     chart = app.window.chart
     qtbot.waitUntil(lambda: app.window.proxy.rowCount() == 3, timeout=WAIT_MS)
     chart.symbol_box.setCurrentText("BTC/USDT:USDT")
-    qtbot.waitUntil(
-        lambda: any("P(24 h)" in line.label.format for line in chart._liq_items), timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: any("P(24 h)" in text for text in chart.label_texts()), timeout=WAIT_MS)
     app.backend.stop(3.0)  # freeze the feed
     qtbot.wait(300)  # the last update's redraw (12 Hz)
     titles = [c.title for c in COLUMNS]
@@ -53,7 +51,7 @@ def test_the_chance_of_liquidation_sits_beside_the_distance_from_the_report(
     assert odds is not None
     shown = fmt.pct(odds.p24, signed=False, decimals=0)
     assert {cell(app, r, "P 24 h") for r in range(3)} == {shown}
-    drawn = [line.label.format for line in chart._liq_items]
+    drawn = chart.label_texts()
     assert any(f"P(24 h) {shown}" in text for text in drawn), drawn
     panel = app.window.scenario
     panel.set_move(0.0)
@@ -140,9 +138,7 @@ def test_chart_follows_the_selected_symbol(app: App, qtbot) -> None:
     eth_row = next(r for r in range(3) if cell(app, r, "Symbol") == "ETH/USDT")
     app.window.table.selectRow(eth_row)
     assert chart.symbol == "ETH/USDT:USDT"
-    qtbot.waitUntil(
-        lambda: any("LIQ" in label for _, label, _c in chart._liq_lines), timeout=WAIT_MS
-    )
+    qtbot.waitUntil(lambda: any("LIQ" in line.text for line in chart._liq_lines), timeout=WAIT_MS)
     chart.set_timeframe("15m")
     qtbot.waitUntil(lambda: chart.bar_seconds == 900, timeout=WAIT_MS)
 
@@ -157,7 +153,7 @@ def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Pa
     first.window.apply_preferences(Preferences(values, (UserEvent(FOMC_MS, "FOMC"),)))
     first.window.chart.set_symbol("SOL/USDT:USDT")
     first.window.chart.set_timeframe("5m")
-    first.window.resize(700, 520)  # the offscreen screen is small: keep within it
+    first.window.resize(780, 600)  # the offscreen screen is small: keep within it
     first.window.splitters["middle"].setSizes([400, 300])
     saved_middle = first.window.splitters["middle"].saveState()
     first.shutdown()
@@ -172,7 +168,7 @@ def test_settings_and_layout_persist_across_a_restart(qapp: object, tmp_path: Pa
         assert second.window.model.amber == 0.125
         assert second.window.chart.symbol == "SOL/USDT:USDT"
         assert second.window.chart.timeframe == "5m"
-        assert second.window.size().height() == 520
+        assert second.window.size().height() == 600
         assert second.window_state.get_bytes("window/splitter_middle") == saved_middle
         assert second.window.splitters["middle"].saveState() == saved_middle
     finally:

@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from alerts import Change, Severity, WarningRule, WarningState, warning_key
-from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.events import (
+    CHART_TIMEFRAMES,
+    AccountStatus,
+    AccountUpdate,
+    MarketUpdate,
+    Replay,
+    WarningEvent,
+    Watch,
+)
 from monitor.feeds import SETTINGS_KEY as FEEDS_KEY
 from monitor.feeds import FeedStatus, load_specs
 from notify.sender import DeliveryResult, PushSender
@@ -429,12 +437,20 @@ class ScriptedFeed:
                 hour = now_ms - now_ms % HOUR_MS
                 self.pictures = {s: market_picture(c) for s, c in hourly.items()}
             self.now_ms = now_ms
-            self._publish(now_ms, marks, candles)
+            self._publish(now_ms, marks, candles, hourly)
             self.step += 1
             if self._stop.wait(60.0 / max(self.speed, 0.1)):
                 break
 
-    def _publish(self, now_ms: int, marks: dict[str, float], candles: dict[str, Candles]) -> None:
+    def _publish(
+        self,
+        now_ms: int,
+        marks: dict[str, float],
+        candles: dict[str, Candles],
+        hourly: dict[str, Candles],
+    ) -> None:
+        """One poll: the account, then each symbol's market as the monitor sends it (1h bars,
+        and the one-minute bars the chart can show)."""
         account = demo_account(marks, now_ms)
         report = build_report(
             account,
@@ -454,7 +470,17 @@ class ScriptedFeed:
         for s, c in candles.items():
             pic = self.pictures[s]
             self.callbacks.on_market(
-                MarketUpdate(s, now_ms, c, pic.levels, pic.liqmap, pic.cascade, {s: BETAS[s]})
+                MarketUpdate(
+                    s,
+                    now_ms,
+                    hourly[s],
+                    pic.levels,
+                    pic.liqmap,
+                    pic.cascade,
+                    {s: BETAS[s]},
+                    series={"1m": c},
+                    timeframes=CHART_TIMEFRAMES,
+                )
             )
         self._rules(now_ms, report, marks[LEADER])
 
@@ -504,6 +530,8 @@ class ScriptedFeed:
                 else:
                     w = replace(old, message=msg, last_seen_ms=now_ms)
                     self._warnings[key] = w
+                    if msg != old.message:  # as the monitor publishes each poll's figures
+                        events.append(WarningEvent(Change.UPDATED, w))
             for key, old in list(self._warnings.items()):
                 if key not in wanted and old.state is not WarningState.RESOLVED:
                     w = replace(
@@ -567,6 +595,7 @@ class FeedBackend:
         self.push = PushSender()
         self._accounts: list[AccountRecord] = []
         self._lock = threading.Lock()
+        self.watched = Watch()
 
     def start(self) -> None:
         self.push.start()
@@ -581,6 +610,17 @@ class FeedBackend:
 
     def set_demo(self, scenario: str, speed: float) -> None:
         self.service.set_demo(scenario, speed)
+
+    def replay(self) -> Replay | None:
+        """The feed's replay: the minutes from 2025-11-04 00:15, one every 60/speed s."""
+        feed = self.service
+        start = SCENARIO_START_MS + 15 * MINUTE_MS
+        return Replay(feed.scenario, "A scripted crash (tests)", start, start + 400 * MINUTE_MS,
+                      feed.speed, feed.now_ms, time.time())  # fmt: skip
+
+    def watch(self, watch: Watch) -> None:
+        """The feed publishes every symbol it has; it remembers what the window watches."""
+        self.watched = watch
 
     def accounts(self) -> list[AccountRecord]:
         with self._lock:
