@@ -116,21 +116,22 @@ class App:
             QApplication.setQuitOnLastWindowClosed(False)
         self.bridge.sigBackend.connect(self._on_backend)
         self.bridge.sigStorageError.connect(self._on_storage_error)
-        self._frozen = False
+        self._frozen: set[int] = set()
         self.bridge.sigAccount.connect(self._freeze_long_lived)
         if self.backend is not None:
             self._on_backend(self.backend)
 
     def _freeze_long_lived(self, update: AccountUpdate) -> None:
-        """Once an account has been read (ccxt's markets and tiers are loaded), move what is
-        alive into the collector's permanent generation. Otherwise every full collection walks
-        those ~200,000 long-lived objects and holds the GUI thread for 50-80 ms."""
+        """Each time an account is read for the first time (its connectors' ccxt markets and
+        tiers are then loaded), move what is alive into the collector's permanent generation.
+        Otherwise every full collection walks those long-lived objects, ~200,000 an account,
+        and holds the GUI thread for 40-80 ms (measured with five accounts polled ten times a
+        second: benchmarks/bench_ui.py)."""
         import gc
 
-        if self._frozen or update.report is None:
+        if update.report is None or update.account_id in self._frozen:
             return
-        self._frozen = True
-        self.bridge.sigAccount.disconnect(self._freeze_long_lived)
+        self._frozen.add(update.account_id)
         gc.freeze()
 
     def _build_backend(self, start_fresh: bool = False) -> BackendPort:
