@@ -77,7 +77,7 @@ def test_the_demo_s_warnings_reach_a_receiver_once_each_as_printed(
         shown = datetime.combine(datetime.now(UTC).date(), line_time(line), UTC).timestamp()
         assert arrival - shown < 2.0, "the push follows the printed line within the poll"
     for m in got:
-        assert m.title.endswith("· Demo binanceusdm")
+        assert m.title.endswith("· Demo Binance")
         assert m.type == ("failure" if m.title.startswith("CRITICAL") else "warning")
 
 

@@ -199,7 +199,7 @@ def test_the_app_pushes_the_demo_s_warnings_to_a_channel_added_in_settings(
         a.window.apply_preferences(dlg.result_preferences())
         qtbot.waitUntil(lambda: bool(receiver.received), timeout=120_000)
         first = receiver.received[0]
-        assert first.title.endswith("· Demo binanceusdm")
+        assert first.title.endswith("· Demo Binance")
         sentence = first.message.splitlines()[0]
         qtbot.waitUntil(  # the same warning is on screen
             lambda: any(row.text == sentence for row in a.window.warnings.history),

@@ -50,7 +50,7 @@ def demo_account(btc: float, eth: float, now_ms: int) -> Account:
             Position(ETH, Side.LONG, 8.0, 3_850.0, eth, default_tiers("binanceusdm", "ETH")),
         ),
         as_of_ms=now_ms,
-        label="Demo binanceusdm",
+        label="Demo Binance",
     )
     ours = build_report(plain, betas=BETAS).positions[0].liquidation_price
     assert ours is not None
@@ -119,7 +119,7 @@ def test_every_panel_shows_the_same_figures_and_follows_each_poll(
     app: App, db: Database, qtbot
 ) -> None:
     window = app.window
-    stored = db.accounts.add(AccountRecord("binanceusdm", "Demo binanceusdm", is_demo=True))
+    stored = db.accounts.add(AccountRecord("binanceusdm", "Demo Binance", is_demo=True))
     assert stored.id == ACCOUNT_ID
     lifecycle = AlertManager(db.warnings, app.bridge.on_warning, update_every_ms=0)
     for symbol, price in ((BTC, 106_000.0), (ETH, 3_550.0)):
