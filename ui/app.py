@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # the app imports Qt, the monitor and storage only when it starts
     import argparse
 
-    from monitor.events import AccountUpdate
     from ui.ports import BackendFactory, BackendPort
     from ui.single_instance import SingleInstance
 
@@ -74,6 +73,7 @@ class App:
         from resources.about import version
         from ui import theme
         from ui.bridge import MonitorBridge
+        from ui.collector import LongLivedFreezer
         from ui.crash import CrashReporter
         from ui.icon import DESKTOP_ID, app_icon
         from ui.layout import WindowLayout
@@ -116,23 +116,10 @@ class App:
             QApplication.setQuitOnLastWindowClosed(False)
         self.bridge.sigBackend.connect(self._on_backend)
         self.bridge.sigStorageError.connect(self._on_storage_error)
-        self._frozen: set[int] = set()
-        self.bridge.sigAccount.connect(self._freeze_long_lived)
+        self._freezer = LongLivedFreezer(self.bridge)
+        self.bridge.sigAccount.connect(self._freezer.on_account)
         if self.backend is not None:
             self._on_backend(self.backend)
-
-    def _freeze_long_lived(self, update: AccountUpdate) -> None:
-        """Each time an account is read for the first time (its connectors' ccxt markets and
-        tiers are then loaded), move what is alive into the collector's permanent generation.
-        Otherwise every full collection walks those long-lived objects, ~200,000 an account,
-        and holds the GUI thread for 40-80 ms (measured with five accounts polled ten times a
-        second: benchmarks/bench_ui.py)."""
-        import gc
-
-        if update.report is None or update.account_id in self._frozen:
-            return
-        self._frozen.add(update.account_id)
-        gc.freeze()
 
     def _build_backend(self, start_fresh: bool = False) -> BackendPort:
         from ui.backend import create_backend
