@@ -218,6 +218,8 @@ class App:
             if self._builder is not None:
                 self._builder.join(10.0)
                 self.qapp.processEvents()
+            if not self.window.finish_commands(5.0):
+                log.warning("a command was still running when the watch stopped")
             if self.backend is not None:
                 self.backend.stop(3.0)
         finally:

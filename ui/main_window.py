@@ -7,6 +7,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Sequence
+from concurrent import futures
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
@@ -139,6 +140,7 @@ class MainWindow(QMainWindow):
         self._pending_warnings: list[WarningEvent] = []
         self._banner_shown: tuple[str, Severity, Change, str] | None = None
         self._commands = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ui-command")
+        self._inflight: set[futures.Future[None]] = set()
         self._closed = False
         self.setWindowTitle("Cascade Watch")
         self.setWindowIcon(app_icon())
@@ -878,7 +880,16 @@ class MainWindow(QMainWindow):
 
         if self._closed:
             return  # the window is closing: the commands' thread is gone
-        self._commands.submit(call)
+        future = self._commands.submit(call)
+        self._inflight.add(future)
+        future.add_done_callback(self._inflight.discard)
+
+    def finish_commands(self, timeout_s: float) -> bool:
+        """Wait up to ``timeout_s`` for the backend calls still running (the window is closed:
+        those not started were cancelled). The backend is stopped after them, since they may be
+        using its database. True when none is left."""
+        _, running = futures.wait(list(self._inflight), timeout=timeout_s)
+        return not running
 
     def acknowledge(self, key: str) -> None:
         self._run_command("acknowledge", lambda b: b.service.acknowledge(key))
