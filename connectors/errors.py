@@ -19,16 +19,12 @@ import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typ
 
 from connectors.redaction import redact
 from connectors.types import ConnectorError, ErrorKind
+from formatting import VENUE_NAMES
 
 logger = logging.getLogger(__name__)
 
 
-EXCHANGE_NAMES = {
-    "binanceusdm": "Binance",
-    "bybit": "Bybit",
-    "okx": "OKX",
-    "hyperliquid": "Hyperliquid",
-}
+EXCHANGE_NAMES = VENUE_NAMES
 
 _CLOCK_CODES = {"-1021", "10002", "50102"}
 _PERMISSION_CODES = {"-2015", "10005", "10010", "50110", "50120"}

@@ -21,10 +21,8 @@ from connectors.ratelimit import (
     Hold,
     RateLimits,
     address_of,
-    ban_expiry_ms,
-    hold_seconds,
     key_id,
-    scope_of,
+    record_limit,
 )
 from connectors.redaction import display_url, register_secrets, url_password
 from connectors.types import (
@@ -57,7 +55,6 @@ TIER_TTL_S = 3600.0
 TIER_RETRY_S = 60.0
 MARKET_RELOAD_S = 60.0
 WALLET_ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")
-HTTP_STATUS = re.compile(r"^\S+ (\d{3}) ")
 """ccxt's message for an HTTP error starts "<exchange id> <status> <reason> <body>"."""
 SETTINGS_FATAL = frozenset(
     {ErrorKind.AUTH, ErrorKind.CLOCK_SKEW, ErrorKind.RATE_LIMITED, ErrorKind.NETWORK}
@@ -313,30 +310,23 @@ class ExchangeConnector:
         if err.kind is not ErrorKind.RATE_LIMITED:
             return
         raw = str(exc)
-        status_match = HTTP_STATUS.match(raw)
-        status = int(status_match.group(1)) if status_match else None
         code, _ = exchange_code_and_text(raw)
         local_minus_exchange_ms = float(self._client.options.get("timeDifference") or 0)
-        wait = hold_seconds(
-            err.retry_after,
-            ban_expiry_ms(raw),
-            time.time() * 1000 - local_minus_exchange_ms,
-        )
         now = self._clock()
-        scope = scope_of(self.exchange, code, status)
-        before = self._limits.active(self.exchange, self._address, self._key, now)
-        hold = self._limits.hold(
+        hold, before = record_limit(
+            self._limits,
             self.exchange,
             self._address,
             self._key,
-            scope,
-            now + wait,
-            banned=status == 418,
-            now=now,
+            raw,
+            code,
+            err.retry_after,
+            time.time() * 1000 - local_minus_exchange_ms,
+            now,
         )
         if before is None or hold.until > before.until + 1:
             logger.warning(
-                "%s: %s (%s limit)", self.exchange, self._hold_message(hold, now), scope.value
+                "%s: %s (%s limit)", self.exchange, self._hold_message(hold, now), hold.scope.value
             )
 
     def _translate(self, exc: BaseException) -> ConnectorError:

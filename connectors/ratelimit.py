@@ -35,6 +35,8 @@ MAX_HOLD_S = 3 * 86_400.0
 """Binance's longest automatic ban is three days; a longer text is not believed."""
 
 BANNED_UNTIL = re.compile(r"banned until (\d{12,14})")
+HTTP_STATUS = re.compile(r"^\S+ (\d{3}) ")
+"""The HTTP status at the head of ccxt's error text ("binanceusdm 418 ...")."""
 
 KEY_SCOPED_CODES = {
     "bybit": frozenset({"10006"}),
@@ -155,3 +157,26 @@ class RateLimits:
 
 
 RATE_LIMITS = RateLimits()
+
+
+def record_limit(
+    limits: RateLimits,
+    venue: str,
+    address: str,
+    key: str,
+    raw: str,
+    code: str | None,
+    retry_after: float | None,
+    exchange_now_ms: float,
+    now: float,
+) -> tuple[Hold, Hold | None]:
+    """Record a rate-limit answer (ccxt's error text ``raw``, the exchange's ``code``, the
+    Retry-After) for everything that shares the limit; returns the hold now and the one in
+    force before (the caller logs a hold that grew)."""
+    status_match = HTTP_STATUS.match(raw)
+    status = int(status_match.group(1)) if status_match else None
+    wait = hold_seconds(retry_after, ban_expiry_ms(raw), exchange_now_ms)
+    scope = scope_of(venue, code, status)
+    before = limits.active(venue, address, key, now)
+    hold = limits.hold(venue, address, key, scope, now + wait, banned=status == 418, now=now)
+    return hold, before

@@ -45,10 +45,12 @@ from typing import Any, Protocol
 
 import ccxt  # type: ignore[import-untyped]  # ccxt ships no stubs and no py.typed
 import ccxt.pro  # type: ignore[import-untyped]
+from ccxt.async_support.base.ws.cache import ArrayCache  # type: ignore[import-untyped]
 
 from connectors.credentials import Credentials
-from connectors.errors import EXCHANGE_NAMES, scrub
-from connectors.ratelimit import RATE_LIMITS, RateLimits, address_of, key_id
+from connectors.errors import EXCHANGE_NAMES, exchange_code_and_text, scrub, translate
+from connectors.ratelimit import RATE_LIMITS, RateLimits, address_of, key_id, record_limit
+from connectors.types import ErrorKind
 from connectors.venues import VENUES, point_at
 from risk.types import Side
 
@@ -119,6 +121,8 @@ class MarkTick:
     exchange_ms: int | None
     """The venue's timestamp of the mark, when it gives one."""
     received_ms: int
+    endpoint: Endpoint | None = None
+    """The address it came from (one venue may be watched at two: the venue and a testnet)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +135,7 @@ class LiquidationPrint:
     amount: float
     """In base units."""
     time_ms: int
+    endpoint: Endpoint | None = None
 
     @property
     def notional(self) -> float:
@@ -168,6 +173,7 @@ class StreamStatus:
     last_message_ms: int | None
     reason: str | None = None
     reconnects: int = 0
+    endpoint: Endpoint | None = None
 
 
 class StreamCallbacks(Protocol):
@@ -222,6 +228,79 @@ def make_client(endpoint: Endpoint, credentials: Credentials | None, timeout_ms:
     client.urls["api"] = {**api, "ws": ws}
     client.streaming = {**client.streaming, "keepAlive": KEEPALIVE_MS}
     return client
+
+
+def _guard_requests(
+    client: Any, endpoint: Endpoint, limits: RateLimits, clock: Callable[[], float]
+) -> None:
+    """The REST requests a ccxt.pro client makes on its own (markets, Binance's listen key,
+    position snapshots) obey the rate limits and bans shared with the connectors, and the
+    limits they meet are recorded there: while the venue holds this address (or key) such a
+    request fails at once, sending nothing."""
+    send = client.fetch
+    exchange = endpoint.exchange
+    address = address_of(endpoint.api_url)
+    key = key_id(str(client.apiKey or client.walletAddress or ""))
+
+    async def fetch(*args: Any, **kwargs: Any) -> Any:
+        now = clock()
+        hold = limits.active(exchange, address, key, now)
+        if hold is not None:
+            raise ccxt.RateLimitExceeded(
+                f"{exchange} held for {hold.until - now:.0f} s by a rate limit or ban"
+            )
+        try:
+            return await send(*args, **kwargs)
+        except ccxt.BaseError as exc:
+            err = translate(exc, exchange, headers=getattr(client, "last_response_headers", None))
+            if err.kind is ErrorKind.RATE_LIMITED:
+                code, _ = exchange_code_and_text(str(exc))
+                offset = float(client.options.get("timeDifference") or 0)
+                record_limit(
+                    limits,
+                    exchange,
+                    address,
+                    key,
+                    str(exc),
+                    code,
+                    err.retry_after,
+                    time.time() * 1000 - offset,
+                    clock(),
+                )
+            raise
+
+    client.fetch = fetch
+
+
+class LiquidationTap(ArrayCache):  # type: ignore[misc]  # ccxt is untyped
+    """ccxt.pro's cache of public liquidations, which also keeps every print per symbol
+    until the hub takes it.
+
+    A watch resolves with the first print that arrives after it was called: ccxt.pro's
+    Binance, Bybit and OKX handlers resolve one future per print, so the other prints of a
+    frame (Bybit's ``allLiquidation`` sends several) and those arriving before the next watch
+    would be returned by no watch at all. They all pass through this cache; the hub drains
+    it after each watch instead of reading the watch's result."""
+
+    def __init__(self, max_size: int | None = None) -> None:
+        super().__init__(max_size)
+        self.pending: dict[str, list[Any]] = {}
+
+    def append(self, item: Any) -> None:
+        super().append(item)
+        symbol = item.get("symbol") if isinstance(item, Mapping) else None
+        if symbol is not None:
+            bucket = self.pending.setdefault(str(symbol), [])
+            bucket.append(item)
+            if len(bucket) > TAP_LIMIT:
+                del bucket[: len(bucket) - TAP_LIMIT]
+
+    def drain(self, symbol: str) -> list[Any]:
+        return self.pending.pop(symbol, [])
+
+
+TAP_LIMIT = 10_000
+"""Prints kept per symbol between two drains at most (a drain follows every watch)."""
 
 
 def _guard_frames(client: Any, on_bad_frame: Callable[[BaseException], None]) -> None:
@@ -324,6 +403,7 @@ class _Feed:
     last_message_mono: float = field(default_factory=time.monotonic)
     watch_started: float = field(default_factory=time.monotonic)
     stopped: bool = False
+    endpoint: Endpoint | None = None
 
     def label(self) -> str:
         name = EXCHANGE_NAMES.get(self.exchange, self.exchange)
@@ -363,6 +443,9 @@ class _Venue:
             if self.client is None:
                 client = make_client(self.endpoint, None, self.hub.timeout_ms)
                 _guard_frames(client, lambda e: self.hub._bad_frame(self.endpoint.exchange, e))
+                _guard_requests(client, self.endpoint, self.hub.rate_limits, self.hub.clock)
+                limit = client.safe_integer(client.options, "liquidationsLimit", 1000)
+                client.liquidations = LiquidationTap(limit)
                 try:
                     await client.load_markets()
                 except BaseException:
@@ -404,7 +487,9 @@ class StreamHub:
         self._venues: dict[Endpoint, _Venue] = {}
         self._accounts: dict[str, tuple[_Feed, Any]] = {}
         self._status_lock = threading.Lock()
-        self._statuses: dict[tuple[str, FeedKind, str | None, str | None], StreamStatus] = {}
+        self._statuses: dict[
+            tuple[Endpoint | None, FeedKind, str | None, str | None], StreamStatus
+        ] = {}
         self._stray_logged: dict[str, float] = {}
         self._episodes: dict[tuple[str, str], _Episode] = {}
         self._stopping = False
@@ -513,7 +598,9 @@ class StreamHub:
                     feed.task.cancel()
                 self._forget_status(feed)
         for kind, symbol in sorted(wanted - set(venue.feeds), key=lambda k: (k[0].value, k[1])):
-            feed = _Feed(kind, endpoint.exchange, symbol, since_ms=self._now_ms())
+            feed = _Feed(
+                kind, endpoint.exchange, symbol, since_ms=self._now_ms(), endpoint=endpoint
+            )
             venue.feeds[(kind, symbol)] = feed
             if kind is FeedKind.LIQUIDATIONS and endpoint.exchange not in LIQUIDATION_FEEDS:
                 self._set_state(feed, StreamState.NOT_OFFERED, "the venue publishes none")
@@ -523,9 +610,17 @@ class StreamHub:
 
     async def _add_account(self, key: str, endpoint: Endpoint, credentials: Credentials) -> None:
         await self._remove_account(key)
-        feed = _Feed(FeedKind.ACCOUNT, endpoint.exchange, None, key, since_ms=self._now_ms())
+        feed = _Feed(
+            FeedKind.ACCOUNT,
+            endpoint.exchange,
+            None,
+            key,
+            since_ms=self._now_ms(),
+            endpoint=endpoint,
+        )
         client = make_client(endpoint, credentials, self.timeout_ms)
         _guard_frames(client, lambda e: self._bad_frame(endpoint.exchange, e))
+        _guard_requests(client, endpoint, self.rate_limits, self.clock)
         self._accounts[key] = (feed, client)
         self._set_state(feed, StreamState.CONNECTING, None)
         feed.task = asyncio.ensure_future(self._run_account(endpoint, feed, client))
@@ -765,11 +860,14 @@ class StreamHub:
                 index,
                 int(stamp) if stamp is not None else None,
                 now_ms,
+                feed.endpoint,
             )
             self._emit(self.callbacks.on_mark, tick)
             return
         prints = []
-        for liq in result or ():
+        tap = getattr(client, "liquidations", None)
+        heard = tap.drain(str(feed.symbol)) if isinstance(tap, LiquidationTap) else result
+        for liq in heard or ():
             side = liquidated_side(feed.exchange, liq)
             price = _float(liq.get("price"))
             contracts = _float(liq.get("contracts"))
@@ -788,6 +886,7 @@ class StreamHub:
                     price,
                     contracts * (size_of or 1.0),
                     int(stamp) if stamp is not None else now_ms,
+                    feed.endpoint,
                 )
             )
         self._heard(feed)
@@ -936,8 +1035,9 @@ class StreamHub:
             feed.last_message_ms,
             reason,
             feed.reconnects,
+            feed.endpoint,
         )
-        key = (feed.exchange, feed.kind, feed.symbol, feed.account_key)
+        key = (feed.endpoint, feed.kind, feed.symbol, feed.account_key)
         with self._status_lock:
             previous = self._statuses.get(key)
             self._statuses[key] = status
@@ -948,7 +1048,7 @@ class StreamHub:
 
     def _forget_status(self, feed: _Feed) -> None:
         with self._status_lock:
-            self._statuses.pop((feed.exchange, feed.kind, feed.symbol, feed.account_key), None)
+            self._statuses.pop((feed.endpoint, feed.kind, feed.symbol, feed.account_key), None)
 
     def _push(self, push: AccountPush) -> None:
         self._emit(self.callbacks.on_account_push, push)

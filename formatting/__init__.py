@@ -104,6 +104,32 @@ def pct(fraction: float | None, signed: bool = True, decimals: int = 1) -> str:
     return _minus(text)
 
 
+def usd(x: float | None) -> str:
+    """A large USD amount, short: 84,600,000 -> '$84.6 M', 36,738 -> '$36.7 k', 950 -> '$950'."""
+    if not _finite(x):
+        return "—"
+    assert x is not None
+    a = abs(x)
+    for scale, unit in ((1e9, " B"), (1e6, " M"), (1e3, " k")):
+        if a >= scale:
+            v = x / scale
+            return _minus(f"${v:,.0f}{unit}" if abs(v) >= 100 else f"${v:,.1f}{unit}")
+    return _minus(f"${x:,.0f}")
+
+
+VENUE_NAMES = {
+    "binanceusdm": "Binance",
+    "bybit": "Bybit",
+    "okx": "OKX",
+    "hyperliquid": "Hyperliquid",
+}
+"""The venues' names as a trader knows them."""
+
+
+def venue(exchange: str) -> str:
+    return VENUE_NAMES.get(exchange, exchange)
+
+
 def sigma(x: float | None) -> str:
     if not _finite(x):
         return "—"

@@ -296,3 +296,64 @@ def test_a_ban_met_by_the_poller_keeps_the_streams_quiet(live_lx: LocalExchange)
         assert rec.wait_for(lambda: len(rec.marks) >= 1, 10.0)  # the ban ends, it connects
     finally:
         hub.stop()
+
+
+def test_a_ban_met_by_a_stream_client_holds_everyone(live_lx: LocalExchange) -> None:
+    """ccxt.pro's own REST requests (markets, Binance's listen key) meet the ban first: it is
+    recorded for every connector of the venue and address, and the hub sends nothing more."""
+    from connectors.ratelimit import RateLimits, address_of
+
+    limits = RateLimits()
+    rec = Recorder()
+    hub = StreamHub(rec, rate_limits=limits).start()
+    sent: list[str] = []
+    take = live_lx.faults.take
+
+    def counted(exchange, path, info_type, now=None):  # type: ignore[no-untyped-def]
+        if exchange == "binanceusdm":
+            sent.append(path)
+        return take(exchange, path, info_type, now)
+
+    live_lx.faults.take = counted  # type: ignore[method-assign]
+    live_lx.faults.inject("418", exchange="binanceusdm", ban_s=60)
+    try:
+        hub.watch_symbols(
+            Endpoint("binanceusdm", live_lx.base_url, live_lx.ws_url), [btc("binanceusdm")]
+        )
+        assert rec.wait_for(
+            lambda: any(s.reason and "banned this IP" in s.reason for s in rec.statuses), 15.0
+        )
+        hold = limits.active("binanceusdm", address_of(live_lx.base_url), "", time.time())
+        assert hold is not None and hold.banned and hold.until > time.time() + 50
+        n = len(sent)
+        time.sleep(3.0)
+        assert len(sent) == n, sent[n:]
+        assert not rec.marks
+    finally:
+        hub.stop()
+
+
+@pytest.mark.parametrize("venue", ("binanceusdm", "bybit", "okx"))
+def test_every_print_of_a_burst_arrives(
+    venue: str, hub_and_rec: tuple[StreamHub, Recorder]
+) -> None:
+    """In the minutes of the 2025-08-24 drop the prints come many a second (Bybit several in
+    one frame). ccxt.pro resolves a watch with one print; the others reach the hub through its
+    cache (``LiquidationTap``): every print the venue published arrives, once."""
+    hub, rec = hub_and_rec
+    server = LocalExchange(scenario="2025-08-24", speed=20.0).start()
+    try:
+        server.seek(7.25 * 3600)
+        hub.watch_symbols(Endpoint(venue, server.base_url, server.ws_url), [btc(venue)])
+        assert rec.wait_for(lambda: len(rec.prints) >= 1, 20.0)
+        time.sleep(5.0)
+        with rec.cond:
+            heard = [p for p in rec.prints if p.exchange == venue]
+        lo, hi = min(p.time_ms for p in heard), max(p.time_ms for p in heard)
+        published = server.tape.prints(venue, "BTC", lo - 1, hi)
+    finally:
+        server.stop()
+    assert len(published) > 20
+    assert sorted(p.time_ms for p in heard) == sorted(p.time_ms for p in published)
+    usd = sum(p.notional for p in heard)
+    assert usd == pytest.approx(sum(p.notional for p in published), rel=0.01)
