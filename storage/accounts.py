@@ -29,6 +29,7 @@ def _record(row: Mapping[str, Any]) -> AccountRecord:
         exchange=row["exchange"],
         label=row["label"],
         base_url=row["base_url"],
+        ws_url=row["ws_url"],
         enabled=bool(row["enabled"]),
         is_demo=bool(row["is_demo"]),
         secret_name=row["secret_name"],
@@ -53,12 +54,14 @@ class AccountRepository:
         """Store a new account; returns it with its id."""
         with self._db.transaction() as conn:
             cur = conn.execute(
-                """INSERT INTO accounts (exchange, label, base_url, enabled, is_demo, secret_name)
-                   VALUES (?, ?, ?, ?, ?, ?)""",
+                """INSERT INTO accounts
+                   (exchange, label, base_url, ws_url, enabled, is_demo, secret_name)
+                   VALUES (?, ?, ?, ?, ?, ?, ?)""",
                 (
                     record.exchange,
                     record.label,
                     record.base_url,
+                    record.ws_url,
                     int(record.enabled),
                     int(record.is_demo),
                     record.secret_name,
@@ -74,12 +77,13 @@ class AccountRepository:
             raise ValueError("updating an account needs a record with an id")
         with self._db.transaction() as conn:
             cur = conn.execute(
-                """UPDATE accounts SET exchange = ?, label = ?, base_url = ?, enabled = ?,
-                   is_demo = ?, secret_name = ? WHERE id = ?""",
+                """UPDATE accounts SET exchange = ?, label = ?, base_url = ?, ws_url = ?,
+                   enabled = ?, is_demo = ?, secret_name = ? WHERE id = ?""",
                 (
                     record.exchange,
                     record.label,
                     record.base_url,
+                    record.ws_url,
                     int(record.enabled),
                     int(record.is_demo),
                     record.secret_name,

@@ -30,6 +30,9 @@ class AccountRecord:
     is_demo: bool = False
     secret_name: str | None = None
     id: int | None = None
+    ws_url: str | None = None
+    """Where an account with its own ``base_url`` streams from (None: it is polled only);
+    an account on the venue's own address streams from the venue's own."""
 
 
 @dataclass(frozen=True, slots=True)

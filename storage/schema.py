@@ -14,6 +14,7 @@ v3  liquidation_minutes and liquidation_coverage (the market's liquidations per 
 v4  warning_changes: every change in a warning's life (not its figures' updates), so the
     window's history survives a restart.
 v5  the levels table dropped (written every minute, never read back).
+v6  accounts.ws_url: where an account with its own API address streams from.
 """
 
 from __future__ import annotations
@@ -197,7 +198,13 @@ V5 = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5)
+V6 = Migration(
+    6,
+    "the stream address of an account with its own API address",
+    ("ALTER TABLE accounts ADD COLUMN ws_url TEXT",),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (V1, V2, V3, V4, V5, V6)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -159,6 +159,7 @@ class Backend:
                 exchange=form.exchange,
                 label=form.label,
                 base_url=form.base_url,
+                ws_url=form.ws_url,
                 enabled=form.enabled,
                 secret_name=secret_name,
             )
@@ -179,6 +180,7 @@ class Backend:
                 record,
                 label=form.label,
                 base_url=form.base_url,
+                ws_url=form.ws_url,
                 enabled=form.enabled,
                 secret_name=secret_name,
             )

@@ -56,6 +56,8 @@ class AccountForm:
     base_url: str | None
     credentials: Credentials | None
     enabled: bool = True
+    ws_url: str | None = None
+    """Where an account on its own base URL streams from (None: polled only)."""
 
 
 def default_connector_factory(
@@ -132,6 +134,8 @@ class ConnectDialog(QDialog):
         self.wallet.setPlaceholderText("0x… (40 hex digits)")
         self.base_url = QLineEdit()
         self.base_url.setPlaceholderText("optional: testnet, demo or proxy address")
+        self.ws_url = QLineEdit()
+        self.ws_url.setPlaceholderText("optional, with a base URL: its WebSocket address")
         self.enabled = QCheckBox("Poll this account")
         self.enabled.setChecked(True)
         if self.editing:
@@ -147,6 +151,7 @@ class ConnectDialog(QDialog):
         self.form.addRow("Passphrase", self.passphrase)
         self.form.addRow("Wallet address", self.wallet)
         self.form.addRow("Base URL", self.base_url)
+        self.form.addRow("Stream URL", self.ws_url)
         self.form.addRow("", self.enabled)
 
         self.problems = QLabel()
@@ -187,6 +192,7 @@ class ConnectDialog(QDialog):
             self.passphrase,
             self.wallet,
             self.base_url,
+            self.ws_url,
         ):
             w.textChanged.connect(self.validate)
             w.textChanged.connect(self._forget_result)
@@ -198,6 +204,7 @@ class ConnectDialog(QDialog):
             self.exchange.setEnabled(False)
             self.label.setText(existing.label)
             self.base_url.setText(existing.base_url or "")
+            self.ws_url.setText(existing.ws_url or "")
             self.enabled.setChecked(bool(getattr(existing, "enabled", True)))
         self._on_exchange()
 
@@ -254,6 +261,13 @@ class ConnectDialog(QDialog):
         elif url and "@" in url.split("/", 3)[2]:
             # it would be stored in the database, where no credential may go
             out[self.base_url] = "The base URL must not carry a user name or password."
+        ws = self.ws_url.text().strip()
+        if ws and not re.match(r"^wss?://[^\s/@]+", ws):
+            out[self.ws_url] = (
+                "The stream URL must start with ws:// or wss:// and carry no user name."
+            )
+        elif ws and not url:
+            out[self.ws_url] = "A stream URL goes with a base URL (the venue's own needs none)."
         return out
 
     def validate(self) -> bool:
@@ -266,6 +280,7 @@ class ConnectDialog(QDialog):
             self.passphrase,
             self.wallet,
             self.base_url,
+            self.ws_url,
         ):
             typed = bool(w.text()) or w is self.label
             bad = w in problems and typed
@@ -296,6 +311,7 @@ class ConnectDialog(QDialog):
             base_url=self.base_url.text().strip() or None,
             credentials=self.credentials(),
             enabled=self.enabled.isChecked(),
+            ws_url=self.ws_url.text().strip() or None,
         )
 
     def test_connection(self) -> None:

@@ -7,6 +7,7 @@ import csv
 import math
 import sqlite3
 from contextlib import closing
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -90,6 +91,18 @@ def test_accounts_crud_and_no_secret_column(tmp_path: Path) -> None:
         assert db.accounts.remove(12345) is None
         with pytest.raises(KeyError):
             db.accounts.update(AccountRecord("okx", "x", id=999))
+
+
+def test_an_account_keeps_its_stream_address(db: Database) -> None:
+    rec = db.accounts.add(
+        AccountRecord("bybit", "lx", "http://127.0.0.1:9", ws_url="ws://127.0.0.1:10")
+    )
+    assert rec.id is not None
+    got = db.accounts.get(rec.id)
+    assert got is not None and got.ws_url == "ws://127.0.0.1:10"
+    db.accounts.update(replace(got, ws_url=None))
+    again = db.accounts.get(rec.id)
+    assert again is not None and again.ws_url is None
 
 
 def test_snapshot_roundtrip_raw(db: Database, account: AccountRecord) -> None:

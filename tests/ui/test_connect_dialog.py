@@ -93,6 +93,22 @@ def test_base_url_may_not_carry_a_password(dialog: ConnectDialog) -> None:
     assert save_enabled(dialog)
 
 
+def test_a_stream_url_is_websocket_and_goes_with_a_base_url(dialog: ConnectDialog) -> None:
+    dialog.label.setText("Local")
+    dialog.api_key.setText("key-1234")
+    dialog.secret.setText("secret-1234")
+    dialog.ws_url.setText("ws://127.0.0.1:9001")
+    assert "goes with a base URL" in dialog.problems.text()
+    assert not save_enabled(dialog)
+    dialog.base_url.setText("http://127.0.0.1:9000")
+    dialog.ws_url.setText("http://127.0.0.1:9001")
+    assert "ws:// or wss://" in dialog.problems.text()
+    dialog.ws_url.setText("ws://127.0.0.1:9001")
+    assert save_enabled(dialog)
+    form = dialog.form_result()
+    assert (form.base_url, form.ws_url) == ("http://127.0.0.1:9000", "ws://127.0.0.1:9001")
+
+
 def test_permissions_verdict_warns_about_trading_keys() -> None:
     account = SimpleNamespace(positions=(1, 2))
     ok, text = describe_test(
