@@ -20,6 +20,7 @@ from alerts.state import (
     CascadeRisk,
     Crowding,
     LeaderMarket,
+    LiquidationFlows,
     MarketState,
     ScheduledEvent,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "Condition",
     "Crowding",
     "LeaderMarket",
+    "LiquidationFlows",
     "MarketState",
     "ResolveReason",
     "ScheduledEvent",

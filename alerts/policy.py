@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alerts.account_rules import joint_move, liquidation, liquidation_distance
+from alerts.flow_rules import cascade_under_way_rule
 from alerts.market_rules import (
     calendar_coverage,
     cascade_band,
@@ -30,7 +31,8 @@ def evaluate(
     liquidation on reads in a row); the fixed-% distance and joint-move rules, the
     cascade-prone support and crowding only when the thresholds switch them on
     (``fixed_percent``, ``cascade_alerts``, ``crowding_alerts``: the last two have no
-    out-of-sample skill).
+    out-of-sample skill); a cascade under way from the market's liquidation prints
+    (``flow_alerts``, on).
     ``active`` is the account's open warnings with their severity (for hysteresis);
     ``now_ms`` places the scheduled events. Pure: the same values give the same conditions."""
     report, aid, t = state.report, state.account_id, thresholds
@@ -48,6 +50,8 @@ def evaluate(
     conds += calendar_coverage(aid, market.events_known_days, t)
     if t.crowding_alerts:
         conds += crowding(report, aid, market.crowding, t, active)
+    if t.flow_alerts:
+        conds += cascade_under_way_rule(report, aid, market.liquidations, t, active)
     ended = liquidation(state, t)
     if ended is not None:
         conds.append(ended)

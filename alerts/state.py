@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from risk.levels import Levels
+from risk.liqflow import Flow
 from risk.liqmap import LiqMap
 from risk.probability import EventMoves, MoveModel
 from risk.report import AccountReport
@@ -79,11 +80,27 @@ class ScheduledEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class LiquidationFlows:
+    """The market's liquidations of one symbol held, as the streams heard them: the flow of
+    each side on each venue over the last few minutes against its norm, and the mark on the
+    account's venue now and ``FlowThresholds.move_window_ms`` before (market time: the
+    venue's own timestamps)."""
+
+    symbol: str
+    flows: tuple[Flow, ...]
+    mark: float | None
+    mark_before: float | None
+    """None when the marks heard do not reach back over the move window."""
+    sigma_daily: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class MarketState:
     """The market around an account: the leader's picture, the betas to the leader, the
-    crowding of each symbol held, the scheduled events near now and the move distributions.
-    ``events_known_days``: how many days ahead any scheduled event is known (None: not
-    assessed)."""
+    crowding of each symbol held, the scheduled events near now, the move distributions and
+    the market's liquidations of each symbol held (by symbol; only where a liquidation stream
+    is live). ``events_known_days``: how many days ahead any scheduled event is known (None:
+    not assessed)."""
 
     leader: LeaderMarket | None = None
     betas: Mapping[str, float] = field(default_factory=lambda: _EMPTY)
@@ -94,6 +111,9 @@ class MarketState:
     event_moves: Mapping[str, EventMoves] = field(default_factory=lambda: MappingProxyType({}))
     """The moves after past releases, by ``ScheduledEvent.kind``."""
     events_known_days: float | None = None
+    liquidations: Mapping[str, LiquidationFlows] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
 
 
 @dataclass(frozen=True, slots=True)

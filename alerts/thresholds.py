@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from types import MappingProxyType
 
 from alerts.vocabulary import Active, Severity
+from risk.liqflow import FlowThresholds
 
 
 class ThresholdError(ValueError):
@@ -46,6 +47,10 @@ class Thresholds:
     crowding_alerts: bool = False
     """Raise the crowding rule as a warning. Off: out of sample it beats its random-shift
     baseline on one data set of eight."""
+    flow_alerts: bool = True
+    """Raise "a cascade is under way" (the market's liquidation prints, from the streams). On:
+    it describes what is happening minutes after it starts; at 4 h its flow did not beat the
+    price move it comes with (risk/liqflow.py), so it is a description more than a forecast."""
     distance_warning: float = 0.10
     distance_critical: float = 0.05
     sigma_warning: float = 2.0
@@ -69,6 +74,8 @@ class Thresholds:
     """Say so (INFO) while scheduled events are known for fewer days ahead than this: past the
     last one the scheduled-event warning has nothing to warn before."""
     crowding_z: float = 2.0
+    flow: FlowThresholds = field(default_factory=FlowThresholds)
+    """A cascade under way (risk.liqflow, where the evidence behind each figure is)."""
     hysteresis: float = 1.1
 
     def with_overrides(self, overrides: Mapping[str, object]) -> Thresholds:
@@ -122,7 +129,10 @@ def _number(raw: object) -> float:
 
 
 def _coerce(default: object, raw: object) -> object:
-    """``raw`` as the type of ``default`` (the field's type)."""
+    """``raw`` as the type of ``default`` (the field's type); a group of thresholds (a
+    dataclass such as ``flow``) is not overridden by name."""
+    if is_dataclass(default):
+        raise TypeError(raw)
     if isinstance(default, bool):
         if not isinstance(raw, bool):
             raise TypeError(raw)

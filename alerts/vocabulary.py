@@ -45,6 +45,7 @@ class WarningRule(Enum):
     SCHEDULED_EVENT = "scheduled_event"
     CALENDAR_COVERAGE = "calendar_coverage"
     CROWDING = "crowding"
+    CASCADE_UNDER_WAY = "cascade_under_way"
     UNREACHABLE = "unreachable"
     KEY_REJECTED = "key_rejected"
     CLOCK_SKEW = "clock_skew"
@@ -65,6 +66,7 @@ MARKET_RULES = frozenset(
         WarningRule.SCHEDULED_EVENT,
         WarningRule.CALENDAR_COVERAGE,
         WarningRule.CROWDING,
+        WarningRule.CASCADE_UNDER_WAY,
     }
 )
 """The rules ``alerts.evaluate`` runs: the account's positions against the market."""
