@@ -78,10 +78,21 @@ def settle_coin(exchange: str) -> str:
     return "USDC" if exchange == "hyperliquid" else "USDT"
 
 
+STAND_INS: dict[str, str] = {}
+"""Assets a scenario lists without built-in tiers -> the asset whose tiers they use (set from
+the scenario's ``tiers_like``; the benchmarks' synthetic assets)."""
+
+
 @cache
 def tiers_for(exchange: str, base: str, inverse: bool = False) -> tuple[MarginTier, ...]:
     kind = ContractType.INVERSE if inverse else ContractType.LINEAR
-    return default_tiers(exchange, base, kind)
+    try:
+        return default_tiers(exchange, base, kind)
+    except ValueError:
+        like = STAND_INS.get(base)
+        if like is None:
+            raise
+        return default_tiers(exchange, like, kind)
 
 
 @dataclass

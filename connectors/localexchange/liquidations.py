@@ -122,6 +122,8 @@ class LiquidationTape:
         self.scenario = scenario
         if spec is None:
             path = tape_path(scenario.name)
+            if scenario.path is not None:
+                path = scenario.path.with_name(f"{scenario.path.stem}.liquidations.json")
             if path.exists():
                 with path.open(encoding="utf-8") as f:
                     spec = TapeSpec.from_dict(json.load(f), scenario)

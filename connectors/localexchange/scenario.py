@@ -30,9 +30,10 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,9 @@ class SymbolSpec:
     open_interest: float
     funding_base: float
     spread_bps: float = 0.2
+    tiers_like: str | None = None
+    """For an asset without built-in maintenance tiers (a benchmark's synthetic asset): the
+    asset whose tiers it uses."""
     bars: RealBars | None = None
 
 
@@ -107,16 +111,20 @@ class Scenario:
     history_days: int
     symbols: dict[str, SymbolSpec]
     accounts: dict[str, Any]
+    path: Path | None = None
+    """The file it was read from (its liquidation tape sits beside it)."""
 
     @classmethod
     def load(cls, name: str) -> Scenario:
-        path = resource_path("scenarios", f"{name}.json")
+        """A shipped scenario by name, or a scenario file by its path (``….json``: the
+        benchmarks' own, which are not shipped)."""
+        path = Path(name) if name.endswith(".json") else resource_path("scenarios", f"{name}.json")
         if not path.exists():
             raise ValueError(
                 f"unknown scenario {name!r}; choose one of {', '.join(scenario_names())}"
             )
         with path.open(encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+            return replace(cls.from_dict(json.load(f)), path=path)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Scenario:
@@ -130,6 +138,7 @@ class Scenario:
                 funding_base=float(spec.get("funding_base", 0.0001)),
                 spread_bps=float(spec.get("spread_bps", 0.2)),
                 bars=RealBars.from_dict(spec["bars"]) if "bars" in spec else None,
+                tiers_like=spec.get("tiers_like"),
             )
             for base, spec in data["symbols"].items()
         }

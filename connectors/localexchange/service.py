@@ -15,6 +15,7 @@ from connectors.credentials import Credentials
 from connectors.localexchange import server as http
 from connectors.localexchange.accounts import (
     EXCHANGES,
+    STAND_INS,
     AccountStore,
     AccountView,
     Liquidation,
@@ -79,6 +80,9 @@ class LocalExchange:
         ws_port: int = 0,
     ):
         self.scenario = Scenario.load(scenario)
+        for base, spec in self.scenario.symbols.items():
+            if spec.tiers_like:
+                STAND_INS[base] = spec.tiers_like
         self.market = Market(self.scenario)
         self.tape = LiquidationTape(self.scenario)
         self.listen_keys = ListenKeys()
