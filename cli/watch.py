@@ -30,7 +30,14 @@ from cli.secrets import open_secrets
 from cli.shutdown import StopSignals
 from connectors.localexchange.scenario import scenario_names
 from formatting import safe_text
-from monitor.events import AccountStatus, AccountUpdate, MarketUpdate, WarningEvent
+from monitor.events import (
+    AccountStatus,
+    AccountUpdate,
+    LiquidationUpdate,
+    LiveState,
+    MarketUpdate,
+    WarningEvent,
+)
 from monitor.push import WATCH_NAME
 from storage.records import WarningRecord
 
@@ -138,6 +145,7 @@ class PrintCallbacks:
         self.show_accounts = accounts
         self.labels: dict[int, str] = {}
         self.status: dict[int, AccountStatus] = {}
+        self.live: dict[int, LiveState] = {}
         self.scenario_ms: Callable[[], int] | None = None
         self._lock = threading.Lock()
 
@@ -153,8 +161,18 @@ class PrintCallbacks:
             self._print(
                 f"{datetime.now(UTC):%H:%M:%S} account {u.label} is {u.status.value}{detail}"
             )
+        live = u.live
+        if self.show_accounts and live is not None and self.live.get(u.account_id) != live.state:
+            self.live[u.account_id] = live.state
+            why = f": {live.reason}" if live.reason else ""
+            self._print(
+                f"{datetime.now(UTC):%H:%M:%S} account {u.label} streams: {live.state.value}{why}"
+            )
 
     def on_market(self, u: MarketUpdate) -> None:
+        return None
+
+    def on_liquidations(self, u: LiquidationUpdate) -> None:
         return None
 
     def print_open(self, record: WarningRecord) -> None:

@@ -59,6 +59,8 @@ QUIET = frozenset({WarningState.ACKNOWLEDGED, WarningState.SNOOZED})
 UPDATE_EVERY_MS = 1_000
 """A still-active warning whose message changed is re-published at most this often: about
 once a poll, so the figures in a warning never lag the positions table."""
+SAVE_EVERY_MS = 1_000
+"""What only refreshes a warning (still seen, new figures) is written at most this often."""
 HOLD_MS = DEESCALATE_AFTER_MIN.default * 60_000
 """How long a warning's condition must stay at a lower severity before the warning falls to it
 (the setting's default)."""
@@ -107,6 +109,7 @@ class AlertManager:
         self._quiet_at: dict[str, Severity] = {}
         """The severity each acknowledged or snoozed warning had when the trader quieted it
         (after a restart: its stored severity, which errs towards showing it again)."""
+        self._saved_ms: dict[str, int] = {}
         for rec in store.all(active_only=True):
             if rec.state is not WarningState.RESOLVED:
                 self._open[rec.key] = rec
@@ -252,7 +255,11 @@ class AlertManager:
         if change is None:
             rec = replace(rec, last_seen_ms=now_ms)
             self._open[key] = rec
-            self._queue(rec)
+            # with streams a rule is evaluated on every mark tick: what is still seen is
+            # written at most once a second, not once a tick
+            if now_ms - self._saved_ms.get(key, -(2**62)) >= SAVE_EVERY_MS:
+                self._saved_ms[key] = now_ms
+                self._queue(rec)
             return None
         rec = replace(rec, severity=severity, message=cond.message, last_seen_ms=now_ms)
         self._published_ms[key] = now_ms
@@ -285,6 +292,7 @@ class AlertManager:
         self._had.pop(rec.key, None)
         event = self._save(rec, Change.RESOLVED, now_ms, reason)
         self._runs.pop(rec.key, None)
+        self._saved_ms.pop(rec.key, None)
         return event
 
     def _save(
@@ -295,8 +303,14 @@ class AlertManager:
         reason: ResolveReason | None = None,
     ) -> WarningEvent:
         """Keep the record, and queue it and (unless only its figures moved) the change in
-        the history for the store."""
-        self._queue(rec)
+        the history for the store. A warning's figures alone are queued at most once a
+        second (with streams they move on every mark tick)."""
+        figures_only = change is Change.UPDATED and self._runs.get(rec.key, (None, 0))[0] is (
+            rec.severity
+        )
+        if not figures_only or now_ms - self._saved_ms.get(rec.key, -(2**62)) >= SAVE_EVERY_MS:
+            self._saved_ms[rec.key] = now_ms
+            self._queue(rec)
         if change is not Change.UPDATED:
             entry = WarningChange(
                 now_ms, rec.key, change, rec.severity, rec.account_id, rec.message, reason

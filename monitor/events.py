@@ -12,6 +12,9 @@ from enum import Enum
 from types import MappingProxyType
 from typing import Protocol
 
+import numpy as np
+import numpy.typing as npt
+
 from alerts.vocabulary import Change, ResolveReason
 from connectors.types import ErrorKind, KeyPermissions
 from monitor.health import is_stale
@@ -35,6 +38,49 @@ class AccountStatus(Enum):
     """The figures are older than the stale limit (``monitor.health.is_stale``)."""
 
 
+class MarkSource(Enum):
+    """Where a mark in a report came from."""
+
+    POLL = "poll"
+    """The REST read of the account."""
+    STREAM = "stream"
+    """The venue's mark-price (or ticker) stream, since that read."""
+
+
+@dataclass(frozen=True, slots=True)
+class LiveMark:
+    """The mark a report used for one symbol: where it came from and when it arrived (this
+    computer's clock, like every age)."""
+
+    symbol: str
+    price: float
+    source: MarkSource
+    as_of_ms: int
+
+
+class LiveState(Enum):
+    """An account's streams, as the window and ``watch`` show them."""
+
+    OFF = "off"
+    """No streams: they are switched off, or an account on its own API address has no
+    stream address; the account is polled."""
+    CONNECTING = "connecting"
+    LIVE = "live"
+    """Its marks and its account stream are live: the report follows every mark, and REST
+    re-reads the account when the venue says it changed (and every minute for the
+    account-level figures)."""
+    POLLING = "polling"
+    """A stream it needs is down or silent: polling covers at its normal cadence."""
+
+
+@dataclass(frozen=True, slots=True)
+class StreamHealth:
+    state: LiveState
+    reason: str | None = None
+    """Which stream is down and why (a stale feed's reason), or why there are none."""
+    since_ms: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class AccountUpdate:
     """An account after a poll (or a failed one): the ``Account`` the connector returned and
@@ -56,6 +102,10 @@ class AccountUpdate:
     stale_after_ms: int
     """The age past which these figures are stale (the window applies it as they age)."""
     permissions: KeyPermissions | None = None
+    marks: tuple[LiveMark, ...] = ()
+    """The mark of each symbol held, with its source and time."""
+    live: StreamHealth | None = None
+    """The account's streams (None: the monitor runs without streams)."""
 
     @property
     def stale(self) -> bool:
@@ -121,6 +171,23 @@ class Watch:
     chart_timeframe: str = "1h"
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class LiquidationUpdate:
+    """The market's liquidations of one symbol on one venue, per minute, as its stream heard
+    them (the newest minute still filling): USD of longs and of shorts liquidated. Minutes are
+    the venue's own time. ``live`` says whether the stream is up now; ``covered`` lists the
+    spans it was (a minute inside one without a print had none; outside, it is unknown)."""
+
+    exchange: str
+    symbol: str
+    minute_ms: npt.NDArray[np.int64]
+    long_usd: npt.NDArray[np.float64]
+    short_usd: npt.NDArray[np.float64]
+    live: bool
+    covered: tuple[tuple[int, int], ...] = ()
+    as_of_ms: int = 0
+
+
 @dataclass(frozen=True, slots=True)
 class WarningEvent:
     """A change in a warning's life. ``warning`` is the record as persisted after the change;
@@ -145,6 +212,8 @@ class MonitorCallbacks(Protocol):
 
     def on_warning(self, e: WarningEvent) -> None: ...
 
+    def on_liquidations(self, u: LiquidationUpdate) -> None: ...
+
 
 class NullCallbacks:
     """Callbacks that do nothing; a base for callers that want only some of them."""
@@ -156,4 +225,7 @@ class NullCallbacks:
         return None
 
     def on_warning(self, e: WarningEvent) -> None:
+        return None
+
+    def on_liquidations(self, u: LiquidationUpdate) -> None:
         return None

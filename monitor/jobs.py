@@ -35,7 +35,7 @@ from monitor.alerts import AlertManager
 from monitor.calendar import Calendar
 from monitor.events import CHART_TIMEFRAMES, MarketUpdate, MonitorCallbacks, WarningEvent, Watch
 from monitor.health import health_conditions, storage_conditions
-from monitor.ports import MonitorStore, OpenInterestHistory
+from monitor.ports import LiveSource, MonitorStore, OpenInterestHistory
 from monitor.state import AccountSlot, MarketSlot
 from monitor.writes import Kind
 from resources import event_moves, move_model
@@ -103,6 +103,8 @@ class Jobs:
         self._watch_lock = threading.Lock()
         self._sources: dict[str, int] = {}
         """The account whose exchange last served a watched symbol no account holds."""
+        self.live: LiveSource | None = None
+        """The streams, when the service runs them (monitor.live.LiveFeed)."""
 
     def set_watch(self, watch: Watch) -> bool:
         """What the window shows (fetched whether or not a position is open); True when the
@@ -131,8 +133,13 @@ class Jobs:
         started = time.perf_counter()
         now = self.now_ms()
         with slot.lock:
-            due = force or slot.force_next or now >= slot.next_attempt_ms
+            forced = force or slot.force_next
             slot.force_next = False
+            if not forced and slot.error_kind is None and slot.streams_cover(now):
+                # the streams carry it: each tick recomputes, reports and evaluates (a failed
+                # read is still retried on its backoff: only a good read clears its error)
+                return
+            due = forced or now >= slot.next_attempt_ms
         if due:
             self._fetch(slot)
         now = self.now_ms()
@@ -180,12 +187,27 @@ class Jobs:
         if kinds and since is not None and Capability.LIQUIDATIONS in slot.connector.capabilities:
             self._read_liquidation_record(slot, since, kinds)
         self._ensure_markets(account.symbols)
+        if self.live is not None:
+            self.live.after_read(cfg.account_id)
         if not slot.permissions_checked:
             self._check_permissions(slot)
-        # written after this poll's warnings are out (the alert manager flushes the writes)
+        self.save_snapshot(slot, report, now)
+
+    def save_snapshot(self, slot: AccountSlot, report: AccountReport, now_ms: int) -> None:
+        """Queue the snapshot: written after this poll's warnings are out (the alert manager
+        flushes the writes)."""
         self.writes.submit(
-            Kind.SNAPSHOT, functools.partial(self.db.snapshots.save, cfg.account_id, report, now)
+            Kind.SNAPSHOT,
+            functools.partial(self.db.snapshots.save, slot.config.account_id, report, now_ms),
         )
+
+    def sigma_daily(self, symbol: str) -> float | None:
+        """A symbol's daily volatility from its candles (None before the first refresh)."""
+        m = self.markets.get(symbol)
+        if m is None:
+            return None
+        with m.lock:
+            return m.sigma_daily
 
     def _read_liquidation_record(
         self, slot: AccountSlot, since_ms: int, kinds: frozenset[ContractType]
@@ -258,7 +280,10 @@ class Jobs:
             status = slot.connection_status(now_ms)
             report, account, before = slot.report, slot.account, slot.before_change
             reads, closes = slot.reads_since_change, slot.forced_closes
-            fresh = slot.error_kind is None and not slot.is_stale(now_ms)
+            # a failed poll judges nothing, unless the streams carry the account meanwhile
+            fresh = not slot.is_stale(now_ms) and (
+                slot.error_kind is None or slot.streams_cover(now_ms)
+            )
         conds: list[Condition] = health_conditions(status, cfg.account_id, cfg.label)
         evaluated: set[WarningRule] = set(HEALTH_RULES)
         held: set[str] | None = None
@@ -269,7 +294,7 @@ class Jobs:
             undecided = undecided_symbols(state)
             active = self.alerts.active_keys(cfg.account_id)
             try:
-                market = self.market_state(account, report, now_ms)
+                market = self.market_state(account, report, now_ms, cfg.account_id)
                 conds += alerts.evaluate(state, market, cfg.thresholds, active, now_ms)
                 evaluated |= MARKET_RULES
                 if not judged_odds(report):
@@ -284,8 +309,11 @@ class Jobs:
         conds = storage_conditions(self.writes.trouble())
         return self.alerts.update(NO_ACCOUNT, conds, STORAGE_RULES, now_ms)
 
-    def market_state(self, account: Account, report: AccountReport, now_ms: int) -> MarketState:
-        """The market around an account, read once from the symbols' slots."""
+    def market_state(
+        self, account: Account, report: AccountReport, now_ms: int, account_id: int | None = None
+    ) -> MarketState:
+        """The market around an account, read once from the symbols' slots (and the streams'
+        liquidation flows of the symbols it holds)."""
         leader: LeaderMarket | None = None
         jm = report.joint_move
         if jm is not None and (m := self.markets.get(jm.leader)) is not None:
@@ -297,6 +325,11 @@ class Jobs:
             if (m := self.markets.get(sym)) is not None
         }
         known = self.calendar.known_until_ms(now_ms)
+        flows = (
+            self.live.liquidation_flows(account_id, account)
+            if self.live is not None and account_id is not None
+            else {}
+        )
         return MarketState(
             leader,
             betas,
@@ -305,6 +338,7 @@ class Jobs:
             self.moves,
             self.event_moves,
             0.0 if known is None else (known - now_ms) / DAY_MS,
+            liquidations=flows,
         )
 
     # --- markets ------------------------------------------------------------------------------

@@ -8,13 +8,14 @@ in-memory fake (tests/monitor/monitor_fakes.py); ``storage.database.Database`` s
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from alerts.state import LiquidationFlows
 from connectors.credentials import Credentials
 from connectors.types import Capability, KeyPermissions
 from notify.channel import ChannelHealth
@@ -25,6 +26,8 @@ from settings.store import KeyValues
 from storage.records import (
     AccountRecord,
     EventRecord,
+    LiquidationMinute,
+    LiquidationSeries,
     PruneResult,
     WarningChange,
     WarningRecord,
@@ -109,6 +112,34 @@ class WarningStore(Protocol):
     def changes(self, limit: int = ...) -> Sequence[WarningChange]: ...
 
 
+class LiquidationStore(Protocol):
+    """The market's liquidations per minute and the spans they were recorded over."""
+
+    def add(self, minutes: Iterable[LiquidationMinute]) -> int: ...
+
+    def cover(self, exchange: str, symbol: str, from_ms: int, to_ms: int) -> None: ...
+
+    def covered_since(self, exchange: str, symbol: str, now_ms: int) -> int | None: ...
+
+    def query(
+        self,
+        exchange: str,
+        symbol: str,
+        since_ms: int | None = ...,
+        until_ms: int | None = ...,
+    ) -> LiquidationSeries: ...
+
+
+class LiveSource(Protocol):
+    """What the jobs need of the streams (``monitor.live.LiveFeed``)."""
+
+    def liquidation_flows(
+        self, account_id: int, account: Account
+    ) -> Mapping[str, LiquidationFlows]: ...
+
+    def after_read(self, account_id: int) -> None: ...
+
+
 class EventSource(Protocol):
     def between(self, from_ms: int, to_ms: int) -> list[EventRecord]: ...
 
@@ -130,6 +161,9 @@ class MonitorStore(Protocol):
 
     @property
     def events(self) -> EventSource: ...
+
+    @property
+    def liquidations(self) -> LiquidationStore: ...
 
     @property
     def settings(self) -> KeyValues: ...

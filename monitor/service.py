@@ -51,6 +51,7 @@ from monitor.events import MonitorCallbacks, Replay, WarningEvent, Watch
 from monitor.feeds import CACHE_FOLDER, SETTINGS_KEY, CalendarFeeds, FeedSpec, load_specs
 from monitor.health import channel_conditions
 from monitor.jobs import Jobs, describe_error
+from monitor.live import LiveFeed
 from monitor.ports import Connector, MonitorStore, PushPort, SecretSource
 from monitor.push import notice_of
 from monitor.state import AccountConfig, AccountSlot
@@ -144,6 +145,7 @@ class WatchService:
         feeds: CalendarFeeds | None = None,
         feed_specs: Callable[[], tuple[FeedSpec, ...]] | None = None,
         push: PushPort | None = None,
+        streams: bool | None = None,
     ) -> None:
         self.db = db
         self.push = push
@@ -155,6 +157,10 @@ class WatchService:
         self.demo_scenario = demo_scenario
         self.demo_speed = demo_speed
         self._factory = connector_factory or default_connector
+        self.streams = connector_factory is None if streams is None else streams
+        """Whether accounts stream (by default with the real connectors: a test's fake
+        connector has no venue to stream from)."""
+        self.live: LiveFeed | None = None
         self._poll_override = poll_interval_s
         self._max_workers = max_workers
         self._market_interval = market_interval_s
@@ -199,6 +205,17 @@ class WatchService:
                 timezone="UTC",
             )
             self._scheduler = scheduler
+            if self.streams:
+                self.live = LiveFeed(
+                    self.jobs,
+                    self.callbacks,
+                    self.poll_now,
+                    self.db.liquidations,
+                    clock=self.clock,
+                    keep_liquidations=lambda e: e.api_url is None or self.demo,
+                )
+                self.jobs.live = self.live
+                self.live.start()
             self._load_accounts()
             market_s = self._market_interval_s()
             soon = datetime.now().astimezone() + timedelta(seconds=min(2.0, market_s))
@@ -241,6 +258,10 @@ class WatchService:
             clean = self._inflight == 0
         if not clean:
             logger.warning("stopped with %d job(s) still running", self._inflight)
+        live, self.live = self.live, None
+        self.jobs.live = None
+        if live is not None:
+            live.stop()
         self._save_pending()
         with self._lock:
             for slot in self.jobs.accounts.values():
@@ -445,9 +466,9 @@ class WatchService:
             if (
                 new is None
                 or new.exchange != old.config.exchange
-                or (
-                    new.base_url != old.config.base_url or new.secret_name != old.config.secret_name
-                )
+                or new.base_url != old.config.base_url
+                or new.ws_url != old.config.ws_url
+                or new.secret_name != old.config.secret_name
             ):
                 self._drop(account_id, resolve=new is None, now_ms=now)
             elif new != old.config:
@@ -462,6 +483,8 @@ class WatchService:
                 creds = self._credentials(cfg)
                 slot.connector = self._factory(cfg, creds, self.clock)
                 slot.market_connector = self._factory(cfg, creds, self.clock)
+                if self.live is not None:
+                    self.live.add(slot, creds)
             except Exception as exc:
                 kind, message, _ = describe_error(exc)
                 slot.record_failure(now, kind, message, None)
@@ -472,6 +495,8 @@ class WatchService:
                 update = slot.update(now)
             self.jobs.emit(self.callbacks.on_account, update)
             self._schedule_poll(cfg)
+        if self.live is not None:
+            self.live.sync()
 
     def _drop(self, account_id: int, *, resolve: bool, now_ms: int) -> None:
         slot = self.jobs.accounts.pop(account_id)
@@ -480,6 +505,8 @@ class WatchService:
                 self._scheduler.remove_job(f"poll:{account_id}")
         _close(slot.connector)
         _close(slot.market_connector)
+        if self.live is not None:
+            self.live.drop(account_id)
         if resolve:
             self.alerts.resolve_account(account_id, now_ms)
 
@@ -512,9 +539,9 @@ class WatchService:
         for rec in self.db.accounts.all():
             if not rec.enabled or rec.is_demo != self.demo or rec.id is None:
                 continue
-            base_url = rec.base_url
+            base_url, ws_url = rec.base_url, rec.ws_url
             if rec.is_demo and self._lx is not None:
-                base_url = self._lx.base_url
+                base_url, ws_url = self._lx.base_url, self._lx.ws_url
             out.append(
                 AccountConfig(
                     account_id=rec.id,
@@ -522,6 +549,7 @@ class WatchService:
                     exchange=rec.exchange,
                     is_demo=rec.is_demo,
                     base_url=base_url,
+                    ws_url=ws_url,
                     secret_name=rec.secret_name,
                     poll_interval_s=self._poll_interval(values, rec.exchange, rec.is_demo),
                     stale_polls=float(values.get(STALE_POLLS)),

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from alerts.account_rules import CONFIRMING_READS
 from alerts.thresholds import Thresholds
 from connectors.types import ErrorKind, KeyPermissions
-from monitor.events import AccountStatus, AccountUpdate
+from monitor.events import AccountStatus, AccountUpdate, LiveMark, MarkSource, StreamHealth
 from monitor.health import STALE_POLLS, ConnectionStatus, is_stale, stale_after_ms
 from monitor.ports import Connector
 from risk.cascade import Cascade
@@ -30,6 +31,9 @@ MAX_BACKOFF_S = 60.0
 EVIDENCE_ASKS = 2
 """Times the exchange's record of liquidations is read after positions vanish (the read that
 saw them gone and the next), unless the first names them: a record may lag the close."""
+STREAM_REFRESH_MS = 60_000
+"""While the streams cover an account, REST still re-reads it this often: the account-level
+figures (maintenance, the exchange's margin ratio), the tiers and funding come only that way."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +45,8 @@ class AccountConfig:
     exchange: str
     is_demo: bool = False
     base_url: str | None = None
+    ws_url: str | None = None
+    """Where it streams from when ``base_url`` is its own (None there: polled only)."""
     secret_name: str | None = None
     poll_interval_s: float = float(POLL_INTERVAL_S.default)
     stale_polls: float = STALE_POLLS
@@ -80,6 +86,17 @@ class AccountSlot:
     mismatch is logged when it appears, not on every poll)."""
     force_next: bool = False
     """Set by ``poll_now``: the next poll ignores the backoff."""
+    live: StreamHealth | None = None
+    """The account's streams (None: it has none; it is polled)."""
+    account_feed_live: bool = False
+    account_feed_ms: int | None = None
+    """When the account's private stream was last known live."""
+    marks_live: frozenset[str] = frozenset()
+    """The symbols whose mark stream is live on this account's venue."""
+    stream_marks: dict[str, tuple[float, int]] = field(default_factory=dict)
+    """The newest streamed mark of each symbol: (price, received ms)."""
+    stream_applied: dict[str, int] = field(default_factory=dict)
+    """The symbols whose mark in ``account`` came from the stream, with its time."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -90,8 +107,70 @@ class AccountSlot:
     def stale_after_ms(self) -> int:
         return stale_after_ms(self.poll_ms, self.config.stale_polls)
 
+    def as_of_ms(self, now_ms: int) -> int | None:
+        """Since when the figures are known current: the last REST read, or with streams the
+        oldest of what they carry — the account stream (its positions and wallet are pushed
+        when they change, so it vouches for them while live) and each held symbol's mark."""
+        if self.last_ok_ms is None:
+            return None
+        account = self.account
+        if self.live is None or account is None:
+            return self.last_ok_ms
+        read = self.last_ok_ms
+        held = now_ms if self.account_feed_live else max(read, self.account_feed_ms or 0)
+        times = [held]
+        for symbol in account.symbols:
+            tick = self.stream_marks.get(symbol)
+            times.append(max(read, tick[1]) if tick is not None else read)
+        return min(times)
+
     def age_ms(self, now_ms: int) -> int | None:
-        return None if self.last_ok_ms is None else max(0, now_ms - self.last_ok_ms)
+        as_of = self.as_of_ms(now_ms)
+        return None if as_of is None else max(0, now_ms - as_of)
+
+    def streams_cover(self, now_ms: int) -> bool:
+        """Whether the streams carry this account now, so a poll may wait: its account stream
+        and the marks of every symbol it holds are live, no mark is so old that a poll would
+        no longer come before it is stale (a venue that pushes an unchanged mark only every
+        few seconds, such as OKX, is still live), the last REST read is younger than
+        ``STREAM_REFRESH_MS``, and no change in its positions awaits its confirming reads."""
+        account = self.account
+        if self.live is None or account is None or self.last_ok_ms is None:
+            return False
+        if not self.account_feed_live or now_ms - self.last_ok_ms >= STREAM_REFRESH_MS:
+            return False
+        if self.before_change is not None and self.reads_since_change < CONFIRMING_READS:
+            return False  # positions changed: REST reads confirm how they ended
+        limit = max(self.poll_ms, self.stale_after_ms - self.poll_ms)
+        for symbol in account.symbols:
+            tick = self.stream_marks.get(symbol)
+            if symbol not in self.marks_live or tick is None or now_ms - tick[1] > limit:
+                return False
+        return True
+
+    def record_marks(
+        self, account: Account, report: AccountReport, applied: dict[str, int]
+    ) -> None:
+        """Keep a report recomputed with streamed marks (positions and wallet unchanged)."""
+        self.account = account
+        self.report = report
+        self.stream_applied.update(applied)
+
+    def live_marks(self) -> tuple[LiveMark, ...]:
+        account = self.account
+        if account is None:
+            return ()
+        out: list[LiveMark] = []
+        for pos in account.positions:
+            if any(m.symbol == pos.symbol for m in out):
+                continue
+            at = self.stream_applied.get(pos.symbol)
+            if at is not None:
+                out.append(LiveMark(pos.symbol, pos.mark_price, MarkSource.STREAM, at))
+            else:
+                read = pos.mark_as_of_ms or account.as_of_ms or self.last_ok_ms or 0
+                out.append(LiveMark(pos.symbol, pos.mark_price, MarkSource.POLL, read))
+        return tuple(out)
 
     def is_stale(self, now_ms: int) -> bool:
         return is_stale(self.age_ms(now_ms), self.stale_after_ms)
@@ -110,6 +189,7 @@ class AccountSlot:
         self.reads_since_change += 1
         self.account = account
         self.report = report
+        self.stream_applied = {}
         self.record_success(now_ms)
 
     def liquidation_record_wanted(self) -> frozenset[ContractType]:
@@ -187,6 +267,8 @@ class AccountSlot:
             age_ms=self.age_ms(now_ms),
             stale_after_ms=self.stale_after_ms,
             permissions=self.permissions,
+            marks=self.live_marks(),
+            live=self.live,
         )
 
 

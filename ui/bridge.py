@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Signal
 
-from monitor.events import AccountUpdate, MarketUpdate, WarningEvent
+from monitor.events import AccountUpdate, LiquidationUpdate, MarketUpdate, WarningEvent
 
 
 class MonitorBridge(QObject):
@@ -17,6 +17,8 @@ class MonitorBridge(QObject):
     sigAccount = Signal(object)
     sigMarket = Signal(object)
     sigWarning = Signal(object)
+    sigLiquidations = Signal(object)
+    """The market's liquidations per minute on one venue (a ``LiquidationUpdate``)."""
     sigReset = Signal(bool)
     """The watch switched between the demo (True) and the stored accounts (False)."""
     sigBackend = Signal(object)
@@ -44,6 +46,9 @@ class MonitorBridge(QObject):
 
     def on_warning(self, e: WarningEvent) -> None:
         self.sigWarning.emit(e)
+
+    def on_liquidations(self, u: LiquidationUpdate) -> None:
+        self.sigLiquidations.emit(u)
 
     def on_reset(self, demo: bool) -> None:
         self.sigReset.emit(demo)

@@ -19,7 +19,7 @@ from PySide6.QtCore import QPointF, Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 import formatting as fmt
-from monitor.events import CHART_TIMEFRAMES, MarketUpdate
+from monitor.events import CHART_TIMEFRAMES, LiquidationUpdate, MarketUpdate
 from risk.cascade import SCENARIO_LABEL, Cascade, SupportContext, support_context
 from risk.levels import Level, Levels
 from risk.liqmap import LiqMap
@@ -29,6 +29,7 @@ from ui.candles_item import CandlesItem
 from ui.chart_labels import ChartLabels, Label, Side
 from ui.chart_lines import ChartLine
 from ui.keys import described
+from ui.liqflow_item import LiquidationFlowPlot
 
 log = logging.getLogger(__name__)
 
@@ -373,6 +374,10 @@ class PriceChart(QWidget):
         self.heat = self.liqmap.plot
         self.glw.ci.layout.setColumnStretchFactor(0, 8)
         self.glw.ci.layout.setColumnStretchFactor(1, 1)
+        self.flow = LiquidationFlowPlot()
+        self.glw.addItem(self.flow.plot, row=1, col=0)
+        self.flow.plot.setXLink(self.plot)
+        self._flow_dirty = False
 
         self.candles = CandlesItem()
         self.plot.addItem(self.candles)
@@ -442,6 +447,11 @@ class PriceChart(QWidget):
             self._liq_lines = chart_lines
             self._dirty = True
 
+    def set_liquidation_flow(self, update: LiquidationUpdate) -> None:
+        """The market's liquidations per minute on one venue (ui/liqflow_item.py)."""
+        self.flow.set_flow(update)
+        self._flow_dirty = True
+
     def set_symbol(self, symbol: str) -> None:
         if symbol == self.symbol:
             return
@@ -507,6 +517,9 @@ class PriceChart(QWidget):
     def _apply(self) -> None:
         if self._y_dirty:
             self._fit_y()
+        if self._flow_dirty or self._dirty:
+            self._flow_dirty = False
+            self.flow.draw(self.symbol, self.bar_seconds)
         if not self._dirty or self.symbol is None:
             return
         self._dirty = False

@@ -39,7 +39,9 @@ from alerts.vocabulary import Change, Severity, WarningState
 from monitor.events import (
     AccountStatus,
     AccountUpdate,
+    LiveState,
     MarketUpdate,
+    MarkSource,
     Replay,
     WarningEvent,
     Watch,
@@ -244,6 +246,7 @@ class MainWindow(QMainWindow):
         bridge.sigAccount.connect(self.on_account)
         bridge.sigMarket.connect(self.on_market)
         bridge.sigWarning.connect(self.on_warning)
+        bridge.sigLiquidations.connect(self.chart.set_liquidation_flow)
         bridge.sigReset.connect(self.on_reset)
         bridge.sigNotice.connect(self.show_notice)
         bridge.sigRecords.connect(self._on_records)
@@ -830,8 +833,11 @@ class MainWindow(QMainWindow):
             elif u.status is AccountStatus.CONNECTING:
                 text, colour = f"● {name}: connecting…", t.amber
             else:
-                text, colour = f"● {name}: connected · {fmt.age(age_ms)}", t.calm
+                text, colour = f"● {name}: connected{live_text(u)} · {fmt.age(age_ms)}", t.calm
             style = f"color: {colour}; padding: 0 8px;" + (" font-weight: 700;" if stale else "")
+            tip = marks_tip(u)
+            if label.toolTip() != tip:
+                label.setToolTip(tip)
             if label.text() != text:
                 label.setText(text)
             if label.styleSheet() != style:
@@ -1128,3 +1134,25 @@ class MainWindow(QMainWindow):
 
 def _nowrap(html: str) -> str:
     return f"<span style='white-space:nowrap'>{html}</span>"
+
+
+def live_text(u: AccountUpdate) -> str:
+    """' · live', ' · polling (why)' or nothing, for an account's streams."""
+    live = u.live
+    if live is None or live.state is LiveState.OFF:
+        return ""
+    if live.state is LiveState.POLLING:
+        return f" · polling ({live.reason})" if live.reason else " · polling"
+    return f" · {live.state.value}"
+
+
+def marks_tip(u: AccountUpdate) -> str:
+    """Each mark's source and time, one per line ("BTC 103,250.1 · stream · 12:00:01 UTC")."""
+    lines = [
+        f"{m.symbol.split(':')[0]} {fmt.price(m.price)} · "
+        f"{'stream' if m.source is MarkSource.STREAM else 'poll'} · {fmt.clock(m.as_of_ms)}"
+        for m in u.marks
+    ]
+    if u.live is not None and u.live.reason:
+        lines.append(u.live.reason)
+    return "\n".join(lines)

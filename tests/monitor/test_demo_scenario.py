@@ -15,7 +15,7 @@ import pytest
 
 from alerts import ResolveReason, WarningRule
 from connectors.localexchange import LocalExchange
-from monitor.events import AccountStatus, NullCallbacks
+from monitor.events import AccountStatus, LiveState, NullCallbacks
 from monitor.service import WatchService
 
 pytestmark = pytest.mark.slow
@@ -141,6 +141,9 @@ def test_the_chance_of_liquidation_warns_hours_before_the_demo_account_is_liquid
 
 
 def test_faults_raise_stale_and_connectivity_warnings_that_resolve(db):
+    """The exchange's REST answers 502 and its streams are silent: nothing carries the
+    account, so its figures go stale (with the streams live they would not: see
+    tests/monitor/test_live.py)."""
     rec = ScenarioRecorder()
     svc = WatchService(
         db,
@@ -157,7 +160,8 @@ def test_faults_raise_stale_and_connectivity_warnings_that_resolve(db):
         lx.pause()
         assert wait_for(lambda: any(u.status is AccountStatus.OK for u in rec.accounts), 15)
         lx.faults.inject("5xx", exchange="binanceusdm", status=502)
-        assert wait_for(lambda: rec.first(WarningRule.STALE_DATA) is not None, 15)
+        lx.faults.inject("ws_silent", exchange="binanceusdm")
+        assert wait_for(lambda: rec.first(WarningRule.STALE_DATA) is not None, 20)
         assert rec.first(WarningRule.UNREACHABLE) is not None
         stale = [u for u in rec.accounts if u.stale]
         assert stale and stale[-1].report is not None and stale[-1].status is AccountStatus.STALE
@@ -194,6 +198,7 @@ def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
     try:
         lx = svc.demo_exchange
         assert wait_for(lambda: any(u.status is AccountStatus.OK for u in rec.accounts), 15)
+        assert wait_for(lambda: all(s.state.value == "live" for s in svc.live.hub.statuses()), 15)
         arrivals: list[tuple[float, str]] = []
         take = lx.faults.take
 
@@ -204,13 +209,17 @@ def test_a_binance_ban_holds_the_poller_and_the_market_job(db):
 
         lx.faults.take = arrived
         lx.faults.inject("418", exchange="binanceusdm", ban_s=120)
+        svc.poll_now(1)  # the streams carry the account: its poll waits unless asked
         time.sleep(6.0)
         banned = [u for u in rec.accounts if u.error and "banned" in u.error]
     finally:
         assert svc.stop(timeout=5.0)
     assert 1 <= len(arrivals) <= 2, arrivals
     assert arrivals[-1][0] - arrivals[0][0] < 0.5, "only requests already sent"
-    assert banned and banned[-1].stale
+    # the ban holds new dials, not the streams already open: they carry the account, so its
+    # figures stay current while REST is banned (with no stream they go stale)
+    assert banned and banned[-1].live is not None
+    assert banned[-1].live.state is LiveState.LIVE and not banned[-1].stale
 
 
 def liquidation_offset_s(scenario: str = "2025-11-04") -> float:
@@ -276,6 +285,7 @@ def test_a_torn_read_at_the_liquidation_is_still_called_a_liquidation(db, record
 
         lx.faults.take = arrived
         armed.set()
+        svc.poll_now(1)  # the streams carry the account: its poll waits unless asked
         assert wait_for(lambda: demo_liquidation(lx) is not None, 30), "never liquidated"
         assert wait_for(lambda: rec.first(WarningRule.LIQUIDATED) is not None, 15)
         rule = WarningRule.LIQUIDATION_PROBABILITY
