@@ -133,6 +133,13 @@ FIXED_PERCENT = Setting(
     Group.THRESHOLDS,
     threshold="fixed_percent",
 )
+FLOW_ALERTS = Setting(
+    "alerts.flow_alerts",
+    _T.flow_alerts,
+    "Warn when a cascade is under way (the market's liquidations, streamed)",
+    Group.THRESHOLDS,
+    threshold="flow_alerts",
+)
 DISTANCE_WARNING = Setting(
     "alerts.distance_warning",
     _T.distance_warning,
@@ -277,6 +284,7 @@ SETTINGS: tuple[AnySetting, ...] = (
     PROBABILITY_WARNING,
     PROBABILITY_CRITICAL,
     FIXED_PERCENT,
+    FLOW_ALERTS,
     DISTANCE_WARNING,
     DISTANCE_CRITICAL,
     JOINT_MOVE_WARNING,

@@ -120,3 +120,16 @@ def test_evaluate_runs_it_with_the_seven_day_norm() -> None:
         c for c in evaluate(state, market, T, {}, NOW) if c.rule is WarningRule.CASCADE_UNDER_WAY
     ]
     assert len(conds) == 1 and "(7-day norm)" in conds[0].message
+
+
+def test_the_setting_switches_it_off() -> None:
+    from settings.registry import FLOW_ALERTS, Values
+
+    assert FLOW_ALERTS.default is True and Values.defaults().thresholds().flow_alerts
+    r = report()
+    state = AccountState(7, demo_like_account(16_600.0), r)
+    market = MarketState(liquidations=flows())
+    off = T.with_overrides({"flow_alerts": False})
+    assert not [
+        c for c in evaluate(state, market, off, {}, NOW) if c.rule is WarningRule.CASCADE_UNDER_WAY
+    ]
