@@ -17,9 +17,9 @@ record what arrived and wake the worker; the worker does the work:
 - stream states: an account whose account stream and held symbols' marks are live is
   ``LiveState.LIVE`` and its poll waits (``AccountSlot.streams_cover``; REST still re-reads it
   every ``STREAM_REFRESH_MS``, and a failed read is retried on its backoff); a stale or silent
-  stream makes it ``POLLING``: REST reads it at once, then at the normal cadence. Ages follow
-  the sources (``AccountSlot.as_of_ms``), and staleness is ``monitor.health.is_stale`` on
-  that age, as for a poll.
+  stream makes it ``POLLING``: REST reads it at once, then at the normal cadence (and once more
+  when the streams are back). Ages follow the sources (``AccountSlot.as_of_ms``), and
+  staleness is ``monitor.health.is_stale`` on that age, as for a poll.
 - liquidation prints: summed per venue, symbol and minute (the venue's own time), stored in
   ``db.liquidations`` with the spans the stream was live, sent to the window
   (``on_liquidations``, a ``LiquidationUpdate``), and read as the last few minutes' flow
@@ -560,7 +560,7 @@ class LiveFeed:
                 ):
                     slot.live = health
                     changed.append(account_id)
-                    if before is not None and before.state is LiveState.LIVE:
+                    if before is not None and LiveState.LIVE in (before.state, health.state):
                         dropped.append(account_id)
             if before is not None and before.state is not health.state:
                 log = logger.info if health.state is not LiveState.CONNECTING else logger.debug
@@ -582,7 +582,9 @@ class LiveFeed:
                 book.live_from_ms = None
                 book.changed = True
         for account_id in dropped:
-            self.poll_now(account_id)  # polling takes over at once, then at its cadence
+            # a stream dropped (polling takes over at once, then at its cadence) or came back
+            # (REST confirms the account, its backoff set aside once)
+            self.poll_now(account_id)
         self._send_accounts(force=changed)
 
     # --- liquidations ------------------------------------------------------------------------

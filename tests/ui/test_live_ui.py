@@ -51,7 +51,7 @@ def test_liquidation_bars_and_live_status_on_the_demo(
         # a coarser timeframe from the View menu sums the minutes into its bars
         view = next(a for a in window.menuBar().actions() if a.text() == "&View").menu()
         assert isinstance(view, QMenu)
-        timeframes = next(a for a in view.actions() if a.text() == "Timeframe").menu()
+        timeframes = next(a for a in view.actions() if a.text() == "&Timeframe").menu()
         assert isinstance(timeframes, QMenu)
         four = next(a for a in timeframes.actions() if a.text() == "4h")
         assert isinstance(four, QAction)
