@@ -951,6 +951,10 @@ class StreamHub:
         )
 
     async def _failed(self, feed: _Feed, exc: BaseException, attempt: int) -> int:
+        """Mark the feed stale, log the episode, and wait out the backoff; returns the attempt
+        count. A feed that had been live for ``STABLE_S`` starts its backoff afresh."""
+        if feed.live_since is not None and time.monotonic() - feed.live_since >= STABLE_S:
+            attempt = 0
         reason = self._reason(feed, exc)
         episode = self._episodes.get(feed.group)
         if episode is None:
