@@ -193,7 +193,7 @@ def test_marks_drive_the_report_and_polling_covers_a_dropped_stream(
         )
         assert polled, "no poll read the account while the stream was down"
         # back: the streams carry the account again
-        assert rec.wait_for(live(rec, symbol), 40.0), rec.last().live
+        assert rec.wait_for(live(rec, symbol), 60.0), rec.last().live
         assert not [u for u in rec.accounts if u.stale]
         assert all(r.exc_info is None for r in caplog.records)
     finally:
