@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Protocol
 
 from alerts.vocabulary import Severity
@@ -132,11 +132,30 @@ class ChannelStore:
         self.save(kept)
         return True
 
-    def save(self, prefs: Iterable[ChannelPrefs], new_urls: Mapping[str, str] = {}) -> None:
+    def save(
+        self,
+        prefs: Iterable[ChannelPrefs],
+        new_urls: Mapping[str, str] = {},
+        *,
+        known: Collection[str] | None = None,
+    ) -> None:
         """Make the stored channels ``prefs``: the URLs of new ones (``new_urls``, by id) go to
         the secret store first, then the list; the URLs of channels no longer listed are
-        deleted last. Nothing is stored when a new URL cannot be kept."""
+        deleted last. Nothing is stored when a new URL cannot be kept.
+
+        With ``known``, the ids of the channels an editor started from (the app's Settings),
+        the list is merged with what is stored now: a channel added meanwhile elsewhere
+        (``cascade-watch channels add`` while the app runs) is kept, and one removed meanwhile
+        stays removed."""
         prefs = list(prefs)
+        if known is not None:
+            stored = self.prefs()
+            stored_ids = {p.id for p in stored}
+            listed = {p.id for p in prefs}
+            prefs = [
+                p for p in prefs if p.id in stored_ids or p.id in new_urls or p.id not in known
+            ]
+            prefs += [p for p in stored if p.id not in known and p.id not in listed]
         if new_urls:
             if self.secrets is None:
                 raise SecretStoreError("no secret store is open: a channel URL cannot be kept")

@@ -234,7 +234,7 @@ class Backend:
         sync_user_events(self.db, prefs.events)
         self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
         if prefs.channels is not None:
-            self.channels.save(prefs.channels, prefs.channel_urls)
+            self.channels.save(prefs.channels, prefs.channel_urls, known=prefs.channels_known)
         self._load_channels()
         self.service.reload_accounts()
         self.service.reload_feeds()

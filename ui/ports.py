@@ -47,6 +47,10 @@ class Preferences:
     channel_urls: Mapping[str, str] = field(
         default_factory=lambda: MappingProxyType({}), repr=False
     )
+    channels_known: tuple[str, ...] | None = None
+    """The ids of the channels the dialog started from: the backend keeps a channel stored
+    meanwhile by another process (``cascade-watch channels add``), and drops only those the
+    trader removed here."""
 
 
 class WatchControl(Protocol):

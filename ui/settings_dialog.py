@@ -372,4 +372,7 @@ class SettingsDialog(QDialog):
             self.feed_specs(),
             channels=self.channels.channels(),
             channel_urls=self.channels.new_urls(),
+            channels_known=(
+                None if self.prefs.channels is None else tuple(p.id for p in self.prefs.channels)
+            ),
         )

@@ -43,6 +43,32 @@ def test_add_load_update_remove(tmp_path: Path) -> None:
     db.close()
 
 
+def test_an_editor_s_save_keeps_what_another_process_changed_meanwhile(tmp_path: Path) -> None:
+    """The app's Settings started from [A, B]; meanwhile ``channels add`` stored C and
+    ``channels remove`` took B away. OK with A edited and B still listed keeps C (its URL
+    too) and does not bring B back."""
+    db = open_database(tmp_path)
+    secrets = SecretStore.open(tmp_path, lambda _new: "pass phrase", backend="file", scrypt_n=2**10)
+    app = ChannelStore(db.settings, secrets)
+    a = app.add("json://127.0.0.1:9/a/")
+    b = app.add("json://127.0.0.1:9/b/")
+    known = tuple(p.id for p in app.prefs())
+    cli = ChannelStore(open_database(tmp_path).settings, secrets)
+    c = cli.add("json://127.0.0.1:9/c/")
+    assert cli.remove(b.id)
+    edited = a.with_prefs(min_severity=Severity.CRITICAL).prefs
+    app.save([edited, b.prefs], known=known)
+    assert [(p.id, p.min_severity) for p in app.prefs()] == [
+        (a.id, Severity.CRITICAL),
+        (c.id, Severity.WARNING),
+    ]
+    assert [ch.url for ch in app.load()] == ["json://127.0.0.1:9/a/", "json://127.0.0.1:9/c/"]
+    app.save([], known=known)  # the trader removed A and B: C stays
+    assert [p.id for p in app.prefs()] == [c.id]
+    assert secrets.get_text(secret_name(a.id)) is None
+    db.close()
+
+
 def test_the_url_secret_is_nowhere_in_the_data_folder(tmp_path: Path) -> None:
     db = open_database(tmp_path)
     secrets = SecretStore.open(tmp_path, lambda _new: "pass phrase", backend="file", scrypt_n=2**10)

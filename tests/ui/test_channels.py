@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from alerts import Severity
+from notify.store import ChannelStore
 from settings.registry import REMINDER_MIN, Group
+from storage.database import Database
 from tests.notify.push_receiver import PushReceiver
 from tests.ui.ui_feed import FeedBackend, feed_backend, settled
 from ui.app import App
@@ -211,3 +213,42 @@ def test_the_app_pushes_the_demo_s_warnings_to_a_channel_added_in_settings(
     finally:
         a.shutdown()
         a.window.deleteLater()
+
+
+def test_settings_ok_keeps_a_channel_added_from_the_command_line_meanwhile(
+    app: App, qtbot: QtBot, tmp_path: Path
+) -> None:
+    """The app runs with channel A; ``cascade-watch channels add`` stores C in the same
+    database (the window never heard of it); the trader opens Settings from the menu, changes
+    A's severity and presses OK: A is changed, C is still there with its URL."""
+    dlg = dialog(app)
+    qtbot.keyClicks(dlg.channels.url, "json://127.0.0.1:9/a/")
+    click(qtbot, dlg.channels.add_button)
+    ok(qtbot, dlg)
+    app.window.apply_preferences(dlg.result_preferences())
+    settled(app)
+    other = Database.open(tmp_path / "feed.db")
+    elsewhere = ChannelStore(other.settings, backend(app).secrets).add("json://127.0.0.1:9/c/")
+    other.close()
+
+    def edit_a() -> None:
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, SettingsDialog):
+            QTimer.singleShot(50, edit_a)
+            return
+        assert box.channels.table.rowCount() == 1
+        severity = box.channels.table.cellWidget(0, 2)
+        assert isinstance(severity, QComboBox)
+        severity.setCurrentText("critical")
+        ok(qtbot, box)
+
+    QTimer.singleShot(0, edit_a)
+    app.window.actions_by_name["settings"].trigger()
+    qtbot.waitUntil(
+        lambda: backend(app).channels.prefs()[0].min_severity is Severity.CRITICAL,
+        timeout=WAIT_MS,
+    )
+    stored = backend(app).channels.prefs()
+    assert [p.min_severity for p in stored] == [Severity.CRITICAL, Severity.WARNING]
+    assert stored[1].id == elsewhere.id
+    assert [c.url for c in backend(app).channels.load()][1] == "json://127.0.0.1:9/c/"

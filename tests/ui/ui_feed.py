@@ -669,7 +669,7 @@ class FeedBackend:
         sync_user_events(self.db, prefs.events)
         self.db.settings.set(FEEDS_KEY, [spec.to_json() for spec in prefs.feeds])
         if prefs.channels is not None:
-            self.channels.save(prefs.channels, prefs.channel_urls)
+            self.channels.save(prefs.channels, prefs.channel_urls, known=prefs.channels_known)
         self.push.set_channels(self.channels.load())
 
     def feed_statuses(self) -> tuple[FeedStatus, ...]:
