@@ -50,6 +50,9 @@ EXAMPLES = int(os.environ.get("CASCADE_FUZZ_EXAMPLES", "0"))
 def examples(default: int) -> settings:
     return settings(
         max_examples=EXAMPLES or default,
+        # the same examples on every run unless more are asked for: a threshold below that
+        # depends on what was drawn, and CI must not fail on a draw
+        derandomize=not EXAMPLES,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
