@@ -7,7 +7,8 @@ smoke-test what was built.
 
 The smoke test runs the built program, not the sources, from a temporary folder with its own
 data and log folders: ``--version``; ``check`` on examples/account.json (table and JSON);
-``events --json``; a calendar feed on 127.0.0.1 fetched and parsed (``events --refresh``);
+``events --json``; a calendar feed on 127.0.0.1 fetched and parsed (``events --refresh``); a
+test push through apprise to a receiver on 127.0.0.1 (``channels test``);
 the window on Qt's offscreen platform for a few seconds (the demo running, then a screenshot
 and the log); ``watch --demo`` for a few seconds, stopped with SIGINT. It prints the time the
 build took and the folder's size, and exits non-zero on the first failure.
@@ -157,6 +158,20 @@ class Smoke:
             self.fail(f"the feed was not read: {feed}")
         self.ok(f"a calendar feed fetched and read: {feed['status']}", time.perf_counter() - t)
 
+    def push(self) -> None:
+        """A test message through apprise inside the build (its plugins are found by listing
+        a folder at run time) to a receiver on 127.0.0.1."""
+        t = time.perf_counter()
+        sys.path.insert(0, str(ROOT))
+        from tests.notify.push_receiver import PushReceiver
+
+        with PushReceiver() as receiver:
+            self.run("channels", "test", "--timeout", "10", f"{receiver.url}smoke/")
+            got = receiver.wait_for(1, timeout=10)
+        if not got or got[0].path != "/smoke/":
+            self.fail(f"channels test reached no receiver: {got}")
+        self.ok("a push through apprise to a json:// receiver", time.perf_counter() - t)
+
     def window(self, seconds: float = 6.0) -> None:
         t = time.perf_counter()
         shot = self.tmp / "window.png"
@@ -197,6 +212,7 @@ class Smoke:
             self.check()
             self.events()
             self.feed()
+            self.push()
             self.window()
             if sys.platform != "win32":
                 self.watch()
