@@ -6,7 +6,7 @@ and are answered with ``{"success": .., "ret_msg": .., "conn_id": .., "req_id": 
 The private stream needs ``{"op": "auth", "args": [api_key, expires, signature]}`` first, the
 signature being hex HMAC-SHA256(secret, "GET/realtime" + expires) with expires in ms in the
 future. Topics: ``tickers.<symbol>`` (a snapshot, then deltas of what changed, at most every
-100 ms), ``allLiquidation.<symbol>`` (the liquidations of each 500 ms in one message; ``S`` is
+100 ms, and every 2 s when the mark has not moved), ``allLiquidation.<symbol>`` (the liquidations of each 500 ms in one message; ``S`` is
 the side of the position: "Buy" = a long was liquidated), ``position`` and ``wallet`` (pushed
 when they change; the client reads the starting state over REST).
 """
@@ -27,6 +27,10 @@ from risk.types import base_asset
 
 EXCHANGE = "bybit"
 TICKER_EVERY_S = 0.1
+TICKER_QUIET_S = 2.0
+"""An unchanged ticker is still pushed this often: on the venue the delta's other fields
+(volume, turnover, open interest, the book's best prices) keep moving, so a live symbol is
+never silent for long, even while its mark is pinned."""
 LIQUIDATION_EVERY_S = 0.5
 ACCOUNT_EVERY_S = 0.5
 PRIVATE_TOPICS = ("position", "position.linear", "wallet")
@@ -143,7 +147,7 @@ class BybitSession(Session):
                 continue
             if sub.kind == "ticker":
                 sub.next_due = now + TICKER_EVERY_S
-                frame = self._ticker(topic, sub, t)
+                frame = self._ticker(topic, sub, t, now)
             elif sub.kind == "liquidations":
                 sub.next_due = now + LIQUIDATION_EVERY_S
                 frame = self._liquidations(topic, sub, t)
@@ -154,7 +158,7 @@ class BybitSession(Session):
                 frames.append(frame)
         return frames
 
-    def _ticker(self, topic: str, sub: Sub, t: int) -> Frame | None:
+    def _ticker(self, topic: str, sub: Sub, t: int, now: float) -> Frame | None:
         assert sub.base is not None
         m = self.lx.market
         d = price_decimals(sub.base)
@@ -168,10 +172,12 @@ class BybitSession(Session):
                 "indexPrice": fmt(m.index_price(sub.base, t), d),
                 "lastPrice": fmt(m.last_price(sub.base, t), d),
             }
-            if data["markPrice"] == sub.last_sent and not self.woken:
+            quiet = now >= sub.extra.get("quiet_until", 0.0)
+            if data["markPrice"] == sub.last_sent and not (self.woken or quiet):
                 return None
             kind = "delta"
         sub.last_sent = data["markPrice"]
+        sub.extra["quiet_until"] = now + TICKER_QUIET_S
         return Frame(
             {"topic": topic, "type": kind, "data": data, "cs": t // 10, "ts": t}, "tickers"
         )
