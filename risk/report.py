@@ -176,8 +176,14 @@ class AccountReport:
         return tuple(p for p in self.positions if p.mismatch is not None)
 
 
-def _mismatch(computed: float | None, exchange: Figure | None) -> float | None:
+def _mismatch(computed: float | None, exchange: Figure | None, marks_as_of_ms: int) -> float | None:
+    """How far our liquidation price is from the exchange's (a fraction), where it is beyond
+    the tolerance. None where the exchange's figure was read before the newest mark (a stream's
+    mark since the last account read): it was computed at other prices, so it cannot be held
+    against ours."""
     if computed is None or exchange is None or exchange.value <= 0:
+        return None
+    if exchange.as_of_ms is not None and exchange.as_of_ms < marks_as_of_ms:
         return None
     gap = abs(computed / exchange.value - 1.0)
     return gap if gap > MISMATCH_TOLERANCE else None
@@ -215,6 +221,7 @@ def build_report(
     pool_of, pool_by_id = model.pool_of, model.pool_by_id
     reports = []
     as_of = account.as_of_ms
+    marks_as_of = max((p.mark_as_of_ms or 0 for p in account.positions), default=0)
     computed = Source.COMPUTED
     # hedge legs (one symbol, one mark, one pool) share one liquidation price and its figures
     shared: dict[tuple[int, str, float], tuple[float, Figure, float, float | None, float | None]]
@@ -246,7 +253,7 @@ def build_report(
                     touch,
                 )
             lp, figure, distance, d_sigma, touch = known
-            mismatch = None if exchange_lp is None else _mismatch(lp, exchange_lp)
+            mismatch = _mismatch(lp, exchange_lp, marks_as_of)
         reports.append(
             PositionReport(
                 pos.symbol,

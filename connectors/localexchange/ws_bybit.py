@@ -6,8 +6,9 @@ and are answered with ``{"success": .., "ret_msg": .., "conn_id": .., "req_id": 
 The private stream needs ``{"op": "auth", "args": [api_key, expires, signature]}`` first, the
 signature being hex HMAC-SHA256(secret, "GET/realtime" + expires) with expires in ms in the
 future. Topics: ``tickers.<symbol>`` (a snapshot, then deltas of what changed, at most every
-100 ms, and every 2 s when the mark has not moved), ``allLiquidation.<symbol>`` (the liquidations of each 500 ms in one message; ``S`` is
-the side of the position: "Buy" = a long was liquidated), ``position`` and ``wallet`` (pushed
+100 ms, and every 2 s when the mark has not moved), ``allLiquidation.<symbol>`` (the
+liquidations of each 500 ms in one message; ``S`` is the side of the position: "Buy" = a long
+was liquidated), ``position`` and ``wallet`` (pushed
 when they change; the client reads the starting state over REST).
 """
 
