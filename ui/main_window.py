@@ -590,8 +590,11 @@ class MainWindow(QMainWindow):
             self.model.set_account(update)
             report = update.report
             if report is not None:
+                # when each mark arrived (a stream's is newer than the account's last read)
+                arrived = {m.symbol: m.as_of_ms for m in update.marks}
                 for p in report.positions:
-                    self.chart.set_mark(p.symbol, p.mark_price, report.as_of_ms or 0)
+                    at = arrived.get(p.symbol, report.as_of_ms or 0)
+                    self.chart.set_mark(p.symbol, p.mark_price, at)
                 self.scenario.set_account(update, recompute=False)
         if not pending:
             return

@@ -23,7 +23,7 @@ from alerts.state import AccountState, MarketState
 from alerts.thresholds import Thresholds
 from alerts.vocabulary import MARKET_RULES
 from monitor.alerts import AlertManager
-from monitor.events import AccountStatus, AccountUpdate, MarketUpdate
+from monitor.events import AccountStatus, AccountUpdate, LiveMark, MarketUpdate, MarkSource
 from resources import default_tiers, move_model
 from risk.report import AccountReport, build_report
 from risk.types import Account, Figure, MarginTier, Position, Side, Source
@@ -229,3 +229,38 @@ def test_a_cross_row_shows_its_own_price_and_the_joint_move_each_in_its_colour(
     assert colour("Distance") == t.calm
     assert colour("Joint liq.") == t.red
     assert isinstance(model.rows[eth_row], Row)
+
+
+def test_the_chart_moves_with_a_stream_mark_newer_than_the_market_read(
+    app: App, db: Database, qtbot
+) -> None:
+    """With streams the account's marks arrive between its reads: the chart's last price is
+    the stream's mark (newer than the market's last refresh), as the table's is, not the
+    market refresh's older one."""
+    window = app.window
+    db.accounts.add(AccountRecord("binanceusdm", "Demo Binance", is_demo=True))
+    read_ms = 1_762_250_000_000
+    bars = history_candles(BTC, read_ms - 60_000, 600, 106_000.0)
+    account = demo_account(106_058.2, 3_554.94, read_ms)
+    report = build_report(account, betas=BETAS)
+
+    def update(marks: tuple[LiveMark, ...]) -> AccountUpdate:
+        return AccountUpdate(ACCOUNT_ID, account.label, "binanceusdm", True, account, report,
+                             AccountStatus.OK, None, None, read_ms, 0, 15_000,
+                             marks=marks)  # fmt: skip
+
+    app.bridge.on_account(update(()))
+    window.chart.set_symbol(BTC)
+    # the market refresh, read 3 s after the account: its mark is newer than that read
+    app.bridge.on_market(MarketUpdate(BTC, read_ms + 3_000, bars, None, None, None, mark=105_111.0))
+    qtbot.waitUntil(lambda: window.chart.mark_label.text().endswith(fmt.price(105_111.0)))
+    # the stream's BTC mark, heard 4 s after the read: the report was rebuilt at it
+    streamed = demo_account(104_900.0, 3_554.94, read_ms)
+    report = build_report(streamed, betas=BETAS)
+    account = streamed
+    app.bridge.on_account(
+        update((LiveMark(BTC, 104_900.0, MarkSource.STREAM, read_ms + 4_000),
+                LiveMark(ETH, 3_554.94, MarkSource.POLL, read_ms)))
+    )  # fmt: skip
+    qtbot.waitUntil(lambda: window.chart.mark_label.text().endswith(fmt.price(104_900.0)))
+    assert cell(app, "BTC/USDT", "Mark") == fmt.price(104_900.0)
