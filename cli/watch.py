@@ -8,9 +8,10 @@ prints "stopped" and exits 0. A second Ctrl-C during the stop exits at once with
 stderr naming the file and the way out (--start-fresh), exit status 1.
 
 The warnings also go to the stored push channels (``channels add``; not in the demo) and to
-each ``--notify URL`` of this run. A URL apprise cannot use is one line and exit status 2
-before anything starts; a channel that fails while the watch runs raises the push-channel
-warning, printed like the others.
+each ``--notify URL`` of this run. Accounts and channels added or removed from another
+terminal (``accounts add``, ``channels add``) are picked up within 10 s, without a restart.
+A URL apprise cannot use is one line and exit status 2 before anything starts; a channel that
+fails while the watch runs raises the push-channel warning, printed like the others.
 """
 
 from __future__ import annotations
@@ -44,9 +45,11 @@ from storage.records import WarningRecord
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from monitor.service import WatchService
     from notify.channel import Channel
     from notify.sender import PushSender
     from settings.store import KeyValues
+    from storage.database import Database
     from storage.secrets import SecretStore
 
 logger = logging.getLogger(__name__)
@@ -209,7 +212,8 @@ def start_push(
     channels: list[Channel], table: KeyValues, secrets: SecretStore | None
 ) -> PushSender | None:
     """The push sender for this run: the stored channels (when a secret store is open) and
-    ``channels``; None when there are none."""
+    ``channels``; None when there are none and none can be added while it runs (no secret
+    store: the demo)."""
     from notify.sender import PushSender
     from notify.store import ChannelStore
     from settings.registry import REMINDER_MIN
@@ -217,13 +221,62 @@ def start_push(
 
     stored = ChannelStore(table, secrets).load() if secrets is not None else []
     every = stored + channels
-    if not every:
+    if not every and secrets is None:
         return None
     push = PushSender(every, reminder_s=60.0 * SettingsStore(table).get(REMINDER_MIN))
     push.start()
-    names = ", ".join(c.label for c in every)
-    print(f"push: the warnings also go to {len(every)} channel(s): {names}", flush=True)
+    if every:
+        names = ", ".join(c.label for c in every)
+        print(f"push: the warnings also go to {len(every)} channel(s): {names}", flush=True)
     return push
+
+
+FOLLOW_S = 10.0
+"""How often a running watch looks for accounts and channels that other commands changed."""
+
+
+class StoredSetup:
+    """The accounts and push channels as stored, to notice what ``accounts add|remove`` and
+    ``channels add|remove`` (or the app, before it) changed while this watch runs."""
+
+    def __init__(self, db: Database, secrets: SecretStore) -> None:
+        from notify.store import ChannelStore
+
+        self.db = db
+        self.channels = ChannelStore(db.settings, secrets)
+        self._accounts = self.db.accounts.all()
+        self._channels = self.channels.prefs()
+
+    def accounts_changed(self) -> bool:
+        now = self.db.accounts.all()
+        changed, self._accounts = now != self._accounts, now
+        return changed
+
+    def channels_changed(self) -> bool:
+        now = self.channels.prefs()
+        changed, self._channels = now != self._channels, now
+        return changed
+
+
+def follow_stored(
+    setup: StoredSetup,
+    service: WatchService,
+    push: PushSender | None,
+    run_channels: list[Channel],
+    callbacks: PrintCallbacks,
+) -> None:
+    """Watch the accounts and channels stored now (a service's watch picks up what was added
+    from another terminal without a restart)."""
+    if setup.accounts_changed():
+        service.reload_accounts()
+        for account_id, slot in service.jobs.accounts.items():
+            callbacks.labels[account_id] = slot.config.label
+        print(f"the stored accounts changed: watching {len(service.jobs.accounts)}", flush=True)
+    if push is not None and setup.channels_changed():
+        every = setup.channels.load() + run_channels
+        push.set_channels(every)
+        names = ", ".join(c.label for c in every) or "none"
+        print(f"the stored channels changed: the warnings go to {names}", flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -317,8 +370,13 @@ def _watch_locked(
             callbacks.labels[account_id] = slot.config.label
         for rec in service.open_warnings():
             callbacks.print_open(rec)
-        while not stop.wait(None):
-            pass
+        setup = None if secrets is None else StoredSetup(db, secrets)
+        while not stop.wait(None if setup is None else FOLLOW_S):
+            if setup is not None:
+                try:
+                    follow_stored(setup, service, push, notify_channels, callbacks)
+                except Exception:
+                    logger.exception("could not re-read the stored accounts and channels")
     finally:
         if service is not None:
             service.stop(timeout=5.0)

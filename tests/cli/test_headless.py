@@ -6,15 +6,19 @@ that does not answer); no secret is echoed or left in the data folder."""
 from __future__ import annotations
 
 import os
+import queue
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from connectors.localexchange.service import LocalExchange
+from tests.cli.test_watch import read_lines
+from tests.monitor.test_demo_scenario import liquidation_offset_s
 from tests.notify.push_receiver import PushReceiver
 from tests.paths import REPO_ROOT
 
@@ -200,3 +204,65 @@ def test_an_account_added_headless_is_watched_and_its_warnings_pushed(
     removed = cli(home, "accounts", "remove", "Main")
     assert removed.returncode == 0 and "with its key" in removed.stdout
     assert "no account is stored" in cli(home, "accounts", "list").stdout
+
+
+@pytest.mark.slow
+def test_a_running_watch_picks_up_a_channel_and_an_account_added_meanwhile(
+    home: dict[str, str], exchange: LocalExchange, receiver: PushReceiver
+) -> None:
+    """A watch started on an empty data folder (as a service starts before anything is set
+    up): a channel and then an account added from another terminal are watched within
+    seconds, without a restart, and the account's warning is pushed to the channel."""
+    proc = subprocess.Popen(
+        [sys.executable, "main.py", "watch"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=home,
+    )
+    lines, reader = read_lines(proc)
+    try:
+        wait_for_line(lines, "watching 0 account(s)", 60)
+        added = cli({**home, "CASCADE_CHANNEL_URL": receiver.url}, "channels", "add")
+        assert added.returncode == 0, added.stderr
+        wait_for_line(lines, "the stored channels changed: the warnings go to json://", 30)
+        creds = exchange.credentials("binanceusdm")
+        keyed = {**home, "CASCADE_API_KEY": creds.api_key, "CASCADE_API_SECRET": creds.secret}
+        added = cli(
+            keyed,
+            *("accounts", "add", "--exchange", "binanceusdm", "--label", "Later"),
+            *("--api-url", exchange.base_url),
+        )
+        assert added.returncode == 0, added.stderr
+        wait_for_line(lines, "the stored accounts changed: watching 1", 30)
+        exchange.seek(liquidation_offset_s() - 8 * 3600)  # the chance of liquidation is high
+        exchange.resume()
+        got = receiver.wait_for(1, timeout=90)
+        assert got and got[0].title.endswith("· Later"), got
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+        reader.join(10)
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.close()
+        err = proc.stderr.read()
+        proc.stderr.close()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def wait_for_line(lines: queue.Queue[str | None], text: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    seen: list[str] = []
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            break
+        seen.append(line)
+        if text in line:
+            return line
+    raise AssertionError(f"{text!r} was not printed; printed: {seen}")
