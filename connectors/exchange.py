@@ -472,8 +472,10 @@ class ExchangeConnector:
     def _read_account(self) -> Account:
         self._ensure_markets()
         setting_notes = self._refresh_settings()
-        raw = self._venue.read_account(self._client, self._market_ref, self._settings)
+        # dated when it was asked for: what the exchange answers is no older than that, and a
+        # stream's mark heard while the read was under way is newer than the read's
         as_of_ms = self._now_ms()
+        raw = self._venue.read_account(self._client, self._market_ref, self._settings)
         notes = setting_notes + self._refresh_tiers({p.symbol for p in raw.positions})
         if self._clock_note:
             notes.append(self._clock_note)

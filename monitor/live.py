@@ -474,9 +474,17 @@ class LiveFeed:
             moved = replace(account, positions=tuple(positions)) if applied else account
             report = self.jobs.build_report(moved)
             with slot.lock:
-                if slot.account is not account:
-                    return  # a REST read replaced it meanwhile; the next tick applies
-                slot.record_marks(moved, report, applied)
+                replaced = slot.account is not account
+                if not replaced:
+                    slot.record_marks(moved, report, applied)
+            if replaced:
+                # a REST read replaced it meanwhile: again at once on the new account, with the
+                # marks heard since that read was asked for (a pinned mark is pushed again only
+                # a second later)
+                with self._cond:
+                    self._dirty.add(account_id)
+                    self._cond.notify_all()
+                return
             if applied:
                 self.reports += 1
                 if now - self._snapshot_ms.get(account_id, 0) >= SNAPSHOT_EVERY_MS and not error:
