@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import atexit
 import faulthandler
 import logging
 import os
@@ -127,3 +128,13 @@ def enable_crash_traces(path: Path) -> None:
     f.flush()
     faulthandler.enable(file=f, all_threads=True)
     _crash_file = f
+    atexit.register(_close_crash_file)
+
+
+def _close_crash_file() -> None:
+    """At a normal exit: stop tracing and close the file (no trace can come after)."""
+    global _crash_file
+    if _crash_file is not None:
+        faulthandler.disable()
+        _crash_file.close()
+        _crash_file = None
