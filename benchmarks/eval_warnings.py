@@ -40,7 +40,12 @@ that leaves the rule's share of that month above it). 95 % intervals: bootstrap 
 Rules: volatility (24 h realised volatility above the 90th percentile of the 90 days before),
 cascade support (risk.levels + risk.liqmap + risk.cascade from bars ≤ t: a support with score ≥
 1 within 1.5 % or one ATR below the price whose domino ratio is ≥ 1 — the market half of the
-shipped rule 3), crowding (funding, or open interest when given, above a 30-day z-score of 2).
+shipped rule 3), crowding (funding, or open interest when given, above a 30-day z-score of 2),
+scheduled event (the bars the shipped rule is on around each CPI release and FOMC decision the
+product knows — resources/event-moves.json's dates from 2018 and the shipped events-YYYY.json —
+from the first ``Thresholds.event_lead_ms`` before the release to ``event_after_ms`` after it: the
+market half of the shipped rule, which then fires when the account's headroom is inside the
+release's usual move).
 
 Also: support hold rates against placebo levels (risk.levels), and — on a file with CoinGlass
 liquidations — the liquidation map's consumed long notional against the liquidations that
@@ -71,7 +76,7 @@ if str(ROOT) not in sys.path:
 
 from alerts import Thresholds, WarningRule  # noqa: E402
 from benchmarks.datafiles import CandleFile, DataError, fmt_ts, load_candles  # noqa: E402
-from resources import default_tiers  # noqa: E402
+from resources import EVENT_MOVES, calendar_files, default_tiers, load_json  # noqa: E402
 from risk.closed_form import single_position_liquidation  # noqa: E402
 from risk.indicators import HOUR_MS, rolling_realized_vol, timeframe_ms  # noqa: E402
 from risk.probability import (  # noqa: E402
@@ -653,6 +658,44 @@ def crowding_flags(s: Series, oi_usd: np.ndarray | None) -> tuple[np.ndarray | N
     return flags, " or ".join(parts) + " above a 30-day z-score of 2"
 
 
+def scheduled_releases_ms() -> np.ndarray:
+    """The CPI releases and FOMC decisions the product knows: those benchmarks/fit_events.py
+    cites (resources/event-moves.json, from 2018) and the shipped calendars (events-YYYY.json),
+    as release times in epoch ms, sorted, without duplicates."""
+    times: set[int] = set()
+    for entry in load_json(EVENT_MOVES)["kinds"].values():
+        times.update(_utc_ms(t) for t in entry["releases_utc"])
+    for name in calendar_files():
+        times.update(_utc_ms(e["utc"]) for e in load_json(name)["events"] if e.get("kind"))
+    return np.asarray(sorted(times), dtype=np.int64)
+
+
+def _utc_ms(text: str) -> int:
+    return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+
+
+def scheduled_event_flags(s: Series, releases_ms: np.ndarray | None = None) -> np.ndarray:
+    """The market half of the shipped scheduled-event rule (alerts.market_rules.scheduled_event):
+    on from the first lead before each release (``Thresholds.event_lead_ms``, 60 min) to
+    ``event_after_ms`` (30 min) after it. A bar is flagged when its span overlaps that window
+    (a window that only touches a bar's edge does not count)."""
+    t = Thresholds()
+    before = max(t.event_lead_ms) if t.event_lead_ms else 0
+    after = t.event_after_ms
+    at = scheduled_releases_ms() if releases_ms is None else releases_ms
+    ts = s.c.ts_ms
+    bar_ms = round(s.bar_h * HOUR_MS)
+    flags = np.zeros(s.n, dtype=bool)
+    if not before and not after:
+        return flags
+    # bars with start < release + after and start + bar > release - before
+    first = np.searchsorted(ts, at - before - bar_ms, side="right")
+    last = np.searchsorted(ts, at + after, side="left")
+    for a, b in zip(first, last, strict=True):
+        flags[a:b] = True
+    return flags
+
+
 def _ffill(x: np.ndarray) -> np.ndarray:
     ok = np.isfinite(x)
     if not ok.any():
@@ -785,6 +828,11 @@ def market_rules(
     notes["crowding"] = why
     if crowd is not None:
         rules["crowding"] = crowd
+    rules[WarningRule.SCHEDULED_EVENT.value] = scheduled_event_flags(s)
+    notes[WarningRule.SCHEDULED_EVENT.value] = (
+        f"{scheduled_releases_ms().shape[0]} CPI/FOMC releases known (event-moves.json and the "
+        "shipped calendars); on from the first lead before each to event_after_ms after it"
+    )
     snaps = None
     if with_cascade and s.n > first:
         snaps = cascade_flags(s, oi_usd, step or max(1, round(4 / s.bar_h)), first)
