@@ -894,9 +894,9 @@ class MainWindow(QMainWindow):
         future.add_done_callback(self._inflight.discard)
 
     def finish_commands(self, timeout_s: float) -> bool:
-        """Wait up to ``timeout_s`` for the backend calls still running (the window is closed:
-        those not started were cancelled). The backend is stopped after them, since they may be
-        using its database. True when none is left."""
+        """Wait up to ``timeout_s`` for the backend calls still to run (the window is closed;
+        what the trader asked for before is carried out). The backend is stopped after them,
+        since they may be using its database. True when none is left."""
         _, running = futures.wait(list(self._inflight), timeout=timeout_s)
         return not running
 
@@ -1127,7 +1127,9 @@ class MainWindow(QMainWindow):
         self.ages.stop()
         self.replay_timer.stop()
         self._closed = True
-        self._commands.shutdown(wait=False, cancel_futures=True)
+        # what the trader asked for before quitting (a setting, an acknowledgement) is still
+        # carried out: the app waits for it (bounded) before the backend stops
+        self._commands.shutdown(wait=False)
         self.notices.close()
         super().closeEvent(event)
         if self.tray is not None:
