@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -180,6 +181,17 @@ class LocalServer(ThreadingHTTPServer):
         with self._open_lock:
             self._open.discard(request)
         super().shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a watch stopping, a connection the exchange
+        itself dropped) is routine: one DEBUG line, not socketserver's traceback on stderr.
+        Anything else is one WARNING line with its cause (the traceback at DEBUG)."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionError, TimeoutError)):
+            log.debug("a client of the local exchange went away: %s", exc)
+            return
+        log.warning("the local exchange failed to answer %s: %r", client_address, exc)
+        log.debug("the local exchange's failure", exc_info=True)
 
     def close_connections(self) -> None:
         with self._open_lock:
