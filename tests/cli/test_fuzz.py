@@ -423,7 +423,7 @@ def test_every_command_flag_combination(command: str, sandbox: list[str]) -> Non
 def test_the_app_flags_parse_or_say_what_is_wrong(data: st.DataObject) -> None:
     """The desktop app's flags, parsed as ``cli.main`` parses them (running it needs a window:
     tests/ui/)."""
-    argv = data.draw(argument_lists("app", ["", "x.png", "/tmp/shot.png"]))
+    argv = data.draw(argument_lists("app", ["", "x.png", "shots/shot.png"]))
     err = io.StringIO()
     with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
         try:

@@ -75,21 +75,22 @@ def test_the_appstream_metadata_validates():
 
 def test_the_launcher_install_puts_entry_metadata_and_icons_under_xdg_data_home(tmp_path):
     env = dict(os.environ, XDG_DATA_HOME=str(tmp_path))
+    program = tmp_path / "cascade-watch" / "cascade-watch"  # where the frozen build was copied
     done = subprocess.run(
-        ["sh", str(LINUX / "install-desktop-entry.sh"), "/opt/cascade-watch/cascade-watch"],
+        ["sh", str(LINUX / "install-desktop-entry.sh"), str(program)],
         env=env,
         capture_output=True,
         text=True,
     )
     assert done.returncode == 0, done.stderr
     entry = (tmp_path / "applications" / f"{APP_ID}.desktop").read_text()
-    assert "\nExec=/opt/cascade-watch/cascade-watch\n" in entry
+    assert f"\nExec={program}\n" in entry
     assert (tmp_path / "metainfo" / f"{APP_ID}.metainfo.xml").is_file()
     for size in ICON_SIZES:
         icon = tmp_path / "icons" / "hicolor" / f"{size}x{size}" / "apps" / f"{APP_ID}.png"
         assert png_size(icon) == (size, size)
     refused = subprocess.run(
-        ["sh", str(LINUX / "install-desktop-entry.sh"), "/opt/my apps/cw"],
+        ["sh", str(LINUX / "install-desktop-entry.sh"), str(tmp_path / "my apps" / "cw")],
         env=env,
         capture_output=True,
         text=True,
