@@ -156,6 +156,17 @@ def test_keys_never_come_from_the_command_line(home: dict[str, str]) -> None:
     )
 
 
+def start_watch(env: dict[str, str]) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "main.py", "watch"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
 @pytest.fixture
 def exchange() -> Iterator[LocalExchange]:
     lx = LocalExchange(scenario="2025-11-04", speed=1800.0).start()
@@ -181,14 +192,7 @@ def test_an_account_added_headless_is_watched_and_its_warnings_pushed(
     listed = cli(home, "accounts", "list")
     assert "Main" in listed.stdout and "stored" in listed.stdout
     assert cli({**home, "CASCADE_CHANNEL_URL": receiver.url}, "channels", "add").returncode == 0
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "watch"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=home,
-    )
+    proc = start_watch(home)
     exchange.resume()
     try:
         receiver.wait_for(1, timeout=90)
@@ -213,14 +217,7 @@ def test_a_running_watch_picks_up_a_channel_and_an_account_added_meanwhile(
     """A watch started on an empty data folder (as a service starts before anything is set
     up): a channel and then an account added from another terminal are watched within
     seconds, without a restart, and the account's warning is pushed to the channel."""
-    proc = subprocess.Popen(
-        [sys.executable, "main.py", "watch"],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=home,
-    )
+    proc = start_watch(home)
     lines, reader = read_lines(proc)
     try:
         wait_for_line(lines, "watching 0 account(s)", 60)
